@@ -1,0 +1,56 @@
+# The two commands of the README: `make run` and `make test`. Everything else is a helper.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+DEMO_ADDRESSES ?= 3000
+export FLASK_APP := app.py
+
+.PHONY: install run serve test test-sqlite test-postgres browser-deps lint bench translations clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(BIN)/.installed translations
+
+translations: $(BIN)/.installed
+	$(BIN)/pybabel compile --use-fuzzy -d backoffice/translations -f -q || \
+	  $(BIN)/pybabel compile -d backoffice/translations -f
+
+# Migrate, create roles, seed demo data on first start, then serve the Desk.
+run: install
+	$(BIN)/flask partnerdesk setup --addresses $(DEMO_ADDRESSES)
+	$(BIN)/flask run --host 127.0.0.1 --port $(PORT)
+
+# Production-style server (see README): gunicorn with 2 workers.
+serve: install
+	$(BIN)/flask partnerdesk setup --addresses $(DEMO_ADDRESSES)
+	$(BIN)/gunicorn --workers 2 --bind 127.0.0.1:$(PORT) 'app:create_app()'
+
+browser-deps:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+	    echo "Installing Debian's chromium for the browser tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium missing: browser tests will be skipped (REQUIRE_BROWSER=1 makes that an error)"; fi; \
+	fi
+
+# All tests on SQLite; again on PostgreSQL when TEST_DATABASE_URL is set (REQUIRE_POSTGRES=1: must be).
+test: install browser-deps
+	$(BIN)/pytest --db sqlite $(PYTEST_ARGS)
+	@if [ -n "$$TEST_DATABASE_URL" ] || [ "$$REQUIRE_POSTGRES" = "1" ]; then \
+	  $(BIN)/pytest --db postgres $(PYTEST_ARGS); \
+	else echo "TEST_DATABASE_URL not set: PostgreSQL run skipped"; fi
+
+lint: install
+	$(BIN)/ruff check .
+
+bench: install
+	$(BIN)/python -m benchmarks.seed --addresses 20000
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

@@ -1,0 +1,87 @@
+"""Application factory: `flask --app app run`, `gunicorn 'app:create_app()'`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from flask import Flask
+from flask_appbuilder import AppBuilder, IndexView
+from flask_babel import lazy_gettext as _l
+
+from config import BASE_DIR, Config
+
+
+class DeskIndexView(IndexView):
+    index_template = "partnerdesk/index.html"
+
+
+def create_app(overrides: Mapping | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder=str(BASE_DIR / "backoffice" / "templates"),
+        static_folder=str(BASE_DIR / "backoffice" / "static"),
+        instance_path=str(BASE_DIR / "instance"),
+    )
+    app.config.from_object(Config)
+    if overrides:
+        app.config.update(overrides)
+
+    from backoffice.security import ROLES
+
+    app.config.setdefault("FAB_ROLES", ROLES)
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES",
+                          str(BASE_DIR / "backoffice" / "translations"))
+    (BASE_DIR / "instance").mkdir(exist_ok=True)
+
+    from backoffice import audit, models  # noqa: F401  (models register on FAB's metadata)
+    from backoffice.extensions import db, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
+    audit.install()
+
+    with app.app_context():
+        appbuilder = AppBuilder(indexview=DeskIndexView)
+        appbuilder.init_app(app, db.session)
+        _register_views(appbuilder)
+        from backoffice.timezones import viewer_time_zone
+
+        app.extensions["babel"].timezone_selector = viewer_time_zone
+
+    from backoffice.cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _register_views(appbuilder: AppBuilder) -> None:
+    from backoffice.api.resources import (
+        AddressApi,
+        ArticleApi,
+        MyAddressesApi,
+        MyProfileApi,
+        PartnerApi,
+    )
+    from backoffice.views.addresses import AddressView, AuditEntryView, NeverOrderedView
+    from backoffice.views.articles import ArticleView
+    from backoffice.views.partner_area import MyAddressesView, MyProfileView
+    from backoffice.views.partners import PartnerView
+
+    desk = "Desk"
+    appbuilder.add_view(AddressView, "Addresses", label=_l("Addresses"), icon="fa-address-book",
+                        category=desk, category_label=_l("Desk"))
+    appbuilder.add_view(NeverOrderedView, "Never ordered", label=_l("Registered, never ordered"),
+                        icon="fa-user-clock", category=desk)
+    appbuilder.add_view(PartnerView, "Partners", label=_l("Partners"), icon="fa-handshake-o",
+                        category=desk)
+    appbuilder.add_view(ArticleView, "Articles", label=_l("Articles"), icon="fa-cube",
+                        category=desk)
+    appbuilder.add_view(AuditEntryView, "Audit trail", label=_l("Audit trail"), icon="fa-history",
+                        category=desk)
+    mine = "My area"
+    appbuilder.add_view(MyProfileView, "My profile", label=_l("My profile"), icon="fa-user",
+                        category=mine, category_label=_l("My area"))
+    appbuilder.add_view(MyAddressesView, "My addresses", label=_l("My addresses"),
+                        icon="fa-users", category=mine)
+    for api in (AddressApi, PartnerApi, ArticleApi, MyProfileApi, MyAddressesApi):
+        appbuilder.add_api(api)

@@ -1,0 +1,1 @@
+"""Partnerdesk's Desk: models, services, FAB views and REST APIs."""

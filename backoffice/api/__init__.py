@@ -1,0 +1,1 @@
+"""REST APIs (FAB ModelRestApi), documented at /api/v1/_openapi."""

@@ -1,0 +1,41 @@
+"""Shared behaviour of our REST APIs: domain rules as 422, conflicts as 409, never a 500."""
+
+from flask_appbuilder.api import ModelRestApi
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from ..extensions import db
+from ..rules import RuleViolations, apply_rules
+
+
+class RulesApi(ModelRestApi):
+    """Writes go through `backoffice.rules`; a broken rule answers 422 with field messages."""
+
+    allow_browser_login = False
+
+    def pre_add(self, item):
+        apply_rules(db.session, item)
+
+    def pre_update(self, item):
+        apply_rules(db.session, item)
+
+    def _guarded(self, call):
+        try:
+            return call()
+        except RuleViolations as exc:
+            db.session.rollback()
+            return self.response_422(message=exc.errors)
+        except IntegrityError as exc:
+            db.session.rollback()
+            return self.response(409, message=f"Conflicts with existing data: {exc.orig}")
+        except SQLAlchemyError as exc:
+            db.session.rollback()
+            return self.response_400(message=f"Could not save: {exc.__class__.__name__}")
+
+    def post_headless(self):
+        return self._guarded(super().post_headless)
+
+    def put_headless(self, pk):
+        return self._guarded(lambda: super(RulesApi, self).put_headless(pk))
+
+    def delete_headless(self, pk):
+        return self._guarded(lambda: super(RulesApi, self).delete_headless(pk))

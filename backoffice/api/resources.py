@@ -1,0 +1,82 @@
+"""Staff APIs for addresses, partners and articles, and the partner's own-data APIs."""
+
+from flask_appbuilder.models.sqla.filters import FilterEqualFunction
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+
+from ..models import Address, Article, Partner
+from ..security import current_partner_address_id, current_partner_id
+from .base import RulesApi
+
+ADDRESS_FIELDS = [
+    "type", "salutation", "first_name", "last_name", "company", "email", "phone", "street",
+    "postal_code", "city", "country", "language", "registration_source", "sponsor_id",
+    "consent_contact_by_sponsor", "consent_marketing", "external_key",
+]
+PARTNER_PROFILE_FIELDS = ["profile_text", "notification_email", "time_zone", "available",
+                          "iban", "bic", "mandate_reference", "mandate_date"]
+
+
+class AddressApi(RulesApi):
+    resource_name = "address"
+    datamodel = SQLAInterface(Address)
+    list_columns = ["id", *ADDRESS_FIELDS, "registered_at", "first_order_at"]
+    show_columns = list_columns
+    add_columns = ADDRESS_FIELDS
+    edit_columns = ADDRESS_FIELDS
+    search_columns = ["id", "last_name", "first_name", "company", "email", "postal_code", "city",
+                      "type", "registration_source", "external_key", "sponsor_id",
+                      "registered_at", "first_order_at"]
+    order_columns = ["id", "last_name", "first_name", "registered_at", "first_order_at"]
+
+
+class PartnerApi(RulesApi):
+    resource_name = "partner"
+    datamodel = SQLAInterface(Partner)
+    list_columns = ["id", "address_id", "user_id", "subdomain", *PARTNER_PROFILE_FIELDS]
+    show_columns = list_columns
+    add_columns = ["address_id", "user_id", "subdomain", *PARTNER_PROFILE_FIELDS]
+    edit_columns = add_columns
+    search_columns = ["subdomain", "address_id", "available", "time_zone"]
+    order_columns = ["id", "subdomain"]
+
+
+class ArticleApi(RulesApi):
+    resource_name = "article"
+    datamodel = SQLAInterface(Article)
+    list_columns = ["id", "article_no", "name", "gross_price", "vat_rate",
+                    "discountable_by_absolute_vouchers", "active"]
+    show_columns = list_columns
+    add_columns = list_columns[1:]
+    edit_columns = add_columns
+    search_columns = ["article_no", "name", "active", "vat_rate",
+                      "discountable_by_absolute_vouchers"]
+    order_columns = ["article_no", "name", "gross_price"]
+
+
+class MyProfileApi(RulesApi):
+    """The logged-in partner's own profile: read and update, nothing else."""
+
+    resource_name = "my_profile"
+    datamodel = SQLAInterface(Partner)
+    include_route_methods = {"get_list", "get", "put", "info"}
+    base_filters = [["id", FilterEqualFunction, current_partner_id]]
+    list_columns = ["id", "subdomain", *PARTNER_PROFILE_FIELDS]
+    show_columns = list_columns
+    edit_columns = PARTNER_PROFILE_FIELDS
+    search_columns = ["subdomain"]  # never empty: FAB reads [] as "all columns"
+    order_columns = ["id"]
+
+
+class MyAddressesApi(RulesApi):
+    """The addresses the logged-in partner sponsors; contact data only with consent."""
+
+    resource_name = "my_addresses"
+    datamodel = SQLAInterface(Address)
+    include_route_methods = {"get_list", "get", "info"}
+    base_filters = [["sponsor_id", FilterEqualFunction, current_partner_address_id]]
+    list_columns = ["id", "salutation", "first_name", "last_name", "company", "type",
+                    "postal_code", "city", "registered_at", "first_order_at", "contact_email",
+                    "contact_phone"]
+    show_columns = list_columns
+    search_columns = ["last_name", "first_name", "type", "city", "postal_code"]
+    order_columns = ["id", "last_name", "registered_at"]

@@ -1,0 +1,83 @@
+"""Batch commands: `flask partnerdesk ...` for set-up, `flask demo seed` for demo data."""
+
+from __future__ import annotations
+
+import time
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from flask_migrate import upgrade
+from sqlalchemy import func, select
+from tqdm import tqdm
+
+from .extensions import db
+from .models import Address
+
+partnerdesk_cli = AppGroup("partnerdesk", help="Set up and maintain Partnerdesk.")
+demo_cli = AppGroup("demo", help="Demo data.")
+
+
+def init_roles() -> None:
+    """Create FAB's roles (Admin, Public and ours) and sync view permissions to the database."""
+    appbuilder = current_app.appbuilder
+    current_app.config["FAB_CREATE_DB"] = True
+    try:
+        appbuilder.sm.create_db()
+    finally:
+        current_app.config["FAB_CREATE_DB"] = False
+    appbuilder.add_permissions(update_perms=True)
+    for name in current_app.config["FAB_ROLES"]:
+        appbuilder.sm.add_role(name)
+
+
+@partnerdesk_cli.command("init")
+def init_command():
+    """Create roles and permissions (run after `flask db upgrade`)."""
+    init_roles()
+    click.echo("Roles and permissions are in place.")
+
+
+@partnerdesk_cli.command("setup")
+@click.option("--addresses", default=3000, show_default=True,
+              help="Demo addresses to generate when the database is empty.")
+def setup_command(addresses):
+    """Migrate, create roles and, on an empty database, seed demo data and logins."""
+    upgrade()
+    init_roles()
+    if db.session.execute(select(func.count()).select_from(Address)).scalar():
+        click.echo("Database already has addresses; demo data not seeded again.")
+        return
+    _seed(addresses)
+
+
+def _seed(addresses: int) -> None:
+    from .demo import bulk_insert, seed_articles, seed_logins
+
+    started = time.perf_counter()
+    with tqdm(total=addresses, unit="addr", desc="demo addresses", disable=None) as bar:
+        result = bulk_insert(db.session, addresses, progress=bar.update)
+    elapsed = time.perf_counter() - started
+    seed_articles(db.session)
+    logins = seed_logins(db.session, current_app.appbuilder.sm)
+    click.echo(
+        f"Seeded {result.addresses} addresses ({result.partners} partners, depth "
+        f"{result.max_depth}, largest firstline {result.largest_firstline}) in {elapsed:.1f} s."
+    )
+    click.echo("Demo logins: " + ", ".join(f"{u}/{p} ({r})" for u, p, r in logins))
+
+
+@demo_cli.command("seed")
+@click.option("--addresses", default=3000, show_default=True, type=click.IntRange(3, 10_000_000))
+def seed_command(addresses):
+    """Generate a realistic demo tree, articles and demo logins (into an empty database)."""
+    init_roles()
+    try:
+        _seed(addresses)
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def register_cli(app) -> None:
+    app.cli.add_command(partnerdesk_cli)
+    app.cli.add_command(demo_cli)

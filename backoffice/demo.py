@@ -1,0 +1,257 @@
+"""Realistic German demo data, bulk-inserted: 1,000,000 addresses in well under 2 minutes.
+
+The tree grows by preferential attachment (a few big sponsors, many small ones) with a
+share of "chain" placements under recently joined partners, which gives the depth a
+real network has. Rows go in by raw `executemany` on SQLite and `COPY` on PostgreSQL:
+the ORM would spend minutes on a million objects.
+"""
+
+from __future__ import annotations
+
+import random
+import unicodedata
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from .models import Address, Article, Partner
+
+FIRST_NAMES = (
+    "Anna Maria Laura Julia Lena Sarah Katharina Lisa Sophie Hannah Lea Johanna Emma Mia Clara "
+    "Sabine Petra Monika Ursula Claudia Andrea Birgit Heike Stefanie Nicole Jana Marie Greta "
+    "Thomas Michael Andreas Stefan Christian Markus Frank Jürgen Peter Klaus Uwe Jens Jan Lukas "
+    "Leon Felix Paul Jonas Maximilian Tim Tobias Sebastian Florian Matthias Wolfgang Dieter Jörg "
+    "Björn Sören Karl Heinz Günter Ömer Ayşe Zoë"
+).split()
+LAST_NAMES = (
+    "Müller Schmidt Schneider Fischer Weber Meyer Wagner Becker Schulz Hoffmann Schäfer Koch "
+    "Bauer Richter Klein Wolf Schröder Neumann Schwarz Zimmermann Braun Krüger Hofmann Hartmann "
+    "Lange Schmitt Werner Schmitz Krause Meier Lehmann Schmid Schulze Maier Köhler Herrmann König "
+    "Walter Mayer Huber Kaiser Fuchs Peters Lang Scholz Möller Weiß Jung Hahn Schubert Vogel "
+    "Friedrich Keller Günther Frank Berger Winkler Roth Beck Lorenz Baumann Franke Albrecht "
+    "Schuster Simon Ludwig Böhm Winter Kraus Martin Schumacher Krämer Vogt Stein Jäger Otto "
+    "Sommer Groß Seidel Heinrich Brandt Haas Schreiber Graf Schulte Dietrich Ziegler Kuhn Kühn"
+).split()
+STREETS = (
+    "Hauptstraße Schulstraße Gartenstraße Bahnhofstraße Dorfstraße Bergstraße Birkenweg "
+    "Lindenstraße Kirchstraße Waldstraße Ringstraße Schillerstraße Goethestraße Mühlenweg "
+    "Friedhofstraße Wiesenweg Amselweg Rosenstraße Feldstraße Am Markt"
+).split(" ")
+CITIES = [
+    ("10115", "Berlin"), ("20095", "Hamburg"), ("80331", "München"), ("50667", "Köln"),
+    ("60311", "Frankfurt am Main"), ("70173", "Stuttgart"), ("40213", "Düsseldorf"),
+    ("44135", "Dortmund"), ("45127", "Essen"), ("04109", "Leipzig"), ("28195", "Bremen"),
+    ("01067", "Dresden"), ("30159", "Hannover"), ("90402", "Nürnberg"), ("47051", "Duisburg"),
+    ("44787", "Bochum"), ("42103", "Wuppertal"), ("33602", "Bielefeld"), ("53111", "Bonn"),
+    ("48143", "Münster"), ("76133", "Karlsruhe"), ("68159", "Mannheim"), ("86150", "Augsburg"),
+    ("65183", "Wiesbaden"), ("41061", "Mönchengladbach"), ("38100", "Braunschweig"),
+    ("24103", "Kiel"), ("09111", "Chemnitz"), ("06108", "Halle (Saale)"), ("39104", "Magdeburg"),
+    ("79098", "Freiburg im Breisgau"), ("23552", "Lübeck"), ("99084", "Erfurt"),
+    ("18055", "Rostock"), ("55116", "Mainz"), ("34117", "Kassel"), ("93047", "Regensburg"),
+    ("97070", "Würzburg"), ("49074", "Osnabrück"), ("72070", "Tübingen"),
+]
+SOURCES = ["shop"] * 5 + ["partner_subdomain"] * 3 + ["import", "api", "desk"]
+
+ARTICLES = [
+    ("A-1001", "Aloe Vera Gel 250 ml", "24.90", "19", True),
+    ("A-1002", "Feuchtigkeitscreme Sensitive 50 ml", "19.50", "19", True),
+    ("A-1003", "Duschgel Zitrone 200 ml", "6.90", "19", True),
+    ("A-1004", "Zahncreme Propolis 100 ml", "5.40", "19", True),
+    ("A-2001", "Bio-Kräutertee Abendruhe 20 Beutel", "4.95", "7", True),
+    ("A-2002", "Vitamin D3 Kapseln 90 Stück", "14.90", "7", True),
+    ("A-2003", "Omega-3 Kapseln 120 Stück", "22.50", "7", True),
+    ("A-2004", "Proteinriegel Schoko 12er", "18.00", "7", True),
+    ("A-3001", "Ratgeber \u201eGesund durchs Jahr\u201c", "12.00", "7", False),
+    ("A-4001", "Geschenkgutschein 25 €", "25.00", "0", False),
+    ("A-5001", "Starterpaket Partner", "99.00", "19", False),
+    ("A-5002", "Duftkerze Lavendel", "9.90", "19", True),
+]
+
+DEMO_LOGINS = [
+    # username, password, role, first, last, partner address id (1-based in the demo tree)
+    ("admin", "admin", "Admin", "Ada", "Admin", None),
+    ("staff", "staff", "Staff", "Sven", "Sachbearbeiter", None),
+    ("finance", "finance", "Finance", "Frieda", "Finanz", None),
+    ("meier", "meier", "Partner", "Maria", "Meier", 2),
+    ("schulz", "schulz", "Partner", "Stefan", "Schulz", 3),
+]
+
+COLUMNS = [
+    "id", "type", "salutation", "first_name", "last_name", "company", "email", "phone", "street",
+    "postal_code", "city", "country", "language", "registration_source", "registered_at",
+    "first_order_at", "sponsor_id", "consent_contact_by_sponsor", "consent_marketing",
+    "external_key", "created_at", "updated_at",
+]
+PARTNER_COLUMNS = ["id", "address_id", "subdomain", "profile_text", "notification_email",
+                   "time_zone", "available", "created_at", "updated_at"]
+
+
+def _ascii(text: str) -> str:
+    text = text.replace("ß", "ss").replace("ä", "ae").replace("ö", "oe").replace("ü", "ue")
+    text = text.replace("Ä", "Ae").replace("Ö", "Oe").replace("Ü", "Ue")
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+
+
+@dataclass
+class SeedResult:
+    addresses: int
+    partners: int
+    max_depth: int
+    largest_firstline: int
+
+
+def generate(n: int, seed: int = 20261122, now: datetime | None = None):
+    """Yield (address_row, partner_row_or_None) tuples in id order: sponsors come first."""
+    rnd = random.Random(seed)
+    now = now or datetime.now(UTC).replace(microsecond=0)
+    start = now - timedelta(days=3 * 365)
+    pool: list[int] = []          # one entry per child gained: preferential attachment
+    recent: list[int] = []        # recently joined partners: chains give the tree depth
+    depth = [0] * (n + 1)
+    specials = {
+        1: ("company", None, "Partnerdesk", "Vertriebs GmbH", "partner"),
+        2: ("ms", 1, "Maria", "Meier", "partner"),
+        3: ("mr", 2, "Stefan", "Schulz", "partner"),
+    }
+    for i in range(1, n + 1):
+        if i in specials:
+            salutation, sponsor, first, last, kind = specials[i]
+        else:
+            r = rnd.random()
+            if recent and r < 0.18:
+                sponsor = recent[-1 - int(rnd.random() * min(len(recent), 8))]
+            else:
+                sponsor = pool[int(rnd.random() * len(pool))]
+            t = rnd.random()
+            kind = "partner" if t < 0.2 else ("customer" if t < 0.65 else "new_customer")
+            salutation = "ms" if rnd.random() < 0.55 else "mr"
+            first = FIRST_NAMES[int(rnd.random() * len(FIRST_NAMES))]
+            last = LAST_NAMES[int(rnd.random() * len(LAST_NAMES))]
+        depth[i] = depth[sponsor] + 1 if sponsor else 0
+        if sponsor:
+            pool.append(sponsor)
+        if kind == "partner":
+            pool.append(i)
+            recent.append(i)
+            if len(recent) > 64:
+                del recent[:32]
+        registered = start + timedelta(seconds=int((now - start).total_seconds() * i / (n + 1)))
+        first_order = (registered + timedelta(days=int(rnd.random() * 40), hours=3)
+                       if kind != "new_customer" else None)
+        postal_code, city = CITIES[int(rnd.random() * len(CITIES))]
+        company = last if i == 1 else (f"{last} Naturkosmetik" if kind == "partner"
+                                       and rnd.random() < 0.1 else None)
+        email = f"{_ascii(first)}.{_ascii(last)}.{i}@example.de"
+        address = (
+            i, kind, salutation, None if i == 1 else first, last if i != 1 else "Vertriebs GmbH",
+            company, email, f"+49 {150 + i % 30} {1000000 + (i * 7919) % 8999999}",
+            f"{STREETS[i % len(STREETS)]} {1 + i % 120}", postal_code, city, "DE",
+            "de" if rnd.random() < 0.93 else "en", SOURCES[int(rnd.random() * len(SOURCES))],
+            registered, first_order, sponsor, rnd.random() < 0.6, rnd.random() < 0.4,
+            f"DEMO-{i:07d}", now, now,
+        )
+        partner = None
+        if kind == "partner":
+            partner = (i, i, f"{_ascii(last)}{i}" if i > 3 else _ascii(last), None,
+                       email, "Europe/Berlin", True, now, now)
+        yield address, partner, depth[i]
+
+
+def _chunks(iterable, size):
+    chunk = []
+    for item in iterable:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _sqlite_value(v):
+    if isinstance(v, datetime):
+        return v.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ")
+    return v
+
+
+def bulk_insert(session, n: int, progress=None, chunk_size: int = 20_000) -> SeedResult:
+    """Insert the demo tree into an empty address table. Commits."""
+    if session.execute(select(func.count()).select_from(Address)).scalar():
+        raise RuntimeError("The address table is not empty; seed into a fresh database.")
+    conn = session.connection()
+    dialect = conn.dialect.name
+    raw = conn.connection.driver_connection
+    cur = raw.cursor()
+    stats = {"partners": 0, "depth": 0}
+    firstline: dict[int, int] = {}
+
+    def rows():
+        for address, partner, d in generate(n):
+            stats["depth"] = max(stats["depth"], d)
+            if address[16]:
+                firstline[address[16]] = firstline.get(address[16], 0) + 1
+            yield address, partner
+
+    a_cols, p_cols = ", ".join(COLUMNS), ", ".join(PARTNER_COLUMNS)
+    if dialect == "postgresql":
+        with cur.copy(f"COPY address ({a_cols}) FROM STDIN") as a_copy:
+            partners = []
+            for address, partner in rows():
+                a_copy.write_row(address)
+                if partner:
+                    partners.append(partner)
+                if progress:
+                    progress(1)
+        with cur.copy(f"COPY partner ({p_cols}) FROM STDIN") as p_copy:
+            for partner in partners:
+                p_copy.write_row(partner)
+        stats["partners"] = len(partners)
+        cur.execute("SELECT setval(pg_get_serial_sequence('address', 'id'), %s)", (n,))
+        cur.execute("SELECT setval(pg_get_serial_sequence('partner', 'id'), "
+                    "(SELECT COALESCE(MAX(id), 1) FROM partner))")
+    else:
+        a_sql = f"INSERT INTO address ({a_cols}) VALUES ({', '.join('?' * len(COLUMNS))})"
+        p_sql = f"INSERT INTO partner ({p_cols}) VALUES ({', '.join('?' * len(PARTNER_COLUMNS))})"
+        for chunk in _chunks(rows(), chunk_size):
+            cur.executemany(a_sql, [tuple(map(_sqlite_value, a)) for a, _ in chunk])
+            partners = [tuple(map(_sqlite_value, p)) for _, p in chunk if p]
+            cur.executemany(p_sql, partners)
+            stats["partners"] += len(partners)
+            if progress:
+                progress(len(chunk))
+    session.commit()
+    return SeedResult(n, stats["partners"], stats["depth"], max(firstline.values(), default=0))
+
+
+def seed_articles(session) -> int:
+    existing = set(session.execute(select(Article.article_no)).scalars())
+    added = 0
+    for no, name, price, vat, discountable in ARTICLES:
+        if no not in existing:
+            session.add(Article(article_no=no, name=name, gross_price=Decimal(price),
+                                vat_rate=Decimal(vat), discountable_by_absolute_vouchers=discountable))
+            added += 1
+    session.commit()
+    return added
+
+
+def seed_logins(session, security_manager) -> list[tuple[str, str, str]]:
+    """Create the demo logins (idempotent) and link the partner logins to their partners."""
+    created = []
+    for username, password, role_name, first, last, address_id in DEMO_LOGINS:
+        user = security_manager.find_user(username=username)
+        if user is None:
+            role = security_manager.find_role(role_name)
+            user = security_manager.add_user(username, first, last, f"{username}@partnerdesk.test",
+                                              role, password)
+            if not user:
+                raise RuntimeError(f"could not create demo login {username}")
+        if address_id is not None:
+            partner = session.execute(
+                select(Partner).where(Partner.address_id == address_id)).scalar_one()
+            partner.user_id = user.id
+        created.append((username, password, role_name))
+    session.commit()
+    return created

@@ -1,0 +1,150 @@
+"""Addresses: every person or company the company knows, with its place in the sponsor tree."""
+
+import enum
+
+from flask_appbuilder import Model
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+)
+from sqlalchemy.orm import relationship
+
+from .types import UTCDateTime, utcnow
+
+
+def _values(enum_cls):
+    return [member.value for member in enum_cls]
+
+
+class LabelledEnum(str, enum.Enum):
+    """A string enum whose members render with a translated label in forms and lists.
+
+    Member names equal their stored values: FAB's enum form field looks members up by
+    the column's stored strings.
+    """
+
+    def __str__(self) -> str:
+        return str(self.LABELS[self.value]) if hasattr(self, "LABELS") else self.value
+
+
+class AddressType(LabelledEnum):
+    new_customer = "new_customer"
+    customer = "customer"
+    partner = "partner"
+
+
+AddressType.LABELS = {
+    "new_customer": _l("New customer"),
+    "customer": _l("Customer"),
+    "partner": _l("Partner"),
+}
+
+
+class Salutation(LabelledEnum):
+    mr = "mr"
+    ms = "ms"
+    diverse = "diverse"
+    company = "company"
+
+
+Salutation.LABELS = {
+    "mr": _l("Mr"),
+    "ms": _l("Ms"),
+    "diverse": _l("Mx"),
+    "company": _l("Company"),
+}
+
+
+# Functional form: "import" is a Python keyword but must be a member name (see above).
+RegistrationSource = LabelledEnum(
+    "RegistrationSource",
+    [(v, v) for v in ("shop", "partner_subdomain", "import", "api", "desk")],
+)
+RegistrationSource.LABELS = {
+    "shop": _l("Shop"),
+    "partner_subdomain": _l("Partner subdomain"),
+    "import": _l("Import"),
+    "api": _l("API"),
+    "desk": _l("Desk"),
+}
+
+
+class Language(LabelledEnum):
+    de = "de"
+    en = "en"
+
+
+Language.LABELS = {"de": _l("German"), "en": _l("English")}
+
+
+def _enum(enum_cls, name):
+    return Enum(
+        enum_cls,
+        name=name,
+        native_enum=False,
+        values_callable=_values,
+        validate_strings=True,
+        length=24,
+    )
+
+
+class Address(Model):
+    __tablename__ = "address"
+    __table_args__ = (
+        # Firstline pages: children of one sponsor, by type, in a stable order.
+        Index("ix_address_sponsor_type_id", "sponsor_id", "type", "id"),
+        CheckConstraint("sponsor_id IS NULL OR sponsor_id <> id", name="ck_address_not_own_sponsor"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    type = Column(_enum(AddressType, "address_type"), nullable=False,
+                  default=AddressType.new_customer, index=True)
+    salutation = Column(_enum(Salutation, "salutation"), nullable=True)
+    first_name = Column(String(100), nullable=True)
+    last_name = Column(String(100), nullable=False, index=True)
+    company = Column(String(200), nullable=True)
+    email = Column(String(254), nullable=True, unique=True)
+    phone = Column(String(50), nullable=True)
+    street = Column(String(200), nullable=True)
+    postal_code = Column(String(10), nullable=True)
+    city = Column(String(100), nullable=True)
+    country = Column(String(2), nullable=False, default="DE")
+    language = Column(_enum(Language, "language"), nullable=False, default=Language.de)
+    registration_source = Column(_enum(RegistrationSource, "registration_source"), nullable=False,
+                                 default=RegistrationSource.desk)
+    registered_at = Column(UTCDateTime, nullable=False, default=utcnow, index=True)
+    first_order_at = Column(UTCDateTime, nullable=True, index=True)
+    sponsor_id = Column(Integer, ForeignKey("address.id", ondelete="RESTRICT"), nullable=True)
+    consent_contact_by_sponsor = Column(Boolean, nullable=False, default=False)
+    consent_marketing = Column(Boolean, nullable=False, default=False)
+    external_key = Column(String(64), nullable=True, unique=True)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    updated_at = Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
+
+    sponsor = relationship("Address", remote_side=[id], back_populates="firstline")
+    firstline = relationship("Address", back_populates="sponsor", lazy="dynamic")
+    partner = relationship("Partner", back_populates="address", uselist=False)
+
+    @property
+    def name(self) -> str:
+        person = " ".join(part for part in (self.first_name, self.last_name) if part)
+        return f"{person} ({self.company})" if self.company and person else (person or self.company or "")
+
+    def __str__(self) -> str:
+        return f"{self.name} [{self.id}]" if self.id else self.name
+
+    # What a sponsor may see of its firstline: contact data only with consent (A8).
+    @property
+    def contact_email(self) -> str | None:
+        return self.email if self.consent_contact_by_sponsor else None
+
+    @property
+    def contact_phone(self) -> str | None:
+        return self.phone if self.consent_contact_by_sponsor else None

@@ -1,0 +1,273 @@
+"""The one set of validation rules for addresses, partners and articles.
+
+Desk forms (as WTForms validators), the REST API (422 with a JSON message) and imports
+all call `clean(entity, ...)`; each rule says what is wrong in words a user understands.
+"""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from collections.abc import Callable, Mapping
+from decimal import Decimal, InvalidOperation
+from functools import cache
+
+from babel import Locale
+from email_validator import EmailNotValidError, validate_email
+from flask_appbuilder.security.sqla.models import User
+from flask_babel import gettext as _
+from schwifty import BIC, IBAN
+from schwifty.exceptions import SchwiftyException
+from sqlalchemy import func, select
+
+from downline.sponsors import SponsorError, check_sponsor
+
+from .models import VAT_RATES, Address, Article, Partner
+from .security import PARTNER_ROLE
+
+
+class RuleViolations(ValueError):
+    """Field name → list of messages. Raised when a record breaks a rule."""
+
+    def __init__(self, errors: Mapping[str, list[str]]):
+        self.errors = {k: list(v) for k, v in errors.items()}
+        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in self.errors.items()))
+
+
+POSTAL_CODE_PATTERNS = {
+    "DE": r"\d{5}",
+    "AT": r"\d{4}",
+    "CH": r"\d{4}",
+    "LI": r"\d{4}",
+    "LU": r"\d{4}",
+    "BE": r"\d{4}",
+    "DK": r"\d{4}",
+    "NL": r"\d{4} ?[A-Z]{2}",
+    "FR": r"\d{5}",
+    "IT": r"\d{5}",
+    "ES": r"\d{5}",
+    "PL": r"\d{2}-\d{3}",
+}
+
+# Subdomains a partner may not take: they belong to the company's own services.
+RESERVED_SUBDOMAINS = frozenset(
+    "www api admin desk shop mail smtp imap ftp static assets cdn app help support "
+    "partner partners login auth test staging dev".split()
+)
+SUBDOMAIN_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,61}[a-z0-9])$")
+
+
+@cache
+def countries() -> dict[str, str]:
+    """ISO 3166 alpha-2 code → German name (from Babel's CLDR data, no extra package)."""
+    names = Locale("de").territories
+    return {code: name for code, name in names.items() if len(code) == 2 and code.isalpha()}
+
+
+@cache
+def time_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def _blank(value) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def normalize_email(value: str) -> str:
+    try:
+        return validate_email(value.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise ValueError(_("Not a valid e-mail address: %(reason)s", reason=str(exc))) from exc
+
+
+def normalize_iban(value: str) -> str:
+    try:
+        return IBAN(value).compact
+    except SchwiftyException as exc:
+        raise ValueError(_("Not a valid IBAN: %(reason)s", reason=str(exc))) from exc
+
+
+def normalize_bic(value: str) -> str:
+    try:
+        return str(BIC(value.strip().upper()))
+    except SchwiftyException as exc:
+        raise ValueError(_("Not a valid BIC: %(reason)s", reason=str(exc))) from exc
+
+
+def normalize_postal_code(value: str, country: str | None) -> str:
+    value = value.strip().upper()
+    pattern = POSTAL_CODE_PATTERNS.get((country or "DE").upper())
+    if pattern and not re.fullmatch(pattern, value):
+        raise ValueError(_("Not a valid postal code for %(country)s.", country=country or "DE"))
+    if not pattern and not re.fullmatch(r"[A-Z0-9 -]{2,10}", value):
+        raise ValueError(_("Not a valid postal code."))
+    return value
+
+
+def normalize_subdomain(value: str) -> str:
+    value = value.strip().lower()
+    if not SUBDOMAIN_RE.match(value):
+        raise ValueError(_("3 to 63 characters: letters a–z, digits and inner hyphens."))
+    if value in RESERVED_SUBDOMAINS:
+        raise ValueError(_("This subdomain is reserved."))
+    return value
+
+
+def _taken(session, column, value, own_id, *, case_insensitive=False) -> bool:
+    model = column.class_
+    cond = func.lower(column) == value.lower() if case_insensitive else column == value
+    stmt = select(model.id).where(cond)
+    if own_id is not None:
+        stmt = stmt.where(model.id != own_id)
+    return session.execute(stmt.limit(1)).first() is not None
+
+
+class _Checker:
+    """Collects normalised values and messages per field."""
+
+    def __init__(self, values: Mapping):
+        self.values = dict(values)
+        self.errors: dict[str, list[str]] = {}
+
+    def error(self, field: str, message: str) -> None:
+        self.errors.setdefault(field, []).append(str(message))
+
+    def required(self, field: str) -> bool:
+        if _blank(self.values.get(field)):
+            self.error(field, _("This field is required."))
+            return False
+        return True
+
+    def normalize(self, field: str, fn: Callable[[str], str]) -> None:
+        value = self.values.get(field)
+        if _blank(value):
+            self.values[field] = None
+            return
+        try:
+            self.values[field] = fn(value)
+        except ValueError as exc:
+            self.error(field, str(exc))
+
+    def unique(self, session, field: str, column, own_id, message: str, **kw) -> None:
+        value = self.values.get(field)
+        if field not in self.errors and not _blank(value) and _taken(session, column, value, own_id, **kw):
+            self.error(field, message)
+
+
+def clean_address(session, values: Mapping, own_id: int | None = None):
+    c = _Checker(values)
+    c.required("last_name")
+    country = (c.values.get("country") or "DE").strip().upper()
+    c.values["country"] = country
+    if country not in countries():
+        c.error("country", _("Unknown country code."))
+    c.normalize("email", normalize_email)
+    c.normalize("postal_code", lambda v: normalize_postal_code(v, country))
+    c.unique(session, "email", Address.email, own_id,
+             _("Another address already uses this e-mail address."), case_insensitive=True)
+    c.unique(session, "external_key", Address.external_key, own_id,
+             _("Another address already has this external key."))
+    sponsor_id = c.values.get("sponsor_id")
+    if sponsor_id is not None:
+        try:
+            check_sponsor(session, own_id, sponsor_id)
+        except SponsorError as exc:
+            c.error("sponsor_id", str(exc))
+    return c.values, c.errors
+
+
+def clean_partner(session, values: Mapping, own_id: int | None = None):
+    c = _Checker(values)
+    if c.required("subdomain"):
+        c.normalize("subdomain", normalize_subdomain)
+    c.unique(session, "subdomain", Partner.subdomain, own_id,
+             _("This subdomain is already taken."), case_insensitive=True)
+    c.normalize("notification_email", normalize_email)
+    c.normalize("iban", normalize_iban)
+    c.normalize("bic", normalize_bic)
+    tz = c.values.get("time_zone")
+    if not _blank(tz) and tz not in time_zones():
+        c.error("time_zone", _("Unknown time zone."))
+    mandate = [c.values.get(f) for f in ("iban", "mandate_reference", "mandate_date")]
+    if any(not _blank(v) for v in mandate) and any(_blank(v) for v in mandate):
+        for field, value in zip(("iban", "mandate_reference", "mandate_date"), mandate, strict=True):
+            if _blank(value) and field not in c.errors:
+                c.error(field, _("A SEPA mandate needs IBAN, mandate reference and mandate date."))
+    c.unique(session, "mandate_reference", Partner.mandate_reference, own_id,
+             _("Another partner already has this mandate reference."))
+    address_id = c.values.get("address_id")
+    if c.required("address_id"):
+        if session.get(Address, address_id) is None:
+            c.error("address_id", _("Address %(id)s does not exist.", id=address_id))
+        else:
+            c.unique(session, "address_id", Partner.address_id, own_id,
+                     _("This address already has a partner profile."))
+    user_id = c.values.get("user_id")
+    if user_id is not None:
+        c.unique(session, "user_id", Partner.user_id, own_id,
+                 _("This login already belongs to another partner."))
+        user = session.get(User, user_id)
+        if user is None or PARTNER_ROLE not in {role.name for role in user.roles}:
+            c.error("user_id", _("Only a login with the role Partner can be linked."))
+    return c.values, c.errors
+
+
+def clean_article(session, values: Mapping, own_id: int | None = None):
+    c = _Checker(values)
+    if c.required("article_no"):
+        c.values["article_no"] = str(c.values["article_no"]).strip()
+    c.required("name")
+    price = c.values.get("gross_price")
+    if price is None or price == "":
+        c.error("gross_price", _("This field is required."))
+    else:
+        try:
+            price = Decimal(str(price))
+            if price < 0 or price != price.quantize(Decimal("0.01")):
+                raise InvalidOperation
+            c.values["gross_price"] = price
+        except InvalidOperation:
+            c.error("gross_price", _("A non-negative amount with at most two decimals."))
+    try:
+        rate = Decimal(str(c.values.get("vat_rate")))
+        if rate not in VAT_RATES:
+            raise InvalidOperation
+        c.values["vat_rate"] = rate
+    except InvalidOperation:
+        c.error("vat_rate", _("VAT rate must be 19, 7 or 0 percent."))
+    c.unique(session, "article_no", Article.article_no, own_id,
+             _("Another article already has this article number."))
+    return c.values, c.errors
+
+
+CLEANERS = {Address: clean_address, Partner: clean_partner, Article: clean_article}
+
+# Form/API field name → model attribute, where relationships stand for their id column.
+RELATION_IDS = {"sponsor": "sponsor_id", "address": "address_id", "user": "user_id"}
+
+
+def values_of(obj, fields) -> dict:
+    """Plain values of a model object, relationships as ids."""
+    values = {}
+    for field in fields:
+        if field in RELATION_IDS:
+            related = getattr(obj, field, None)
+            values[RELATION_IDS[field]] = related.id if related is not None else getattr(
+                obj, RELATION_IDS[field], None)
+        else:
+            values[field] = getattr(obj, field, None)
+    return values
+
+
+def apply_rules(session, obj) -> None:
+    """Validate a model object before it is written; normalise it or raise RuleViolations."""
+    model = type(obj)
+    columns = [c.key for c in model.__table__.columns] + [
+        r for r in RELATION_IDS if hasattr(model, r)
+    ]
+    cleaned, errors = CLEANERS[model](session, values_of(obj, columns), obj.id)
+    if errors:
+        raise RuleViolations(errors)
+    for key, value in cleaned.items():
+        if key in model.__table__.columns and getattr(obj, key, None) != value:
+            setattr(obj, key, value)

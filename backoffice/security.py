@@ -1,0 +1,80 @@
+"""Roles and row scope.
+
+Roles are FAB "builtin roles": regexes over view names and permissions, kept in code
+(reviewed like code) instead of rows an admin could drift. `flask partnerdesk init`
+creates the role rows so users can be assigned to them.
+"""
+
+from __future__ import annotations
+
+from flask import g, has_request_context
+from sqlalchemy import select
+
+from .extensions import db
+from .models import Partner
+
+STAFF_VIEWS = (
+    "AddressView|PartnerView|ArticleView|NeverOrderedView|AuditEntryView"
+    "|AddressApi|PartnerApi|ArticleApi"
+)
+DESK_MENUS = "Desk|Addresses|Partners|Articles|Never ordered|Audit trail"
+READ = "can_list|can_show|can_get|can_info|can_export|menu_access"
+OWN_ACCOUNT = [
+    ["UserDBModelView", "can_userinfo|userinfoedit"],
+    ["ResetMyPasswordView", "can_this_form_get|can_this_form_post"],
+    ["UserInfoEditView", "can_this_form_get|can_this_form_post"],
+]
+
+
+def _anchored(pattern: str) -> str:
+    return f"^({pattern})$"
+
+
+def _role(*pairs) -> list[list[str]]:
+    return [[_anchored(view), _anchored(perm)] for view, perm in pairs]
+
+
+ROLES = {
+    "Staff": _role((STAFF_VIEWS, ".*"), (DESK_MENUS, "menu_access"), *OWN_ACCOUNT),
+    "Finance": _role(
+        ("AddressView|NeverOrderedView|AuditEntryView|AddressApi|ArticleView|ArticleApi", READ),
+        ("Desk|Addresses|Never ordered|Audit trail|Articles", "menu_access"),
+        *OWN_ACCOUNT,
+    ),
+    "Partner": _role(
+        ("MyProfileView|MyAddressesView|MyProfileApi|MyAddressesApi", READ + "|can_edit|can_put"),
+        ("My area|My profile|My addresses", "menu_access"),
+        *OWN_ACCOUNT,
+    ),
+    # API client only: reads articles now; the shop endpoints join with the voucher work.
+    "Shop": _role(("ArticleApi", "can_get|can_info")),
+}
+
+PARTNER_ROLE = "Partner"
+NO_PARTNER = -1  # matches no row: a Partner login without a linked partner sees nothing
+
+
+def current_user():
+    return getattr(g, "user", None) if has_request_context() else None
+
+
+def current_partner() -> Partner | None:
+    """The partner linked to the logged-in user, cached for the request."""
+    user = current_user()
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    if "current_partner" not in g:
+        g.current_partner = db.session.execute(
+            select(Partner).where(Partner.user_id == user.id)
+        ).scalar_one_or_none()
+    return g.current_partner
+
+
+def current_partner_id() -> int:
+    partner = current_partner()
+    return partner.id if partner else NO_PARTNER
+
+
+def current_partner_address_id() -> int:
+    partner = current_partner()
+    return partner.address_id if partner else NO_PARTNER

@@ -1,0 +1,147 @@
+"""Desk views for addresses: the full list, the "never ordered" selection, the audit trail."""
+
+from flask_appbuilder import ModelView
+from flask_appbuilder.models.sqla.filters import FilterEqual
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_babel import lazy_gettext as _l
+from wtforms import IntegerField
+from wtforms.validators import Optional
+
+from ..models import Address, AddressType, AuditEntry
+from .mixins import ExportMixin, RulesMixin, local_datetime, yes_no
+
+ADDRESS_LABELS = {
+    "id": _l("No."),
+    "type": _l("Type"),
+    "salutation": _l("Salutation"),
+    "first_name": _l("First name"),
+    "last_name": _l("Last name"),
+    "name": _l("Name"),
+    "company": _l("Company"),
+    "email": _l("E-mail"),
+    "phone": _l("Phone"),
+    "street": _l("Street"),
+    "postal_code": _l("Postal code"),
+    "city": _l("City"),
+    "country": _l("Country"),
+    "language": _l("Language"),
+    "registration_source": _l("Registered via"),
+    "registered_at": _l("Registered at"),
+    "first_order_at": _l("First order at"),
+    "sponsor": _l("Sponsor"),
+    "sponsor_id": _l("Sponsor (address no.)"),
+    "consent_contact_by_sponsor": _l("Sponsor may contact"),
+    "consent_marketing": _l("Marketing consent"),
+    "external_key": _l("External key"),
+    "contact_email": _l("E-mail"),
+    "contact_phone": _l("Phone"),
+    "created_at": _l("Created at"),
+    "updated_at": _l("Updated at"),
+}
+
+FORM_COLUMNS = [
+    "type", "salutation", "first_name", "last_name", "company", "email", "phone", "street",
+    "postal_code", "city", "country", "language", "registration_source", "sponsor_id",
+    "consent_contact_by_sponsor", "consent_marketing", "external_key",
+]
+
+SEARCH_COLUMNS = [
+    "id", "last_name", "first_name", "company", "email", "phone", "postal_code", "city",
+    "country", "type", "registration_source", "registered_at", "first_order_at",
+    "external_key", "consent_contact_by_sponsor", "consent_marketing",
+]
+
+DATE_FORMATTERS = {
+    "registered_at": local_datetime,
+    "first_order_at": local_datetime,
+    "created_at": local_datetime,
+    "updated_at": local_datetime,
+    "occurred_at": local_datetime,
+    "consent_contact_by_sponsor": yes_no,
+    "consent_marketing": yes_no,
+}
+
+
+class AuditEntryView(ExportMixin, ModelView):
+    """Read-only trail; also shown as a tab on each address."""
+
+    datamodel = SQLAInterface(AuditEntry)
+    list_title = _l("Audit trail")
+    base_permissions = ["can_list", "can_show", "can_export"]
+    list_columns = ["occurred_at", "actor_label", "address", "entity", "field", "old_value",
+                    "new_value", "reason"]
+    show_columns = list_columns
+    search_columns = ["occurred_at", "actor_label", "entity", "field", "old_value", "new_value",
+                      "address_id"]
+    base_order = ("occurred_at", "desc")
+    label_columns = {
+        "occurred_at": _l("When"),
+        "actor_label": _l("Who"),
+        "address": _l("Address"),
+        "address_id": _l("Address no."),
+        "entity": _l("Record"),
+        "field": _l("Field"),
+        "old_value": _l("Old value"),
+        "new_value": _l("New value"),
+        "reason": _l("Reason"),
+    }
+    formatters_columns = DATE_FORMATTERS
+
+
+class AddressView(RulesMixin, ExportMixin, ModelView):
+    datamodel = SQLAInterface(Address)
+    list_title = _l("Addresses")
+    show_title = _l("Address")
+    add_title = _l("New address")
+    edit_title = _l("Edit address")
+    label_columns = ADDRESS_LABELS
+    list_columns = ["id", "last_name", "first_name", "company", "type", "postal_code", "city",
+                    "email", "sponsor", "registered_at", "first_order_at"]
+    export_columns = list_columns[:-3] + ["phone", "street", "country", "language",
+                                          "registration_source", "sponsor_id", "registered_at",
+                                          "first_order_at", "consent_contact_by_sponsor",
+                                          "consent_marketing", "external_key"]
+    search_columns = SEARCH_COLUMNS
+    order_columns = ["id", "last_name", "first_name", "company", "type", "postal_code", "city",
+                     "email", "registered_at", "first_order_at"]
+    show_columns = ["id", "type", "salutation", "first_name", "last_name", "company", "email",
+                    "phone", "street", "postal_code", "city", "country", "language",
+                    "registration_source", "registered_at", "first_order_at", "sponsor",
+                    "consent_contact_by_sponsor", "consent_marketing", "external_key",
+                    "created_at", "updated_at"]
+    add_columns = FORM_COLUMNS
+    edit_columns = FORM_COLUMNS
+    # An id field, not a dropdown: a dropdown of a million sponsors is unusable.
+    add_form_extra_fields = {
+        "sponsor_id": IntegerField(_l("Sponsor (address no.)"), validators=[Optional()],
+                                   description=_l("Number of the sponsoring address.")),
+    }
+    edit_form_extra_fields = add_form_extra_fields
+    base_order = ("id", "desc")
+    formatters_columns = DATE_FORMATTERS
+    related_views = [AuditEntryView]
+    page_size = 25
+
+
+class NeverOrderedView(ExportMixin, ModelView):
+    """A4: addresses that registered but never ordered, to contact them."""
+
+    datamodel = SQLAInterface(Address)
+    list_title = _l("Registered, never ordered")
+    base_permissions = ["can_list", "can_show", "can_export"]
+    base_filters = [["type", FilterEqual, AddressType.new_customer]]
+    label_columns = ADDRESS_LABELS
+    list_columns = ["id", "last_name", "first_name", "email", "phone", "postal_code", "city",
+                    "registration_source", "registered_at", "sponsor",
+                    "consent_marketing"]
+    export_columns = ["id", "salutation", "last_name", "first_name", "company", "email", "phone",
+                      "street", "postal_code", "city", "country", "language",
+                      "registration_source", "registered_at", "sponsor_id",
+                      "consent_contact_by_sponsor", "consent_marketing"]
+    show_columns = AddressView.show_columns
+    search_columns = ["last_name", "first_name", "email", "postal_code", "city", "country",
+                      "registration_source", "registered_at", "consent_marketing",
+                      "consent_contact_by_sponsor", "language"]
+    order_columns = ["id", "last_name", "registered_at", "postal_code", "city"]
+    base_order = ("registered_at", "desc")
+    formatters_columns = DATE_FORMATTERS

@@ -1,0 +1,155 @@
+"""What every Desk list and form shares: domain rules on forms, CSV/XLSX export."""
+
+from __future__ import annotations
+
+import copy
+from zoneinfo import ZoneInfo
+
+from flask import Response, request
+from flask_appbuilder import expose, has_access
+from flask_appbuilder.urltools import get_filter_args, get_order_args
+from flask_babel import format_datetime, get_locale
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup, escape
+
+from reports.tabular import write_csv, write_xlsx
+
+from ..extensions import db
+from ..rules import CLEANERS, apply_rules
+from ..timezones import viewer_time_zone
+
+
+def _own_id():
+    pk = (request.view_args or {}).get("pk")
+    return int(pk) if pk is not None and str(pk).isdigit() else None
+
+
+def with_rules(form_cls, model):
+    """Extend a FAB form so the domain rules report next to their fields."""
+
+    class RuledForm(form_cls):
+        def validate(self, extra_validators=None):
+            ok = super().validate(extra_validators)
+            values = {name: field.data for name, field in self._fields.items()}
+            for name, value in list(values.items()):
+                if hasattr(value, "id") and hasattr(value, "__table__"):
+                    values[f"{name}_id"] = value.id
+            _, errors = CLEANERS[model](db.session, values, _own_id())
+            shown = False
+            for field, messages in errors.items():
+                target = self._fields.get(field) or self._fields.get(field.removesuffix("_id"))
+                if target is not None:
+                    target.errors = list(target.errors) + messages
+                    shown = True
+            if errors and not shown:
+                self.form_errors = list(self.form_errors) + [
+                    m for msgs in errors.values() for m in msgs
+                ]
+            return ok and not errors
+
+    RuledForm.__name__ = form_cls.__name__
+    return RuledForm
+
+
+class RulesMixin:
+    """Forms validate with `backoffice.rules`; the model is normalised before it is saved."""
+
+    def _init_forms(self):
+        super()._init_forms()
+        model = self.datamodel.obj
+        if model in CLEANERS:
+            self.add_form = with_rules(self.add_form, model)
+            self.edit_form = with_rules(self.edit_form, model)
+
+    def pre_add(self, item):
+        apply_rules(db.session, item)
+
+    def pre_update(self, item):
+        apply_rules(db.session, item)
+
+
+def local_datetime(value):
+    if value is None:
+        return ""
+    return format_datetime(value, "short")
+
+
+def money(value):
+    from flask_babel import format_currency
+
+    return "" if value is None else format_currency(value, "EUR")
+
+
+def percent(value):
+    return "" if value is None else f"{value.normalize():f} %"
+
+
+def yes_no(value):
+    return Markup('<i class="fa fa-check"></i>') if value else ""
+
+
+class ExportMixin:
+    """`/export/xlsx` and `/export/csv` of the current filtered, sorted list.
+
+    Uses the view's own base filters, so a partner's export holds exactly what its list
+    shows. `export_columns` defaults to the list columns.
+    """
+
+    list_template = "partnerdesk/list_with_export.html"
+    export_columns: list[str] | None = None
+
+    def _export_rows(self, columns):
+        filters = copy.copy(self._filters)  # keeps the allowed search columns
+        get_filter_args(filters)
+        order_column, order_direction = get_order_args().get(self.__class__.__name__, ("", ""))
+        if not order_column and self.base_order:
+            order_column, order_direction = self.base_order
+        joined = filters.get_joined_filters(self._base_filters)
+        query = self.datamodel.apply_all(
+            self.datamodel.session.query(self.datamodel.obj), joined, order_column, order_direction
+        )
+        for item in query.yield_per(1000):
+            yield [_value(item, c) for c in columns]
+
+    @expose("/export/<fmt>")
+    @has_access
+    def export(self, fmt):
+        columns = self.export_columns or self.list_columns
+        headers = [str(self.label_columns.get(c, c)) for c in columns]
+        tz = ZoneInfo(viewer_time_zone())
+        name = self.__class__.__name__.removesuffix("View").lower()
+        if fmt == "csv":
+            body = write_csv(headers, self._export_rows(columns), tz)
+            mimetype = "text/csv; charset=utf-8"
+        elif fmt == "xlsx":
+            money_cols = [i for i, c in enumerate(columns) if c in getattr(self, "money_columns", ())]
+            body = write_xlsx(headers, self._export_rows(columns), tz,
+                              sheet_title=str(self.list_title or name), money_columns=money_cols)
+            mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        else:
+            return Response(str(_l("Unknown export format.")), status=404)
+        self._log_export(fmt)
+        return Response(body, mimetype=mimetype, headers={
+            "Content-Disposition": f'attachment; filename="{name}.{fmt}"'
+        })
+
+    def _log_export(self, fmt):
+        """Hook for logging exports of personal data (see the downline work)."""
+
+
+def _value(item, column):
+    value = item
+    for part in column.split("."):
+        value = getattr(value, part, None) if value is not None else None
+    if callable(value):
+        value = value()
+    if hasattr(value, "__table__"):
+        return str(value)
+    return value
+
+
+def locale_name() -> str:
+    return str(get_locale() or "de")
+
+
+__all__ = ["ExportMixin", "RulesMixin", "escape", "local_datetime", "money", "yes_no"]

@@ -1,0 +1,62 @@
+"""Desk views for partners (staff)."""
+
+from flask_appbuilder import ModelView
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_babel import lazy_gettext as _l
+from wtforms import IntegerField
+from wtforms.validators import Optional
+
+from ..models import Partner
+from .mixins import ExportMixin, RulesMixin, local_datetime, yes_no
+
+PARTNER_LABELS = {
+    "id": _l("Partner no."),
+    "address": _l("Address"),
+    "address_id": _l("Address no."),
+    "user": _l("Login"),
+    "subdomain": _l("Subdomain"),
+    "profile_text": _l("Public profile"),
+    "picture": _l("Picture"),
+    "notification_email": _l("Notification e-mail"),
+    "time_zone": _l("Time zone"),
+    "available": _l("Available"),
+    "iban": _l("IBAN"),
+    "bic": _l("BIC"),
+    "mandate_reference": _l("Mandate reference"),
+    "mandate_date": _l("Mandate date"),
+    "has_mandate": _l("SEPA mandate"),
+    "created_at": _l("Created at"),
+    "updated_at": _l("Updated at"),
+}
+
+PROFILE_COLUMNS = ["profile_text", "picture", "notification_email", "time_zone", "available",
+                   "iban", "bic", "mandate_reference", "mandate_date"]
+
+
+class PartnerView(RulesMixin, ExportMixin, ModelView):
+    datamodel = SQLAInterface(Partner)
+    list_title = _l("Partners")
+    show_title = _l("Partner")
+    add_title = _l("New partner")
+    edit_title = _l("Edit partner")
+    label_columns = PARTNER_LABELS
+    list_columns = ["id", "address", "subdomain", "notification_email", "time_zone", "available",
+                    "has_mandate"]
+    export_columns = ["id", "address_id", "address", "subdomain", "notification_email",
+                      "time_zone", "available", "iban", "bic", "mandate_reference",
+                      "mandate_date"]
+    show_columns = ["id", "address", "user", "subdomain"] + PROFILE_COLUMNS + [
+        "created_at", "updated_at"]
+    search_columns = ["subdomain", "notification_email", "time_zone", "available", "iban",
+                      "mandate_reference", "mandate_date", "address_id"]
+    order_columns = ["id", "subdomain", "notification_email", "time_zone", "available"]
+    add_columns = ["address_id", "user", "subdomain"] + PROFILE_COLUMNS
+    edit_columns = add_columns
+    add_form_extra_fields = {
+        "address_id": IntegerField(_l("Address no."), validators=[Optional()],
+                                   description=_l("The address this partner profile belongs to.")),
+    }
+    edit_form_extra_fields = add_form_extra_fields
+    formatters_columns = {"available": yes_no, "has_mandate": yes_no,
+                          "created_at": local_datetime, "updated_at": local_datetime}
+    base_order = ("id", "desc")

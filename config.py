@@ -1,0 +1,60 @@
+"""Configuration read from the environment (microblog style): one class, sane local defaults."""
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+
+
+def _database_url() -> str:
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        return f"sqlite:///{BASE_DIR / 'instance' / 'partnerdesk.db'}"
+    # psycopg 3 is the driver we ship; accept the common short forms too.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+class Config:
+    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-secret-key-change-me-in-production-0123456789")
+    SQLALCHEMY_DATABASE_URI = _database_url()
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+
+    APP_NAME = "Partnerdesk"
+    APP_THEME = ""
+    COMPANY_TIME_ZONE = os.environ.get("COMPANY_TIME_ZONE", "Europe/Berlin")
+
+    # Alembic owns the schema; `flask partnerdesk init` creates roles and permissions.
+    FAB_CREATE_DB = False
+    FAB_UPDATE_PERMS = False
+    FAB_ADD_SECURITY_API = False
+    FAB_API_SWAGGER_UI = True
+    FAB_API_MAX_PAGE_SIZE = 500
+    AUTH_TYPE = 1  # AUTH_DB
+    AUTH_ROLE_ADMIN = "Admin"
+    AUTH_ROLE_PUBLIC = "Public"
+    AUTH_USER_REGISTRATION = False
+    FAB_PASSWORD_HASH_METHOD = os.environ.get("FAB_PASSWORD_HASH_METHOD", "scrypt")
+
+    # German default, English switchable (FAB's language menu stores the choice in the session).
+    BABEL_DEFAULT_LOCALE = "de"
+    BABEL_DEFAULT_FOLDER = "backoffice/translations"
+    LANGUAGES = {
+        "de": {"flag": "de", "name": "Deutsch"},
+        "en": {"flag": "gb", "name": "English"},
+    }
+
+    WTF_CSRF_ENABLED = True
+    WTF_CSRF_TIME_LIMIT = None
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+
+    UPLOAD_FOLDER = str(BASE_DIR / "instance" / "uploads") + "/"
+    IMG_UPLOAD_FOLDER = str(BASE_DIR / "instance" / "uploads" / "images") + "/"
+    IMG_UPLOAD_URL = "/static/uploads/"
+    IMG_SIZE = (300, 300, True)
+
+    # Which countries' postal codes we check, and how (see backoffice/rules.py).
+    DEFAULT_COUNTRY = "DE"

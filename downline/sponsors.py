@@ -1,0 +1,59 @@
+"""Sponsor assignment and the cycle guard.
+
+The check walks up from the proposed sponsor with one indexed lookup per level (a
+tree's depth is small, ~14 at 1M addresses), so it never loads the tree.
+"""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from backoffice.models import Address
+
+# A tree deeper than this is treated as broken rather than walked forever.
+MAX_DEPTH = 10_000
+
+
+class SponsorError(ValueError):
+    """The proposed sponsor is not acceptable (missing, itself, or inside the downline)."""
+
+
+def upline_ids(session, address_id: int, limit: int = MAX_DEPTH) -> list[int]:
+    """Ids from the address's sponsor up to the root, nearest first."""
+    ids: list[int] = []
+    seen = {address_id}
+    current = address_id
+    for _step in range(limit):
+        current = session.execute(
+            select(Address.sponsor_id).where(Address.id == current)
+        ).scalar()
+        if current is None:
+            return ids
+        if current in seen:
+            raise SponsorError(_("The sponsor tree already contains a cycle at address %(id)s.",
+                                 id=current))
+        seen.add(current)
+        ids.append(current)
+    raise SponsorError(_("The upline is deeper than %(n)s levels.", n=limit))
+
+
+def check_sponsor(session, address_id: int | None, sponsor_id: int) -> None:
+    """Raise SponsorError unless `sponsor_id` may become the sponsor of `address_id`."""
+    exists = session.execute(select(Address.id).where(Address.id == sponsor_id)).first()
+    if exists is None:
+        raise SponsorError(_("Sponsor %(id)s does not exist.", id=sponsor_id))
+    if address_id is None:
+        return
+    if sponsor_id == address_id:
+        raise SponsorError(_("An address cannot be its own sponsor."))
+    if address_id in upline_ids(session, sponsor_id):
+        raise SponsorError(_("This sponsor sits in the address's own downline: "
+                             "the move would create a cycle."))
+
+
+def assign_sponsor(session, address: Address, sponsor_id: int | None) -> None:
+    """Set (or clear) an address's sponsor after the cycle check; audited on flush."""
+    if sponsor_id is not None:
+        check_sponsor(session, address.id, sponsor_id)
+    address.sponsor_id = sponsor_id

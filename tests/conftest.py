@@ -1,0 +1,201 @@
+"""Fixtures: a migrated database per run (SQLite file or PostgreSQL), a clean slate per test.
+
+Backend: `pytest --db sqlite` (default) or `pytest --db postgres`, which uses
+TEST_DATABASE_URL; without it the PostgreSQL run is skipped, or fails when
+REQUIRE_POSTGRES=1.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+from werkzeug.serving import make_server
+
+from app import create_app
+from backoffice.cli import init_roles
+from backoffice.extensions import db
+from backoffice.models import Address, AddressType, Article, AuditEntry, Partner
+
+OUR_TABLES = ["audit_entry", "partner", "article", "address"]
+
+
+def pytest_addoption(parser):
+    parser.addoption("--db", default=os.environ.get("TEST_DB", "sqlite"),
+                     choices=["sqlite", "postgres"], help="database backend for this run")
+
+
+def _database_url(config, tmp_path_factory) -> str:
+    if config.getoption("--db") == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        if os.environ.get("REQUIRE_POSTGRES") == "1":
+            pytest.fail("REQUIRE_POSTGRES=1 but TEST_DATABASE_URL is not set", pytrace=False)
+        pytest.skip("PostgreSQL run asked for, but TEST_DATABASE_URL is not set")
+    return url.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+def _reset_postgres(url: str) -> None:
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+            conn.execute(sa.text("CREATE SCHEMA public"))
+    except sa.exc.OperationalError as exc:
+        if os.environ.get("REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"PostgreSQL is required but not reachable: {exc}", pytrace=False)
+        pytest.skip(f"PostgreSQL not reachable: {exc}")
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(request, tmp_path_factory):
+    url = _database_url(request.config, tmp_path_factory)
+    if url.startswith("postgresql"):
+        _reset_postgres(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def app(database_url):
+    app = create_app({
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "TESTING": True,
+        "FAB_PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        "SERVER_NAME": None,
+    })
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        upgrade()
+        init_roles()
+    return app
+
+
+@pytest.fixture(autouse=True)
+def _clean_database(request):
+    """Each test starts with roles in place and no users, addresses, partners or articles."""
+    yield
+    if "app" not in request.fixturenames:
+        return
+    app = request.getfixturevalue("app")
+    with app.app_context():
+        db.session.rollback()
+        for table in OUR_TABLES:
+            db.session.execute(sa.text(f"DELETE FROM {table}"))
+        db.session.execute(sa.text("DELETE FROM ab_user_role"))
+        db.session.execute(sa.text("DELETE FROM ab_user"))
+        db.session.commit()
+        db.session.remove()
+
+
+@pytest.fixture
+def ctx(app):
+    with app.app_context():
+        yield db.session
+        db.session.rollback()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+class Factory:
+    """Builds records the way the Desk would, committed, with readable defaults."""
+
+    def __init__(self, app):
+        self.app = app
+        self.n = 0
+
+    def address(self, **values) -> Address:
+        self.n += 1
+        values.setdefault("last_name", f"Testperson{self.n}")
+        values.setdefault("first_name", "Erika")
+        values.setdefault("email", f"person{self.n}@example.org")
+        values.setdefault("postal_code", "10115")
+        values.setdefault("city", "Berlin")
+        address = Address(**values)
+        db.session.add(address)
+        db.session.commit()
+        return address
+
+    def user(self, username: str, role: str, password: str | None = None):
+        sm = self.app.appbuilder.sm
+        user = sm.add_user(username, username.title(), "Test", f"{username}@partnerdesk.test",
+                           sm.find_role(role), password or username)
+        assert user, f"could not create user {username}"
+        return user
+
+    def partner(self, username: str, sponsor: Address | None = None, **values) -> Partner:
+        address = self.address(type=AddressType.partner, sponsor=sponsor,
+                               last_name=values.pop("last_name", username.title()))
+        user = self.user(username, "Partner")
+        partner = Partner(address=address, user_id=user.id, subdomain=values.pop("subdomain", username),
+                          **values)
+        db.session.add(partner)
+        db.session.commit()
+        return partner
+
+    def article(self, **values) -> Article:
+        self.n += 1
+        values.setdefault("article_no", f"T-{self.n:04d}")
+        values.setdefault("name", f"Testartikel {self.n}")
+        values.setdefault("gross_price", Decimal("10.00"))
+        values.setdefault("vat_rate", Decimal("19"))
+        article = Article(**values)
+        db.session.add(article)
+        db.session.commit()
+        return article
+
+    def audit_for(self, address_id: int):
+        return db.session.execute(
+            sa.select(AuditEntry).where(AuditEntry.address_id == address_id)
+            .order_by(AuditEntry.id)).scalars().all()
+
+
+@pytest.fixture
+def make(app, ctx):
+    return Factory(app)
+
+
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def csrf_token(client, url: str) -> str:
+    page = client.get(url)
+    match = CSRF_RE.search(page.get_data(as_text=True))
+    assert match, f"no CSRF token on {url} ({page.status_code})"
+    return match.group(1)
+
+
+def login(client, username: str, password: str | None = None):
+    token = csrf_token(client, "/login/")
+    response = client.post("/login/", data={"username": username, "password": password or username,
+                                            "csrf_token": token})
+    assert response.status_code == 302 and "/login" not in response.headers["Location"], \
+        f"login of {username} failed"
+    return client
+
+
+def api_token(client, username: str, password: str | None = None) -> dict:
+    response = client.post("/api/v1/security/login", json={
+        "username": username, "password": password or username, "provider": "db"})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return {"Authorization": f"Bearer {response.json['access_token']}"}
+
+
+@pytest.fixture(scope="session")
+def live_server(app):
+    """The app served on a free loopback port in a thread, for browser tests."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
