@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from flask import Flask
+from flask import Flask, abort, request
 from flask_appbuilder import AppBuilder, IndexView
 from flask_babel import lazy_gettext as _l
 
@@ -51,7 +51,21 @@ def create_app(overrides: Mapping | None = None) -> Flask:
     from backoffice.cli import register_cli
 
     register_cli(app)
+    _guard_unknown_actions(app)
     return app
+
+
+def _guard_unknown_actions(app: Flask) -> None:
+    """FAB answers an unknown `/action/<name>/<pk>` with a 500 (AttributeError): make it 404."""
+    views = {view.blueprint.name: view for view in app.appbuilder.baseviews
+             if getattr(view, "blueprint", None) is not None}
+
+    @app.before_request
+    def _unknown_action_is_not_found():
+        if request.endpoint and request.endpoint.endswith(".action"):
+            view = views.get(request.blueprint)
+            if view is None or request.view_args.get("name") not in getattr(view, "actions", {}):
+                abort(404)
 
 
 def _register_views(appbuilder: AppBuilder) -> None:

@@ -11,11 +11,11 @@ import contextlib
 import contextvars
 from dataclasses import dataclass
 
-from flask import g, has_request_context
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
 from .models import Address, AuditEntry, Partner
+from .security import logged_in_user
 
 TRACKED = {
     Address: ("sponsor_id", "type"),
@@ -49,10 +49,9 @@ def current_actor() -> Actor:
     actor = _actor.get()
     if actor is not None:
         return actor
-    if has_request_context():
-        user = getattr(g, "user", None)
-        if user is not None and getattr(user, "is_authenticated", False):
-            return Actor(user.id, user.username)
+    user = logged_in_user()
+    if user is not None and getattr(user, "is_authenticated", False):
+        return Actor(user.id, user.username)
     return Actor(None, "system")
 
 
@@ -106,6 +105,8 @@ def _before_flush(session: Session, flush_context, instances):
         if not created and not session.is_modified(obj, include_collections=False):
             continue
         for field, old, new in _changes(obj):
+            if created and field != "sponsor_id":
+                continue  # a new record's first values are no change; its first sponsor is
             entry = AuditEntry(
                 actor_user_id=actor.user_id,
                 actor_label=actor.label,

@@ -18,7 +18,7 @@ from flask_appbuilder.security.sqla.models import User
 from flask_babel import gettext as _
 from schwifty import BIC, IBAN
 from schwifty.exceptions import SchwiftyException
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 
 from downline.sponsors import SponsorError, check_sponsor
 
@@ -247,25 +247,39 @@ RELATION_IDS = {"sponsor": "sponsor_id", "address": "address_id", "user": "user_
 
 
 def values_of(obj, fields) -> dict:
-    """Plain values of a model object, relationships as ids."""
+    """Plain values of a model object, relationships as ids.
+
+    Whichever of `sponsor` / `sponsor_id` was changed last wins: forms set the id, the
+    ORM code may set the object.
+    """
+    state = inspect(obj)
     values = {}
     for field in fields:
-        if field in RELATION_IDS:
-            related = getattr(obj, field, None)
-            values[RELATION_IDS[field]] = related.id if related is not None else getattr(
-                obj, RELATION_IDS[field], None)
+        if field not in RELATION_IDS:
+            values.setdefault(field, getattr(obj, field, None))
+            continue
+        id_field = RELATION_IDS[field]
+        related = getattr(obj, field, None)
+        if state.attrs[field].history.has_changes() or getattr(obj, id_field, None) is None:
+            values[id_field] = related.id if related is not None else getattr(obj, id_field, None)
         else:
-            values[field] = getattr(obj, field, None)
+            values[id_field] = getattr(obj, id_field, None)
     return values
+
+
+def record_fields(model) -> list[str]:
+    """A model's columns plus the relationships the rules read as ids."""
+    return [c.key for c in model.__table__.columns] + [r for r in RELATION_IDS if hasattr(model, r)]
 
 
 def apply_rules(session, obj) -> None:
     """Validate a model object before it is written; normalise it or raise RuleViolations."""
     model = type(obj)
-    columns = [c.key for c in model.__table__.columns] + [
-        r for r in RELATION_IDS if hasattr(model, r)
-    ]
-    cleaned, errors = CLEANERS[model](session, values_of(obj, columns), obj.id)
+    columns = record_fields(model)
+    # No autoflush: the object's unchecked changes (say, itself as sponsor) must not hit
+    # the database while the rules query it.
+    with session.no_autoflush:
+        cleaned, errors = CLEANERS[model](session, values_of(obj, columns), obj.id)
     if errors:
         raise RuleViolations(errors)
     for key, value in cleaned.items():

@@ -7,7 +7,7 @@ creates the role rows so users can be assigned to them.
 
 from __future__ import annotations
 
-from flask import g, has_request_context
+from flask import current_app, g, has_request_context
 from sqlalchemy import select
 
 from .extensions import db
@@ -20,6 +20,7 @@ STAFF_VIEWS = (
 DESK_MENUS = "Desk|Addresses|Partners|Articles|Never ordered|Audit trail"
 READ = "can_list|can_show|can_get|can_info|can_export|menu_access"
 OWN_ACCOUNT = [
+    ["OpenApi|SwaggerView", "can_get|can_show"],
     ["UserDBModelView", "can_userinfo|userinfoedit"],
     ["ResetMyPasswordView", "can_this_form_get|can_this_form_post"],
     ["UserInfoEditView", "can_this_form_get|can_this_form_post"],
@@ -54,13 +55,16 @@ PARTNER_ROLE = "Partner"
 NO_PARTNER = -1  # matches no row: a Partner login without a linked partner sees nothing
 
 
-def current_user():
-    return getattr(g, "user", None) if has_request_context() else None
+def logged_in_user():
+    """The user of this request: session login or API token (FAB knows both)."""
+    if not has_request_context():
+        return None
+    return current_app.appbuilder.sm.current_user
 
 
 def current_partner() -> Partner | None:
     """The partner linked to the logged-in user, cached for the request."""
-    user = current_user()
+    user = logged_in_user()
     if user is None or not getattr(user, "is_authenticated", False):
         return None
     if "current_partner" not in g:

@@ -19,6 +19,14 @@ class SponsorError(ValueError):
     """The proposed sponsor is not acceptable (missing, itself, or inside the downline)."""
 
 
+class SponsorMissingError(SponsorError):
+    """The proposed sponsor does not exist."""
+
+
+class SponsorCycleError(SponsorError):
+    """The proposed sponsor is the address itself or sits in its downline."""
+
+
 def upline_ids(session, address_id: int, limit: int = MAX_DEPTH) -> list[int]:
     """Ids from the address's sponsor up to the root, nearest first."""
     ids: list[int] = []
@@ -31,7 +39,7 @@ def upline_ids(session, address_id: int, limit: int = MAX_DEPTH) -> list[int]:
         if current is None:
             return ids
         if current in seen:
-            raise SponsorError(_("The sponsor tree already contains a cycle at address %(id)s.",
+            raise SponsorCycleError(_("The sponsor tree already contains a cycle at address %(id)s.",
                                  id=current))
         seen.add(current)
         ids.append(current)
@@ -42,13 +50,13 @@ def check_sponsor(session, address_id: int | None, sponsor_id: int) -> None:
     """Raise SponsorError unless `sponsor_id` may become the sponsor of `address_id`."""
     exists = session.execute(select(Address.id).where(Address.id == sponsor_id)).first()
     if exists is None:
-        raise SponsorError(_("Sponsor %(id)s does not exist.", id=sponsor_id))
+        raise SponsorMissingError(_("Sponsor %(id)s does not exist.", id=sponsor_id))
     if address_id is None:
         return
     if sponsor_id == address_id:
-        raise SponsorError(_("An address cannot be its own sponsor."))
+        raise SponsorCycleError(_("An address cannot be its own sponsor."))
     if address_id in upline_ids(session, sponsor_id):
-        raise SponsorError(_("This sponsor sits in the address's own downline: "
+        raise SponsorCycleError(_("This sponsor sits in the address's own downline: "
                              "the move would create a cycle."))
 
 

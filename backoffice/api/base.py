@@ -11,6 +11,22 @@ class RulesApi(ModelRestApi):
     """Writes go through `backoffice.rules`; a broken rule answers 422 with field messages."""
 
     allow_browser_login = False
+    # Defaults for required columns a client may leave out (marshmallow ignores model defaults).
+    add_defaults: dict = {}
+
+    def _init_model_schemas(self):
+        super()._init_model_schemas()
+        model = self.datamodel.obj
+        for schema in (self.add_model_schema, self.edit_model_schema):
+            for name, field in schema.fields.items():
+                column = model.__table__.columns.get(name)
+                if column is not None and column.nullable:
+                    field.allow_none = True
+        for name, value in self.add_defaults.items():
+            field = self.add_model_schema.fields[name]
+            field.required = False
+            enum_class = getattr(field, "enum", None)
+            field.load_default = enum_class(value) if enum_class and isinstance(value, str) else value
 
     def pre_add(self, item):
         apply_rules(db.session, item)

@@ -1,5 +1,7 @@
 """Staff APIs for addresses, partners and articles, and the partner's own-data APIs."""
 
+from decimal import Decimal
+
 from flask_appbuilder.models.sqla.filters import FilterEqualFunction
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 
@@ -23,6 +25,8 @@ class AddressApi(RulesApi):
     show_columns = list_columns
     add_columns = ADDRESS_FIELDS
     edit_columns = ADDRESS_FIELDS
+    add_defaults = {"type": "new_customer", "language": "de", "registration_source": "api",
+                    "country": "DE", "consent_contact_by_sponsor": False, "consent_marketing": False}
     search_columns = ["id", "last_name", "first_name", "company", "email", "postal_code", "city",
                       "type", "registration_source", "external_key", "sponsor_id",
                       "registered_at", "first_order_at"]
@@ -36,6 +40,7 @@ class PartnerApi(RulesApi):
     show_columns = list_columns
     add_columns = ["address_id", "user_id", "subdomain", *PARTNER_PROFILE_FIELDS]
     edit_columns = add_columns
+    add_defaults = {"time_zone": "Europe/Berlin", "available": True}
     search_columns = ["subdomain", "address_id", "available", "time_zone"]
     order_columns = ["id", "subdomain"]
 
@@ -48,6 +53,7 @@ class ArticleApi(RulesApi):
     show_columns = list_columns
     add_columns = list_columns[1:]
     edit_columns = add_columns
+    add_defaults = {"vat_rate": Decimal("19"), "discountable_by_absolute_vouchers": True, "active": True}
     search_columns = ["article_no", "name", "active", "vat_rate",
                       "discountable_by_absolute_vouchers"]
     order_columns = ["article_no", "name", "gross_price"]

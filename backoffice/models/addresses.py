@@ -14,7 +14,7 @@ from sqlalchemy import (
     Integer,
     String,
 )
-from sqlalchemy.orm import relationship
+from sqlalchemy.orm import mapped_column, relationship
 
 from .types import UTCDateTime, utcnow
 
@@ -104,8 +104,9 @@ class Address(Model):
     )
 
     id = Column(Integer, primary_key=True)
-    type = Column(_enum(AddressType, "address_type"), nullable=False,
-                  default=AddressType.new_customer, index=True)
+    # active_history: the audit trail needs the old value even when it was not loaded.
+    type = mapped_column(_enum(AddressType, "address_type"), nullable=False,
+                         default=AddressType.new_customer, index=True, active_history=True)
     salutation = Column(_enum(Salutation, "salutation"), nullable=True)
     first_name = Column(String(100), nullable=True)
     last_name = Column(String(100), nullable=False, index=True)
@@ -121,7 +122,8 @@ class Address(Model):
                                  default=RegistrationSource.desk)
     registered_at = Column(UTCDateTime, nullable=False, default=utcnow, index=True)
     first_order_at = Column(UTCDateTime, nullable=True, index=True)
-    sponsor_id = Column(Integer, ForeignKey("address.id", ondelete="RESTRICT"), nullable=True)
+    sponsor_id = mapped_column(Integer, ForeignKey("address.id", ondelete="RESTRICT"), nullable=True,
+                               active_history=True)
     consent_contact_by_sponsor = Column(Boolean, nullable=False, default=False)
     consent_marketing = Column(Boolean, nullable=False, default=False)
     external_key = Column(String(64), nullable=True, unique=True)

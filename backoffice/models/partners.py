@@ -8,7 +8,7 @@ every address.
 from flask_appbuilder import Model
 from flask_appbuilder.models.mixins import ImageColumn
 from sqlalchemy import Boolean, Column, Date, ForeignKey, Integer, String, Text
-from sqlalchemy.orm import relationship
+from sqlalchemy.orm import mapped_column, relationship
 
 from .types import UTCDateTime, utcnow
 
@@ -30,10 +30,11 @@ class Partner(Model):
     time_zone = Column(String(64), nullable=False, default="Europe/Berlin")
     available = Column(Boolean, nullable=False, default=True)
     # Payment profile: SEPA direct-debit mandate.
-    iban = Column(String(34), nullable=True)
-    bic = Column(String(11), nullable=True)
-    mandate_reference = Column(String(35), nullable=True, unique=True)
-    mandate_date = Column(Date, nullable=True)
+    # active_history: the audit trail needs old values even when they were not loaded.
+    iban = mapped_column(String(34), nullable=True, active_history=True)
+    bic = mapped_column(String(11), nullable=True, active_history=True)
+    mandate_reference = mapped_column(String(35), nullable=True, unique=True, active_history=True)
+    mandate_date = mapped_column(Date, nullable=True, active_history=True)
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
     updated_at = Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
 

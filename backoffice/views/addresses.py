@@ -7,8 +7,8 @@ from flask_babel import lazy_gettext as _l
 from wtforms import IntegerField
 from wtforms.validators import Optional
 
-from ..models import Address, AddressType, AuditEntry
-from .mixins import ExportMixin, RulesMixin, local_datetime, yes_no
+from ..models import Address, AddressType, AuditEntry, Language, RegistrationSource, Salutation
+from .mixins import ExportMixin, RulesMixin, enum_select, local_datetime, yes_no
 
 ADDRESS_LABELS = {
     "id": _l("No."),
@@ -113,6 +113,11 @@ class AddressView(RulesMixin, ExportMixin, ModelView):
     edit_columns = FORM_COLUMNS
     # An id field, not a dropdown: a dropdown of a million sponsors is unusable.
     add_form_extra_fields = {
+        "type": enum_select(_l("Type"), AddressType, default=AddressType.new_customer),
+        "salutation": enum_select(_l("Salutation"), Salutation, blank=True),
+        "language": enum_select(_l("Language"), Language, default=Language.de),
+        "registration_source": enum_select(_l("Registered via"), RegistrationSource,
+                                           default=RegistrationSource.desk),
         "sponsor_id": IntegerField(_l("Sponsor (address no.)"), validators=[Optional()],
                                    description=_l("Number of the sponsoring address.")),
     }

@@ -11,11 +11,14 @@ from flask_appbuilder.urltools import get_filter_args, get_order_args
 from flask_babel import format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
+from wtforms import BooleanField, SelectField
+from wtforms.fields.core import UnboundField
+from wtforms.validators import DataRequired, InputRequired, Optional
 
 from reports.tabular import write_csv, write_xlsx
 
 from ..extensions import db
-from ..rules import CLEANERS, apply_rules
+from ..rules import CLEANERS, RELATION_IDS, apply_rules, record_fields, values_of
 from ..timezones import viewer_time_zone
 
 
@@ -30,11 +33,20 @@ def with_rules(form_cls, model):
     class RuledForm(form_cls):
         def validate(self, extra_validators=None):
             ok = super().validate(extra_validators)
-            values = {name: field.data for name, field in self._fields.items()}
-            for name, value in list(values.items()):
-                if hasattr(value, "id") and hasattr(value, "__table__"):
+            own_id = _own_id()
+            # Rules judge the whole record: fields not on this form keep their stored values.
+            stored = db.session.get(model, own_id) if own_id is not None else None
+            values = values_of(stored, record_fields(model)) if stored is not None else {}
+            for name, field in self._fields.items():
+                value = field.data
+                if hasattr(value, "__table__"):
                     values[f"{name}_id"] = value.id
-            _, errors = CLEANERS[model](db.session, values, _own_id())
+                elif name in RELATION_IDS:
+                    values[RELATION_IDS[name]] = None
+                else:
+                    values[name] = value
+            with db.session.no_autoflush:
+                _, errors = CLEANERS[model](db.session, values, own_id)
             shown = False
             for field, messages in errors.items():
                 target = self._fields.get(field) or self._fields.get(field.removesuffix("_id"))
@@ -51,11 +63,22 @@ def with_rules(form_cls, model):
     return RuledForm
 
 
+def optional_checkboxes(form_cls):
+    """FAB makes NOT NULL booleans InputRequired: an unticked box (False) could never be saved."""
+    for value in vars(form_cls).values():
+        if isinstance(value, UnboundField) and issubclass(value.field_class, BooleanField):
+            value.kwargs["validators"] = [v for v in value.kwargs.get("validators") or []
+                                          if not isinstance(v, InputRequired | DataRequired)]
+    return form_cls
+
+
 class RulesMixin:
     """Forms validate with `backoffice.rules`; the model is normalised before it is saved."""
 
     def _init_forms(self):
         super()._init_forms()
+        self.add_form = optional_checkboxes(self.add_form)
+        self.edit_form = optional_checkboxes(self.edit_form)
         model = self.datamodel.obj
         if model in CLEANERS:
             self.add_form = with_rules(self.add_form, model)
@@ -66,6 +89,22 @@ class RulesMixin:
 
     def pre_update(self, item):
         apply_rules(db.session, item)
+
+
+def enum_select(label, enum_class, blank: bool = False, **kwargs) -> SelectField:
+    """A select of an enum with translated labels (FAB's own shows raw values, no blank)."""
+
+    def choices():
+        options = [(m.value, str(m)) for m in enum_class]
+        return [("", "—"), *options] if blank else options
+
+    def coerce(value):
+        if value is None or value == "":
+            return None
+        return enum_class(value)
+
+    validators = [Optional()] if blank else [DataRequired()]
+    return SelectField(label, choices=choices, coerce=coerce, validators=validators, **kwargs)
 
 
 def local_datetime(value):

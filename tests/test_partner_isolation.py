@@ -1,0 +1,213 @@
+"""A partner sees its own profile and the addresses it sponsors, never another partner's.
+
+Partner B's records carry markers; partner A walks every GET route of the app with
+B's ids substituted, plus the write routes, and no response may show a marker.
+"""
+
+import io
+import re
+from datetime import date
+
+import openpyxl
+import pytest
+
+from backoffice.extensions import db
+from backoffice.models import Partner
+from tests.conftest import api_token, csrf_token, login
+
+# Partner B (schulz) sits in A's firstline, so A may see B's name; never B's own data.
+B_MARKERS = ["Geheimkunde", "geheim@b-kunde.example", "schulzgeheim", "DE89370400440532013000",
+             "M-SCHULZ-1"]
+
+
+@pytest.fixture
+def two_partners(make):
+    root = make.address(last_name="Vertrieb", company="Partnerdesk GmbH")
+    meier = make.partner("meier", sponsor=root, last_name="Meier")
+    schulz = make.partner("schulz", sponsor=meier.address, last_name="Zweitgeheim",
+                          subdomain="schulzgeheim", iban="DE89370400440532013000",
+                          mandate_reference="M-SCHULZ-1", mandate_date=date(2026, 1, 15))
+    own = make.address(last_name="Alphakunde", email="alpha@a-kunde.example",
+                       sponsor=meier.address, consent_contact_by_sponsor=True)
+    foreign = make.address(last_name="Geheimkunde", email="geheim@b-kunde.example",
+                           sponsor=schulz.address, consent_contact_by_sponsor=True)
+    return {"meier": meier, "schulz": schulz, "own": own, "foreign": foreign, "root": root}
+
+
+def _text(response) -> str:
+    ctype = response.headers.get("Content-Type", "")
+    if "spreadsheetml" in ctype:
+        book = openpyxl.load_workbook(io.BytesIO(response.data), read_only=True)
+        return "\n".join(str(v) for row in book.active.iter_rows(values_only=True) for v in row)
+    return response.get_data(as_text=True)
+
+
+def _leaks(response) -> list[str]:
+    text = _text(response)
+    return [m for m in B_MARKERS if m in text]
+
+
+def _get_routes(app):
+    for rule in app.url_map.iter_rules():
+        if "GET" in rule.methods and not rule.rule.startswith("/static") and "logout" not in rule.rule:
+            yield rule
+
+
+def _urls(rule, ids):
+    if not rule.arguments:
+        yield rule.rule
+        return
+    values = {"fmt": ["csv", "xlsx"], "version": ["v1"]}
+    args = sorted(rule.arguments)
+    for pk in ids:
+        combo = {a: values.get(a, [pk]) for a in args}
+        url = rule.rule
+        for a in args:
+            url = re.sub(r"<(?:[a-z]+:)?%s>" % a, str(combo[a][0]), url)
+        yield url
+        if "fmt" in args:
+            yield url.replace("/csv", "/xlsx")
+
+
+def test_partner_sees_own_firstline_only(client, two_partners):
+    login(client, "meier")
+    page = client.get("/my/addresses/list/").get_data(as_text=True)
+    assert "Alphakunde" in page
+    assert "alpha@a-kunde.example" in page  # consented contact data of own customer
+    assert "Geheimkunde" not in page
+
+
+def test_no_get_route_shows_another_partners_data(app, client, two_partners):
+    login(client, "meier")
+    ids = [two_partners["foreign"].id, two_partners["schulz"].id, two_partners["schulz"].address_id]
+    checked = 0
+    for rule in _get_routes(app):
+        for url in _urls(rule, ids):
+            response = client.get(url)
+            assert response.status_code < 500, f"{url} answered {response.status_code}"
+            assert not _leaks(response), f"{url} shows partner B's data: {_leaks(response)}"
+            checked += 1
+    assert checked > 30
+
+
+def test_downline_partner_sees_nothing_above_itself(client, two_partners):
+    login(client, "schulz")
+    for url in ["/my/addresses/list/", "/my/addresses/export/csv", "/my/profile/list/",
+                f"/my/addresses/show/{two_partners['own'].id}",
+                f"/my/addresses/show/{two_partners['meier'].address_id}",
+                f"/my/profile/show/{two_partners['meier'].id}"]:
+        text = _text(client.get(url))
+        assert "Alphakunde" not in text and "Vertrieb" not in text, url
+        assert "alpha@a-kunde.example" not in text, url
+    assert "Geheimkunde" in client.get("/my/addresses/list/").get_data(as_text=True)
+
+
+def test_search_filter_cannot_reach_outside_own_rows(client, two_partners):
+    login(client, "meier")
+    # Search for a prefix: the page echoes the search term, the rows must not match.
+    for url in ["/my/addresses/list/?_flt_0_last_name=Geheim",
+                "/my/addresses/export/csv?_flt_0_last_name=Geheim",
+                "/my/addresses/export/xlsx?_flt_0_last_name=Geheim",
+                "/my/addresses/list/?_flt_0_sponsor=%d" % two_partners["schulz"].address_id]:
+        response = client.get(url)
+        assert response.status_code in (200, 302)
+        assert not _leaks(response), url
+
+
+def test_partner_forms_offer_no_dropdown_of_other_records(client, two_partners):
+    login(client, "meier")
+    for url in ["/my/profile/list/", "/my/addresses/list/",
+                f"/my/profile/edit/{two_partners['meier'].id}"]:
+        text = client.get(url).get_data(as_text=True)
+        assert "Vertrieb" not in text and "Geheimkunde" not in text, url
+
+
+def test_partner_cannot_edit_another_partners_profile(app, client, two_partners):
+    login(client, "meier")
+    schulz_id = two_partners["schulz"].id
+    token = csrf_token(client, f"/my/profile/edit/{two_partners['meier'].id}")
+    response = client.post(f"/my/profile/edit/{schulz_id}", data={
+        "csrf_token": token, "profile_text": "gehackt", "time_zone": "Europe/Berlin"})
+    assert response.status_code in (302, 404)
+    db.session.expire_all()
+    assert db.session.get(Partner, schulz_id).profile_text != "gehackt"
+
+
+def test_partner_edits_own_profile(client, two_partners):
+    login(client, "meier")
+    meier_id = two_partners["meier"].id
+    token = csrf_token(client, f"/my/profile/edit/{meier_id}")
+    response = client.post(f"/my/profile/edit/{meier_id}", data={
+        "csrf_token": token, "profile_text": "Naturkosmetik aus Berlin",
+        "time_zone": "Europe/Berlin", "available": "y"})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Partner, meier_id).profile_text == "Naturkosmetik aus Berlin"
+
+
+def test_partner_api_is_scoped(client, two_partners):
+    headers = api_token(client, "meier")
+    listing = client.get("/api/v1/my_addresses/", headers=headers)
+    assert listing.status_code == 200
+    names = {row["last_name"] for row in listing.json["result"]}
+    assert names == {"Alphakunde", "Zweitgeheim"}  # own customer and own firstline partner
+    assert client.get(f"/api/v1/my_addresses/{two_partners['foreign'].id}", headers=headers).status_code == 404
+    schulz_id = two_partners["schulz"].id
+    assert client.get(f"/api/v1/my_profile/{schulz_id}", headers=headers).status_code == 404
+    put = client.put(f"/api/v1/my_profile/{schulz_id}", json={"profile_text": "gehackt"}, headers=headers)
+    assert put.status_code == 404
+    db.session.expire_all()
+    assert db.session.get(Partner, schulz_id).profile_text != "gehackt"
+    own = client.get("/api/v1/my_profile/", headers=headers).json["result"]
+    assert [p["subdomain"] for p in own] == ["meier"]
+
+
+def test_partner_cannot_use_staff_apis_or_pages(client, two_partners):
+    headers = api_token(client, "meier")
+    for url in ["/api/v1/address/", f"/api/v1/address/{two_partners['foreign'].id}", "/api/v1/partner/",
+                "/api/v1/article/"]:
+        assert client.get(url, headers=headers).status_code in (401, 403), url
+    response = client.post("/api/v1/address/", json={"last_name": "X"}, headers=headers)
+    assert response.status_code in (401, 403)
+    login(client, "meier")
+    for url in ["/addressview/list/", "/partnerview/list/", "/addressview/export/csv",
+                "/neverorderedview/list/", "/auditentryview/list/"]:
+        response = client.get(url)
+        assert response.status_code in (302, 403), url
+        assert not _leaks(response)
+
+
+def test_contact_data_hidden_without_consent(client, make, two_partners):
+    make.address(last_name="Ohnezustimmung", email="nein@example.org", phone="+49 30 111",
+                 sponsor=two_partners["meier"].address, consent_contact_by_sponsor=False)
+    login(client, "meier")
+    page = client.get("/my/addresses/list/").get_data(as_text=True)
+    assert "Ohnezustimmung" in page
+    assert "nein@example.org" not in page
+    export = client.get("/my/addresses/export/csv").get_data(as_text=True)
+    assert "Ohnezustimmung" in export and "nein@example.org" not in export and "+49 30 111" not in export
+
+
+def test_shop_role_has_no_desk_pages(client, make):
+    make.user("shop", "Shop")
+    make.address(last_name="Geheimkunde")
+    login(client, "shop")
+    for url in ["/addressview/list/", "/my/addresses/list/", "/partnerview/list/"]:
+        response = client.get(url)
+        assert response.status_code in (302, 403)
+        assert "Geheimkunde" not in response.get_data(as_text=True)
+    headers = api_token(client, "shop")
+    assert client.get("/api/v1/article/", headers=headers).status_code == 200
+    assert client.get("/api/v1/address/", headers=headers).status_code in (401, 403)
+
+
+def test_finance_reads_but_cannot_change_addresses(client, make):
+    make.user("finance", "Finance")
+    address = make.address(last_name="Lesbar")
+    login(client, "finance")
+    assert "Lesbar" in client.get("/addressview/list/").get_data(as_text=True)
+    assert client.get(f"/addressview/edit/{address.id}").status_code in (302, 403)
+    headers = api_token(client, "finance")
+    assert client.get(f"/api/v1/address/{address.id}", headers=headers).status_code == 200
+    put = client.put(f"/api/v1/address/{address.id}", json={"last_name": "Geändert"}, headers=headers)
+    assert put.status_code in (401, 403)
