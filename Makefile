@@ -18,8 +18,7 @@ $(BIN)/.installed: pyproject.toml
 install: $(BIN)/.installed translations
 
 translations: $(BIN)/.installed
-	$(BIN)/pybabel compile --use-fuzzy -d backoffice/translations -f -q || \
-	  $(BIN)/pybabel compile -d backoffice/translations -f
+	$(BIN)/pybabel -q compile -d backoffice/translations -f
 
 # Migrate, create roles, seed demo data on first start, then serve the Desk.
 run: install

@@ -23,6 +23,8 @@ def create_app(overrides: Mapping | None = None) -> Flask:
         instance_path=str(BASE_DIR / "instance"),
     )
     app.config.from_object(Config)
+    # Empty, not "None", wherever a template prints a missing value.
+    app.jinja_env.finalize = lambda value: "" if value is None else value
     if overrides:
         app.config.update(overrides)
 

@@ -174,7 +174,7 @@ def _sqlite_value(v):
     # Same text as SQLAlchemy's SQLite DateTime writes (microseconds always present): SQLite
     # compares timestamps as strings, so "10:00:00" would sort before a bound "10:00:00.000000".
     if isinstance(v, datetime):
-        return v.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        return v.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
     return v
 
 

@@ -14,7 +14,9 @@ from functools import cache
 
 from babel import Locale
 from email_validator import EmailNotValidError, validate_email
+from flask import has_request_context
 from flask_appbuilder.security.sqla.models import User
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from schwifty import BIC, IBAN
 from schwifty.exceptions import SchwiftyException
@@ -57,11 +59,18 @@ RESERVED_SUBDOMAINS = frozenset(
 SUBDOMAIN_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,61}[a-z0-9])$")
 
 
-@cache
 def countries() -> dict[str, str]:
-    """ISO 3166 alpha-2 code → German name (from Babel's CLDR data, no extra package)."""
-    names = Locale("de").territories
-    return {code: name for code, name in names.items() if len(code) == 2 and code.isalpha()}
+    """ISO 3166 alpha-2 code → name in the UI language (Babel's CLDR data, no extra package)."""
+    locale = str(get_locale() or "de") if has_request_context() else "de"
+    return _countries(locale)
+
+
+@cache
+def _countries(locale: str) -> dict[str, str]:
+    names = Locale.parse(locale).territories
+    not_countries = {"ZZ", "EU", "EZ", "UN", "QO"}  # CLDR regions, not countries
+    return {code: name for code, name in names.items()
+            if len(code) == 2 and code.isalpha() and code not in not_countries}
 
 
 @cache
@@ -163,6 +172,7 @@ def clean_address(session, values: Mapping, own_id: int | None = None):
         c.error("country", _("Unknown country code."))
     c.normalize("email", normalize_email)
     c.normalize("postal_code", lambda v: normalize_postal_code(v, country))
+    c.normalize("external_key", str.strip)  # a blank form field is no key: NULL, not a unique ""
     c.unique(session, "email", Address.email, own_id,
              _("Another address already uses this e-mail address."), case_insensitive=True)
     c.unique(session, "external_key", Address.external_key, own_id,
@@ -185,6 +195,7 @@ def clean_partner(session, values: Mapping, own_id: int | None = None):
     c.normalize("notification_email", normalize_email)
     c.normalize("iban", normalize_iban)
     c.normalize("bic", normalize_bic)
+    c.normalize("mandate_reference", str.strip)  # blank → NULL, not a unique ""
     tz = c.values.get("time_zone")
     if not _blank(tz) and tz not in time_zones():
         c.error("time_zone", _("Unknown time zone."))

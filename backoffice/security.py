@@ -19,8 +19,9 @@ STAFF_VIEWS = (
 )
 DESK_MENUS = "Desk|Addresses|Partners|Articles|Never ordered|Audit trail"
 READ = "can_list|can_show|can_get|can_info|can_export|menu_access"
+API_DOCS = ["OpenApi|SwaggerView", "can_get|can_show"]
 OWN_ACCOUNT = [
-    ["OpenApi|SwaggerView", "can_get|can_show"],
+    API_DOCS,
     ["UserDBModelView", "can_userinfo|userinfoedit"],
     ["ResetMyPasswordView", "can_this_form_get|can_this_form_post"],
     ["UserInfoEditView", "can_this_form_get|can_this_form_post"],
@@ -48,7 +49,7 @@ ROLES = {
         *OWN_ACCOUNT,
     ),
     # API client only: reads articles now; the shop endpoints join with the voucher work.
-    "Shop": _role(("ArticleApi", "can_get|can_info")),
+    "Shop": _role(("ArticleApi", "can_get|can_info"), API_DOCS),
 }
 
 PARTNER_ROLE = "Partner"

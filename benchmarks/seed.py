@@ -116,9 +116,19 @@ def _index_summary(conn, backend: str, schema: str) -> list:
     if backend == "sqlite":
         return sorted((t, n) for t in TABLES
                       for _, n, *_ in conn.exec_driver_sql(f"PRAGMA {schema}.index_list({t})").all())
-    return sorted(conn.execute(sa.text(
-        "SELECT tablename, regexp_replace(indexdef, ' ON \\S+', ' ON tbl') FROM pg_indexes "
-        "WHERE schemaname = :s AND tablename IN ('address', 'partner')"), {"s": schema}).all())
+    # Index and constraint definitions without their names (LIKE ... INCLUDING ALL renames indexes).
+    indexes = conn.execute(sa.text(
+        "SELECT tablename, regexp_replace(indexdef, '^CREATE (UNIQUE )?INDEX \\S+ ON \\S+', '\\1ON') "
+        "FROM pg_indexes WHERE schemaname = :s AND tablename IN ('address', 'partner')"),
+        {"s": schema}).all()
+    constraints = conn.execute(sa.text(
+        "SELECT c.relname, k.contype, pg_get_constraintdef(k.oid) FROM pg_constraint k "
+        "JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace s ON s.oid = c.relnamespace "
+        "WHERE s.nspname = :s AND c.relname IN ('address', 'partner')"), {"s": schema}).all()
+    # Foreign keys print their target schema-qualified only when it is off the search_path.
+    constraints = [(t, k, d.replace(f"{RAW_SCHEMA}.", "").replace("public.", ""))
+                   for t, k, d in constraints]
+    return sorted(map(tuple, indexes)) + sorted(constraints)
 
 
 def run(n: int, database: str | None) -> None:

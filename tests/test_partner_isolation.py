@@ -63,7 +63,7 @@ def _urls(rule, ids):
         combo = {a: values.get(a, [pk]) for a in args}
         url = rule.rule
         for a in args:
-            url = re.sub(r"<(?:[a-z]+:)?%s>" % a, str(combo[a][0]), url)
+            url = re.sub(rf"<(?:[a-z]+:)?{a}>", str(combo[a][0]), url)
         yield url
         if "fmt" in args:
             yield url.replace("/csv", "/xlsx")
@@ -108,7 +108,7 @@ def test_search_filter_cannot_reach_outside_own_rows(client, two_partners):
     for url in ["/my/addresses/list/?_flt_0_last_name=Geheim",
                 "/my/addresses/export/csv?_flt_0_last_name=Geheim",
                 "/my/addresses/export/xlsx?_flt_0_last_name=Geheim",
-                "/my/addresses/list/?_flt_0_sponsor=%d" % two_partners["schulz"].address_id]:
+                f"/my/addresses/list/?_flt_0_sponsor={two_partners['schulz'].address_id}"]:
         response = client.get(url)
         assert response.status_code in (200, 302)
         assert not _leaks(response), url
@@ -151,7 +151,8 @@ def test_partner_api_is_scoped(client, two_partners):
     assert listing.status_code == 200
     names = {row["last_name"] for row in listing.json["result"]}
     assert names == {"Alphakunde", "Zweitgeheim"}  # own customer and own firstline partner
-    assert client.get(f"/api/v1/my_addresses/{two_partners['foreign'].id}", headers=headers).status_code == 404
+    foreign_id = two_partners["foreign"].id
+    assert client.get(f"/api/v1/my_addresses/{foreign_id}", headers=headers).status_code == 404
     schulz_id = two_partners["schulz"].id
     assert client.get(f"/api/v1/my_profile/{schulz_id}", headers=headers).status_code == 404
     put = client.put(f"/api/v1/my_profile/{schulz_id}", json={"profile_text": "gehackt"}, headers=headers)

@@ -4,11 +4,12 @@ from flask_appbuilder import ModelView
 from flask_appbuilder.models.sqla.filters import FilterEqual
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
-from wtforms import IntegerField
+from wtforms import IntegerField, SelectField
 from wtforms.validators import Optional
 
 from ..models import Address, AddressType, AuditEntry, Language, RegistrationSource, Salutation
-from .mixins import ExportMixin, RulesMixin, enum_select, local_datetime, yes_no
+from ..rules import countries
+from .mixins import ExportMixin, RulesMixin, enum_select, label_of, local_datetime, yes_no
 
 ADDRESS_LABELS = {
     "id": _l("No."),
@@ -52,6 +53,10 @@ SEARCH_COLUMNS = [
 ]
 
 DATE_FORMATTERS = {
+    "type": label_of(AddressType),
+    "salutation": label_of(Salutation),
+    "language": label_of(Language),
+    "registration_source": label_of(RegistrationSource),
     "registered_at": local_datetime,
     "first_order_at": local_datetime,
     "created_at": local_datetime,
@@ -118,6 +123,8 @@ class AddressView(RulesMixin, ExportMixin, ModelView):
         "language": enum_select(_l("Language"), Language, default=Language.de),
         "registration_source": enum_select(_l("Registered via"), RegistrationSource,
                                            default=RegistrationSource.desk),
+        "country": SelectField(_l("Country"), default="DE", choices=lambda: sorted(
+            countries().items(), key=lambda item: (item[0] != "DE", item[1]))),
         "sponsor_id": IntegerField(_l("Sponsor (address no.)"), validators=[Optional()],
                                    description=_l("Number of the sponsoring address.")),
     }

@@ -40,7 +40,8 @@ class ArticleView(RulesMixin, ExportMixin, ModelView):
                                 coerce=Decimal, default=Decimal("19")),
     }
     edit_form_extra_fields = add_form_extra_fields
-    formatters_columns = {"vat_rate": percent, "gross_price": money, "discountable_by_absolute_vouchers": yes_no,
+    formatters_columns = {"vat_rate": percent, "gross_price": money,
+                          "discountable_by_absolute_vouchers": yes_no,
                           "active": yes_no, "created_at": local_datetime,
                           "updated_at": local_datetime}
     base_order = ("article_no", "asc")

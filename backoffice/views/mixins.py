@@ -107,6 +107,20 @@ def enum_select(label, enum_class, blank: bool = False, **kwargs) -> SelectField
     return SelectField(label, choices=choices, coerce=coerce, validators=validators, **kwargs)
 
 
+def label_of(enum_class):
+    """List/show formatter: the translated label of an enum value (FAB prints the raw value)."""
+
+    def format_label(value):
+        if value is None or value == "":
+            return ""
+        try:
+            return str(enum_class(value))
+        except ValueError:
+            return value
+
+    return format_label
+
+
 def local_datetime(value):
     if value is None:
         return ""

@@ -13,7 +13,7 @@ PARTNER_LABELS = {
     "id": _l("Partner no."),
     "address": _l("Address"),
     "address_id": _l("Address no."),
-    "user": _l("Login"),
+    "user": _l("User login"),
     "subdomain": _l("Subdomain"),
     "profile_text": _l("Public profile"),
     "picture": _l("Picture"),
