@@ -51,8 +51,9 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
 
-    UPLOAD_FOLDER = str(BASE_DIR / "instance" / "uploads") + "/"
-    IMG_UPLOAD_FOLDER = str(BASE_DIR / "instance" / "uploads" / "images") + "/"
+    # Partner pictures: written by FAB's ImageManager, served as static files.
+    UPLOAD_FOLDER = str(BASE_DIR / "backoffice" / "static" / "uploads") + "/"
+    IMG_UPLOAD_FOLDER = UPLOAD_FOLDER
     IMG_UPLOAD_URL = "/static/uploads/"
     IMG_SIZE = (300, 300, True)
 

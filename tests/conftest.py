@@ -14,6 +14,7 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
+from flask import g
 from werkzeug.serving import make_server
 
 from app import create_app
@@ -75,6 +76,15 @@ def app(database_url):
 
         upgrade()
         init_roles()
+
+    def fresh_request_globals():
+        """Tests hold one app context per test, so requests would share `g` (and with it
+        flask-login's user, the CSRF token, our cached partner, Babel's locale). Production gets a
+        fresh context per request (and `g` with it); make the tests do the same."""
+        for name in list(vars(g)):
+            g.pop(name, None)
+
+    app.before_request_funcs.setdefault(None, []).insert(0, fresh_request_globals)
     return app
 
 

@@ -23,7 +23,7 @@ def test_generated_tree_is_deep_and_top_heavy():
     assert all(a[16] is None or a[16] < a[0] for a, _, _ in rows)  # sponsors come first: no cycles
 
 
-def test_seed_inserts_tree_articles_and_logins(app, ctx, client):
+def test_seed_inserts_tree_articles_and_logins(app, ctx):
     result = bulk_insert(ctx, 500)
     assert result.addresses == 500
     assert ctx.execute(select(func.count()).select_from(Address)).scalar() == 500
@@ -37,5 +37,4 @@ def test_seed_inserts_tree_articles_and_logins(app, ctx, client):
                          .where(Address.last_name.in_(["Müller", "Schäfer", "Köhler", "Weiß"]))).scalar()
     assert umlaut > 0
     for username, password, *_ in DEMO_LOGINS:
-        login(client, username, password)
-        client.get("/logout/")
+        login(app.test_client(), username, password)

@@ -136,3 +136,30 @@ def test_never_ordered_selection_lists_only_new_customers(staff, make):
     assert "NieBestellt" in page and "Stammkunde" not in page
     export = staff.get("/neverorderedview/export/csv").get_data(as_text=True)
     assert "NieBestellt" in export and "Stammkunde" not in export
+
+
+def test_times_show_in_the_viewers_time_zone(app, client, make):
+    from datetime import UTC, datetime
+
+    make.user("staff", "Staff")
+    meier = make.partner("meier", time_zone="America/New_York")
+    make.address(last_name="Zeitzone", sponsor=meier.address,
+                 registered_at=datetime(2026, 6, 1, 10, 0, tzinfo=UTC))
+    login(client, "staff")
+    assert "12:00" in client.get("/addressview/list/?_flt_0_last_name=Zeitzone").get_data(as_text=True)
+    partner_client = login(app.test_client(), "meier")
+    page = partner_client.get("/my/addresses/list/").get_data(as_text=True)
+    assert "06:00" in page and "12:00" not in page
+
+
+def test_database_conflict_shows_a_plain_message_not_sql(staff, make, monkeypatch):
+    """A unique value taken between validation and commit (a race) must not show raw SQL."""
+    from backoffice import rules
+
+    make.address(email="erika@example.org")
+    monkeypatch.setattr(rules, "_taken", lambda *args, **kwargs: False)  # the race: check passes
+    response = _post(staff, "/addressview/add", _address_form())
+    html = response.get_data(as_text=True)
+    assert "INSERT INTO" not in html and "IntegrityError" not in html
+    assert "Not saved" in html or "Nicht gespeichert" in html
+    assert _count(Address) == 1

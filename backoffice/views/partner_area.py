@@ -7,13 +7,13 @@ has no relationship fields in its forms.
 
 from flask_appbuilder import ModelView
 from flask_appbuilder.models.sqla.filters import FilterEqualFunction
-from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
 
 from ..models import Address, Partner
 from ..security import current_partner_address_id, current_partner_id
 from .addresses import ADDRESS_LABELS, DATE_FORMATTERS
-from .mixins import ExportMixin, RulesMixin
+from .datamodel import DeskInterface
+from .mixins import ExportMixin, RulesMixin, yes_no
 from .partners import PARTNER_LABELS, PROFILE_COLUMNS
 
 PARTNER_ADDRESS_COLUMNS = ["id", "salutation", "first_name", "last_name", "company", "type",
@@ -22,7 +22,7 @@ PARTNER_ADDRESS_COLUMNS = ["id", "salutation", "first_name", "last_name", "compa
 
 
 class MyProfileView(RulesMixin, ModelView):
-    datamodel = SQLAInterface(Partner)
+    datamodel = DeskInterface(Partner)
     route_base = "/my/profile"
     list_title = _l("My profile")
     show_title = _l("My profile")
@@ -33,6 +33,7 @@ class MyProfileView(RulesMixin, ModelView):
     list_columns = ["address", "subdomain", "time_zone", "available", "has_mandate"]
     show_columns = ["address", "subdomain"] + PROFILE_COLUMNS
     edit_columns = PROFILE_COLUMNS
+    formatters_columns = {"available": yes_no, "has_mandate": yes_no}
     # Never empty: FAB treats [] as "all columns", which embeds a dropdown of every address.
     search_columns = ["subdomain"]
     order_columns = ["subdomain"]
@@ -41,7 +42,7 @@ class MyProfileView(RulesMixin, ModelView):
 class MyAddressesView(ExportMixin, ModelView):
     """The partner's firstline, contact data only where the address consented."""
 
-    datamodel = SQLAInterface(Address)
+    datamodel = DeskInterface(Address)
     route_base = "/my/addresses"
     list_title = _l("My addresses")
     show_title = _l("Address")

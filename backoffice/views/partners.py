@@ -1,12 +1,12 @@
 """Desk views for partners (staff)."""
 
 from flask_appbuilder import ModelView
-from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
 from wtforms import IntegerField
 from wtforms.validators import Optional
 
 from ..models import Partner
+from .datamodel import DeskInterface
 from .mixins import ExportMixin, RulesMixin, local_datetime, yes_no
 
 PARTNER_LABELS = {
@@ -34,7 +34,7 @@ PROFILE_COLUMNS = ["profile_text", "picture", "notification_email", "time_zone",
 
 
 class PartnerView(RulesMixin, ExportMixin, ModelView):
-    datamodel = SQLAInterface(Partner)
+    datamodel = DeskInterface(Partner)
     list_title = _l("Partners")
     show_title = _l("Partner")
     add_title = _l("New partner")
