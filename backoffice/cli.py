@@ -43,7 +43,7 @@ def init_command():
               help="Demo addresses to generate when the database is empty.")
 def setup_command(addresses):
     """Migrate, create roles and, on an empty database, seed demo data and logins."""
-    upgrade()
+    upgrade(revision="heads")
     init_roles()
     if db.session.execute(select(func.count()).select_from(Address)).scalar():
         click.echo("Database already has addresses; demo data not seeded again.")

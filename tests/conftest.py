@@ -74,7 +74,7 @@ def app(database_url):
     with app.app_context():
         from flask_migrate import upgrade
 
-        upgrade()
+        upgrade(revision="heads")
         init_roles()
 
     def fresh_request_globals():
