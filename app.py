@@ -41,6 +41,9 @@ def create_app(overrides: Mapping | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
     audit.install()
+    from downline import tree
+
+    tree.install()
 
     with app.app_context():
         appbuilder = AppBuilder(indexview=DeskIndexView)
@@ -53,6 +56,9 @@ def create_app(overrides: Mapping | None = None) -> Flask:
     from backoffice.cli import register_cli
 
     register_cli(app)
+    from downline.cli import downline_cli
+
+    app.cli.add_command(downline_cli)
     _guard_unknown_actions(app)
     return app
 
@@ -80,6 +86,7 @@ def _register_views(appbuilder: AppBuilder) -> None:
     )
     from backoffice.views.addresses import AddressView, AuditEntryView, NeverOrderedView
     from backoffice.views.articles import ArticleView
+    from backoffice.views.downline import DeskDownlineView, MyDownlineView
     from backoffice.views.partner_area import MyAddressesView, MyProfileView
     from backoffice.views.partners import PartnerView
 
@@ -94,10 +101,45 @@ def _register_views(appbuilder: AppBuilder) -> None:
                         category=desk)
     appbuilder.add_view(AuditEntryView, "Audit trail", label=_l("Audit trail"), icon="fa-history",
                         category=desk)
+    appbuilder.add_view(DeskDownlineView, "Downline", label=_l("Downline"), icon="fa-sitemap",
+                        category=desk)
     mine = "My area"
     appbuilder.add_view(MyProfileView, "My profile", label=_l("My profile"), icon="fa-user",
                         category=mine, category_label=_l("My area"))
     appbuilder.add_view(MyAddressesView, "My addresses", label=_l("My addresses"),
                         icon="fa-users", category=mine)
+    appbuilder.add_view(MyDownlineView, "My downline", label=_l("My downline"), icon="fa-sitemap",
+                        category=mine)
+    appbuilder.add_link("My new customers", label=_l("My new customers"),
+                        href="/my/downline/new-customers/", icon="fa-user-plus", category=mine)
     for api in (AddressApi, PartnerApi, ArticleApi, MyProfileApi, MyAddressesApi):
         appbuilder.add_api(api)
+    _register_voucher_views(appbuilder)
+
+
+def _register_voucher_views(appbuilder: AppBuilder) -> None:
+    """Vouchers, orders and the shop API (issue 3)."""
+    from backoffice.api.shop import ShopApi
+    from backoffice.api.vouchers import VoucherApi
+    from backoffice.views.voucher_partner_area import MyRedemptionsView, MyVoucherCodesView
+    from backoffice.views.voucher_reports import VoucherReportsView
+    from backoffice.views.vouchers import OrderView, RedemptionView, VoucherCodeView, VoucherView
+
+    vouchers = "Vouchers"
+    appbuilder.add_view(VoucherView, "Vouchers", label=_l("Vouchers"), icon="fa-ticket",
+                        category=vouchers, category_label=_l("Vouchers"))
+    appbuilder.add_view(VoucherCodeView, "Voucher codes", label=_l("Voucher codes"), icon="fa-barcode",
+                        category=vouchers)
+    appbuilder.add_view(RedemptionView, "Redemptions", label=_l("Redemptions"), icon="fa-check",
+                        category=vouchers)
+    appbuilder.add_view(OrderView, "Orders", label=_l("Orders"), icon="fa-shopping-cart",
+                        category=vouchers)
+    appbuilder.add_view(VoucherReportsView, "Voucher reports", label=_l("Voucher reports"),
+                        icon="fa-bar-chart", category=vouchers)
+    mine = "My area"
+    appbuilder.add_view(MyVoucherCodesView, "My voucher codes", label=_l("My voucher codes"),
+                        icon="fa-ticket", category=mine)
+    appbuilder.add_view(MyRedemptionsView, "My redemptions", label=_l("Redemptions of my codes"),
+                        icon="fa-check", category=mine)
+    appbuilder.add_api(ShopApi)
+    appbuilder.add_api(VoucherApi)

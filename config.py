@@ -59,3 +59,14 @@ class Config:
 
     # Which countries' postal codes we check, and how (see backoffice/rules.py).
     DEFAULT_COUNTRY = "DE"
+
+    # Seller on customer invoices (B1).
+    COMPANY_NAME = os.environ.get("COMPANY_NAME", "Partnerdesk GmbH")
+    COMPANY_ADDRESS = os.environ.get("COMPANY_ADDRESS", "Musterstraße 1\n10115 Berlin\nDeutschland")
+    COMPANY_VAT_ID = os.environ.get("COMPANY_VAT_ID", "DE123456789")
+
+    # Vouchers: partner codes per partner; voucher checks per client / customer and window (V12).
+    PARTNER_CODES_MAX = int(os.environ.get("PARTNER_CODES_MAX", "5"))
+    VOUCHER_CHECKS_PER_CLIENT = int(os.environ.get("VOUCHER_CHECKS_PER_CLIENT", "600"))
+    VOUCHER_CHECKS_PER_CUSTOMER = int(os.environ.get("VOUCHER_CHECKS_PER_CUSTOMER", "20"))
+    VOUCHER_CHECK_WINDOW_SECONDS = int(os.environ.get("VOUCHER_CHECK_WINDOW_SECONDS", "60"))

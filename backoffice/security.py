@@ -15,9 +15,9 @@ from .models import Partner
 
 STAFF_VIEWS = (
     "AddressView|PartnerView|ArticleView|NeverOrderedView|AuditEntryView"
-    "|AddressApi|PartnerApi|ArticleApi"
+    "|AddressApi|PartnerApi|ArticleApi|DeskDownlineView"
 )
-DESK_MENUS = "Desk|Addresses|Partners|Articles|Never ordered|Audit trail"
+DESK_MENUS = "Desk|Addresses|Partners|Articles|Never ordered|Audit trail|Downline"
 READ = "can_list|can_show|can_get|can_info|can_export|menu_access"
 API_DOCS = ["OpenApi|SwaggerView", "can_get|can_show"]
 OWN_ACCOUNT = [
@@ -36,20 +36,33 @@ def _role(*pairs) -> list[list[str]]:
     return [[_anchored(view), _anchored(perm)] for view, perm in pairs]
 
 
+VOUCHER_VIEWS = "VoucherView|VoucherCodeView|RedemptionView|OrderView|VoucherReportsView|VoucherApi"
+VOUCHER_MENUS = "Vouchers|Voucher codes|Redemptions|Orders|Voucher reports"
+PARTNER_VOUCHER_VIEWS = "MyVoucherCodesView|MyRedemptionsView"
+PARTNER_VOUCHER_MENUS = "My voucher codes|My redemptions"
+
 ROLES = {
-    "Staff": _role((STAFF_VIEWS, ".*"), (DESK_MENUS, "menu_access"), *OWN_ACCOUNT),
+    "Staff": _role((STAFF_VIEWS, ".*"), (DESK_MENUS, "menu_access"),
+                   (VOUCHER_VIEWS, ".*"), (VOUCHER_MENUS, "menu_access"), *OWN_ACCOUNT),
     "Finance": _role(
         ("AddressView|NeverOrderedView|AuditEntryView|AddressApi|ArticleView|ArticleApi", READ),
         ("Desk|Addresses|Never ordered|Audit trail|Articles", "menu_access"),
+        ("RedemptionView|OrderView|VoucherReportsView|VoucherView|VoucherCodeView", READ + "|can_invoice"),
+        (VOUCHER_MENUS, "menu_access"),
         *OWN_ACCOUNT,
     ),
     "Partner": _role(
         ("MyProfileView|MyAddressesView|MyProfileApi|MyAddressesApi", READ + "|can_edit|can_put"),
-        ("My area|My profile|My addresses", "menu_access"),
+        # The downline pages check the node against the partner's own position themselves.
+        ("MyDownlineView", "can_index|can_node|can_new_customers|can_stats|can_tree|can_tree_svg"
+                           "|can_export"),
+        ("My area|My profile|My addresses|My downline|My new customers", "menu_access"),
+        (PARTNER_VOUCHER_VIEWS, "can_list|can_show|can_new|can_export"),
+        (PARTNER_VOUCHER_MENUS, "menu_access"),
         *OWN_ACCOUNT,
     ),
-    # API client only: reads articles now; the shop endpoints join with the voucher work.
-    "Shop": _role(("ArticleApi", "can_get|can_info"), API_DOCS),
+    # API client only: reads articles, and the shop API (customers, vouchers, orders, invoices).
+    "Shop": _role(("ArticleApi", "can_get|can_info"), ("ShopApi", "can_get|can_post"), API_DOCS),
 }
 
 PARTNER_ROLE = "Partner"

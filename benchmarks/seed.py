@@ -8,7 +8,7 @@ Two timed runs in one process:
 * demo_seed_seconds: `backoffice.demo.bulk_insert` (generation included, as `flask demo seed`
   does it) into a freshly migrated database. SQLite: a temporary file, or the file given by
   --database, which is deleted first. PostgreSQL: the database given by --database; its
-  schema `public` is DROPPED and recreated, then `flask_migrate.upgrade()` runs.
+  schema `public` is DROPPED and recreated, then `flask_migrate.upgrade(revision="heads")` runs.
 * raw_insert_seconds: the same rows, generated beforehand (untimed), written by one bare
   `executemany` (SQLite, into a second temporary file) or `COPY` (PostgreSQL, into a scratch
   schema `bench_raw`, dropped afterwards) into empty copies of the address and partner tables:
@@ -150,7 +150,7 @@ def run(n: int, database: str | None) -> None:
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url.render_as_string(hide_password=False)})
     with app.app_context():
-        upgrade()
+        upgrade(revision="heads")  # parallel migration branches (as `flask partnerdesk setup`)
         engine = db.engine
         raw_ddl = _sqlite_raw_table_ddl(engine) if backend == "sqlite" else None
         _checkpoint(engine, backend)

@@ -22,7 +22,9 @@ from backoffice.cli import init_roles
 from backoffice.extensions import db
 from backoffice.models import Address, AddressType, Article, AuditEntry, Partner
 
-OUR_TABLES = ["audit_entry", "partner", "article", "address"]
+OUR_TABLES = ["personal_data_export", "downline_visibility", "audit_entry",
+              "invoice", "redemption", "order_line", "shop_order", "voucher_code", "voucher",
+              "partner", "article", "address"]
 
 
 def pytest_addoption(parser):

@@ -19,6 +19,7 @@ def test_upgrade_reaches_head(ctx):
     from flask import current_app
 
     config = current_app.extensions["migrate"].migrate.get_config()
-    head = ScriptDirectory.from_config(config).get_current_head()
+    # Parallel feature branches add heads until they are merged: the app upgrades to all.
+    heads = set(ScriptDirectory.from_config(config).get_heads())
     with db.engine.connect() as connection:
-        assert MigrationContext.configure(connection).get_current_revision() == head
+        assert set(MigrationContext.configure(connection).get_current_heads()) == heads

@@ -42,9 +42,14 @@ def _text(response) -> str:
     return response.get_data(as_text=True)
 
 
-def _leaks(response) -> list[str]:
+def _leaks(response, allowed=()) -> list[str]:
     text = _text(response)
-    return [m for m in B_MARKERS if m in text]
+    return [m for m in B_MARKERS if m in text and m not in allowed]
+
+
+# Geheimkunde sits two levels below meier (under schulz): the downline pages show its name
+# (D2; deeper levels show name, type and dates by default, A8), never its contact data.
+IN_MEIERS_DOWNLINE = {"Geheimkunde"}
 
 
 def _get_routes(app):
@@ -85,7 +90,8 @@ def test_no_get_route_shows_another_partners_data(app, client, two_partners):
         for url in _urls(rule, ids):
             response = client.get(url)
             assert response.status_code < 500, f"{url} answered {response.status_code}"
-            assert not _leaks(response), f"{url} shows partner B's data: {_leaks(response)}"
+            allowed = IN_MEIERS_DOWNLINE if url.startswith("/my/downline") else ()
+            assert not _leaks(response, allowed), f"{url} shows partner B's data: {_leaks(response)}"
             checked += 1
     assert checked > 30
 
@@ -212,3 +218,68 @@ def test_finance_reads_but_cannot_change_addresses(client, make):
     assert client.get(f"/api/v1/address/{address.id}", headers=headers).status_code == 200
     put = client.put(f"/api/v1/address/{address.id}", json={"last_name": "Geändert"}, headers=headers)
     assert put.status_code in (401, 403)
+
+
+# --- The downline pages: a partner's own downline only, never above or beside it ---------
+
+OUTSIDER_MARKERS = ["Fremdpartner", "Fremdkundin", "fremd@c-kunde.example"]
+
+
+@pytest.fixture
+def outsider(make, two_partners):
+    """Partner C beside meier (also under the company root) with a customer of its own."""
+    fremd = make.partner("fremd", sponsor=two_partners["root"], last_name="Fremdpartner")
+    kundin = make.address(last_name="Fremdkundin", email="fremd@c-kunde.example",
+                          sponsor=fremd.address, consent_contact_by_sponsor=True)
+    return {"fremd": fremd, "kundin": kundin}
+
+
+def test_no_get_route_shows_a_partner_outside_the_own_downline(app, client, two_partners, outsider):
+    login(client, "meier")
+    ids = [outsider["kundin"].id, outsider["fremd"].address_id, two_partners["root"].id]
+    checked = 0
+    for rule in _get_routes(app):
+        for url in _urls(rule, ids):
+            response = client.get(url)
+            assert response.status_code < 500, f"{url} answered {response.status_code}"
+            text = _text(response)
+            assert not [m for m in OUTSIDER_MARKERS if m in text], url
+            if url.startswith(("/my/downline/node/", "/my/downline/tree/")):
+                assert response.status_code in (302, 403, 404), url
+            checked += 1
+    assert checked > 30
+
+
+def test_downline_urls_refuse_nodes_above_and_beside_the_partner(client, two_partners, outsider):
+    login(client, "schulz")
+    schulz = two_partners["schulz"].address_id
+    above = [two_partners["meier"].address_id, two_partners["root"].id, two_partners["own"].id,
+             outsider["fremd"].address_id, outsider["kundin"].id]
+    for pk in above:
+        for url in [f"/my/downline/node/{pk}", f"/my/downline/stats/{pk}", f"/my/downline/tree/{pk}",
+                    f"/my/downline/tree/{pk}/svg", f"/my/downline/export/{pk}/csv",
+                    f"/my/downline/export/{pk}/xlsx?level=1"]:
+            assert client.get(url).status_code == 404, url
+    page = client.get(f"/my/downline/node/{schulz}").get_data(as_text=True)
+    assert "Geheimkunde" in page and "geheim@b-kunde.example" in page  # own firstline, consented
+    assert "Meier" not in page and "Vertrieb" not in page  # breadcrumb starts at schulz
+    assert client.get("/my/downline/").headers["Location"].endswith(f"/my/downline/node/{schulz}")
+
+
+def test_deeper_levels_never_show_contact_data(client, two_partners):
+    login(client, "meier")
+    schulz = two_partners["schulz"].address_id
+    page = client.get(f"/my/downline/node/{schulz}").get_data(as_text=True)
+    assert "Geheimkunde" in page and "geheim@b-kunde.example" not in page
+    export = client.get(f"/my/downline/export/{two_partners['meier'].address_id}/csv").get_data(as_text=True)
+    assert "Geheimkunde" in export and "geheim@b-kunde.example" not in export
+    assert "alpha@a-kunde.example" in export  # own firstline, consented
+
+
+def test_staff_downline_pages_are_closed_to_partners(client, two_partners):
+    login(client, "meier")
+    for url in ["/desk/downline/", f"/desk/downline/node/{two_partners['root'].id}", "/desk/downline/move",
+                "/desk/downline/visibility", "/desk/downline/bulk-move"]:
+        response = client.get(url)
+        assert response.status_code in (302, 403), url
+        assert "Vertrieb" not in response.get_data(as_text=True)

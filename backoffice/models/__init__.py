@@ -3,16 +3,45 @@
 from .addresses import Address, AddressType, Language, RegistrationSource, Salutation
 from .articles import VAT_RATES, Article
 from .audit import AuditEntry
+from .downline import DownlineVisibility, PersonalDataExport
 from .partners import Partner
+from .vouchers import (
+    Invoice,
+    InvoiceCounter,
+    InvoiceKind,
+    LineKind,
+    Order,
+    OrderLine,
+    OrderStatus,
+    Redemption,
+    VatMode,
+    Voucher,
+    VoucherCode,
+    VoucherKind,
+)
 
 __all__ = [
     "VAT_RATES",
     "Address",
+    "Invoice",
+    "InvoiceCounter",
+    "InvoiceKind",
+    "LineKind",
+    "Order",
+    "OrderLine",
+    "OrderStatus",
+    "Redemption",
+    "VatMode",
+    "Voucher",
+    "VoucherCode",
+    "VoucherKind",
     "AddressType",
     "Article",
     "AuditEntry",
+    "DownlineVisibility",
     "Language",
     "Partner",
+    "PersonalDataExport",
     "RegistrationSource",
     "Salutation",
     ]

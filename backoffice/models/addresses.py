@@ -84,6 +84,10 @@ class Language(LabelledEnum):
 Language.LABELS = {"de": _l("German"), "en": _l("English")}
 
 
+# Byte order on PostgreSQL, whatever the database's locale: prefix range scans need it.
+TREE_PATH = String(2000).with_variant(String(2000, collation="C"), "postgresql")
+
+
 def _enum(enum_cls, name):
     return Enum(
         enum_cls,
@@ -101,6 +105,14 @@ class Address(Model):
         # Firstline pages: children of one sponsor, by type, in a stable order.
         Index("ix_address_sponsor_type_id", "sponsor_id", "type", "id"),
         CheckConstraint("sponsor_id IS NULL OR sponsor_id <> id", name="ck_address_not_own_sponsor"),
+        # Downline questions: a prefix range over the materialized path (see downline/tree.py);
+        # depth and type ride along so counts per level and type never touch the table.
+        Index("ix_address_path", "path", "depth", "type"),
+        # Firstline pages of a big sponsor in name order, and its newest new customers.
+        Index("ix_address_sponsor_name", "sponsor_id", "last_name", "first_name", "id"),
+        Index("ix_address_sponsor_type_registered", "sponsor_id", "type", "registered_at", "id"),
+        # The rebuild sums downline sizes level by level, deepest first.
+        Index("ix_address_depth", "depth"),
     )
 
     id = Column(Integer, primary_key=True)
@@ -124,6 +136,13 @@ class Address(Model):
     first_order_at = Column(UTCDateTime, nullable=True, index=True)
     sponsor_id = mapped_column(Integer, ForeignKey("address.id", ondelete="RESTRICT"), nullable=True,
                                active_history=True)
+    # Derived from sponsor_id, maintained by downline.tree in the same flush (never by hand):
+    # ancestor ids from the root down to the sponsor, "/1/2/57/" ("/" for a root), the
+    # depth (0 for a root) and the sizes of the own firstline and whole downline.
+    path = Column(TREE_PATH, nullable=True)
+    depth = Column(Integer, nullable=True)
+    firstline_count = Column(Integer, nullable=False, default=0, server_default="0")
+    downline_count = Column(Integer, nullable=False, default=0, server_default="0")
     consent_contact_by_sponsor = Column(Boolean, nullable=False, default=False)
     consent_marketing = Column(Boolean, nullable=False, default=False)
     external_key = Column(String(64), nullable=True, unique=True)

@@ -1,0 +1,115 @@
+"""Staff REST API for vouchers and their codes (V5: creation by API)."""
+
+from __future__ import annotations
+
+from flask import request
+from flask_appbuilder.api import ModelRestApi, expose
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_appbuilder.security.decorators import protect
+from sqlalchemy.exc import IntegrityError
+
+from ..extensions import db
+from ..models import Voucher, VoucherCode
+from ..services import DomainError
+from ..services.voucher_rules import check_voucher_record
+from ..services.vouchers import add_code, generate_codes
+
+VOUCHER_API_FIELDS = ["name", "kind", "amount", "vat_mode", "fixed_vat_rate", "new_customers_only",
+                      "min_order_value", "valid_from", "valid_until", "valid_on", "window_weekdays",
+                      "window_start", "window_end", "max_total", "max_per_customer",
+                      "released_for_partner_codes", "for_customer_id", "active"]
+
+
+class VoucherApi(ModelRestApi):
+    resource_name = "voucher"
+    datamodel = SQLAInterface(Voucher)
+    allow_browser_login = False
+    list_columns = ["id", *VOUCHER_API_FIELDS, "redeemed_count"]
+    show_columns = list_columns
+    add_columns = VOUCHER_API_FIELDS
+    edit_columns = VOUCHER_API_FIELDS
+    search_columns = ["name", "kind", "active", "new_customers_only", "released_for_partner_codes"]
+    order_columns = ["id", "name", "amount", "redeemed_count"]
+    method_permission_name = {"get_list": "get", "get": "get", "post": "post", "put": "put",
+                              "delete": "delete", "info": "info", "add_codes": "post"}
+
+    def _init_model_schemas(self):
+        super()._init_model_schemas()
+        for schema in (self.add_model_schema, self.edit_model_schema):
+            for name, field in schema.fields.items():
+                column = Voucher.__table__.columns.get(name)
+                if column is not None and (column.nullable or column.default is not None):
+                    field.required = False
+                    field.allow_none = column.nullable
+
+    def pre_add(self, item):
+        check_voucher_record(item)
+
+    def pre_update(self, item):
+        check_voucher_record(item)
+
+    def _guarded(self, call):
+        try:
+            return call()
+        except DomainError as exc:
+            db.session.rollback()
+            return self.response(422, error=exc.code, message=exc.message)
+        except IntegrityError:
+            db.session.rollback()
+            return self.response(409, error="conflict", message="Conflicts with existing data.")
+
+    def post_headless(self):
+        return self._guarded(super().post_headless)
+
+    def put_headless(self, pk):
+        return self._guarded(lambda: super(VoucherApi, self).put_headless(pk))
+
+    @expose("/<int:pk>/codes", methods=["POST"])
+    @protect()
+    def add_codes(self, pk):
+        """Add codes to a voucher: one `code`, or `count` codes from a `pattern`.
+        ---
+        post:
+          summary: Add one code (`code`) or generate `count` codes from a `pattern` (# = random)
+          parameters:
+          - in: path
+            name: pk
+            required: true
+            schema: {type: integer}
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema:
+                  type: object
+                  properties:
+                    code: {type: string}
+                    pattern: {type: string}
+                    count: {type: integer}
+          responses:
+            201:
+              description: The codes created
+            404:
+              description: Unknown voucher
+            422:
+              description: Invalid code or pattern, or code taken
+        """
+        voucher = db.session.get(Voucher, pk)
+        if voucher is None:
+            return self.response(404, error="unknown_voucher", message="There is no voucher with this id.")
+        data = request.get_json(silent=True) or {}
+
+        def create():
+            if data.get("pattern"):
+                count = data.get("count")
+                codes = generate_codes(db.session, voucher, str(data["pattern"]),
+                                       count if isinstance(count, int) else 0)
+            else:
+                codes = [add_code(db.session, voucher, str(data.get("code") or ""))]
+            db.session.commit()
+            return self.response(201, codes=[c.code for c in codes], batch=codes[0].batch)
+
+        return self._guarded(create)
+
+
+__all__ = ["VoucherApi", "VoucherCode"]

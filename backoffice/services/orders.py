@@ -1,0 +1,362 @@
+"""Shop use cases: register a customer, place an order (with a voucher), cancel it.
+
+`place_order` is the one transaction of a checkout (V7): order, lines, the voucher's
+lines, the redemption, the address type change (A3), the sponsor move for a partner code
+(V9) and the invoice number are committed together or not at all.
+
+Exactly-once (V11) on PostgreSQL:
+- counters are raised by conditional UPDATEs (`... WHERE redeemed_count < max_total`);
+  a racer whose UPDATE matches no row gets `used_up`, nothing of its order is kept;
+- the customer's address row is locked (`SELECT ... FOR UPDATE`) for the checkout, so one
+  customer's orders run one after another: the new-customer check and the per-customer
+  maximum see the other order's outcome; a unique index on
+  `redemption.new_customer_address_id` backs the new-customer rule up;
+- `external_order_id` is unique: a repeated or concurrent duplicate returns the first order;
+- invoice numbers come from a counter row raised by an UPDATE in the same transaction:
+  a rolled-back checkout gives its number back, so the series has no gaps.
+SQLite serialises writers itself (one writer at a time), so the same code is safe there.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from flask_babel import gettext as _
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
+
+from downline.sponsors import SponsorError, assign_sponsor
+
+from ..audit import acting_as
+from ..models import (
+    Address,
+    AddressType,
+    Invoice,
+    InvoiceCounter,
+    InvoiceKind,
+    LineKind,
+    Order,
+    OrderLine,
+    OrderStatus,
+    Partner,
+    Redemption,
+    Voucher,
+    VoucherCode,
+    VoucherKind,
+)
+from ..models.addresses import RegistrationSource
+from ..models.types import utcnow
+from ..rules import RuleViolations, apply_rules
+from . import DomainError
+from .money import ZERO, basket_totals
+from .vouchers import VoucherRefused, basket, company_zone, evaluate, normalize
+
+SHOP_ACTOR = "shop api"
+
+
+class NotFound(DomainError):
+    status = 404
+
+
+class Conflict(DomainError):
+    status = 409
+
+
+# --- customers ------------------------------------------------------------------------------
+
+CUSTOMER_FIELDS = ("salutation", "first_name", "last_name", "company", "email", "phone", "street",
+                   "postal_code", "city", "country", "language", "consent_contact_by_sponsor",
+                   "consent_marketing")
+
+
+def register_customer(session, data: dict) -> Address:
+    """A new customer from the shop; on a partner's subdomain that partner sponsors it
+    provisionally (a partner code in the first order may move it, V9)."""
+    from ..rules import normalize_email
+
+    email = data.get("email")
+    if email:
+        try:
+            normalized = normalize_email(str(email))
+        except ValueError:
+            normalized = None
+        if normalized:
+            existing = session.execute(select(Address.id).where(Address.email == normalized)).scalar()
+            if existing is not None:
+                raise Conflict("email_taken", _("An address with this e-mail exists."), id=existing)
+    values = {key: data[key] for key in CUSTOMER_FIELDS if key in data}
+    subdomain = data.get("partner_subdomain")
+    sponsor_id = None
+    source = RegistrationSource.shop
+    if subdomain:
+        partner = session.execute(select(Partner).where(
+            Partner.subdomain == str(subdomain).strip().lower())).scalar_one_or_none()
+        if partner is None:
+            raise DomainError("unknown_subdomain", _("There is no partner with this subdomain."))
+        sponsor_id, source = partner.address_id, RegistrationSource.partner_subdomain
+    address = Address(type=AddressType.new_customer, registration_source=source, **values)
+    address.consent_contact_by_sponsor = bool(values.get("consent_contact_by_sponsor", False))
+    address.consent_marketing = bool(values.get("consent_marketing", False))
+    address.sponsor_id = sponsor_id
+    apply_rules(session, address)
+    session.add(address)
+    with acting_as(SHOP_ACTOR, reason=_("registered in the shop")):
+        try:
+            session.commit()
+        except IntegrityError as exc:
+            session.rollback()
+            raise Conflict("email_taken", _("An address with this e-mail exists.")) from exc
+    return address
+
+
+# --- orders ---------------------------------------------------------------------------------
+
+
+@dataclass
+class OrderResult:
+    order: Order
+    repeated: bool = False
+
+    def as_dict(self) -> dict:
+        order = self.order
+        invoice = next((i for i in order.invoices if i.kind == InvoiceKind.invoice), None)
+        cancellation = next((i for i in order.invoices if i.kind == InvoiceKind.cancellation), None)
+        return {
+            "id": order.id,
+            "external_order_id": order.external_order_id,
+            "status": order.status.value,
+            "invoice_number": invoice.display_number if invoice else None,
+            "cancellation_invoice_number": cancellation.display_number if cancellation else None,
+            "subtotal": str(order.subtotal_gross),
+            "discount": str(order.discount),
+            "total_gross": str(order.total_gross),
+            "total_net": str(order.total_net),
+            "total_vat": str(order.total_vat),
+            "vat": [{"rate": str(r.rate), "net": str(r.net), "vat": str(r.vat), "gross": str(r.gross)}
+                    for r in order_vat(order)],
+            "voucher_code": order.voucher_code.code if order.voucher_code else None,
+            "customer": {"id": order.address.id, "type": order.address.type.value,
+                         "sponsor_id": order.address.sponsor_id},
+            "repeated": self.repeated,
+        }
+
+
+def order_vat(order: Order):
+    gross: dict[Decimal, Decimal] = defaultdict(lambda: ZERO)
+    for line in order.lines:
+        gross[Decimal(line.vat_rate)] += line.line_gross
+    from .money import vat_breakdown
+
+    return vat_breakdown(dict(gross))
+
+
+def _by_external_id(session, external_order_id: str) -> Order | None:
+    return session.execute(select(Order).where(Order.external_order_id == external_order_id)
+                           .execution_options(populate_existing=True)).scalar_one_or_none()
+
+
+def next_invoice_number(session, series: str = "invoice") -> int:
+    """Take the next number: the UPDATE locks the counter row until this transaction ends."""
+    number = session.execute(
+        update(InvoiceCounter).where(InvoiceCounter.series == series)
+        .values(last_number=InvoiceCounter.last_number + 1)
+        .returning(InvoiceCounter.last_number)
+        .execution_options(synchronize_session=False)).scalar()
+    if number is None:  # first number of a new series
+        session.add(InvoiceCounter(series=series, last_number=1))
+        session.flush()
+        number = 1
+    return number
+
+
+def _buyer(address: Address) -> tuple[str, str]:
+    lines = [address.street, " ".join(p for p in (address.postal_code, address.city) if p),
+             address.country]
+    return address.name or "?", "\n".join(p for p in lines if p)
+
+
+def _new_invoice(session, order: Order, kind: InvoiceKind, sign: int, now: datetime,
+                 cancels: Invoice | None = None) -> Invoice:
+    name, postal = _buyer(order.address)
+    session.flush()  # everything else first: the counter row stays locked as briefly as possible
+    invoice = Invoice(number=next_invoice_number(session), order=order, kind=kind, cancels=cancels,
+                      issued_at=now, delivery_date=order.placed_at.astimezone(company_zone()).date(),
+                      buyer_name=name, buyer_address=postal,
+                      total_net=sign * order.total_net, total_vat=sign * order.total_vat,
+                      total_gross=sign * order.total_gross)
+    session.add(invoice)
+    return invoice
+
+
+def place_order(session, external_order_id: str, customer_id: int, lines: list[dict],
+                voucher_code: str | None = None, now: datetime | None = None) -> OrderResult:
+    """Validate again and commit the whole checkout atomically; idempotent by external id."""
+    external_order_id = str(external_order_id or "").strip()
+    if not external_order_id or len(external_order_id) > 64:
+        raise DomainError("invalid_external_order_id", _("external_order_id needs 1 to 64 characters."))
+    existing = _by_external_id(session, external_order_id)
+    if existing is not None:
+        return OrderResult(existing, repeated=True)
+    reason = _("order %(id)s", id=external_order_id)
+    if voucher_code:
+        reason = _("partner code %(code)s in order %(id)s", code=voucher_code, id=external_order_id)
+    try:
+        with acting_as(SHOP_ACTOR, reason=reason):
+            # One flush before the invoice number instead of one per query (see _new_invoice).
+            with session.no_autoflush:
+                order = _checkout(session, external_order_id, customer_id, lines, voucher_code,
+                                  now or utcnow())
+            session.commit()
+    except IntegrityError as exc:
+        session.rollback()
+        existing = _by_external_id(session, external_order_id)
+        if existing is not None:  # a concurrent duplicate of the same order won
+            return OrderResult(existing, repeated=True)
+        if "new_customer_address_id" in str(exc.orig) or "redemption" in str(exc.orig):
+            raise VoucherRefused("not_new_customer") from exc
+        raise Conflict("conflict", _("The order conflicts with another one; please retry.")) from exc
+    except BaseException:
+        session.rollback()
+        raise
+    return OrderResult(order)
+
+
+def _checkout(session, external_order_id, customer_id, lines, voucher_code, now) -> Order:
+    # The customer's row lock serialises this customer's checkouts (new-customer rule, per
+    # customer maximum); fresh values, not what the session may have cached.
+    address = session.execute(select(Address).where(Address.id == customer_id).with_for_update()
+                              .execution_options(populate_existing=True)).scalar_one_or_none()
+    if address is None:
+        raise NotFound("unknown_customer", _("There is no customer with this id."))
+    priced = basket(session, lines)
+    shares: dict[Decimal, Decimal] = {}
+    code = None
+    if voucher_code:
+        # Code and voucher fresh in one query; the counters' UPDATEs below have the last word.
+        code = session.execute(select(VoucherCode).options(joinedload(VoucherCode.voucher)).where(
+            VoucherCode.code_normalized == normalize(voucher_code))
+            .execution_options(populate_existing=True)).scalar_one_or_none()
+        if code is None or not code.active or not code.voucher.active:
+            raise VoucherRefused("unknown")
+        result = evaluate(session, code.voucher, code, priced, address, now)
+        if not result.valid:
+            raise VoucherRefused(result.reason)
+        shares = result.discount_by_rate
+        _count_redemption(session, code)
+
+    subtotal = sum((line.gross for line in priced), ZERO)
+    discount = sum(shares.values(), ZERO)
+    rates = basket_totals(priced, shares)
+    order = Order(external_order_id=external_order_id, address=address, voucher_code=code,
+                  subtotal_gross=subtotal, discount=discount, total_gross=subtotal - discount,
+                  total_net=sum((r.net for r in rates), ZERO), total_vat=sum((r.vat for r in rates), ZERO),
+                  placed_at=now, status=OrderStatus.completed)
+    session.add(order)
+    position = 0
+    for line in priced:
+        position += 1
+        order.lines.append(OrderLine(position=position, kind=LineKind.article, article_no=line.article_no,
+                                     name=line.name, quantity=line.quantity, unit_gross=line.unit_gross,
+                                     vat_rate=line.vat_rate, line_gross=line.gross))
+    # The voucher as its own line(s), one per VAT rate; stored in the invoice's language (German).
+    for rate in sorted(shares, reverse=True):
+        position += 1
+        order.lines.append(OrderLine(position=position, kind=LineKind.voucher, article_no=code.code,
+                                     name=f"Gutschein {code.code}", quantity=1,
+                                     unit_gross=-shares[rate], vat_rate=rate, line_gross=-shares[rate]))
+
+    was_new_customer = address.type == AddressType.new_customer
+    if code is not None:
+        session.add(Redemption(
+            voucher_id=code.voucher_id, code=code, order=order, address_id=address.id,
+            new_customer_address_id=address.id if code.voucher.new_customers_only else None,
+            owner_partner_id=code.owner_partner_id, amount=discount,
+            was_new_customer=was_new_customer, redeemed_at=now))
+    # A3: the first completed order makes a new customer a customer, once, dated.
+    if was_new_customer:
+        address.type = AddressType.customer
+    if address.first_order_at is None:
+        address.first_order_at = now
+    # V9: a new customer ordering with a partner code joins that partner's firstline.
+    if was_new_customer and code is not None and code.owner_partner_id is not None:
+        owner_address_id = session.get(Partner, code.owner_partner_id).address_id
+        if address.sponsor_id != owner_address_id:
+            try:
+                assign_sponsor(session, address, owner_address_id)
+            except SponsorError:
+                pass  # the code owner sits in this address's own downline: keep the tree sound
+    _new_invoice(session, order, InvoiceKind.invoice, 1, now)
+    return order
+
+
+def _count_redemption(session, code: VoucherCode) -> None:
+    """Raise the counters only if a slot is left; otherwise the voucher is used up."""
+    voucher_id = code.voucher_id
+    counted = session.execute(
+        update(Voucher).where(Voucher.id == voucher_id,
+                              or_(Voucher.max_total.is_(None), Voucher.redeemed_count < Voucher.max_total))
+        .values(redeemed_count=Voucher.redeemed_count + 1)
+        .execution_options(synchronize_session=False)).rowcount
+    if counted != 1:
+        raise VoucherRefused("used_up")
+    condition = [VoucherCode.id == code.id]
+    if code.voucher.kind == VoucherKind.single:
+        condition.append(VoucherCode.redeemed_count < 1)
+    counted = session.execute(
+        update(VoucherCode).where(*condition).values(redeemed_count=VoucherCode.redeemed_count + 1)
+        .execution_options(synchronize_session=False)).rowcount
+    if counted != 1:
+        raise VoucherRefused("used_up")
+
+
+def cancel_order(session, order_id: int, now: datetime | None = None) -> OrderResult:
+    """Cancel an order: release its redemption once and issue a cancellation invoice.
+
+    The address stays a customer and keeps its sponsor: it did complete an order (A3 is
+    "exactly once", `first_order_at` stays), and turning it back into a new customer would let
+    order-and-cancel earn a second new-customer discount (V8). A sponsor won by a partner
+    code stays too; staff move addresses in the Desk, with reason and audit, if needed.
+    A second cancel changes nothing: the order row is locked and its status re-read.
+    """
+    now = now or utcnow()
+    try:
+        order = session.execute(select(Order).where(Order.id == order_id).with_for_update()
+                                .execution_options(populate_existing=True)).scalar_one_or_none()
+        if order is None:
+            raise NotFound("unknown_order", _("There is no order with this id."))
+        if order.status == OrderStatus.cancelled:
+            session.rollback()
+            return OrderResult(order, repeated=True)
+        order.status = OrderStatus.cancelled
+        order.cancelled_at = now
+        redemption = session.execute(select(Redemption).where(
+            Redemption.order_id == order.id, Redemption.released_at.is_(None))).scalar_one_or_none()
+        if redemption is not None:
+            redemption.released_at = now
+            session.execute(update(Voucher).where(Voucher.id == redemption.voucher_id)
+                            .values(redeemed_count=Voucher.redeemed_count - 1)
+                            .execution_options(synchronize_session=False))
+            session.execute(update(VoucherCode).where(VoucherCode.id == redemption.code_id)
+                            .values(redeemed_count=VoucherCode.redeemed_count - 1)
+                            .execution_options(synchronize_session=False))
+        original = next((i for i in order.invoices if i.kind == InvoiceKind.invoice), None)
+        _new_invoice(session, order, InvoiceKind.cancellation, -1, now, cancels=original)
+        session.commit()
+    except IntegrityError as exc:
+        session.rollback()
+        order = session.get(Order, order_id)
+        if order is not None and order.status == OrderStatus.cancelled:
+            return OrderResult(order, repeated=True)
+        raise Conflict("conflict", _("The cancellation conflicts with another one; please retry.")) from exc
+    except BaseException:
+        session.rollback()
+        raise
+    return OrderResult(order)
+
+
+__all__ = ["Conflict", "NotFound", "OrderResult", "RuleViolations", "cancel_order", "place_order",
+           "register_customer"]

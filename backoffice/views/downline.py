@@ -1,0 +1,297 @@
+"""Downline pages: the partner's own (under /my/downline) and the Desk's (/desk/downline).
+
+Thin: parse the request, call `downline.*`, render. Every node a page names is resolved by
+`downline.navigator.node()` against the viewer's root: a partner's own address (404 for
+anything outside its downline, including its own upline), or None for staff.
+"""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from flask import Response, abort, flash, redirect, request, url_for
+from flask_appbuilder import BaseView, expose, has_access
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import IntegerField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired
+
+from downline import drawing, export, moves, navigator, new_customers, stats, visibility
+from downline.sponsors import SponsorError
+
+from ..extensions import db
+from ..models import AddressType
+from ..security import current_partner_address_id
+from ..timezones import viewer_time_zone
+from .mixins import local_datetime
+
+LEVELS_DRAWN = 3
+TYPE_LABELS = {t.value: str(t) for t in AddressType}
+
+
+def cell(address, field: str, scope: str | None):
+    value = visibility.value(address, field, scope)
+    if field in ("registered_at", "first_order_at"):
+        return local_datetime(value) if value else ""
+    if field == "name":
+        return address.name
+    return "" if value is None else str(value)
+
+
+def _int_arg(name: str, default: int | None = None) -> int | None:
+    value = request.args.get(name, "")
+    return int(value) if value.isdigit() else default
+
+
+class _DownlineBase(BaseView):
+    """Shared by both areas; `root_id()` is the viewer's top (None: staff, whole tree)."""
+
+    staff = False
+
+    def root_id(self) -> int | None:
+        raise NotImplementedError
+
+    def node_or_404(self, pk: int):
+        try:
+            return navigator.node(db.session, pk, self.root_id())
+        except navigator.NotInDownline:
+            abort(404)
+
+    def scope_for(self, address) -> str | None:
+        if self.staff:
+            return None
+        return "firstline" if address.id == self.root_id() else "deeper"
+
+    def _navigator(self, pk: int):
+        address = self.node_or_404(pk)
+        scope = self.scope_for(address)
+        fields = visibility.fields_for(db.session, scope)
+        page = navigator.firstline(
+            db.session, address, page=_int_arg("page", 0), sort=request.args.get("sort", "name"),
+            desc=request.args.get("desc") == "1", type_=request.args.get("type") or None,
+            name=request.args.get("name") or None)
+        query = (request.args.get("q") or "").strip()
+        found = navigator.search(db.session, address, query) if query else []
+        return self.render_template(
+            "downline/navigator.html", node=address, page=page, fields=fields,
+            labels={**visibility.FIELDS, "name": _l("Name"), "type": _l("Type")},
+            rows=[(m, [cell(m, f, scope) for f in fields]) for m in page.rows],
+            crumbs=navigator.breadcrumb(db.session, address, self.root_id()),
+            found=found, query=query, types=TYPE_LABELS, staff=self.staff, area=self.area_endpoint,
+            args=request.args)
+
+    def _stats(self, pk: int):
+        address = self.node_or_404(pk)
+        result = stats.per_level(db.session, address)
+        return self.render_template("downline/stats.html", node=address, stats=result,
+                                    types=TYPE_LABELS, chart=stats_chart(result), area=self.area_endpoint)
+
+    def _tree(self, pk: int):
+        address = self.node_or_404(pk)
+        levels = max(1, min(_int_arg("levels", LEVELS_DRAWN), 10))
+        graph = drawing.subtree(db.session, address, levels=levels)
+        svg = drawing.svg(graph, link=lambda i: url_for(f"{self.area_endpoint}.tree", pk=i, levels=levels))
+        return self.render_template("downline/tree.html", node=address, svg=svg, levels=levels,
+                                    nodes=graph.number_of_nodes(), area=self.area_endpoint)
+
+    def _tree_svg(self, pk: int):
+        address = self.node_or_404(pk)
+        levels = max(1, min(_int_arg("levels", LEVELS_DRAWN), 10))
+        svg = drawing.svg(drawing.subtree(db.session, address, levels=levels))
+        return Response(svg, mimetype="image/svg+xml", headers={
+            "Content-Disposition": f"attachment; filename=downline-{address.id}.svg"})
+
+    def _export(self, pk: int, fmt: str):
+        if fmt not in ("csv", "xlsx"):
+            abort(404)
+        address = self.node_or_404(pk)
+        level = _int_arg("level")
+        data = export.export(db.session, address, fmt, level=level, viewer_root_id=self.root_id(),
+                             tz=ZoneInfo(viewer_time_zone()))
+        mimetype = ("text/csv" if fmt == "csv"
+                    else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        suffix = f"-level{level}" if level else ""
+        return Response(data, mimetype=mimetype, headers={
+            "Content-Disposition": f"attachment; filename=downline-{address.id}{suffix}.{fmt}"})
+
+
+def stats_chart(result) -> str:
+    """A stacked bar per level, as inline SVG (no JavaScript, no CDN)."""
+    from markupsafe import escape
+
+    colours = {"partner": "#6aa84f", "customer": "#3d85c6", "new_customer": "#f1c232"}
+    levels = result.levels
+    if not levels:
+        return ""
+    top = max(entry["total"] for entry in levels) or 1
+    bar, gap, height = 36, 14, 180
+    width = len(levels) * (bar + gap) + 60
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + 40}" '
+             'font-family="sans-serif" font-size="11" data-test="stats-chart">']
+    for i, entry in enumerate(levels):
+        x, y = 40 + i * (bar + gap), height
+        for type_ in ("partner", "customer", "new_customer"):
+            h = entry[type_] / top * (height - 20)
+            if h:
+                y -= h
+                parts.append(f'<rect x="{x}" y="{y:.1f}" width="{bar}" height="{h:.1f}" '
+                             f'fill="{colours[type_]}"><title>{escape(TYPE_LABELS[type_])}: '
+                             f'{entry[type_]}</title></rect>')
+        middle = f'x="{x + bar / 2}" text-anchor="middle"'
+        parts.append(f'<text {middle} y="{y - 4:.1f}">{entry["total"]}</text>')
+        parts.append(f'<text {middle} y="{height + 16}">{entry["level"]}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+class MyDownlineView(_DownlineBase):
+    """The partner's downline: navigator, new customers, statistics, drawn tree, export."""
+
+    route_base = "/my/downline"
+    default_view = "index"
+    area_endpoint = "MyDownlineView"
+
+    def root_id(self) -> int | None:
+        return current_partner_address_id()
+
+    @expose("/")
+    @has_access
+    def index(self):
+        return redirect(url_for(".node", pk=self.root_id()))
+
+    @expose("/node/<int:pk>")
+    @has_access
+    def node(self, pk):
+        return self._navigator(pk)
+
+    @expose("/new-customers/")
+    @has_access
+    def new_customers(self):
+        address = self.node_or_404(self.root_id())
+        page, fields = new_customers.page(db.session, address, page=_int_arg("page", 0),
+                                          name=request.args.get("name") or None)
+        return self.render_template(
+            "downline/new_customers.html", node=address, page=page, fields=fields,
+            labels={**visibility.FIELDS, "name": _l("Name"), "type": _l("Type")},
+            rows=[(m, [cell(m, f, "new_customers") for f in fields]) for m in page.rows], args=request.args)
+
+    @expose("/stats/<int:pk>")
+    @has_access
+    def stats(self, pk):
+        return self._stats(pk)
+
+    @expose("/tree/<int:pk>")
+    @has_access
+    def tree(self, pk):
+        return self._tree(pk)
+
+    @expose("/tree/<int:pk>/svg")
+    @has_access
+    def tree_svg(self, pk):
+        return self._tree_svg(pk)
+
+    @expose("/export/<int:pk>/<fmt>")
+    @has_access
+    def export(self, pk, fmt):
+        return self._export(pk, fmt)
+
+
+class MoveForm(FlaskForm):
+    address_id = IntegerField(_l("Address no."), validators=[InputRequired()])
+    new_sponsor_id = IntegerField(_l("New sponsor (address no.)"), validators=[InputRequired()])
+    reason = TextAreaField(_l("Reason"), validators=[DataRequired()])
+
+
+class BulkMoveForm(FlaskForm):
+    file = FileField(_l("CSV file (address_id;new_sponsor_id;reason)"), validators=[FileRequired()])
+
+
+class DeskDownlineView(_DownlineBase):
+    """Staff: the whole tree from any address (upline shown), moves, visibility settings."""
+
+    route_base = "/desk/downline"
+    default_view = "start"
+    staff = True
+    area_endpoint = "DeskDownlineView"
+
+    def root_id(self) -> int | None:
+        return None
+
+    @expose("/")
+    @has_access
+    def start(self):
+        pk = _int_arg("address")
+        if pk is not None:
+            return redirect(url_for(".node", pk=pk))
+        return self.render_template("downline/desk_start.html")
+
+    @expose("/node/<int:pk>")
+    @has_access
+    def node(self, pk):
+        return self._navigator(pk)
+
+    @expose("/stats/<int:pk>")
+    @has_access
+    def stats(self, pk):
+        return self._stats(pk)
+
+    @expose("/tree/<int:pk>")
+    @has_access
+    def tree(self, pk):
+        return self._tree(pk)
+
+    @expose("/tree/<int:pk>/svg")
+    @has_access
+    def tree_svg(self, pk):
+        return self._tree_svg(pk)
+
+    @expose("/export/<int:pk>/<fmt>")
+    @has_access
+    def export(self, pk, fmt):
+        return self._export(pk, fmt)
+
+    @expose("/move", methods=["GET", "POST"])
+    @has_access
+    def move(self):
+        form = MoveForm()
+        if request.method == "GET" and _int_arg("address") is not None:
+            form.address_id.data = _int_arg("address")
+        if form.validate_on_submit():
+            try:
+                result = moves.move(db.session, form.address_id.data, form.new_sponsor_id.data,
+                                    form.reason.data)
+            except SponsorError as exc:
+                db.session.rollback()
+                form.new_sponsor_id.errors = [*form.new_sponsor_id.errors, str(exc)]
+            else:
+                flash(_("Moved address %(id)s with %(n)s addresses in its downline.",
+                        id=result.address_id, n=result.moved - 1), "success")
+                return redirect(url_for(".node", pk=result.new_sponsor_id))
+        return self.render_template("downline/move.html", form=form)
+
+    @expose("/bulk-move", methods=["GET", "POST"])
+    @has_access
+    def bulk_move(self):
+        form = BulkMoveForm()
+        errors, results = [], []
+        if form.validate_on_submit():
+            results, errors = moves.bulk_move(db.session, form.file.data.read())
+            if not errors:
+                flash(_("%(n)s moves saved.", n=len(results)), "success")
+        return self.render_template("downline/bulk_move.html", form=form, errors=errors, results=results)
+
+    @expose("/visibility", methods=["GET", "POST"])
+    @has_access
+    def visibility(self):
+        form = FlaskForm()
+        if form.validate_on_submit():
+            chosen = {scope: {f for f in visibility.FIELDS if request.form.get(f"{scope}:{f}")}
+                      for scope in visibility.SCOPES}
+            visibility.save(db.session, chosen)
+            flash(_("Visibility saved."), "success")
+            return redirect(url_for(".visibility"))
+        return self.render_template("downline/visibility.html", form=form, scopes=visibility.SCOPES,
+                                    fields=visibility.FIELDS, shown=visibility.settings(db.session),
+                                    allowed=visibility.allowed, always=visibility.ALWAYS)

@@ -1,0 +1,206 @@
+"""Benchmark the downline module against the issue's targets; prints one JSON object per line.
+
+    python -m benchmarks.downline --addresses 1000000
+    python -m benchmarks.downline --addresses 1000000 --database postgresql://postgres@127.0.0.1/pd_bench
+
+The database is WIPED (SQLite: the file is deleted; PostgreSQL: schema public is dropped),
+migrated, seeded with `backoffice.demo.bulk_insert` (the demo tree shape) and rebuilt with
+`downline.maintenance.rebuild`. Then each operation runs warm (one untimed run first) and
+the p95 of the timed repetitions is reported, server side (no HTTP), with a hand-written
+SQL baseline where one exists. Fields: metric, value, unit, backend, target, met, baseline,
+ratio, addresses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from benchmarks.seed import _fresh_postgres, _fresh_sqlite, _sqlalchemy_url
+
+TARGETS_MS = {
+    "firstline_page_p95": 20, "new_customers_page_p95": 30, "counts_per_level_root_p95": 500,
+    "search_in_100k_downline_p95": 50, "move_1k_subtree_p95": 50, "move_100k_subtree": 3000,
+    "export_100k_csv": 1000, "export_100k_xlsx": 5000, "downline_check": 10000,
+}
+
+
+def _emit(metric, value, unit, backend, n, baseline=None, **extra):
+    line = {"metric": metric, "value": round(value, 3) if isinstance(value, float) else value,
+            "unit": unit, "backend": backend, "addresses": n}
+    target = TARGETS_MS.get(metric)
+    if target is not None:
+        line.update(target=target, met=value <= target)
+    if baseline is not None:
+        line.update(baseline=round(baseline, 3), ratio=round(value / baseline, 2) if baseline else None)
+    line.update(extra)
+    print(json.dumps(line), flush=True)
+
+
+def _p95(fn, repeat: int) -> float:
+    fn()  # warm
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - started) * 1000)
+    times.sort()
+    return times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))] if len(times) > 1 else times[0]
+
+
+def _once(fn) -> float:
+    started = time.perf_counter()
+    fn()
+    return (time.perf_counter() - started) * 1000
+
+
+def run(n: int, database: str | None, repeat: int) -> None:
+    from flask_migrate import upgrade
+
+    from app import create_app
+    from backoffice.audit import acting_as
+    from backoffice.demo import bulk_insert
+    from backoffice.extensions import db
+    from backoffice.models import Address
+    from downline import export, integrity, maintenance, moves, navigator, stats
+
+    tmpdir = tempfile.TemporaryDirectory(prefix="pd-bench-downline-")
+    url = _sqlalchemy_url(database or f"sqlite:///{Path(tmpdir.name) / 'downline.db'}")
+    backend = "postgresql" if url.get_backend_name() == "postgresql" else "sqlite"
+    (_fresh_postgres if backend == "postgresql" else _fresh_sqlite)(url)
+    print(f"benchmarks.downline: {n} addresses on {backend}", file=sys.stderr)
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url.render_as_string(hide_password=False)})
+    with app.app_context(), acting_as("benchmark"):
+        upgrade(revision="heads")
+        s = db.session
+        bulk_insert(s, n)
+        started = time.perf_counter()
+        info = maintenance.rebuild(s)
+        _emit("rebuild_seconds", time.perf_counter() - started, "s", backend, n, max_depth=info["max_depth"])
+
+        def pick(target):
+            row = s.execute(sa.select(Address.id, Address.downline_count)
+                            .where(Address.downline_count >= target).order_by(Address.downline_count)
+                            .limit(1)).first()
+            return row.id if row else 1
+
+        big_sponsor = s.execute(sa.select(Address.id).order_by(Address.firstline_count.desc())
+                                .limit(1)).scalar()
+        big = s.get(Address, big_sponsor)
+        print(f"sponsor {big.id}: firstline {big.firstline_count}, downline {big.downline_count}",
+              file=sys.stderr)
+        conn = s.connection()
+
+        def page():
+            navigator.firstline(s, big, page=3, sort="name")
+
+        def page_raw():
+            conn.execute(sa.text(
+                "SELECT id, first_name, last_name, company, type, registered_at, first_order_at, "
+                "firstline_count, downline_count FROM address WHERE sponsor_id = :s "
+                "ORDER BY last_name, first_name, id LIMIT 50 OFFSET 150"), {"s": big.id}).all()
+
+        _emit("firstline_page_p95", _p95(page, repeat), "ms", backend, n, baseline=_p95(page_raw, repeat),
+              firstline=big.firstline_count)
+
+        def newc():
+            navigator.firstline(s, big, sort="registered_at", desc=True, new_customers_only=True)
+
+        def newc_raw():
+            conn.execute(sa.text(
+                "SELECT * FROM address WHERE sponsor_id = :s AND type = 'new_customer' "
+                "AND first_order_at IS NULL ORDER BY registered_at DESC, id DESC LIMIT 50"),
+                {"s": big.id}).all()
+
+        _emit("new_customers_page_p95", _p95(newc, repeat), "ms", backend, n, baseline=_p95(newc_raw, repeat))
+
+        root = s.get(Address, 1)
+
+        def counts_raw():
+            conn.execute(sa.text(
+                "WITH RECURSIVE t(id, lvl) AS (SELECT id, 1 FROM address WHERE sponsor_id = 1 UNION ALL "
+                "SELECT a.id, t.lvl + 1 FROM address a JOIN t ON a.sponsor_id = t.id) "
+                "SELECT t.lvl, a.type, COUNT(*) FROM t JOIN address a ON a.id = t.id GROUP BY t.lvl, a.type"
+            )).all()
+
+        _emit("counts_per_level_root_p95", _p95(lambda: stats.per_level(s, root), max(3, repeat // 4)),
+              "ms", backend, n, baseline=_once(counts_raw), downline=root.downline_count)
+
+        node_100k = s.get(Address, pick(min(100_000, n // 10)))
+
+        prefix = f"{node_100k.path}{node_100k.id}/"
+
+        def search_raw():
+            conn.execute(sa.text("SELECT id FROM address WHERE path >= :lo AND path < :hi "
+                                 "AND last_name LIKE '%üll%' LIMIT 50"),
+                         {"lo": prefix, "hi": prefix[:-1] + "0"}).all()
+
+        _emit("search_in_100k_downline_p95", _p95(lambda: navigator.search(s, node_100k, "üll"), repeat),
+              "ms", backend, n, baseline=_p95(search_raw, repeat), downline=node_100k.downline_count)
+        s.rollback()
+
+        def move_back_and_forth(address_id, label):
+            address = s.get(Address, address_id)
+            home, size = address.sponsor_id, address.downline_count
+            away = 2 if home != 2 and not (address.path or "").startswith("/1/2/") else 1
+            if away == home or away == address_id:
+                away = root.id if home != root.id else 2
+            timings = []
+            for i in range(max(3, repeat // 4) if size < 10_000 else 2):
+                target = away if i % 2 == 0 else home
+                timings.append(_once(lambda t=target: moves.move(s, address_id, t, "benchmark",
+                                                                  actor_label="benchmark")))
+            if s.get(Address, address_id).sponsor_id != home:
+                moves.move(s, address_id, home, "benchmark: back", actor_label="benchmark")
+            timings.sort()
+            return timings[-1] if len(timings) < 20 else timings[int(0.95 * (len(timings) - 1))], size
+
+        value, size = move_back_and_forth(pick(1000), "1k")
+        _emit("move_1k_subtree_p95", value, "ms", backend, n, downline=size)
+        value, size = move_back_and_forth(node_100k.id, "100k")
+        _emit("move_100k_subtree", value, "ms", backend, n, downline=size)
+
+        node_100k = s.get(Address, node_100k.id)
+        for fmt in ("csv", "xlsx"):
+            _emit(f"export_100k_{fmt}", _once(lambda f=fmt: export.export(s, node_100k, f)), "ms", backend, n,
+                  downline=node_100k.downline_count)
+
+        tracemalloc.start()
+        for _ in range(5):
+            page()
+            navigator.search(s, node_100k, "Meier")
+        peak = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
+        _emit("tree_memory_per_worker", peak, "MiB", backend, n, target=50, met=peak <= 50,
+              note="peak Python allocations of page operations; no tree is held in memory")
+
+        report = None
+
+        def check():
+            nonlocal report
+            report = integrity.check(s)
+
+        _emit("downline_check", _once(check), "ms", backend, n, problems=len(report.problems))
+        s.rollback()
+        db.engine.dispose()
+    tmpdir.cleanup()
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.downline", description=__doc__.split("\n")[0])
+    parser.add_argument("--addresses", type=int, default=20_000)
+    parser.add_argument("--database", help="database URL; WIPED first (default: a temporary SQLite file)")
+    parser.add_argument("--repeat", type=int, default=20, help="timed repetitions per operation")
+    args = parser.parse_args(argv)
+    run(args.addresses, args.database, args.repeat)
+
+
+if __name__ == "__main__":
+    main()

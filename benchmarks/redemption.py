@@ -1,0 +1,284 @@
+"""Benchmark orders with a voucher: service layer, HTTP (gunicorn) and a raw-SQL baseline.
+
+    python -m benchmarks.redemption --database postgresql://postgres@127.0.0.1/pd_bench --orders 500
+
+PostgreSQL only. The database's schema `public` is DROPPED and recreated, then migrated.
+Every order is a new customer's first order with the partner code of a new-customer voucher
+(the full path: lock, counters, order, 2 article lines at 19 % and 7 %, 2 voucher lines,
+redemption, type change, sponsor move with audit, invoice number, invoice). Prints one JSON
+object per line:
+
+* `service`: `backoffice.services.orders.place_order`, one call after the other in one process.
+* `http`: `POST /api/v1/shop/orders` against gunicorn (2 workers) on loopback, `--clients`
+  client threads with keep-alive connections and a Shop token.
+* `raw`: the same writes as hand-written SQL through psycopg, one transaction per order.
+* `summary`: service/raw ratio and whether the issue's targets are met
+  (service >= 25 % of raw; HTTP >= 200 orders/s with p99 <= 100 ms).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def figures(name: str, latencies: list[float], wall: float, failed: int = 0) -> dict:
+    return {"run": name, "orders": len(latencies), "failed": failed, "seconds": round(wall, 3),
+            "orders_per_second": round(len(latencies) / wall, 1) if wall else None,
+            "p50_ms": round(statistics.median(latencies) * 1000, 2) if latencies else None,
+            "p99_ms": round(percentile(latencies, 0.99) * 1000, 2) if latencies else None}
+
+
+def sqlalchemy_url(url: str) -> str:
+    return url.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+def reset(url: str) -> None:
+    engine = sa.create_engine(sqlalchemy_url(url))
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+        conn.execute(sa.text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+def setup(app, customers: int) -> dict:
+    """Articles, a new-customer voucher with a partner code, a Shop user, the customers."""
+    from flask_migrate import upgrade
+
+    from backoffice.cli import init_roles
+    from backoffice.extensions import db
+    from backoffice.models import Address, AddressType, Article, Partner, Voucher, VoucherKind
+    from backoffice.services.vouchers import create_partner_code
+
+    with app.app_context():
+        upgrade(revision="heads")
+        init_roles()
+        session = db.session
+        session.add_all([
+            Article(article_no="SHIRT", name="T-Shirt", gross_price=Decimal("19.99"), vat_rate=Decimal("19")),
+            Article(article_no="TEA", name="Tee", gross_price=Decimal("4.28"), vat_rate=Decimal("7")),
+        ])
+        owner = Address(type=AddressType.partner, last_name="Meier", email="meier@bench.example")
+        partner = Partner(address=owner, subdomain="meier")
+        voucher = Voucher(name="5 € Neukunden", kind=VoucherKind.permanent, amount=Decimal("5.00"),
+                          new_customers_only=True, min_order_value=Decimal("20.00"),
+                          released_for_partner_codes=True)
+        session.add_all([owner, partner, voucher])
+        session.flush()
+        create_partner_code(session, partner, voucher.id, "vonmeier")
+        sm = app.appbuilder.sm
+        sm.add_user("benchshop", "Bench", "Shop", "shop@bench.example", sm.find_role("Shop"), "benchshop")
+        session.commit()
+        now = datetime.now(UTC)
+        session.execute(sa.insert(Address), [
+            {"type": AddressType.new_customer, "last_name": f"Kunde{i}", "email": f"k{i}@bench.example",
+             "country": "DE", "language": "de", "registration_source": "shop", "registered_at": now,
+             "consent_contact_by_sponsor": False, "consent_marketing": False,
+             "created_at": now, "updated_at": now}
+            for i in range(customers)])
+        session.commit()
+        ids = list(session.execute(sa.select(Address.id).where(
+            Address.type == AddressType.new_customer).order_by(Address.id)).scalars())
+        return {"customers": ids, "voucher_id": voucher.id, "owner_address_id": owner.id}
+
+
+LINES = [{"article_no": "SHIRT", "quantity": 1}, {"article_no": "TEA", "quantity": 1}]
+
+
+def run_service(app, customers: list[int]) -> dict:
+    from backoffice.extensions import db
+    from backoffice.services.orders import place_order
+
+    latencies = []
+    with app.app_context():
+        start = time.perf_counter()
+        for i, customer in enumerate(customers):
+            t0 = time.perf_counter()
+            place_order(db.session, f"svc-{i}", customer, LINES, "vonmeier")
+            db.session.expunge_all()
+            latencies.append(time.perf_counter() - t0)
+        wall = time.perf_counter() - start
+    return figures("service", latencies, wall)
+
+
+RAW_SQL = {
+    "lock": "SELECT type, sponsor_id FROM address WHERE id = %s FOR UPDATE",
+    "articles": "SELECT article_no, name, gross_price, vat_rate, discountable_by_absolute_vouchers, id "
+                "FROM article WHERE article_no = ANY(%s)",
+    "code": "SELECT c.id, c.voucher_id, c.owner_partner_id FROM voucher_code c WHERE c.code_normalized = %s",
+    "voucher": "UPDATE voucher SET redeemed_count = redeemed_count + 1 "
+               "WHERE id = %s AND (max_total IS NULL OR redeemed_count < max_total)",
+    "code_count": "UPDATE voucher_code SET redeemed_count = redeemed_count + 1 WHERE id = %s",
+    "order": "INSERT INTO shop_order (external_order_id, address_id, status, voucher_code_id, "
+             "subtotal_gross, discount, total_gross, total_net, total_vat, placed_at) "
+             "VALUES (%s, %s, 'completed', %s, 24.27, 5.00, 19.27, 16.52, 2.75, now()) RETURNING id",
+    "line": "INSERT INTO order_line (order_id, position, kind, article_id, article_no, name, quantity, "
+            "unit_gross, vat_rate, line_gross) VALUES (%s, %s, %s, %s, %s, %s, 1, %s, %s, %s)",
+    "redemption": "INSERT INTO redemption (voucher_id, code_id, order_id, address_id, "
+                  "new_customer_address_id, owner_partner_id, amount, was_new_customer, redeemed_at) "
+                  "VALUES (%s, %s, %s, %s, %s, %s, 5.00, true, now())",
+    "address": "UPDATE address SET type = 'customer', first_order_at = now(), sponsor_id = %s, "
+               "updated_at = now() WHERE id = %s",
+    "audit": "INSERT INTO audit_entry (occurred_at, actor_label, entity, entity_id, address_id, field, "
+             "old_value, new_value, reason) VALUES (now(), 'shop api', 'address', %s, %s, %s, %s, %s, 'raw')",
+    "number": "UPDATE invoice_counter SET last_number = last_number + 1 WHERE series = 'invoice' "
+              "RETURNING last_number",
+    "invoice": "INSERT INTO invoice (number, kind, order_id, issued_at, delivery_date, buyer_name, "
+               "buyer_address, total_net, total_vat, total_gross) "
+               "VALUES (%s, 'invoice', %s, now(), current_date, %s, '', 16.52, 2.75, 19.27)",
+}
+
+
+def run_raw(url: str, customers: list[int], owner_address_id: int) -> dict:
+    import psycopg
+
+    latencies = []
+    with psycopg.connect(url) as conn:
+        start = time.perf_counter()
+        for i, customer in enumerate(customers):
+            t0 = time.perf_counter()
+            with conn.transaction(), conn.cursor() as cur:
+                old_type, old_sponsor = cur.execute(RAW_SQL["lock"], (customer,)).fetchone()
+                articles = cur.execute(RAW_SQL["articles"], (["SHIRT", "TEA"],)).fetchall()
+                code_id, voucher_id, owner_partner_id = cur.execute(RAW_SQL["code"], ("vonmeier",)).fetchone()
+                cur.execute(RAW_SQL["voucher"], (voucher_id,))
+                assert cur.rowcount == 1
+                cur.execute(RAW_SQL["code_count"], (code_id,))
+                order_id = cur.execute(RAW_SQL["order"], (f"raw-{i}", customer, code_id)).fetchone()[0]
+                rows = [(order_id, n + 1, "article", a[5], a[0], a[1], a[2], a[3], a[2])
+                        for n, a in enumerate(articles)]
+                rows += [(order_id, 3, "voucher", None, "vonmeier", "Gutschein vonmeier", Decimal("-4.12"),
+                          Decimal("19"), Decimal("-4.12")),
+                         (order_id, 4, "voucher", None, "vonmeier", "Gutschein vonmeier", Decimal("-0.88"),
+                          Decimal("7"), Decimal("-0.88"))]
+                cur.executemany(RAW_SQL["line"], rows)
+                cur.execute(RAW_SQL["redemption"], (voucher_id, code_id, order_id, customer, customer,
+                                                    owner_partner_id))
+                cur.execute(RAW_SQL["address"], (owner_address_id, customer))
+                cur.executemany(RAW_SQL["audit"], [
+                    (customer, customer, "sponsor_id", old_sponsor, str(owner_address_id)),
+                    (customer, customer, "type", old_type, "customer")])
+                number = cur.execute(RAW_SQL["number"]).fetchone()[0]
+                cur.execute(RAW_SQL["invoice"], (number, order_id, f"Kunde{customer}"))
+            latencies.append(time.perf_counter() - t0)
+        wall = time.perf_counter() - start
+    return figures("raw", latencies, wall)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run_http(url: str, customers: list[int], clients: int) -> dict:
+    port = free_port()
+    env = dict(os.environ, DATABASE_URL=url, FAB_PASSWORD_HASH_METHOD="pbkdf2:sha256:1000")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}",
+         "--log-level", "warning", "app:create_app()"], cwd=ROOT, env=env)
+    try:
+        for _ in range(200):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn.request("POST", "/api/v1/security/login", json.dumps(
+            {"username": "benchshop", "password": "benchshop", "provider": "db"}),
+            {"Content-Type": "application/json"})
+        token = json.loads(conn.getresponse().read())["access_token"]
+        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+        latencies: list[float] = []
+        failed = [0]
+        lock = threading.Lock()
+        chunks = [customers[i::clients] for i in range(clients)]
+        barrier = threading.Barrier(clients + 1)
+
+        def client(chunk):
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            barrier.wait()
+            for customer in chunk:
+                body = json.dumps({"external_order_id": f"http-{customer}", "customer_id": customer,
+                                   "lines": LINES, "voucher_code": "vonmeier"})
+                t0 = time.perf_counter()
+                connection.request("POST", "/api/v1/shop/orders", body, headers)
+                response = connection.getresponse()
+                response.read()
+                elapsed = time.perf_counter() - t0
+                with lock:
+                    if response.status == 201:
+                        latencies.append(elapsed)
+                    else:
+                        failed[0] += 1
+
+        threads = [threading.Thread(target=client, args=(chunk,)) for chunk in chunks]
+        for thread in threads:
+            thread.start()
+        barrier.wait()
+        start = time.perf_counter()
+        for thread in threads:
+            thread.join()
+        wall = time.perf_counter() - start
+        return dict(figures("http", latencies, wall, failed[0]), clients=clients, workers=2)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database", default=os.environ.get("BENCH_DATABASE_URL"),
+                        help="postgresql://… (its schema public is dropped!)")
+    parser.add_argument("--orders", type=int, default=300, help="orders per run")
+    parser.add_argument("--clients", type=int, default=4, help="HTTP client threads")
+    args = parser.parse_args(argv)
+    if not args.database or not args.database.startswith("postgresql"):
+        parser.error("--database postgresql://… is required (PostgreSQL only)")
+    os.environ["DATABASE_URL"] = args.database
+    reset(args.database)
+    sys.path.insert(0, str(ROOT))
+    from app import create_app
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": sqlalchemy_url(args.database),
+                      "FAB_PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"})
+    data = setup(app, args.orders * 3)
+    customers = data["customers"]
+    n = args.orders
+    load = os.getloadavg()[0]
+    raw = run_raw(args.database, customers[2 * n:3 * n], data["owner_address_id"])
+    service = run_service(app, customers[:n])
+    http_run = run_http(args.database, customers[n:2 * n], args.clients)
+    for result in (service, http_run, raw):
+        print(json.dumps(result))
+    ratio = service["orders_per_second"] / raw["orders_per_second"]
+    print(json.dumps({
+        "run": "summary", "service_to_raw": round(ratio, 3), "service_target_met": ratio >= 0.25,
+        "http_target_met": http_run["orders_per_second"] >= 200 and http_run["p99_ms"] <= 100,
+        "load_average_1m_at_start": round(load, 2), "cpus": os.cpu_count(),
+    }))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,218 @@
+"""The derived tree columns, kept in step with `address.sponsor_id` inside every flush.
+
+Each address stores `path` (the ids of its ancestors from the root down to its sponsor,
+"/1/2/57/"; "/" for a root), `depth`, `firstline_count` and `downline_count`. The
+downline of X is then one index range: `path >= X.path||X.id||'/'` and below the same
+prefix with its last "/" replaced by "0" (the next byte), on SQLite and PostgreSQL alike.
+
+Whoever changes a sponsor (Desk form, REST API, import, shop, `downline.moves`) only sets
+`sponsor_id`; the session hooks below then, in the same transaction:
+
+* refuse a cycle or a missing sponsor (walking up from the new sponsor in the database,
+  which already holds this flush's rows, so two changes in one flush are judged together),
+* on PostgreSQL lock the new sponsor and its upline (`SELECT ... FOR UPDATE`), so two
+  concurrent changes that would together close a cycle cannot both commit,
+* rewrite the moved subtree's paths and depths with one range UPDATE and adjust the counts
+  of the old and new upline (ancestors both share are left alone).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask_babel import gettext as _
+from sqlalchemy import event, inspect, text
+from sqlalchemy.orm import Session
+
+from backoffice.models import Address
+
+from .sponsors import MAX_DEPTH, SponsorCycleError, SponsorError, SponsorMissingError
+
+DERIVED = ("path", "depth", "firstline_count", "downline_count")
+ROOT_PATH = "/"
+
+
+def prefix_of(path: str, address_id: int) -> str:
+    """The path every member of the address's downline starts with."""
+    return f"{path}{address_id}/"
+
+
+def prefix_upper(prefix: str) -> str:
+    """The smallest string above every string that starts with `prefix` ('/' + 1 == '0')."""
+    return prefix[:-1] + "0"
+
+
+def ids_in(path: str | None) -> list[int]:
+    return [int(part) for part in (path or "").split("/") if part]
+
+
+def in_downline_clause(prefix: str):
+    """SQL condition (for `address`) and its parameters: members of the downline of `prefix`."""
+    return "address.path >= :lo AND address.path < :hi", {"lo": prefix, "hi": prefix_upper(prefix)}
+
+
+@dataclass
+class _Change:
+    obj: Address
+    created: bool
+    old_sponsor_id: int | None
+
+
+def _sponsor_changed(state) -> tuple[bool, int | None]:
+    col = state.attrs.sponsor_id.history
+    if col.has_changes():
+        return True, (col.deleted[0] if col.deleted else None)
+    rel = state.attrs.sponsor.history
+    if rel.has_changes():
+        if rel.deleted and rel.deleted[0] is not None:
+            return True, rel.deleted[0].id
+        return True, (None if state.pending else state.obj().sponsor_id)
+    return False, None
+
+
+def _before_flush(session: Session, flush_context, instances):
+    changes = session.info.setdefault("downline_changes", [])
+    for obj in session.new:
+        if isinstance(obj, Address):
+            changes.append(_Change(obj, True, None))
+    for obj in session.dirty:
+        if isinstance(obj, Address):
+            changed, old = _sponsor_changed(inspect(obj))
+            if changed:
+                changes.append(_Change(obj, False, old))
+    for obj in session.deleted:
+        if isinstance(obj, Address):
+            session.info.setdefault("downline_deleted", []).append((obj.id, obj.path, obj.sponsor_id))
+
+
+def _row(conn, address_id: int):
+    return conn.execute(text("SELECT id, path, depth, downline_count, sponsor_id FROM address "
+                             "WHERE id = :id"), {"id": address_id}).first()
+
+
+def upline(conn, address_id: int) -> list[int]:
+    """Sponsor ids from the address up to the root, by `sponsor_id` (not trusting `path`)."""
+    ids, seen, current = [], {address_id}, address_id
+    for _step in range(MAX_DEPTH):
+        current = conn.execute(text("SELECT sponsor_id FROM address WHERE id = :id"),
+                               {"id": current}).scalar()
+        if current is None:
+            return ids
+        if current in seen:
+            raise SponsorCycleError(_("The sponsor tree already contains a cycle at address %(id)s.",
+                                      id=current))
+        seen.add(current)
+        ids.append(current)
+    raise SponsorError(_("The upline is deeper than %(n)s levels.", n=MAX_DEPTH))
+
+
+def lock_rows(conn, ids) -> None:
+    """PostgreSQL: row locks in id order (no deadlock between two lockers of the same rows)."""
+    ids = sorted(set(i for i in ids if i is not None))
+    if ids and conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT id FROM address WHERE id = ANY(:ids) ORDER BY id FOR UPDATE"),
+                     {"ids": ids})
+
+
+def _add_counts(conn, ids, downline_delta: int) -> None:
+    ids = sorted(set(ids))
+    if ids and downline_delta:
+        conn.execute(text("UPDATE address SET downline_count = downline_count + :d "
+                          f"WHERE id IN ({', '.join(str(int(i)) for i in ids)})"),
+                     {"d": downline_delta})
+
+
+def _add_firstline(conn, sponsor_id: int | None, delta: int) -> None:
+    if sponsor_id is not None:
+        conn.execute(text("UPDATE address SET firstline_count = firstline_count + :d WHERE id = :id"),
+                     {"d": delta, "id": sponsor_id})
+
+
+def _place(conn, sponsor_id: int | None, address_id: int, check: bool = True):
+    """(path, depth) for a new member of `sponsor_id`'s firstline, after the cycle check.
+
+    A new address has no downline yet, so it needs no check (`check=False`)."""
+    if sponsor_id is None:
+        return ROOT_PATH, 0
+    sponsor = _row(conn, sponsor_id)
+    if sponsor is None:
+        raise SponsorMissingError(_("Sponsor %(id)s does not exist.", id=sponsor_id))
+    if sponsor.path is None:
+        return None, None  # tree not built yet (bulk load before rebuild)
+    if not check:
+        return prefix_of(sponsor.path, sponsor_id), sponsor.depth + 1
+    lock_rows(conn, [sponsor_id, *ids_in(sponsor.path)])
+    if sponsor_id == address_id or address_id in upline(conn, sponsor_id):
+        raise SponsorCycleError(_("This sponsor sits in the address's own downline: "
+                                  "the move would create a cycle."))
+    return prefix_of(sponsor.path, sponsor_id), sponsor.depth + 1
+
+
+def _created(conn, change: _Change) -> None:
+    obj = change.obj
+    path, depth = _place(conn, obj.sponsor_id, obj.id, check=False)
+    conn.execute(text("UPDATE address SET path = :p, depth = :d WHERE id = :id"),
+                 {"p": path, "d": depth, "id": obj.id})
+    if path is not None:
+        _add_counts(conn, ids_in(path), 1)
+        _add_firstline(conn, obj.sponsor_id, 1)
+
+
+def _moved(conn, change: _Change) -> None:
+    obj = change.obj
+    old = _row(conn, obj.id)
+    new_sponsor_id = old.sponsor_id
+    if new_sponsor_id == change.old_sponsor_id:
+        return
+    path, depth = _place(conn, new_sponsor_id, obj.id)
+    if old.path is None or path is None:
+        conn.execute(text("UPDATE address SET path = NULL, depth = NULL WHERE id = :id"), {"id": obj.id})
+        return
+    old_prefix, new_prefix = prefix_of(old.path, obj.id), prefix_of(path, obj.id)
+    conn.execute(text("UPDATE address SET path = :np || substr(path, :cut), depth = depth + :dd "
+                      "WHERE path >= :lo AND path < :hi"),
+                 {"np": new_prefix, "cut": len(old_prefix) + 1, "dd": depth - old.depth,
+                  "lo": old_prefix, "hi": prefix_upper(old_prefix)})
+    conn.execute(text("UPDATE address SET path = :p, depth = :d WHERE id = :id"),
+                 {"p": path, "d": depth, "id": obj.id})
+    size = old.downline_count + 1
+    before, after = set(ids_in(old.path)), set(ids_in(path))
+    _add_counts(conn, before - after, -size)
+    _add_counts(conn, after - before, size)
+    _add_firstline(conn, change.old_sponsor_id, -1)
+    _add_firstline(conn, new_sponsor_id, 1)
+
+
+def _after_flush(session: Session, flush_context):
+    changes = session.info.pop("downline_changes", [])
+    deleted = session.info.pop("downline_deleted", [])
+    if not changes and not deleted:
+        return
+    conn = session.connection()
+    created = sorted((c for c in changes if c.created), key=lambda c: c.obj.id)
+    for change in created:
+        _created(conn, change)
+    for change in changes:
+        if not change.created:
+            _moved(conn, change)
+    for _id, path, sponsor_id in deleted:
+        if path is not None:
+            _add_counts(conn, ids_in(path), -1)
+            _add_firstline(conn, sponsor_id, -1)
+    session.info["downline_expire"] = True
+
+
+def _after_flush_postexec(session: Session, flush_context):
+    """The database now holds newer derived values than the objects in memory."""
+    if session.info.pop("downline_expire", False):
+        for obj in list(session.identity_map.values()):
+            if isinstance(obj, Address):
+                session.expire(obj, DERIVED)
+
+
+def install(session_class=Session) -> None:
+    """Register the hooks once per process (idempotent)."""
+    if not event.contains(session_class, "before_flush", _before_flush):
+        event.listen(session_class, "before_flush", _before_flush)
+        event.listen(session_class, "after_flush", _after_flush)
+        event.listen(session_class, "after_flush_postexec", _after_flush_postexec)

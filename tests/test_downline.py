@@ -1,0 +1,290 @@
+"""The sponsor tree: derived columns, moves, navigator, visibility, stats, drawing, integrity."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import sqlalchemy as sa
+
+from backoffice.extensions import db
+from backoffice.models import Address, AddressType, AuditEntry, DownlineVisibility, PersonalDataExport
+from downline import (
+    drawing,
+    export,
+    integrity,
+    maintenance,
+    moves,
+    navigator,
+    new_customers,
+    stats,
+    visibility,
+)
+from downline.sponsors import SponsorCycleError, SponsorError, SponsorMissingError
+
+
+def fresh(address_id: int) -> Address:
+    db.session.expire_all()
+    return db.session.get(Address, address_id)
+
+
+def chain(make, length: int, top: Address | None = None) -> list[Address]:
+    nodes = [top] if top else [make.address(last_name="Chain0")]
+    for i in range(1, length):
+        nodes.append(make.address(last_name=f"Chain{i}", sponsor_id=nodes[-1].id))
+    return nodes
+
+
+@pytest.fixture
+def tree(make):
+    """root ─ a (partner) ─ a1 (new customer) ─ a11
+                         └ a2 (customer)
+            └ b (partner) ─ b1 (new customer)"""
+    root = make.address(last_name="Wurzel", type=AddressType.partner)
+    a = make.address(last_name="Anton", type=AddressType.partner, sponsor_id=root.id)
+    a1 = make.address(last_name="Neu", type=AddressType.new_customer, sponsor_id=a.id,
+                      email="neu@example.org", phone="+49 30 1", consent_contact_by_sponsor=True)
+    a2 = make.address(last_name="Kunde", type=AddressType.customer, sponsor_id=a.id,
+                      email="kunde@example.org", consent_contact_by_sponsor=False)
+    a11 = make.address(last_name="Enkel", type=AddressType.customer, sponsor_id=a1.id,
+                       email="enkel@example.org", consent_contact_by_sponsor=True)
+    b = make.address(last_name="Berta", type=AddressType.partner, sponsor_id=root.id)
+    b1 = make.address(last_name="Bneu", type=AddressType.new_customer, sponsor_id=b.id)
+    return {k: v.id for k, v in dict(root=root, a=a, a1=a1, a2=a2, a11=a11, b=b, b1=b1).items()}
+
+
+def test_new_addresses_get_path_depth_and_sizes(ctx, tree):
+    root, a, a1, a11 = (fresh(tree[k]) for k in ("root", "a", "a1", "a11"))
+    assert (root.path, root.depth) == ("/", 0)
+    assert (a1.path, a1.depth) == (f"/{root.id}/{a.id}/", 2)
+    assert a11.path == f"/{root.id}/{a.id}/{a1.id}/"
+    assert (root.firstline_count, root.downline_count) == (2, 6)
+    assert (a.firstline_count, a.downline_count) == (2, 3)
+    assert integrity.check(ctx).ok
+
+
+def test_sponsor_and_children_created_in_one_flush(ctx):
+    top = Address(last_name="Oben")
+    mid = Address(last_name="Mitte", sponsor=top)
+    Address(last_name="Unten", sponsor=mid)
+    ctx.add(top)
+    ctx.commit()
+    assert fresh(top.id).downline_count == 2
+    assert integrity.check(ctx).ok
+
+
+def test_move_takes_the_whole_downline_and_is_audited(ctx, tree):
+    result = moves.move(ctx, tree["a1"], tree["b"], "Wunsch der Kundin", actor_label="staff")
+    assert result.moved == 2 and result.old_sponsor_id == tree["a"]
+    a11 = fresh(tree["a11"])
+    assert a11.path == f"/{tree['root']}/{tree['b']}/{tree['a1']}/" and a11.depth == 3
+    assert (fresh(tree["a"]).firstline_count, fresh(tree["a"]).downline_count) == (1, 1)
+    assert (fresh(tree["b"]).firstline_count, fresh(tree["b"]).downline_count) == (2, 3)
+    assert fresh(tree["root"]).downline_count == 6
+    entry = ctx.execute(sa.select(AuditEntry).where(AuditEntry.address_id == tree["a1"],
+                                                   AuditEntry.field == "sponsor_id")
+                        .order_by(AuditEntry.id.desc())).scalars().first()
+    assert (entry.old_value, entry.new_value, entry.reason, entry.actor_label) == (
+        str(tree["a"]), str(tree["b"]), "Wunsch der Kundin", "staff")
+    assert integrity.check(ctx).ok
+
+
+def test_cycle_at_depth_one_is_refused(ctx, tree):
+    with pytest.raises(SponsorCycleError):
+        moves.move(ctx, tree["a"], tree["a1"], "test")
+    assert fresh(tree["a"]).sponsor_id == tree["root"]
+
+
+def test_cycle_at_depth_ten_is_refused(ctx, make):
+    nodes = chain(make, 11)
+    with pytest.raises(SponsorCycleError):
+        moves.move(ctx, nodes[0].id, nodes[10].id, "test")
+    assert integrity.check(ctx).ok
+
+
+def test_moving_the_root_into_its_downline_is_refused(ctx, tree):
+    with pytest.raises(SponsorCycleError):
+        moves.move(ctx, tree["root"], tree["b1"], "test")
+
+
+def test_moving_the_root_under_another_tree_is_allowed(ctx, make, tree):
+    other = make.address(last_name="Andere")
+    moves.move(ctx, tree["root"], other.id, "Fusion")
+    assert fresh(tree["a11"]).depth == 4 and fresh(other.id).downline_count == 7
+    assert integrity.check(ctx).ok
+
+
+def test_moving_onto_itself_missing_sponsor_and_no_reason_are_refused(ctx, tree):
+    with pytest.raises(SponsorCycleError):
+        moves.move(ctx, tree["a"], tree["a"], "test")
+    with pytest.raises(SponsorMissingError):
+        moves.move(ctx, tree["a"], 999_999, "test")
+    with pytest.raises(moves.MoveError):
+        moves.move(ctx, tree["a"], tree["b"], "  ")
+
+
+def test_sponsor_set_directly_keeps_tree_in_step_and_refuses_cycles(ctx, tree):
+    """Forms, API, imports and the shop only set sponsor_id: the flush hook does the rest."""
+    a2 = ctx.get(Address, tree["a2"])
+    a2.sponsor_id = tree["b1"]
+    ctx.commit()
+    assert fresh(tree["a2"]).depth == 3 and fresh(tree["b"]).downline_count == 2
+    a = ctx.get(Address, tree["a"])
+    a.sponsor_id = tree["a11"]
+    with pytest.raises(SponsorCycleError):
+        ctx.commit()
+    ctx.rollback()
+    assert integrity.check(ctx).ok
+
+
+def test_two_changes_in_one_flush_closing_a_cycle_are_refused(ctx, tree):
+    ctx.get(Address, tree["a"]).sponsor_id = tree["b"]
+    ctx.get(Address, tree["b"]).sponsor_id = tree["a"]
+    with pytest.raises(SponsorError):
+        ctx.commit()
+    ctx.rollback()
+    assert integrity.check(ctx).ok
+
+
+def test_concurrent_moves_closing_a_cycle_at_most_one_commits(app, ctx, tree):
+    if ctx.get_bind().dialect.name != "postgresql":
+        pytest.skip("row locks: PostgreSQL only (SQLite has one writer at a time)")
+    engine = ctx.get_bind()
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def worker(address_id, sponsor_id):
+        with app.app_context():
+            session = sa.orm.Session(engine)
+            try:
+                barrier.wait()
+                moves.move(session, address_id, sponsor_id, "gleichzeitig", actor_label="test")
+                outcomes.append("ok")
+            except (SponsorError, sa.exc.DBAPIError) as exc:
+                outcomes.append(type(exc).__name__)
+                session.rollback()
+            finally:
+                session.close()
+
+    threads = [threading.Thread(target=worker, args=(tree["a"], tree["b1"])),
+               threading.Thread(target=worker, args=(tree["b"], tree["a11"]))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert outcomes.count("ok") <= 1, outcomes
+    ctx.rollback()
+    assert integrity.check(ctx).ok
+
+
+def test_bulk_move_is_all_or_nothing_with_row_errors(ctx, tree):
+    good = f"address_id;new_sponsor_id;reason\n{tree['a2']};{tree['b']};Umzug\n"
+    bad = good + f"{tree['a']};{tree['a11']};Zyklus\nx;{tree['b']};Text\n"
+    results, errors = moves.bulk_move(ctx, bad.encode(), actor_label="import")
+    assert results == []
+    assert [(e.line, e.column) for e in errors] == [(3, "new_sponsor_id"), (4, "address_id")]
+    assert fresh(tree["a2"]).sponsor_id == tree["a"]
+    results, errors = moves.bulk_move(ctx, good, actor_label="import")
+    assert errors == [] and fresh(tree["a2"]).sponsor_id == tree["b"]
+    assert integrity.check(ctx).ok
+
+
+def test_firstline_paging_sorting_and_filters(ctx, make):
+    top = make.address(last_name="Chefin", type=AddressType.partner)
+    for i in range(7):
+        make.address(last_name=f"Mitglied{i}", sponsor_id=top.id,
+                     type=AddressType.customer if i % 2 else AddressType.new_customer)
+    top = fresh(top.id)
+    page = navigator.firstline(ctx, top, page=1, page_size=3, sort="name")
+    assert [r.last_name for r in page.rows] == ["Mitglied3", "Mitglied4", "Mitglied5"]
+    assert (page.total, page.pages) == (7, 3)
+    page = navigator.firstline(ctx, top, sort="name", desc=True, type_="customer")
+    assert [r.last_name for r in page.rows] == ["Mitglied5", "Mitglied3", "Mitglied1"]
+    assert navigator.firstline(ctx, top, name="glied6").total == 1
+
+
+def test_breadcrumb_never_above_the_partner(ctx, tree):
+    a11 = fresh(tree["a11"])
+    whole = [tree[k] for k in ("root", "a", "a1", "a11")]
+    assert [i for i, _ in navigator.breadcrumb(ctx, a11, None)] == whole
+    assert [i for i, _ in navigator.breadcrumb(ctx, a11, tree["a"])] == [tree["a"], tree["a1"], tree["a11"]]
+    assert navigator.node(ctx, tree["a11"], tree["a"]).id == tree["a11"]
+    for outside in ("root", "b", "b1"):
+        with pytest.raises(navigator.NotInDownline):
+            navigator.node(ctx, tree[outside], tree["a"])
+
+
+def test_search_by_name_inside_a_downline(ctx, tree):
+    found = navigator.search(ctx, fresh(tree["a"]), "enk")
+    assert [r.id for r in found] == [tree["a11"]]
+    assert navigator.search(ctx, fresh(tree["a"]), "Bneu") == []
+
+
+def test_new_customer_navigator_is_direct_firstline_only(ctx, tree):
+    page, fields = new_customers.page(ctx, fresh(tree["a"]))
+    assert [r.id for r in page.rows] == [tree["a1"]]
+    assert "email" in fields
+
+
+def test_visibility_defaults_settings_and_consent(ctx, tree):
+    assert visibility.fields_for(ctx, "deeper") == ["name", "type", "registered_at", "first_order_at"]
+    assert "email" in visibility.fields_for(ctx, "firstline")
+    a1, a2 = fresh(tree["a1"]), fresh(tree["a2"])
+    assert visibility.value(a1, "email", "firstline") == "neu@example.org"
+    assert visibility.value(a2, "email", "firstline") is None  # no consent
+    assert visibility.value(a2, "email", None) == "kunde@example.org"  # staff
+    shown = visibility.settings(ctx)
+    shown["firstline"].discard("email")
+    shown["deeper"].add("email")  # not allowed: ignored
+    visibility.save(ctx, shown)
+    assert "email" not in visibility.fields_for(ctx, "firstline")
+    assert "email" not in visibility.fields_for(ctx, "deeper")
+    assert ctx.execute(sa.select(sa.func.count()).select_from(DownlineVisibility)).scalar() > 0
+
+
+def test_export_follows_visibility_and_is_logged(ctx, tree):
+    data = export.export(ctx, fresh(tree["a"]), "csv", viewer_root_id=tree["a"]).decode("utf-8-sig")
+    assert "neu@example.org" in data            # own firstline, consented
+    assert "kunde@example.org" not in data      # own firstline, no consent
+    assert "enkel@example.org" not in data      # deeper level: never contact data
+    assert "Enkel" in data
+    log = ctx.execute(sa.select(PersonalDataExport)).scalars().one()
+    assert (log.root_address_id, log.row_count, log.file_format) == (tree["a"], 3, "csv")
+    level2 = export.export(ctx, fresh(tree["a"]), "xlsx", level=2, viewer_root_id=tree["a"])
+    assert level2[:2] == b"PK"
+
+
+def test_stats_per_level_and_type(ctx, tree):
+    result = stats.per_level(ctx, fresh(tree["root"]))
+    assert result.levels == [
+        {"level": 1, "new_customer": 0, "customer": 0, "partner": 2, "total": 2},
+        {"level": 2, "new_customer": 2, "customer": 1, "partner": 0, "total": 3},
+        {"level": 3, "new_customer": 0, "customer": 1, "partner": 0, "total": 1},
+    ]
+    assert result.totals == {"new_customer": 2, "customer": 2, "partner": 2, "total": 6}
+
+
+def test_drawing_is_bounded_and_summarises(ctx, tree):
+    graph = drawing.subtree(ctx, fresh(tree["root"]), levels=1)
+    assert set(graph.nodes) >= {tree["root"], tree["a"], tree["b"], f"more-{tree['a']}"}
+    svg = drawing.svg(graph, link=lambda i: f"/n/{i}")
+    assert svg.startswith("<svg") and "Anton" in svg and "+2" in svg and 'href="/n/' in svg
+
+
+def test_integrity_finds_corrupted_path_counts_cycles_and_rebuild_repairs(app, ctx, tree):
+    ctx.execute(sa.text("UPDATE address SET path = '/999/' WHERE id = :id"), {"id": tree["a11"]})
+    ctx.execute(sa.text("UPDATE address SET downline_count = 42 WHERE id = :id"), {"id": tree["b"]})
+    ctx.commit()
+    report = integrity.check(ctx)
+    assert any(p.startswith(f"path: address {tree['a11']} ") for p in report.problems)
+    assert any(p.startswith(f"sizes: address {tree['b']} ") for p in report.problems)
+    result = app.test_cli_runner().invoke(args=["downline", "check"])
+    assert result.exit_code == 1 and "path: address" in result.output
+    maintenance.rebuild(ctx)
+    assert integrity.check(ctx).ok
+    assert app.test_cli_runner().invoke(args=["downline", "check"]).exit_code == 0
+    # A cycle written behind the hooks' back (raw SQL) is found and named.
+    ctx.execute(sa.text("UPDATE address SET sponsor_id = :s WHERE id = :id"),
+                {"s": tree["a1"], "id": tree["a"]})
+    ctx.commit()
+    assert any(p.startswith("cycle: ") for p in integrity.check(ctx).problems)
