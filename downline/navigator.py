@@ -89,7 +89,9 @@ def firstline(session, address: Address, *, page: int = 0, page_size: int = PAGE
     """One page of the address's direct firstline, sorted and filtered."""
     conditions = [Address.sponsor_id == address.id]
     if new_customers_only:
-        conditions += [Address.type == AddressType.new_customer, Address.first_order_at.is_(None)]
+        # The address type turns to customer with the first completed order (A3, exactly
+        # once), so the type alone answers "never ordered" from the index.
+        conditions.append(Address.type == AddressType.new_customer)
     elif type_ in AddressType.__members__:
         conditions.append(Address.type == AddressType(type_))
     if name:
