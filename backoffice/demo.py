@@ -83,6 +83,8 @@ COLUMNS = [
     "postal_code", "city", "country", "language", "registration_source", "registered_at",
     "first_order_at", "sponsor_id", "consent_contact_by_sponsor", "consent_marketing",
     "external_key", "created_at", "updated_at",
+    # The downline module's derived columns (downline/tree.py), computed with the tree.
+    "path", "depth", "firstline_count", "downline_count",
 ]
 PARTNER_COLUMNS = ["id", "address_id", "subdomain", "profile_text", "notification_email",
                    "time_zone", "available", "created_at", "updated_at"]
@@ -102,41 +104,81 @@ class SeedResult:
     largest_firstline: int
 
 
-def generate(n: int, seed: int = 20261122, now: datetime | None = None):
-    """Yield (address_row, partner_row_or_None) tuples in id order: sponsors come first."""
+SPECIALS = {
+    1: ("company", None, "Partnerdesk", "Vertriebs GmbH", "partner"),
+    2: ("ms", 1, "Maria", "Meier", "partner"),
+    3: ("mr", 2, "Stefan", "Schulz", "partner"),
+}
+
+
+@dataclass
+class TreeShape:
+    """Sponsor and kind of every id, and the derived tree columns the downline module keeps."""
+
+    sponsor: list[int | None]
+    kind: list[str]
+    path: list[str]
+    depth: list[int]
+    firstline: list[int]
+    downline: list[int]
+
+
+def tree_shape(n: int, seed: int) -> TreeShape:
+    """The tree first, so that path, depth and sizes go in with the rows (no rebuild pass)."""
     rnd = random.Random(seed)
-    now = now or datetime.now(UTC).replace(microsecond=0)
-    start = now - timedelta(days=3 * 365)
+    sponsor: list[int | None] = [None] * (n + 1)
+    kind = [""] * (n + 1)
     pool: list[int] = []          # one entry per child gained: preferential attachment
     recent: list[int] = []        # recently joined partners: chains give the tree depth
-    depth = [0] * (n + 1)
-    specials = {
-        1: ("company", None, "Partnerdesk", "Vertriebs GmbH", "partner"),
-        2: ("ms", 1, "Maria", "Meier", "partner"),
-        3: ("mr", 2, "Stefan", "Schulz", "partner"),
-    }
     for i in range(1, n + 1):
-        if i in specials:
-            salutation, sponsor, first, last, kind = specials[i]
+        if i in SPECIALS:
+            s, k = SPECIALS[i][1], SPECIALS[i][4]
         else:
-            r = rnd.random()
-            if recent and r < 0.18:
-                sponsor = recent[-1 - int(rnd.random() * min(len(recent), 8))]
+            if recent and rnd.random() < 0.18:
+                s = recent[-1 - int(rnd.random() * min(len(recent), 8))]
             else:
-                sponsor = pool[int(rnd.random() * len(pool))]
+                s = pool[int(rnd.random() * len(pool))]
             t = rnd.random()
-            kind = "partner" if t < 0.2 else ("customer" if t < 0.65 else "new_customer")
-            salutation = "ms" if rnd.random() < 0.55 else "mr"
-            first = FIRST_NAMES[int(rnd.random() * len(FIRST_NAMES))]
-            last = LAST_NAMES[int(rnd.random() * len(LAST_NAMES))]
-        depth[i] = depth[sponsor] + 1 if sponsor else 0
-        if sponsor:
-            pool.append(sponsor)
-        if kind == "partner":
+            k = "partner" if t < 0.2 else ("customer" if t < 0.65 else "new_customer")
+        sponsor[i], kind[i] = s, k
+        if s:
+            pool.append(s)
+        if k == "partner":
             pool.append(i)
             recent.append(i)
             if len(recent) > 64:
                 del recent[:32]
+    path = ["/"] * (n + 1)
+    depth = [0] * (n + 1)
+    firstline = [0] * (n + 1)
+    downline = [0] * (n + 1)
+    for i in range(1, n + 1):
+        s = sponsor[i]
+        if s:
+            path[i] = f"{path[s]}{s}/"
+            depth[i] = depth[s] + 1
+            firstline[s] += 1
+    for i in range(n, 0, -1):  # children have larger ids than their sponsors
+        s = sponsor[i]
+        if s:
+            downline[s] += downline[i] + 1
+    return TreeShape(sponsor, kind, path, depth, firstline, downline)
+
+
+def generate(n: int, seed: int = 20261122, now: datetime | None = None):
+    """Yield (address_row, partner_row_or_None, depth) in id order: sponsors come first."""
+    tree = tree_shape(n, seed)
+    rnd = random.Random(seed + 1)
+    now = now or datetime.now(UTC).replace(microsecond=0)
+    start = now - timedelta(days=3 * 365)
+    for i in range(1, n + 1):
+        sponsor, kind = tree.sponsor[i], tree.kind[i]
+        if i in SPECIALS:
+            salutation, _, first, last, _ = SPECIALS[i]
+        else:
+            salutation = "ms" if rnd.random() < 0.55 else "mr"
+            first = FIRST_NAMES[int(rnd.random() * len(FIRST_NAMES))]
+            last = LAST_NAMES[int(rnd.random() * len(LAST_NAMES))]
         registered = start + timedelta(seconds=int((now - start).total_seconds() * i / (n + 1)))
         first_order = (registered + timedelta(days=int(rnd.random() * 40), hours=3)
                        if kind != "new_customer" else None)
@@ -151,12 +193,13 @@ def generate(n: int, seed: int = 20261122, now: datetime | None = None):
             "de" if rnd.random() < 0.93 else "en", SOURCES[int(rnd.random() * len(SOURCES))],
             registered, first_order, sponsor, rnd.random() < 0.6, rnd.random() < 0.4,
             f"DEMO-{i:07d}", now, now,
+            tree.path[i], tree.depth[i], tree.firstline[i], tree.downline[i],
         )
         partner = None
         if kind == "partner":
             partner = (i, i, f"{_ascii(last)}{i}" if i > 3 else _ascii(last), None,
                        email, "Europe/Berlin", True, now, now)
-        yield address, partner, depth[i]
+        yield address, partner, tree.depth[i]
 
 
 def _chunks(iterable, size):

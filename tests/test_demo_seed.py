@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 
 from backoffice.demo import DEMO_LOGINS, bulk_insert, generate, seed_articles, seed_logins
 from backoffice.models import Address, Article, Partner
+from downline.integrity import check
 from downline.sponsors import upline_ids
 from tests.conftest import login
 
@@ -26,6 +27,8 @@ def test_generated_tree_is_deep_and_top_heavy():
 def test_seed_inserts_tree_articles_and_logins(app, ctx):
     result = bulk_insert(ctx, 500)
     assert result.addresses == 500
+    report = check(ctx)
+    assert report.ok, report.problems  # path, depth and sizes went in consistent with sponsors
     assert ctx.execute(select(func.count()).select_from(Address)).scalar() == 500
     assert ctx.execute(select(func.count()).select_from(Partner)).scalar() == result.partners
     assert seed_articles(ctx) > 0 and ctx.execute(select(func.count()).select_from(Article)).scalar()

@@ -1,7 +1,7 @@
 """downline tree: materialized path, depth, maintained sizes; visibility; export log
 
 Revision ID: 0003_downline
-Revises: 0001_initial
+Revises: 0002_vouchers
 Create Date: 2026-11-22 21:10:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = "0003_downline"
-down_revision = "0001_initial"
+down_revision = "0002_vouchers"
 branch_labels = None
 depends_on = None
 
