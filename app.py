@@ -59,6 +59,9 @@ def create_app(overrides: Mapping | None = None) -> Flask:
     from downline.cli import downline_cli
 
     app.cli.add_command(downline_cli)
+    from backoffice.jobs.cli import jobs_cli
+
+    app.cli.add_command(jobs_cli)
     _guard_unknown_actions(app)
     return app
 
@@ -115,6 +118,9 @@ def _register_views(appbuilder: AppBuilder) -> None:
     for api in (AddressApi, PartnerApi, ArticleApi, MyProfileApi, MyAddressesApi):
         appbuilder.add_api(api)
     _register_voucher_views(appbuilder)
+    from backoffice.views.jobs import JobsView
+
+    appbuilder.add_view(JobsView, "My jobs", label=_l("My jobs"), icon="fa-tasks")
 
 
 def _register_voucher_views(appbuilder: AppBuilder) -> None:

@@ -41,15 +41,19 @@ VOUCHER_MENUS = "Vouchers|Voucher codes|Redemptions|Orders|Voucher reports"
 PARTNER_VOUCHER_VIEWS = "MyVoucherCodesView|MyRedemptionsView"
 PARTNER_VOUCHER_MENUS = "My voucher codes|My redemptions"
 
+# Background jobs: everybody sees their own jobs only (the view filters by user).
+OWN_JOBS = [["JobsView", "can_list|can_show|can_status|can_file"], ["My jobs", "menu_access"]]
+
 ROLES = {
     "Staff": _role((STAFF_VIEWS, ".*"), (DESK_MENUS, "menu_access"),
-                   (VOUCHER_VIEWS, ".*"), (VOUCHER_MENUS, "menu_access"), *OWN_ACCOUNT),
+                   (VOUCHER_VIEWS, ".*"), (VOUCHER_MENUS, "menu_access"), *OWN_ACCOUNT, *OWN_JOBS),
     "Finance": _role(
         ("AddressView|NeverOrderedView|AuditEntryView|AddressApi|ArticleView|ArticleApi", READ),
         ("Desk|Addresses|Never ordered|Audit trail|Articles", "menu_access"),
         ("RedemptionView|OrderView|VoucherReportsView|VoucherView|VoucherCodeView", READ + "|can_invoice"),
         (VOUCHER_MENUS, "menu_access"),
         *OWN_ACCOUNT,
+        *OWN_JOBS,
     ),
     "Partner": _role(
         ("MyProfileView|MyAddressesView|MyProfileApi|MyAddressesApi", READ + "|can_edit|can_put"),
@@ -60,6 +64,7 @@ ROLES = {
         (PARTNER_VOUCHER_VIEWS, "can_list|can_show|can_new|can_export"),
         (PARTNER_VOUCHER_MENUS, "menu_access"),
         *OWN_ACCOUNT,
+        *OWN_JOBS,
     ),
     # API client only: reads articles, and the shop API (customers, vouchers, orders, invoices).
     "Shop": _role(("ArticleApi", "can_get|can_info"), ("ShopApi", "can_get|can_post"), API_DOCS),

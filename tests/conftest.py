@@ -22,7 +22,7 @@ from backoffice.cli import init_roles
 from backoffice.extensions import db
 from backoffice.models import Address, AddressType, Article, AuditEntry, Partner
 
-OUR_TABLES = ["personal_data_export", "downline_visibility", "audit_entry",
+OUR_TABLES = ["job", "personal_data_export", "downline_visibility", "audit_entry",
               "invoice", "redemption", "order_line", "shop_order", "voucher_code", "voucher",
               "partner", "article", "address"]
 
@@ -66,12 +66,16 @@ def database_url(request, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def app(database_url):
+def app(database_url, tmp_path_factory):
+    jobs = tmp_path_factory.mktemp("jobs")
     app = create_app({
         "SQLALCHEMY_DATABASE_URI": database_url,
         "TESTING": True,
         "FAB_PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
         "SERVER_NAME": None,
+        # Never the repository's instance/ queue: tests that run jobs use `job_worker`.
+        "JOBS_QUEUE_URL": f"sqlite:///{jobs / 'queue.sqlite'}",
+        "JOBS_FILES_DIR": str(jobs / "files"),
     })
     with app.app_context():
         from flask_migrate import upgrade
@@ -211,3 +215,60 @@ def live_server(app):
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
+
+
+class JobWorker:
+    """A running huey consumer for the test app; `wait(job_id)` until the job is finished."""
+
+    def __init__(self, app, queue_url: str, files_dir: str):
+        self.app, self.queue_url, self.files_dir = app, queue_url, files_dir
+
+    def job(self, job_id: int):
+        from backoffice.models import Job
+
+        db.session.rollback()  # see what the worker committed
+        return db.session.get(Job, job_id)
+
+    def wait(self, job_id: int, timeout: float = 30, until=None):
+        import time
+
+        deadline = time.monotonic() + timeout
+        while True:
+            job = self.job(job_id)
+            if (until(job) if until else job.finished):
+                return job
+            assert time.monotonic() < deadline, f"job {job_id} still {job.status.value}"
+            time.sleep(0.05)
+
+
+@pytest.fixture
+def job_queue_url(tmp_path):
+    """The queue of one test: a fresh SqliteHuey file (override for Redis)."""
+    return f"sqlite:///{tmp_path / 'jobs-queue.sqlite'}"
+
+
+@pytest.fixture
+def job_queue(app, job_queue_url, tmp_path):
+    """Point the test app at this test's queue and files folder (no worker yet)."""
+    from backoffice.jobs.queue import queue_for, reset_queue
+
+    saved = {key: app.config[key] for key in ("JOBS_QUEUE_URL", "JOBS_FILES_DIR")}
+    app.config.update(JOBS_QUEUE_URL=job_queue_url, JOBS_FILES_DIR=str(tmp_path / "job-files"))
+    reset_queue(app)
+    queue_for(app).huey.flush()
+    yield JobWorker(app, job_queue_url, app.config["JOBS_FILES_DIR"])
+    queue_for(app).huey.flush()
+    reset_queue(app)
+    app.config.update(saved)
+
+
+@pytest.fixture
+def job_worker(job_queue, ctx):
+    """A real huey consumer (two worker threads in this process) on the test app and database:
+    `job = submit(...); job_worker.wait(job.id)`."""
+    from backoffice.jobs.worker import ThreadedConsumer, consumer
+
+    worker = consumer(job_queue.app, workers=2, periodic=False, cls=ThreadedConsumer)
+    worker.start()
+    yield job_queue
+    worker.stop(graceful=True)

@@ -4,6 +4,7 @@ from .addresses import Address, AddressType, Language, RegistrationSource, Salut
 from .articles import VAT_RATES, Article
 from .audit import AuditEntry
 from .downline import DownlineVisibility, PersonalDataExport
+from .jobs import Job, JobStatus
 from .partners import Partner
 from .vouchers import (
     Invoice,
@@ -39,6 +40,8 @@ __all__ = [
     "Article",
     "AuditEntry",
     "DownlineVisibility",
+    "Job",
+    "JobStatus",
     "Language",
     "Partner",
     "PersonalDataExport",

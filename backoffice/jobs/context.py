@@ -1,0 +1,101 @@
+"""What a job function gets besides its session: its id, progress reporting, file saving."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import Flask, current_app
+from sqlalchemy.pool import NullPool
+from werkzeug.utils import secure_filename
+
+from backoffice.extensions import db
+from backoffice.models import Job, JobStatus
+from backoffice.models.types import utcnow
+
+from .queue import queue_for
+
+log = logging.getLogger(__name__)
+
+PROGRESS_INTERVAL = 0.5  # seconds: at most two progress writes a second
+
+
+def side_engine(app: Flask) -> sa.Engine:
+    """Connections for progress and heartbeat writes, apart from the job's own transaction.
+
+    On SQLite they must not wait: while the job's transaction holds the database's one write
+    lock they fail at once (the live figures are in the queue's store anyway).
+    """
+    engine = app.extensions.get("jobs_side_engine")
+    if engine is None:
+        if db.engine.dialect.name == "sqlite":
+            engine = sa.create_engine(db.engine.url, poolclass=NullPool, connect_args={"timeout": 0})
+        else:
+            engine = db.engine
+        app.extensions["jobs_side_engine"] = engine
+    return engine
+
+
+def touch(app: Flask, job_id: int, **values) -> bool:
+    """Write `values` (and a heartbeat) to a running job in a short transaction of its own."""
+    statement = (sa.update(Job.__table__)
+                 .where(Job.__table__.c.id == job_id, Job.__table__.c.status == JobStatus.running.value)
+                 .values(heartbeat_at=utcnow(), **values))
+    try:
+        with side_engine(app).begin() as conn:
+            conn.execute(statement)
+        return True
+    except sa.exc.OperationalError as exc:
+        log.debug("job %s: progress not written to the database now (%s)", job_id, exc.orig)
+        return False
+
+
+def files_dir(app: Flask, job_id: int) -> Path:
+    return Path(app.config["JOBS_FILES_DIR"]) / str(int(job_id))
+
+
+class JobContext:
+    """Handed to every job function as `ctx`."""
+
+    def __init__(self, job_id: int, app: Flask | None = None):
+        self.job_id = job_id
+        self.app = app or current_app._get_current_object()
+        self.done, self.total, self.message = 0, None, None
+        self.file: tuple[str, str, str] | None = None  # (name, path, mimetype), saved with the job
+        self._written_at = 0.0
+
+    def progress(self, done: int, total: int | None = None, message: str | None = None) -> None:
+        """Report how far the job is; visible to the job page at once (throttled to ~2/s)."""
+        self.done = int(done)
+        if total is not None:
+            self.total = int(total)
+        if message is not None:
+            self.message = str(message)
+        now = time.monotonic()
+        last = self.total is not None and self.done >= self.total
+        if now - self._written_at < PROGRESS_INTERVAL and not last:
+            return
+        self._written_at = now
+        figures = {"done": self.done, "total": self.total, "message": self.message}
+        queue_for(self.app).put_progress(self.job_id, figures)
+        touch(self.app, self.job_id, progress_done=self.done, progress_total=self.total,
+              message=self.message)
+
+    def save_file(self, filename: str, data: bytes, mimetype: str) -> Path:
+        """Store the job's result file; the job page offers it to the user who started the job."""
+        folder = files_dir(self.app, self.job_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / (secure_filename(filename) or "result")
+        partial = path.with_name(path.name + ".part")
+        partial.write_bytes(data)
+        os.replace(partial, path)
+        self.file = (filename, str(path), mimetype)
+        return path
+
+    def discard_files(self) -> None:
+        shutil.rmtree(files_dir(self.app, self.job_id), ignore_errors=True)
+        self.file = None

@@ -1,0 +1,57 @@
+"""Job functions by stable name: a queue message names a kind, the worker looks it up here.
+
+Modules that define job functions are listed in config `JOBS_MODULES` and imported by the
+web process (so `submit` can refuse an unknown kind) and by every worker (so it can run it).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable, Iterable
+
+log = logging.getLogger(__name__)
+
+FUNCTIONS: dict[str, Callable] = {}
+
+# Listed by default while its author writes it; drop from here once imports/jobs.py exists.
+NOT_WRITTEN_YET = {"imports.jobs"}
+
+
+class UnknownJobKind(LookupError):
+    pass
+
+
+def job_function(name: str):
+    """Register `fn(session, ctx, **params) -> dict` as the job kind `name`.
+
+    A job may run more than once (its worker died, the job is picked up again), so a job
+    function must be all-or-nothing: do its writes in the session it gets, which the runner
+    commits with the job's result or rolls back on an exception.
+    """
+
+    def register(fn: Callable) -> Callable:
+        known = FUNCTIONS.get(name)
+        if known is not None and (known.__module__, known.__qualname__) != (fn.__module__, fn.__qualname__):
+            raise ValueError(f"job kind {name!r} is already registered by {known.__module__}")
+        FUNCTIONS[name] = fn
+        return fn
+
+    return register
+
+
+def function(name: str) -> Callable:
+    try:
+        return FUNCTIONS[name]
+    except KeyError:
+        raise UnknownJobKind(f"unknown job kind {name!r}") from None
+
+
+def load_modules(names: Iterable[str]) -> None:
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name or name not in NOT_WRITTEN_YET:
+                raise
+            log.info("job module %s does not exist yet", name)

@@ -1,0 +1,57 @@
+"""Downline work that runs as background jobs: large exports, the nightly integrity check."""
+
+from __future__ import annotations
+
+import logging
+from zoneinfo import ZoneInfo
+
+from flask_babel import gettext as _
+
+from backoffice.jobs import JobContext, job_function
+
+from . import export, integrity, navigator
+
+log = logging.getLogger(__name__)
+
+MIMETYPES = {"csv": "text/csv",
+             "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+def export_file_name(address_id: int, fmt: str, level: int | None) -> str:
+    suffix = f"-level{level}" if level else ""
+    return f"downline-{address_id}{suffix}.{fmt}"
+
+
+@job_function("downline.export")
+def export_job(session, ctx: JobContext, address_id: int, fmt: str, level: int | None = None,
+               viewer_root_id: int | None = None, tz: str = "UTC") -> dict:
+    """The same export as the inline one, as a file on the job (logged the same way).
+
+    Re-runnable: it writes nothing but the personal-data-export log row and the file.
+    """
+    # Checked again: the address may have left the partner's downline since the click.
+    try:
+        address = navigator.node(session, address_id, viewer_root_id)
+    except navigator.NotInDownline:
+        raise LookupError(_("Address %(id)s is not in this downline (any more).", id=address_id)) from None
+    total = address.downline_count
+    ctx.progress(0, total, _("Exporting %(n)s addresses", n=total))
+    data = export.export(session, address, fmt, level=level, viewer_root_id=viewer_root_id,
+                         tz=ZoneInfo(tz))
+    ctx.save_file(export_file_name(address_id, fmt, level), data, MIMETYPES[fmt])
+    ctx.progress(total, total)
+    return {"address_id": address_id, "format": fmt, "level": level, "bytes": len(data)}
+
+
+@job_function("downline.check")
+def check_job(session, ctx: JobContext, limit: int = 50) -> dict:
+    """`flask downline check` as a recorded job (nightly): problems go to the log and result."""
+    report = integrity.check(session, limit=limit)
+    session.rollback()
+    if report.ok:
+        log.info("downline check: %s addresses, OK", report.checked)
+    else:
+        log.error("downline check: %s problems: %s", len(report.problems), "; ".join(report.problems))
+    ctx.progress(report.checked, report.checked,
+                 _("OK") if report.ok else _("%(n)s problems", n=len(report.problems)))
+    return {"checked": report.checked, "ok": report.ok, "problems": report.problems}
