@@ -75,6 +75,7 @@ class Config:
     # JOBS_QUEUE_URL=redis://host:6379/0. Files of results live under JOBS_FILES_DIR.
     JOBS_QUEUE_URL = os.environ.get("JOBS_QUEUE_URL",
                                     f"sqlite:///{BASE_DIR / 'instance' / 'jobs-queue.sqlite'}")
+    JOBS_QUEUE_NAME = os.environ.get("JOBS_QUEUE_NAME", "partnerdesk")  # apps sharing one Redis
     JOBS_FILES_DIR = os.environ.get("JOBS_FILES_DIR", str(BASE_DIR / "instance" / "jobs"))
     # Modules that define job functions, imported by web and worker processes alike.
     JOBS_MODULES = [m.strip() for m in os.environ.get(

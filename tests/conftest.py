@@ -22,7 +22,7 @@ from backoffice.cli import init_roles
 from backoffice.extensions import db
 from backoffice.models import Address, AddressType, Article, AuditEntry, Partner
 
-OUR_TABLES = ["job", "personal_data_export", "downline_visibility", "audit_entry",
+OUR_TABLES = ["import_run", "job", "personal_data_export", "downline_visibility", "audit_entry",
               "invoice", "redemption", "order_line", "shop_order", "voucher_code", "voucher",
               "partner", "article", "address"]
 
@@ -76,6 +76,7 @@ def app(database_url, tmp_path_factory):
         # Never the repository's instance/ queue: tests that run jobs use `job_worker`.
         "JOBS_QUEUE_URL": f"sqlite:///{jobs / 'queue.sqlite'}",
         "JOBS_FILES_DIR": str(jobs / "files"),
+        "IMPORTS_DIR": str(tmp_path_factory.mktemp("imports")),
     })
     with app.app_context():
         from flask_migrate import upgrade
@@ -217,11 +218,11 @@ def live_server(app):
     server.shutdown()
 
 
-class JobWorker:
-    """A running huey consumer for the test app; `wait(job_id)` until the job is finished."""
+class JobQueue:
+    """This test's queue (and files folder) on the test app; `wait(job_id)` until a job is done."""
 
-    def __init__(self, app, queue_url: str, files_dir: str):
-        self.app, self.queue_url, self.files_dir = app, queue_url, files_dir
+    def __init__(self, app, env: dict):
+        self.app, self.env = app, env
 
     def job(self, job_id: int):
         from backoffice.models import Job
@@ -235,7 +236,7 @@ class JobWorker:
         deadline = time.monotonic() + timeout
         while True:
             job = self.job(job_id)
-            if (until(job) if until else job.finished):
+            if until(job) if until else job.finished:
                 return job
             assert time.monotonic() < deadline, f"job {job_id} still {job.status.value}"
             time.sleep(0.05)
@@ -243,20 +244,23 @@ class JobWorker:
 
 @pytest.fixture
 def job_queue_url(tmp_path):
-    """The queue of one test: a fresh SqliteHuey file (override for Redis)."""
+    """The queue of one test: a fresh SqliteHuey file (a test module may override it)."""
     return f"sqlite:///{tmp_path / 'jobs-queue.sqlite'}"
 
 
 @pytest.fixture
 def job_queue(app, job_queue_url, tmp_path):
-    """Point the test app at this test's queue and files folder (no worker yet)."""
+    """Point the test app at this test's queue and files folder; no worker runs yet."""
+    import uuid
+
     from backoffice.jobs.queue import queue_for, reset_queue
 
-    saved = {key: app.config[key] for key in ("JOBS_QUEUE_URL", "JOBS_FILES_DIR")}
-    app.config.update(JOBS_QUEUE_URL=job_queue_url, JOBS_FILES_DIR=str(tmp_path / "job-files"))
+    env = {"JOBS_QUEUE_URL": job_queue_url, "JOBS_QUEUE_NAME": f"test-{uuid.uuid4().hex[:12]}",
+           "JOBS_FILES_DIR": str(tmp_path / "job-files")}
+    saved = {key: app.config[key] for key in env}
+    app.config.update(env)
     reset_queue(app)
-    queue_for(app).huey.flush()
-    yield JobWorker(app, job_queue_url, app.config["JOBS_FILES_DIR"])
+    yield JobQueue(app, env)
     queue_for(app).huey.flush()
     reset_queue(app)
     app.config.update(saved)
@@ -265,10 +269,39 @@ def job_queue(app, job_queue_url, tmp_path):
 @pytest.fixture
 def job_worker(job_queue, ctx):
     """A real huey consumer (two worker threads in this process) on the test app and database:
-    `job = submit(...); job_worker.wait(job.id)`."""
+    `job = submit(db.session, ...); job_worker.wait(job.id)`."""
     from backoffice.jobs.worker import ThreadedConsumer, consumer
 
-    worker = consumer(job_queue.app, workers=2, periodic=False, cls=ThreadedConsumer)
+    worker = consumer(job_queue.app, workers=2, periodic=False, cls=ThreadedConsumer, shutdown_timeout=10)
     worker.start()
     yield job_queue
     worker.stop(graceful=True)
+
+
+@pytest.fixture
+def job_worker_process(job_queue, database_url, tmp_path):
+    """Start `flask jobs worker` as its own process (`proc = job_worker_process()`), on the
+    test database and this test's queue, with the test job kinds; all stopped at the end."""
+    import subprocess
+    import sys
+
+    from config import BASE_DIR
+
+    env = {**os.environ, **job_queue.env, "DATABASE_URL": database_url, "PYTHONPATH": str(BASE_DIR),
+           "JOBS_MODULES": ",".join([*job_queue.app.config["JOBS_MODULES"], "tests.jobs_kinds"])}
+    started = []
+
+    def start():
+        log = open(tmp_path / f"worker-{len(started)}.log", "wb")
+        proc = subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "jobs", "worker",
+                                 "--workers", "1", "--no-periodic"],
+                                cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT)
+        started.append((proc, log))
+        return proc
+
+    yield start
+    for proc, log in started:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        log.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import time
+import threading
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -59,31 +59,43 @@ def files_dir(app: Flask, job_id: int) -> Path:
 
 
 class JobContext:
-    """Handed to every job function as `ctx`."""
+    """Handed to every job function as `ctx`.
+
+    `progress` only notes the figures; the runner's reporter thread writes them (at most
+    twice a second, and the last figures always), so a job that reports every row pays
+    nothing for it and a job that then works quietly for minutes still shows its last step.
+    """
 
     def __init__(self, job_id: int, app: Flask | None = None):
         self.job_id = job_id
         self.app = app or current_app._get_current_object()
         self.done, self.total, self.message = 0, None, None
         self.file: tuple[str, str, str] | None = None  # (name, path, mimetype), saved with the job
-        self._written_at = 0.0
+        self._lock = threading.Lock()
+        self._unwritten = False
 
     def progress(self, done: int, total: int | None = None, message: str | None = None) -> None:
-        """Report how far the job is; visible to the job page at once (throttled to ~2/s)."""
-        self.done = int(done)
-        if total is not None:
-            self.total = int(total)
-        if message is not None:
-            self.message = str(message)
-        now = time.monotonic()
-        last = self.total is not None and self.done >= self.total
-        if now - self._written_at < PROGRESS_INTERVAL and not last:
-            return
-        self._written_at = now
-        figures = {"done": self.done, "total": self.total, "message": self.message}
+        """Report how far the job is (`total`/`message` None: keep the previous ones)."""
+        with self._lock:
+            self.done = int(done)
+            if total is not None:
+                self.total = int(total)
+            if message is not None:
+                self.message = str(message)
+            self._unwritten = True
+
+    def write_progress(self) -> bool:
+        """Persist unwritten figures: to the queue's store and, in its own transaction, the job
+        row. Returns whether there was something to write."""
+        with self._lock:
+            if not self._unwritten:
+                return False
+            self._unwritten = False
+            figures = {"done": self.done, "total": self.total, "message": self.message}
         queue_for(self.app).put_progress(self.job_id, figures)
-        touch(self.app, self.job_id, progress_done=self.done, progress_total=self.total,
-              message=self.message)
+        touch(self.app, self.job_id, progress_done=figures["done"], progress_total=figures["total"],
+              message=figures["message"])
+        return True
 
     def save_file(self, filename: str, data: bytes, mimetype: str) -> Path:
         """Store the job's result file; the job page offers it to the user who started the job."""

@@ -30,13 +30,13 @@ RECOVER_EVERY = crontab(minute="*/5")
 _lock = threading.Lock()
 
 
-def huey_from_url(url: str) -> Huey:
+def huey_from_url(url: str, name: str = "partnerdesk") -> Huey:
     if url.startswith(("redis://", "rediss://", "unix://")):
-        return RedisHuey("partnerdesk", url=url, results=False)
+        return RedisHuey(name, url=url, results=False)
     if url.startswith("sqlite:///"):
         path = Path(url[len("sqlite:///"):])
         path.parent.mkdir(parents=True, exist_ok=True)
-        return SqliteHuey("partnerdesk", filename=str(path), results=False)
+        return SqliteHuey(name, filename=str(path), results=False)
     raise ValueError(f"JOBS_QUEUE_URL must be sqlite:///<file> or redis://..., not {url!r}")
 
 
@@ -45,7 +45,7 @@ class Queue:
 
     def __init__(self, app: Flask):
         self.app = app
-        self.huey = huey_from_url(app.config["JOBS_QUEUE_URL"])
+        self.huey = huey_from_url(app.config["JOBS_QUEUE_URL"], app.config["JOBS_QUEUE_NAME"])
         registry.load_modules(app.config["JOBS_MODULES"])
         self.run_job = self.huey.task(name="run_job")(self._run_job)
         for kind, when, title in PERIODIC:

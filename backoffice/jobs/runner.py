@@ -13,6 +13,7 @@ import logging
 import os
 import socket
 import threading
+import time
 
 import sqlalchemy as sa
 from flask import current_app
@@ -23,7 +24,7 @@ from backoffice.models import Job, JobStatus
 from backoffice.models.types import utcnow
 
 from . import registry
-from .context import JobContext, touch
+from .context import PROGRESS_INTERVAL, JobContext, touch
 from .queue import queue_for
 
 log = logging.getLogger(__name__)
@@ -82,18 +83,31 @@ def _actor(session, user_id: int | None, kind: str) -> str:
     return user.username if user else f"job {kind}"
 
 
-class _Heartbeat(threading.Thread):
-    """Says "still working on it" every JOBS_HEARTBEAT_SECONDS, for workers on other hosts."""
+class _Reporter(threading.Thread):
+    """Writes the job's progress (≤ 2/s) and a heartbeat every JOBS_HEARTBEAT_SECONDS, by
+    which workers on other hosts tell a live job from one whose worker died."""
 
-    def __init__(self, app, job_id: int):
-        super().__init__(name=f"job-{job_id}-heartbeat", daemon=True)
-        self.app, self.job_id = app, job_id
-        self.every = app.config["JOBS_HEARTBEAT_SECONDS"]
+    def __init__(self, ctx: JobContext):
+        super().__init__(name=f"job-{ctx.job_id}-reporter", daemon=True)
+        self.ctx = ctx
+        self.beat_every = ctx.app.config["JOBS_HEARTBEAT_SECONDS"]
         self.stopped = threading.Event()
 
     def run(self):
-        while not self.stopped.wait(self.every):
-            touch(self.app, self.job_id)
+        last_beat = time.monotonic()
+        while not self.stopped.wait(PROGRESS_INTERVAL):
+            try:
+                if self.ctx.write_progress():  # a progress write is a heartbeat too
+                    last_beat = time.monotonic()
+                elif time.monotonic() - last_beat >= self.beat_every:
+                    touch(self.ctx.app, self.ctx.job_id)
+                    last_beat = time.monotonic()
+            except Exception:
+                log.warning("job %s: progress not written", self.ctx.job_id, exc_info=True)
+
+    def stop(self):
+        self.stopped.set()
+        self.join()
 
 
 def run(job_id: int) -> None:
@@ -104,8 +118,8 @@ def run(job_id: int) -> None:
         return
     session = db.session
     ctx = JobContext(job_id, app)
-    heartbeat = _Heartbeat(app, job_id)
-    heartbeat.start()
+    reporter = _Reporter(ctx)
+    reporter.start()
     try:
         job = session.get(Job, job_id)
         function = registry.function(job.kind)
@@ -115,14 +129,16 @@ def run(job_id: int) -> None:
         log.info("job %s (%s) started", job_id, job.kind)
         with acting_as(actor, user_id=user_id):
             result = function(session, ctx, **params)
+        reporter.stop()
         _finish(session, job_id, ctx, result)
     except Exception as exc:
+        reporter.stop()
         session.rollback()
         log.exception("job %s failed", job_id)
         ctx.discard_files()
         _fail(job_id, exc)
     finally:
-        heartbeat.stopped.set()
+        reporter.stopped.set()
         session.remove()
         try:
             queue_for(app).drop_progress(job_id)

@@ -15,7 +15,7 @@ class ThreadedConsumer(Consumer):
         pass
 
 
-def consumer(app: Flask, workers: int = 1, periodic: bool = True, cls=Consumer) -> Consumer:
+def consumer(app: Flask, workers: int = 1, periodic: bool = True, cls=Consumer, **options) -> Consumer:
     # Poll an idle SQLite queue at least once a second: a user waits for the job page.
     return cls(queue_for(app).huey, workers=workers, periodic=periodic, worker_type="thread",
-               initial_delay=0.1, max_delay=1.0)
+               initial_delay=0.1, max_delay=1.0, **options)

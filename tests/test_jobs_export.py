@@ -1,0 +1,77 @@
+"""Big downline exports run as background jobs; small ones still download at once."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+import sqlalchemy as sa
+
+from backoffice.extensions import db
+from backoffice.models import Address, AddressType, Job, JobStatus, PersonalDataExport
+from tests.conftest import login
+
+
+@pytest.fixture
+def network(make):
+    root = make.address(last_name="Vertrieb", company="Partnerdesk GmbH", type=AddressType.partner)
+    meier = make.partner("meier", sponsor=root, last_name="Meier")
+    level = meier.address
+    for i in range(1, 4):
+        level = make.address(last_name=f"Stufe{i}", type=AddressType.partner, sponsor_id=level.id)
+    make.address(last_name="Neukundin", sponsor_id=meier.address_id)
+    return {"root": root.id, "meier": meier.address_id}
+
+
+@pytest.fixture
+def small_inline_limit(app, monkeypatch):
+    monkeypatch.setitem(app.config, "DOWNLINE_EXPORT_INLINE_MAX", 3)
+
+
+def _rows(data: bytes) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
+
+
+def test_staff_export_above_the_limit_becomes_a_job_with_the_file(
+        job_worker, small_inline_limit, make, app, network):
+    make.user("staff", "Staff")
+    staff = login(app.test_client(), "staff")
+    response = staff.get(f"/desk/downline/export/{network['meier']}/csv")
+    assert response.status_code == 302 and "/jobs/" in response.headers["Location"]
+    job = db.session.scalars(sa.select(Job)).one()
+    assert job.kind == "downline.export" and response.headers["Location"].endswith(f"/jobs/{job.id}")
+    done = job_worker.wait(job.id)
+    assert done.status == JobStatus.done, done.error
+    assert done.file_name == f"downline-{network['meier']}.csv"
+
+    download = staff.get(f"/jobs/{job.id}/file")
+    assert download.status_code == 200 and download.mimetype == "text/csv"
+    names = [row[2].split()[-1] for row in _rows(download.data)[1:]]
+    assert sorted(names) == ["Neukundin", "Stufe1", "Stufe2", "Stufe3"]
+    log = db.session.scalars(sa.select(PersonalDataExport)).one()
+    assert (log.actor_label, log.user_id, log.row_count, log.file_format) == ("staff", job.user_id, 4, "csv")
+    assert login(app.test_client(), "meier").get(f"/jobs/{job.id}/file").status_code == 404
+
+
+def test_partner_export_job_keeps_the_partner_scope(job_worker, small_inline_limit, app, network):
+    meier = login(app.test_client(), "meier")
+    response = meier.get(f"/my/downline/export/{network['meier']}/xlsx")
+    assert response.status_code == 302
+    job = db.session.scalars(sa.select(Job)).one()
+    assert job.params_dict["viewer_root_id"] == network["meier"]
+    assert job_worker.wait(job.id).status == JobStatus.done
+    download = meier.get(f"/jobs/{job.id}/file")
+    assert download.status_code == 200 and download.data[:2] == b"PK"
+    assert db.session.scalars(sa.select(PersonalDataExport)).one().actor_label == "meier"
+    # Outside the partner's downline: 404 as before, no job.
+    assert meier.get(f"/my/downline/export/{network['root']}/csv").status_code == 404
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Job)) == 1
+
+
+def test_small_export_still_downloads_at_once(job_queue, small_inline_limit, make, app, network):
+    make.user("staff", "Staff")
+    stufe2 = db.session.scalars(sa.select(Address).where(Address.last_name == "Stufe2")).one()
+    inline = login(app.test_client(), "staff").get(f"/desk/downline/export/{stufe2.id}/csv")
+    assert inline.status_code == 200 and [r[2] for r in _rows(inline.data)[1:]] == ["Erika Stufe3"]
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Job)) == 0
