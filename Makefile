@@ -20,15 +20,18 @@ install: $(BIN)/.installed translations
 translations: $(BIN)/.installed
 	$(BIN)/pybabel -q compile -d backoffice/translations -f
 
-# Migrate, create roles, seed demo data on first start, then serve the Desk.
+# The background-job worker runs next to the server and stops with it (Ctrl-C stops both).
+WITH_WORKER = $(BIN)/flask jobs worker & worker=$$!; trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT;
+
+# Migrate, create roles, seed demo data on first start, then serve the Desk and run jobs.
 run: install
 	$(BIN)/flask partnerdesk setup --addresses $(DEMO_ADDRESSES)
-	$(BIN)/flask run --host 127.0.0.1 --port $(PORT)
+	$(WITH_WORKER) $(BIN)/flask run --host 127.0.0.1 --port $(PORT)
 
-# Production-style server (see README): gunicorn with 2 workers.
+# Production-style server (see README): gunicorn with 2 workers, plus the job worker.
 serve: install
 	$(BIN)/flask partnerdesk setup --addresses $(DEMO_ADDRESSES)
-	$(BIN)/gunicorn --workers 2 --bind 127.0.0.1:$(PORT) 'app:create_app()'
+	$(WITH_WORKER) $(BIN)/gunicorn --workers 2 --bind 127.0.0.1:$(PORT) 'app:create_app()'
 
 browser-deps:
 	@if ! command -v chromium >/dev/null 2>&1; then \

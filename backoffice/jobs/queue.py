@@ -27,7 +27,7 @@ PERIODIC = (
 )
 RECOVER_EVERY = crontab(minute="*/5")
 
-_lock = threading.Lock()
+_lock = threading.RLock()
 
 
 def huey_from_url(url: str, name: str = "partnerdesk") -> Huey:

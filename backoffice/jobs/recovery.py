@@ -17,6 +17,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext as _
 
 from backoffice.models import Job, JobStatus
 from backoffice.models.types import utcnow
@@ -61,7 +62,8 @@ def recover(session) -> list[int]:
         if job.attempts >= config["JOBS_MAX_ATTEMPTS"]:
             session.execute(mine.values(
                 status=JobStatus.failed.value, finished_at=now,
-                error=f"Gave up after {job.attempts} attempts: the worker stopped while running it."))
+                error=_("Gave up after %(n)s attempts: the worker stopped while running it.",
+                        n=job.attempts)))
             session.commit()
             log.warning("job %s: gave up after %s attempts", job.id, job.attempts)
             continue
