@@ -117,6 +117,9 @@ def _register_views(appbuilder: AppBuilder) -> None:
                         href="/my/downline/new-customers/", icon="fa-user-plus", category=mine)
     for api in (AddressApi, PartnerApi, ArticleApi, MyProfileApi, MyAddressesApi):
         appbuilder.add_api(api)
+    from backoffice.api.downline import DownlineApi
+
+    appbuilder.add_api(DownlineApi)
     _register_voucher_views(appbuilder)
     from backoffice.views.jobs import JobsView
 

@@ -41,7 +41,7 @@ def move(session, address_id: int, new_sponsor_id: int, reason: str, *, actor_la
     """Move `address_id` with its downline under `new_sponsor_id`. Raises SponsorError."""
     reason = (reason or "").strip()
     if not reason:
-        raise MoveError(_("A reason is required to move an address."))
+        raise MoveError(_("A reason is required to move an address."), code="reason_required")
     conn = session.connection()
     sponsor_path = conn.execute(select(Address.path).where(Address.id == new_sponsor_id)).first()
     if sponsor_path is None:
@@ -50,12 +50,13 @@ def move(session, address_id: int, new_sponsor_id: int, reason: str, *, actor_la
     address = session.execute(select(Address).where(Address.id == address_id)
                               .execution_options(populate_existing=True)).scalar_one_or_none()
     if address is None:
-        raise MoveError(_("Address %(id)s does not exist.", id=address_id))
+        raise MoveError(_("Address %(id)s does not exist.", id=address_id), code="unknown_address",
+                        status=404)
     check_sponsor(session, address_id, new_sponsor_id)  # after the locks: sees committed moves
     old = address.sponsor_id
     if old == new_sponsor_id:
         raise MoveError(_("Address %(id)s already sits in the firstline of %(sponsor)s.",
-                          id=address_id, sponsor=new_sponsor_id))
+                          id=address_id, sponsor=new_sponsor_id), code="no_change", status=409)
     actor = current_actor() if actor_label is None else None
     with acting_as(actor_label or actor.label, actor_user_id if actor_label else actor.user_id, reason):
         address.sponsor_id = new_sponsor_id

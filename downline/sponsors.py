@@ -16,15 +16,30 @@ MAX_DEPTH = 10_000
 
 
 class SponsorError(ValueError):
-    """The proposed sponsor is not acceptable (missing, itself, or inside the downline)."""
+    """The proposed sponsor is not acceptable (missing, itself, or inside the downline).
+
+    `code` and `status` let an API answer without knowing each subclass."""
+
+    code, status = "invalid_sponsor", 422
+
+    def __init__(self, message: str, code: str | None = None, status: int | None = None):
+        super().__init__(message)
+        if code:
+            self.code = code
+        if status:
+            self.status = status
 
 
 class SponsorMissingError(SponsorError):
     """The proposed sponsor does not exist."""
 
+    code, status = "missing_sponsor", 422
+
 
 class SponsorCycleError(SponsorError):
     """The proposed sponsor is the address itself or sits in its downline."""
+
+    code, status = "cycle", 409
 
 
 def upline_ids(session, address_id: int, limit: int = MAX_DEPTH) -> list[int]:

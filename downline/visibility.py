@@ -71,6 +71,22 @@ def fields_for(session, scope: str | None) -> list[str]:
     return list(ALWAYS) + [f for f in FIELDS if f in shown and allowed(scope, f)]
 
 
+def member_scope(sponsor_id: int | None, viewer_root_id: int | None) -> str | None:
+    """The scope a viewer sees a downline member in: staff (None) everything, the direct
+    sponsor its "firstline", anyone further up "deeper"."""
+    if viewer_root_id is None:
+        return None
+    return "firstline" if sponsor_id == viewer_root_id else "deeper"
+
+
+def shown_mask(fields: list[str], scope: str | None, consented: bool, session=None,
+               shown: list[str] | None = None) -> tuple[bool, ...]:
+    """For bulk work: which of `fields` a viewer sees of one address, as `value()` decides
+    (a field outside the scope's settings, or contact data without consent, is hidden)."""
+    shown = set(shown if shown is not None else fields_for(session, scope))
+    return tuple(f in shown and not (f in CONTACT and scope is not None and not consented) for f in fields)
+
+
 def value(address: Address | dict, field: str, scope: str | None):
     """One cell as the viewer may see it: contact data only with consent."""
     get = address.get if isinstance(address, dict) else lambda f: getattr(address, f)
