@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 
 from backoffice.models import Address, AddressType
 
@@ -67,6 +67,15 @@ def breadcrumb(session, address: Address, root_id: int | None) -> list[tuple[int
 def _name(row) -> str:
     person = " ".join(p for p in (row.first_name, row.last_name) if p)
     return f"{person} ({row.company})" if row.company and person else (person or row.company or "")
+
+
+def name_sql():
+    """`_name` (and `Address.name`) as one SQL expression, for bulk reads that skip Python rows."""
+    first, last, company = (func.coalesce(c, "") for c in (Address.first_name, Address.last_name,
+                                                            Address.company))
+    person = case(((first != "") & (last != ""), first + " " + last), else_=first + last)
+    return case(((company != "") & (person != ""), person + " (" + company + ")"),
+                (person != "", person), else_=company)
 
 
 @dataclass

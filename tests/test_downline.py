@@ -289,3 +289,35 @@ def test_integrity_finds_corrupted_path_counts_cycles_and_rebuild_repairs(app, c
                 {"s": tree["a1"], "id": tree["a"]})
     ctx.commit()
     assert any(p.startswith("cycle: ") for p in integrity.check(ctx).problems)
+
+
+def test_export_cells_from_sql_equal_the_python_rules(ctx, make):
+    """The CSV export builds names, labels, local times and formula guards in SQL: same text
+    as `Address.name` and `reports.tabular.csv_text` give."""
+    import csv
+    import io
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from reports.tabular import csv_text
+
+    top = make.address(last_name="Oben")
+    people = [
+        make.address(first_name=None, last_name="Nurnach", sponsor_id=top.id,
+                     registered_at=datetime(2026, 7, 1, 22, 30, tzinfo=UTC)),
+        make.address(first_name="", last_name="Leer", company="Firma; GmbH", sponsor_id=top.id,
+                     registered_at=datetime(2026, 1, 15, 23, 59, 59, tzinfo=UTC)),
+        make.address(first_name="=Böse", last_name="Formel", sponsor_id=top.id,
+                     registered_at=datetime(2026, 3, 29, 0, 59, 59, tzinfo=UTC)),
+        make.address(first_name="Anna", last_name="-Minus", company="@Firma", sponsor_id=top.id,
+                     registered_at=datetime(2026, 3, 29, 1, 0, 0, tzinfo=UTC)),
+    ]
+    zone = ZoneInfo("Europe/Berlin")
+    data = export.export(ctx, fresh(top.id), "csv", tz=zone).decode("utf-8-sig")
+    lines = list(csv.reader(io.StringIO(data), delimiter=";"))
+    got = {int(line[0]): line for line in lines[1:]}
+    for person in people:
+        person = fresh(person.id)
+        assert got[person.id][2] == csv_text(person.name)
+        assert got[person.id][3] == csv_text(person.type)
+        assert got[person.id][4] == csv_text(person.registered_at, zone)
