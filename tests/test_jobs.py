@@ -32,7 +32,7 @@ def test_job_reports_progress_while_it_runs_and_stores_its_result(job_worker, ma
 
     deadline = time.monotonic() + 20
     while (state := halfway()) is None:
-        assert time.monotonic() < deadline, "progress never reached 2 of 4"
+        assert time.monotonic() < deadline, f"progress never reached 2 of 4: {vars(job_worker.job(job.id))}"
         time.sleep(0.1)
     assert state["status"] == "running" and state["total"] == 4 and state["percent"] == 50
     assert state["message"] == "counted 2" and not state["finished"]

@@ -27,13 +27,14 @@ PROGRESS_INTERVAL = 0.5  # seconds: at most two progress writes a second
 def side_engine(app: Flask) -> sa.Engine:
     """Connections for progress and heartbeat writes, apart from the job's own transaction.
 
-    On SQLite they must not wait: while the job's transaction holds the database's one write
-    lock they fail at once (the live figures are in the queue's store anyway).
+    On SQLite they wait briefly only: while the job's own transaction holds the database's one
+    write lock they fail (the live figures are in the queue's store anyway). They run in the
+    reporter thread, so the wait never slows the job down.
     """
     engine = app.extensions.get("jobs_side_engine")
     if engine is None:
         if db.engine.dialect.name == "sqlite":
-            engine = sa.create_engine(db.engine.url, poolclass=NullPool, connect_args={"timeout": 0})
+            engine = sa.create_engine(db.engine.url, poolclass=NullPool, connect_args={"timeout": 0.1})
         else:
             engine = db.engine
         app.extensions["jobs_side_engine"] = engine
@@ -92,7 +93,12 @@ class JobContext:
                 return False
             self._unwritten = False
             figures = {"done": self.done, "total": self.total, "message": self.message}
-        queue_for(self.app).put_progress(self.job_id, figures)
+        try:
+            queue_for(self.app).put_progress(self.job_id, figures)
+        except Exception:
+            with self._lock:
+                self._unwritten = True  # try again on the next tick
+            raise
         touch(self.app, self.job_id, progress_done=figures["done"], progress_total=figures["total"],
               message=figures["message"])
         return True

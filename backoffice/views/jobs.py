@@ -28,7 +28,7 @@ def _user_id() -> int | None:
 
 def own_job_or_404(pk: int) -> Job:
     user_id = _user_id()
-    job = db.session.get(Job, pk)
+    job = db.session.get(Job, pk, populate_existing=True)  # a worker changes it meanwhile
     if job is None or user_id is None or job.user_id != user_id:
         abort(404)
     return job
@@ -48,6 +48,11 @@ def owner_only(method):
 
     wrapped._permission_name = method.__name__
     return wrapped
+
+
+def _local_url(url) -> str | None:
+    """Only a path of this app becomes a link (no other sites, no javascript: URLs)."""
+    return url if isinstance(url, str) and url.startswith("/") and not url.startswith("//") else None
 
 
 def job_state(job: Job) -> dict:
@@ -70,7 +75,7 @@ def job_state(job: Job) -> dict:
         "error": job.error if job.status == JobStatus.failed else None,
         "file_url": url_for("JobsView.file", pk=job.id) if job.file_path and job.finished else None,
         "file_name": job.file_name,
-        "result_url": result.get("url") if isinstance(result.get("url"), str) else None,
+        "result_url": _local_url(result.get("url")),
     }
 
 
