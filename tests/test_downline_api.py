@@ -127,6 +127,7 @@ def test_bad_parameters_are_400_not_500(client, net):
                 f"{API}/node/{net['meier']}/firstline?type=admin",
                 f"{API}/node/{net['meier']}/firstline?page=-1",
                 f"{API}/node/{net['meier']}/firstline?page_size=x",
+                f"{API}/node/{net['meier']}/firstline?page=99999999999999999999",
                 f"{API}/node/{net['meier']}/search"]:
         response = client.get(url, headers=headers)
         assert response.status_code == 400 and response.json["error"] == "invalid_parameter", url

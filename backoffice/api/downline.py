@@ -106,7 +106,7 @@ def _int_arg(name: str, default: int | None = None, minimum: int = 0) -> int | N
     raw = request.args.get(name)
     if raw is None or raw == "":
         return default
-    if not raw.isdigit() or int(raw) < minimum:
+    if not raw.isdigit() or not minimum <= int(raw) <= 10_000_000:  # beyond: a database overflow
         raise ApiError(400, "invalid_parameter", _("%(name)s must be a whole number.", name=name))
     return int(raw)
 
