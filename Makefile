@@ -51,8 +51,12 @@ test: install browser-deps
 lint: install
 	$(BIN)/ruff check .
 
+# Every benchmark at a small size (full sizes and figures: benchmarks/RESULTS.md).
 bench: install
 	$(BIN)/python -m benchmarks.seed --addresses 20000
+	$(BIN)/python -m benchmarks.downline --addresses 20000 --repeat 5
+	$(BIN)/python -m benchmarks.redemption --orders 100
+	$(BIN)/python -m benchmarks.imports --rows 20000
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

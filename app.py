@@ -36,7 +36,7 @@ def create_app(overrides: Mapping | None = None) -> Flask:
     (BASE_DIR / "instance").mkdir(exist_ok=True)
 
     from backoffice import audit, models  # noqa: F401  (models register on FAB's metadata)
-    from backoffice.extensions import db, migrate
+    from backoffice.extensions import csrf, db, migrate
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
@@ -45,6 +45,9 @@ def create_app(overrides: Mapping | None = None) -> Flask:
 
     tree.install()
 
+    # Every form POST needs its token, also on our own BaseView pages; FAB exempts its
+    # token-authenticated REST APIs when it finds this extension.
+    csrf.init_app(app)
     with app.app_context():
         appbuilder = AppBuilder(indexview=DeskIndexView)
         appbuilder.init_app(app, db.session)
@@ -62,6 +65,9 @@ def create_app(overrides: Mapping | None = None) -> Flask:
     from backoffice.jobs.cli import jobs_cli
 
     app.cli.add_command(jobs_cli)
+    from imports.cli import import_command
+
+    app.cli.add_command(import_command)
     _guard_unknown_actions(app)
     return app
 
@@ -106,6 +112,7 @@ def _register_views(appbuilder: AppBuilder) -> None:
                         category=desk)
     appbuilder.add_view(DeskDownlineView, "Downline", label=_l("Downline"), icon="fa-sitemap",
                         category=desk)
+    _register_import_views(appbuilder, desk)
     mine = "My area"
     appbuilder.add_view(MyProfileView, "My profile", label=_l("My profile"), icon="fa-user",
                         category=mine, category_label=_l("My area"))
@@ -152,3 +159,12 @@ def _register_voucher_views(appbuilder: AppBuilder) -> None:
                         icon="fa-check", category=mine)
     appbuilder.add_api(ShopApi)
     appbuilder.add_api(VoucherApi)
+
+
+def _register_import_views(appbuilder: AppBuilder, desk: str) -> None:
+    """CSV imports (issue 5): Desk upload and history, REST endpoint."""
+    from backoffice.api.imports import ImportApi
+    from backoffice.views.imports import ImportsView
+
+    appbuilder.add_view(ImportsView, "Imports", label=_l("Imports"), icon="fa-upload", category=desk)
+    appbuilder.add_api(ImportApi)

@@ -86,3 +86,9 @@ class Config:
     JOBS_STALE_SECONDS = int(os.environ.get("JOBS_STALE_SECONDS", "180"))
     # Downline exports above this many members run as a background job.
     DOWNLINE_EXPORT_INLINE_MAX = int(os.environ.get("DOWNLINE_EXPORT_INLINE_MAX", "5000"))
+
+    # CSV imports (issue 5): uploaded files are kept here so a checked file can be imported
+    # later; the REST API answers files up to IMPORT_INLINE_MAX_BYTES at once, bigger ones
+    # become background jobs (202).
+    IMPORTS_DIR = os.environ.get("IMPORTS_DIR", str(BASE_DIR / "instance" / "imports"))
+    IMPORT_INLINE_MAX_BYTES = int(os.environ.get("IMPORT_INLINE_MAX_BYTES", str(2 * 1024 * 1024)))

@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
+from .bulk import sqlite_value
 from .models import Address, Article, Partner
 
 FIRST_NAMES = (
@@ -185,7 +186,7 @@ def generate(n: int, seed: int = 20261122, now: datetime | None = None):
         postal_code, city = CITIES[int(rnd.random() * len(CITIES))]
         company = last if i == 1 else (f"{last} Naturkosmetik" if kind == "partner"
                                        and rnd.random() < 0.1 else None)
-        email = f"{_ascii(first)}.{_ascii(last)}.{i}@example.de"
+        email = f"{_ascii(first)}.{_ascii(last)}.{i}@example.de".replace(" ", "")
         address = (
             i, kind, salutation, None if i == 1 else first, last if i != 1 else "Vertriebs GmbH",
             company, email, f"+49 {150 + i % 30} {1000000 + (i * 7919) % 8999999}",
@@ -211,14 +212,6 @@ def _chunks(iterable, size):
             chunk = []
     if chunk:
         yield chunk
-
-
-def _sqlite_value(v):
-    # Same text as SQLAlchemy's SQLite DateTime writes (microseconds always present): SQLite
-    # compares timestamps as strings, so "10:00:00" would sort before a bound "10:00:00.000000".
-    if isinstance(v, datetime):
-        return v.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-    return v
 
 
 def bulk_insert(session, n: int, progress=None, chunk_size: int = 20_000) -> SeedResult:
@@ -260,8 +253,8 @@ def bulk_insert(session, n: int, progress=None, chunk_size: int = 20_000) -> See
         a_sql = f"INSERT INTO address ({a_cols}) VALUES ({', '.join('?' * len(COLUMNS))})"
         p_sql = f"INSERT INTO partner ({p_cols}) VALUES ({', '.join('?' * len(PARTNER_COLUMNS))})"
         for chunk in _chunks(rows(), chunk_size):
-            cur.executemany(a_sql, [tuple(map(_sqlite_value, a)) for a, _ in chunk])
-            partners = [tuple(map(_sqlite_value, p)) for _, p in chunk if p]
+            cur.executemany(a_sql, [tuple(map(sqlite_value, a)) for a, _ in chunk])
+            partners = [tuple(map(sqlite_value, p)) for _, p in chunk if p]
             cur.executemany(p_sql, partners)
             stats["partners"] += len(partners)
             if progress:

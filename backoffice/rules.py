@@ -82,7 +82,20 @@ def _blank(value) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+# Plain ASCII addresses (nearly all of them) that email-validator accepts unchanged apart
+# from case: checked by one regular expression, so a million-row import is not slowed by
+# the full parser. Anything else goes through email-validator; tests/test_rules.py checks
+# that both agree.
+_PLAIN_EMAIL = re.compile(
+    r"(?=.{6,254}$)(?=[^@]{1,64}@)[a-z0-9_+-]+(?:\.[a-z0-9_+-]+)*"
+    r"@(?:(?=[a-z0-9-]{1,63}\.)[a-z0-9]+(?:-[a-z0-9]+)*\.)+[a-z]{2,24}")
+_SPECIAL_USE_TLDS = ("arpa", "invalid", "local", "localhost", "onion", "test")
+
+
 def normalize_email(value: str) -> str:
+    lowered = value.strip().lower()
+    if _PLAIN_EMAIL.fullmatch(lowered) and not lowered.endswith(_SPECIAL_USE_TLDS):
+        return lowered
     try:
         return validate_email(value.strip(), check_deliverability=False).normalized.lower()
     except EmailNotValidError as exc:
@@ -103,10 +116,13 @@ def normalize_bic(value: str) -> str:
         raise ValueError(_("Not a valid BIC: %(reason)s", reason=str(exc))) from exc
 
 
+_POSTAL_CODE_RES = {country: re.compile(pattern) for country, pattern in POSTAL_CODE_PATTERNS.items()}
+
+
 def normalize_postal_code(value: str, country: str | None) -> str:
     value = value.strip().upper()
-    pattern = POSTAL_CODE_PATTERNS.get((country or "DE").upper())
-    if pattern and not re.fullmatch(pattern, value):
+    pattern = _POSTAL_CODE_RES.get((country or "DE").upper())
+    if pattern and not pattern.fullmatch(value):
         raise ValueError(_("Not a valid postal code for %(country)s.", country=country or "DE"))
     if not pattern and not re.fullmatch(r"[A-Z0-9 -]{2,10}", value):
         raise ValueError(_("Not a valid postal code."))
@@ -163,7 +179,9 @@ class _Checker:
             self.error(field, message)
 
 
-def clean_address(session, values: Mapping, own_id: int | None = None):
+def clean_address(session, values: Mapping, own_id: int | None = None, *, database: bool = True):
+    """`database=False`: only the rules on the record's own values; an import checks
+    uniqueness and sponsors for a whole file at once (imports/kinds/addresses.py)."""
     c = _Checker(values)
     c.required("last_name")
     country = (c.values.get("country") or "DE").strip().upper()
@@ -173,6 +191,8 @@ def clean_address(session, values: Mapping, own_id: int | None = None):
     c.normalize("email", normalize_email)
     c.normalize("postal_code", lambda v: normalize_postal_code(v, country))
     c.normalize("external_key", str.strip)  # a blank form field is no key: NULL, not a unique ""
+    if not database:
+        return c.values, c.errors
     c.unique(session, "email", Address.email, own_id,
              _("Another address already uses this e-mail address."), case_insensitive=True)
     c.unique(session, "external_key", Address.external_key, own_id,

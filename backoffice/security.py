@@ -15,9 +15,9 @@ from .models import Partner
 
 STAFF_VIEWS = (
     "AddressView|PartnerView|ArticleView|NeverOrderedView|AuditEntryView"
-    "|AddressApi|PartnerApi|ArticleApi|DeskDownlineView"
+    "|AddressApi|PartnerApi|ArticleApi|DeskDownlineView|ImportsView|ImportApi"
 )
-DESK_MENUS = "Desk|Addresses|Partners|Articles|Never ordered|Audit trail|Downline"
+DESK_MENUS = "Desk|Addresses|Partners|Articles|Never ordered|Audit trail|Downline|Imports"
 READ = "can_list|can_show|can_get|can_info|can_export|menu_access"
 API_DOCS = ["OpenApi|SwaggerView", "can_get|can_show"]
 OWN_ACCOUNT = [
@@ -49,7 +49,9 @@ ROLES = {
                    (VOUCHER_VIEWS, ".*"), (VOUCHER_MENUS, "menu_access"), *OWN_ACCOUNT, *OWN_JOBS),
     "Finance": _role(
         ("AddressView|NeverOrderedView|AuditEntryView|AddressApi|ArticleView|ArticleApi", READ),
-        ("Desk|Addresses|Never ordered|Audit trail|Articles", "menu_access"),
+        ("Desk|Addresses|Never ordered|Audit trail|Articles|Imports", "menu_access"),
+        # Finance sees every past import (who, when, which file, counts) but does not import.
+        ("ImportsView|ImportApi", "can_list|can_show|can_get"),
         ("RedemptionView|OrderView|VoucherReportsView|VoucherView|VoucherCodeView", READ + "|can_invoice"),
         (VOUCHER_MENUS, "menu_access"),
         *OWN_ACCOUNT,

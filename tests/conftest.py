@@ -22,7 +22,7 @@ from backoffice.cli import init_roles
 from backoffice.extensions import db
 from backoffice.models import Address, AddressType, Article, AuditEntry, Partner
 
-OUR_TABLES = ["job", "personal_data_export", "downline_visibility", "audit_entry",
+OUR_TABLES = ["import_run", "job", "personal_data_export", "downline_visibility", "audit_entry",
               "invoice", "redemption", "order_line", "shop_order", "voucher_code", "voucher",
               "partner", "article", "address"]
 
@@ -76,6 +76,7 @@ def app(database_url, tmp_path_factory):
         # Never the repository's instance/ queue: tests that run jobs use `job_worker`.
         "JOBS_QUEUE_URL": f"sqlite:///{jobs / 'queue.sqlite'}",
         "JOBS_FILES_DIR": str(jobs / "files"),
+        "IMPORTS_DIR": str(tmp_path_factory.mktemp("imports")),
     })
     with app.app_context():
         from flask_migrate import upgrade

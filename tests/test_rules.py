@@ -4,8 +4,18 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from email_validator import EmailNotValidError, validate_email
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from backoffice.rules import RuleViolations, apply_rules, clean_address, clean_article, clean_partner
+from backoffice.rules import (
+    RuleViolations,
+    apply_rules,
+    clean_address,
+    clean_article,
+    clean_partner,
+    normalize_email,
+)
 from downline.sponsors import SponsorCycleError, SponsorMissingError, check_sponsor, upline_ids
 
 
@@ -124,3 +134,28 @@ def test_apply_rules_raises_with_field_messages(ctx, make):
     with pytest.raises(RuleViolations) as info:
         apply_rules(ctx, address)
     assert set(info.value.errors) == {"email", "sponsor_id"}
+
+
+EMAIL_ALPHABET = "abcXYZ019._+-@"
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.one_of(
+    st.text(alphabet=EMAIL_ALPHABET, min_size=1, max_size=30),
+    st.builds(lambda a, b, c: f"{a}@{b}.{c}",
+              st.text(alphabet="ab09._+-", min_size=1, max_size=70),
+              st.text(alphabet="ab09.-", min_size=1, max_size=70),
+              st.sampled_from(["de", "com", "test", "local", "museum", "c", "1a"])),
+))
+def test_email_fast_path_agrees_with_email_validator(value):
+    """normalize_email's shortcut for plain addresses may never accept what email-validator
+    refuses, nor change what it returns."""
+    try:
+        expected = validate_email(value.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError:
+        expected = None
+    try:
+        got = normalize_email(value)
+    except ValueError:
+        got = None
+    assert got == expected

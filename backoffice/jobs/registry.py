@@ -14,9 +14,6 @@ log = logging.getLogger(__name__)
 
 FUNCTIONS: dict[str, Callable] = {}
 
-# Listed by default while its author writes it; drop from here once imports/jobs.py exists.
-NOT_WRITTEN_YET = {"imports.jobs"}
-
 
 class UnknownJobKind(LookupError):
     pass
@@ -49,9 +46,4 @@ def function(name: str) -> Callable:
 
 def load_modules(names: Iterable[str]) -> None:
     for name in names:
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name or name not in NOT_WRITTEN_YET:
-                raise
-            log.info("job module %s does not exist yet", name)
+        importlib.import_module(name)

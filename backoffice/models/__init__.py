@@ -4,6 +4,7 @@ from .addresses import Address, AddressType, Language, RegistrationSource, Salut
 from .articles import VAT_RATES, Article
 from .audit import AuditEntry
 from .downline import DownlineVisibility, PersonalDataExport
+from .imports import ImportRun, ImportStatus
 from .jobs import Job, JobStatus
 from .partners import Partner
 from .vouchers import (
@@ -40,6 +41,8 @@ __all__ = [
     "Article",
     "AuditEntry",
     "DownlineVisibility",
+    "ImportRun",
+    "ImportStatus",
     "Job",
     "JobStatus",
     "Language",

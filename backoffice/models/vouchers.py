@@ -113,6 +113,8 @@ class Voucher(Model):
                              index=True)
     active = Column(Boolean, nullable=False, default=True)
     redeemed_count = Column(Integer, nullable=False, default=0)
+    # The key an import matches on (re-importing a voucher file updates, never duplicates).
+    external_key = Column(String(64), nullable=True, unique=True)
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
     updated_at = Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
 
@@ -139,6 +141,9 @@ class VoucherCode(Model):
     code_normalized = Column(String(40), nullable=False, unique=True)
     # The partner whose personal code this is (V6); None for company codes.
     owner_partner_id = Column(Integer, ForeignKey("partner.id", ondelete="RESTRICT"), nullable=True)
+    # A code reserved for one customer (printed on a letter to that customer); None: anyone.
+    for_customer_id = Column(Integer, ForeignKey("address.id", ondelete="RESTRICT"), nullable=True,
+                             index=True)
     batch = Column(String(64), nullable=True, index=True)
     active = Column(Boolean, nullable=False, default=True)
     redeemed_count = Column(Integer, nullable=False, default=0)
@@ -146,6 +151,7 @@ class VoucherCode(Model):
 
     voucher = relationship("Voucher", back_populates="codes")
     owner = relationship("Partner")
+    for_customer = relationship("Address")
 
     def __str__(self) -> str:
         return self.code

@@ -34,6 +34,7 @@ REASONS = ("unknown", "expired", "not_yet_valid", "outside_time_window", "min_or
 # Bulk codes: no characters that are easily confused when read from paper (0/O, 1/I/L).
 UNAMBIGUOUS = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 PATTERN_SLOT = "#"
+CODE_MAX_LEN = 40
 
 PARTNER_CODE_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$")
 PARTNER_CODE_MIN, PARTNER_CODE_MAX_LEN = 4, 30
@@ -167,8 +168,9 @@ def evaluate(session, voucher: Voucher, voucher_code: VoucherCode, lines: list[L
     now = now or utcnow()
     local = now.astimezone(company_zone())
     today = local.date()
-    if voucher.for_customer_id is not None and (customer is None or customer.id != voucher.for_customer_id):
-        return _refused("not_for_this_customer")
+    for reserved in (voucher.for_customer_id, voucher_code.for_customer_id):
+        if reserved is not None and (customer is None or customer.id != reserved):
+            return _refused("not_for_this_customer")
     if voucher.valid_on is not None:
         if today < voucher.valid_on:
             return _refused("not_yet_valid")
@@ -208,12 +210,19 @@ def evaluate(session, voucher: Voucher, voucher_code: VoucherCode, lines: list[L
 # --- creating codes -------------------------------------------------------------------------
 
 
+def code_problem(code: str) -> str | None:
+    """What is wrong with a (stripped) code as text, for every way a code is made."""
+    if not code or len(code) > CODE_MAX_LEN:
+        return _("A code has 1 to %(max)s characters.", max=CODE_MAX_LEN)
+    return None
+
+
 def add_code(session, voucher: Voucher, code: str, owner: Partner | None = None,
              batch: str | None = None) -> VoucherCode:
     """One code on a voucher: the Desk, CSV import and API all come through here."""
     code = (code or "").strip()
-    if not code or len(code) > 40:
-        raise DomainError("invalid_code", _("A code has 1 to 40 characters."))
+    if problem := code_problem(code):
+        raise DomainError("invalid_code", problem)
     if voucher.kind == VoucherKind.single and voucher.id is not None and batch is None:
         existing = session.execute(select(func.count(VoucherCode.id))
                                    .where(VoucherCode.voucher_id == voucher.id)).scalar()

@@ -1,0 +1,113 @@
+"""REST endpoint for the same imports as the Desk and the CLI (I5): multipart upload, JSON report.
+
+Files up to IMPORT_INLINE_MAX_BYTES are checked or imported at once (200 when clean, 422
+with the row-level report otherwise); bigger files become a background job (202) whose
+outcome `GET /api/v1/imports/<id>` reports.
+"""
+
+from __future__ import annotations
+
+from flask import current_app, request
+from flask_appbuilder.api import BaseApi, expose
+from flask_appbuilder.security.decorators import protect
+from flask_babel import gettext as _
+
+from imports.kinds import KINDS
+from imports.runs import execute, new_run, store_upload
+
+from ..extensions import db
+from ..jobs import submit
+from ..models import ImportRun, ImportStatus
+from ..security import logged_in_user
+
+FALSE = {"0", "false", "no", "nein"}
+
+
+class ImportApi(BaseApi):
+    resource_name = "imports"
+    class_permission_name = "ImportApi"
+    allow_browser_login = True
+    method_permission_name = {"upload": "post", "status": "get"}
+    openapi_spec_tag = "Imports"
+
+    def _error(self, status: int, code: str, message: str):
+        return self.response(status, error=code, message=str(message))
+
+    @expose("/<kind>", methods=["POST"])
+    @protect()
+    def upload(self, kind):
+        """Check or import a CSV file.
+        ---
+        post:
+          summary: Check (default) or import a CSV file of one kind
+          parameters:
+          - in: path
+            name: kind
+            required: true
+            schema:
+              type: string
+              enum: [addresses, partners, articles, vouchers, voucher_codes, sponsor_moves]
+          requestBody:
+            content:
+              multipart/form-data:
+                schema:
+                  type: object
+                  properties:
+                    file: {type: string, format: binary}
+                    dry_run: {type: string, description: "true (default): only check; false: import"}
+          responses:
+            200: {description: The report; the file was clean (and imported unless dry_run)}
+            202: {description: Large file; the import runs as a job, see the status URL}
+            400: {description: No file or unknown kind}
+            422: {description: The report with row-level errors; nothing written}
+        """
+        if kind not in KINDS:
+            return self._error(404, "unknown_kind", _("Unknown import kind; known: %(kinds)s.",
+                                                      kinds=", ".join(KINDS)))
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            return self._error(400, "no_file", _("Send the file as multipart form field 'file'."))
+        dry_run = str(request.form.get("dry_run", "true")).strip().lower() not in FALSE
+        path, size = store_upload(upload.stream, upload.filename)
+        if size == 0:
+            return self._error(400, "empty_file", _("The file is empty."))
+        user = logged_in_user()
+        record = new_run(db.session, kind, path, upload.filename, dry_run=dry_run, source="api",
+                         user_id=user.id, actor=user.username)
+        if size > current_app.config["IMPORT_INLINE_MAX_BYTES"]:
+            job = submit(db.session, "imports.run", {"import_id": record.id}, user_id=user.id,
+                         title=f"API {kind} {upload.filename}")
+            record.job_id = job.id
+            db.session.commit()
+            return self.response(202, id=record.id, job_id=job.id, status="queued",
+                                 status_url=f"/api/v1/imports/{record.id}")
+        report = execute(db.session, record.id)
+        return self.response(200 if report.ok else 422, id=record.id, **report.as_dict())
+
+    @expose("/<int:pk>", methods=["GET"])
+    @protect()
+    def status(self, pk):
+        """Outcome of an import.
+        ---
+        get:
+          summary: Status and report of an import
+          parameters:
+          - in: path
+            name: pk
+            required: true
+            schema: {type: integer}
+          responses:
+            200: {description: Status, counts and the first errors}
+            404: {description: No such import}
+        """
+        record = db.session.get(ImportRun, pk)
+        if record is None:
+            return self._error(404, "not_found", _("No such import."))
+        return self.response(200, id=record.id, kind=record.kind, file_name=record.file_name,
+                             dry_run=record.dry_run, status=record.status.value,
+                             finished=record.status not in (ImportStatus.uploaded, ImportStatus.running),
+                             rows=record.rows_total, created=record.created, updated=record.updated,
+                             unchanged=record.unchanged, rejected=record.rejected,
+                             error_count=record.error_count, problem=record.message,
+                             errors=[dict(zip(("line", "column", "value", "message"), e, strict=True))
+                                     for e in record.errors])
