@@ -1,5 +1,6 @@
 """Moving an address with its whole downline to a new sponsor (D5): one transaction,
-cycle-proof at any depth, audited with a reason; bulk moves all-or-nothing.
+cycle-proof at any depth, audited with a reason. Moves from a file are the import kind
+`sponsor_moves` (imports/kinds/moves.py), which calls `move` row by row in one transaction.
 
 The derived columns follow by themselves (`downline.tree` hooks every flush); this module
 adds what a deliberate move needs on top: a reason, the checks before anything is written,
@@ -10,8 +11,6 @@ then sees the first and is refused.
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
@@ -65,49 +64,3 @@ def move(session, address_id: int, new_sponsor_id: int, reason: str, *, actor_la
     if commit:
         session.commit()
     return MoveResult(address_id, old, new_sponsor_id, moved)
-
-
-@dataclass
-class RowError:
-    line: int
-    column: str
-    value: str
-    message: str
-
-
-def bulk_move(session, data: bytes | str, **actor) -> tuple[list[MoveResult], list[RowError]]:
-    """Moves from CSV (`address_id;new_sponsor_id;reason`, header row, `;` or `,`).
-
-    All or nothing: any row error rolls everything back and the errors are returned.
-    """
-    if isinstance(data, bytes):
-        data = data.decode("utf-8-sig", errors="replace")
-    dialect = csv.Sniffer().sniff(data.splitlines()[0] if data else ";", delimiters=";,")
-    reader = csv.DictReader(io.StringIO(data), dialect=dialect)
-    results, errors = [], []
-    needed = {"address_id", "new_sponsor_id", "reason"}
-    if not needed <= set(reader.fieldnames or []):
-        return [], [RowError(1, "header", ";".join(reader.fieldnames or []),
-                             _("The header must name address_id, new_sponsor_id and reason."))]
-    for line, row in enumerate(reader, start=2):
-        ids = {}
-        for column in ("address_id", "new_sponsor_id"):
-            value = (row.get(column) or "").strip()
-            if not value.isdigit():
-                errors.append(RowError(line, column, value, _("Not an address number.")))
-            ids[column] = int(value) if value.isdigit() else None
-        if None in ids.values():
-            continue
-        try:
-            # Every check runs before anything is written, so a refused row leaves the
-            # transaction usable and later rows are judged against the earlier moves.
-            results.append(move(session, ids["address_id"], ids["new_sponsor_id"],
-                                row.get("reason") or "", commit=False, **actor))
-        except SponsorError as exc:
-            column = "reason" if not (row.get("reason") or "").strip() else "new_sponsor_id"
-            errors.append(RowError(line, column, row.get(column) or "", str(exc)))
-    if errors:
-        session.rollback()
-        return [], errors
-    session.commit()
-    return results, errors

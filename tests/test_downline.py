@@ -178,15 +178,19 @@ def test_concurrent_moves_closing_a_cycle_at_most_one_commits(app, ctx, tree):
     assert integrity.check(ctx).ok
 
 
-def test_bulk_move_is_all_or_nothing_with_row_errors(ctx, tree):
+def test_moves_from_a_file_are_all_or_nothing_with_row_errors(ctx, tree, tmp_path):
+    from imports.runner import run
+
+    path = tmp_path / "moves.csv"
     good = f"address_id;new_sponsor_id;reason\n{tree['a2']};{tree['b']};Umzug\n"
-    bad = good + f"{tree['a']};{tree['a11']};Zyklus\nx;{tree['b']};Text\n"
-    results, errors = moves.bulk_move(ctx, bad.encode(), actor_label="import")
-    assert results == []
-    assert [(e.line, e.column) for e in errors] == [(3, "new_sponsor_id"), (4, "address_id")]
+    path.write_text(good + f"{tree['a']};{tree['a11']};Zyklus\nx;{tree['b']};Text\n", "utf-8")
+    report = run(ctx, "sponsor_moves", path, dry_run=False)
+    assert not report.written
+    assert [(e.line, e.column) for e in report.errors] == [(3, "new_sponsor_id"), (4, "address_id")]
     assert fresh(tree["a2"]).sponsor_id == tree["a"]
-    results, errors = moves.bulk_move(ctx, good, actor_label="import")
-    assert errors == [] and fresh(tree["a2"]).sponsor_id == tree["b"]
+    path.write_text(good, "utf-8")
+    assert run(ctx, "sponsor_moves", path, dry_run=False).written
+    assert fresh(tree["a2"]).sponsor_id == tree["b"]
     assert integrity.check(ctx).ok
 
 

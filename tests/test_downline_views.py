@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-
 import pytest
 import sqlalchemy as sa
 
@@ -84,17 +82,13 @@ def test_staff_sees_upline_and_moves_with_reason(client, make, network):
     assert (entry.reason, entry.actor_label) == ("Partnerwunsch", "staff")
 
 
-def test_staff_bulk_move_reports_rows_and_saves_nothing(client, make, network):
+def test_staff_bulk_move_page_leads_to_the_sponsor_moves_import(client, make, network):
     make.user("staff", "Staff")
     login(client, "staff")
-    token = csrf_token(client, "/desk/downline/bulk-move")
-    csv = (f"address_id;new_sponsor_id;reason\n{network['neu']};{network['root']};ok\n"
-           f"{network['meier']};{network['chain'][0]};Zyklus\n").encode()
-    response = client.post("/desk/downline/bulk-move", data={
-        "csrf_token": token, "file": (io.BytesIO(csv), "moves.csv")}, content_type="multipart/form-data")
-    assert 'data-test="row-errors"' in response.get_data(as_text=True)
-    db.session.expire_all()
-    assert db.session.get(Address, network["neu"]).sponsor_id == network["meier"]
+    response = client.get("/desk/downline/bulk-move")
+    assert response.status_code == 302 and "/imports/?kind=sponsor_moves" in response.headers["Location"]
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert '<option value="sponsor_moves" selected>' in page
 
 
 def test_staff_visibility_setting_hides_contact_from_sponsor(client, make, network):

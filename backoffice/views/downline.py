@@ -14,7 +14,6 @@ from flask_appbuilder import BaseView, expose, has_access
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField, FileRequired
 from wtforms import IntegerField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired
 
@@ -214,10 +213,6 @@ class MoveForm(FlaskForm):
     reason = TextAreaField(_l("Reason"), validators=[DataRequired()])
 
 
-class BulkMoveForm(FlaskForm):
-    file = FileField(_l("CSV file (address_id;new_sponsor_id;reason)"), validators=[FileRequired()])
-
-
 class DeskDownlineView(_DownlineBase):
     """Staff: the whole tree from any address (upline shown), moves, visibility settings."""
 
@@ -281,16 +276,11 @@ class DeskDownlineView(_DownlineBase):
                 return redirect(url_for(".node", pk=result.new_sponsor_id))
         return self.render_template("downline/move.html", form=form)
 
-    @expose("/bulk-move", methods=["GET", "POST"])
+    @expose("/bulk-move")
     @has_access
     def bulk_move(self):
-        form = BulkMoveForm()
-        errors, results = [], []
-        if form.validate_on_submit():
-            results, errors = moves.bulk_move(db.session, form.file.data.read())
-            if not errors:
-                flash(_("%(n)s moves saved.", n=len(results)), "success")
-        return self.render_template("downline/bulk_move.html", form=form, errors=errors, results=results)
+        """Moves from a file are an import (check first, all or nothing, in the background)."""
+        return redirect(url_for("ImportsView.index", kind="sponsor_moves"))
 
     @expose("/visibility", methods=["GET", "POST"])
     @has_access

@@ -66,7 +66,8 @@ class ImportsView(BaseView):
                                   .offset(page * PAGE_SIZE).limit(PAGE_SIZE)).scalars().all()
         return self.render_template("imports/index.html", runs=runs, kinds=KIND_LABELS, page=page,
                                     pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1), csrf=generate_csrf(),
-                                    when=local_datetime, users=_user_names(runs))
+                                    when=local_datetime, users=_user_names(runs),
+                                    chosen=request.args.get("kind", ""))
 
     @expose("/upload", methods=["POST"])
     @has_access
