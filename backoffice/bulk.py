@@ -7,6 +7,7 @@ For the demo seed and large imports only: callers compute every column themselve
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 
 from flask_appbuilder import Model
@@ -23,7 +24,11 @@ def sqlite_value(v):
 
 def insert_rows(session, table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> int:
     """Insert plain tuples into `table` on the session's connection; returns the row count."""
-    conn = session.connection()
+    return insert_rows_on(session.connection(), table, columns, rows)
+
+
+def insert_rows_on(conn, table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> int:
+    """The same on a given SQLAlchemy connection (`BackgroundWriter` runs it in its thread)."""
     raw = conn.connection.driver_connection
     cur = raw.cursor()
     count = 0
@@ -91,3 +96,36 @@ class SecondaryIndexes:
         conn = self.session.connection()
         while self.sql:
             conn.exec_driver_sql(self.sql.pop())
+
+
+class BackgroundWriter:
+    """Writes one chunk in a thread while the caller checks the next one.
+
+    The database does its part of an insert (index updates, constraint checks, the server's
+    own process on PostgreSQL) without holding Python's GIL, so checking rows and writing
+    rows overlap on two cores. One write at a time, on the caller's connection: the caller
+    must `wait()` before it uses the connection itself, and `close()` before commit/rollback.
+    """
+
+    def __init__(self):
+        self._executor: ThreadPoolExecutor | None = None
+        self._future: Future | None = None
+
+    def submit(self, fn, *args) -> None:
+        self.wait()
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bulk-writer")
+        self._future = self._executor.submit(fn, *args)
+
+    def wait(self) -> None:
+        future, self._future = self._future, None
+        if future is not None:
+            future.result()  # an error in the thread is raised here, in the caller
+
+    def close(self) -> None:
+        try:
+            self.wait()
+        finally:
+            if self._executor is not None:
+                self._executor.shutdown(wait=True)
+                self._executor = None

@@ -68,8 +68,10 @@ def run(session, kind_name: str, path: Path | str, *, dry_run: bool = True,
     except FileProblem as exc:
         report.problem = str(exc)
     except BaseException:
+        kind.close()
         session.rollback()
         raise
+    kind.close()
     report.errors.sort(key=lambda e: e.line)
     if report.written:
         session.commit()

@@ -27,7 +27,7 @@ from flask_babel import gettext as _
 from sqlalchemy import bindparam, func, select, text
 
 from backoffice.audit import current_actor
-from backoffice.bulk import SecondaryIndexes, insert_rows
+from backoffice.bulk import BackgroundWriter, SecondaryIndexes, insert_rows_on
 from backoffice.models import Address, AddressType, Language, RegistrationSource, Salutation
 from backoffice.models.types import utcnow
 from backoffice.rules import clean_address
@@ -88,6 +88,9 @@ class Addresses(Kind):
     )
 
     # --- the pass over the whole file ---------------------------------------------------
+
+    def __init__(self):
+        self.writer = BackgroundWriter()
 
     def prepare(self, session, table, report: Report) -> None:
         self.now = utcnow()
@@ -312,7 +315,7 @@ class Addresses(Kind):
         flags = {name: frame[name].tolist() for name in ("consent_contact_by_sponsor", "consent_marketing")
                  if name in frame.columns}
         registered = self._registered(frame)
-        existing_values = self._existing_values(session, [e for e in existing if e])
+        existing_values = self._existing_values(session, [e for e in existing if e])  # waits for the writer
         new_rows, deferred, updates = [], [], {}
         source = RegistrationSource["import"].value
         for i, line in enumerate(lines):
@@ -351,7 +354,10 @@ class Addresses(Kind):
         self.deferred = getattr(self, "deferred", []) + deferred
         self.updates = {**getattr(self, "updates", {}), **updates}
         if write and report.ok:
-            insert_rows(session, "address", COLUMNS, new_rows)
+            self.writer.submit(insert_rows_on, session.connection(), "address", COLUMNS, new_rows)
+
+    def close(self) -> None:
+        self.writer.close()
 
     def _choices(self, frame, lines, report) -> dict[str, list]:
         """Salutation, type and language as people write them (German or English)."""
@@ -385,6 +391,8 @@ class Addresses(Kind):
 
     def _existing_values(self, session, ids: list[int]) -> dict[int, dict]:
         found = {}
+        if ids:
+            self.writer.wait()  # the connection is the writer's until its chunk is in
         columns = [getattr(Address, name) for name in (*TEXT_FIELDS, "salutation", "type", "language",
                                                          "consent_contact_by_sponsor", "consent_marketing",
                                                          "sponsor_id")]
@@ -412,6 +420,7 @@ class Addresses(Kind):
     # --- after the last row ---------------------------------------------------------------
 
     def finish(self, session, report: Report, write: bool) -> None:
+        self.writer.wait()
         if not write:
             return  # a dropped index comes back with the rollback
         self.indexes.rebuild()

@@ -84,6 +84,9 @@ class Kind:
     def finish(self, session, report: Report, write: bool) -> None:
         """After the last chunk, still inside the transaction."""
 
+    def close(self) -> None:
+        """Always called, before the transaction ends (e.g. to wait for a background write)."""
+
     # --- helpers for subclasses ---------------------------------------------------------
 
     def parse(self, frame: pd.DataFrame, report: Report, column_of: dict[str, str]) -> pd.DataFrame:
