@@ -236,8 +236,10 @@ def _checkout(session, external_order_id, customer_id, lines, voucher_code, now)
     shares: dict[Decimal, Decimal] = {}
     code = None
     if voucher_code:
-        # Code and voucher fresh in one query; the counters' UPDATEs below have the last word.
-        code = session.execute(select(VoucherCode).options(joinedload(VoucherCode.voucher)).where(
+        # Code, voucher and owner partner fresh in one query; the counters' UPDATEs below have
+        # the last word.
+        code = session.execute(select(VoucherCode).options(
+            joinedload(VoucherCode.voucher), joinedload(VoucherCode.owner)).where(
             VoucherCode.code_normalized == normalize(voucher_code))
             .execution_options(populate_existing=True)).scalar_one_or_none()
         if code is None or not code.active or not code.voucher.active:
@@ -283,7 +285,7 @@ def _checkout(session, external_order_id, customer_id, lines, voucher_code, now)
         address.first_order_at = now
     # V9: a new customer ordering with a partner code joins that partner's firstline.
     if was_new_customer and code is not None and code.owner_partner_id is not None:
-        owner_address_id = session.get(Partner, code.owner_partner_id).address_id
+        owner_address_id = code.owner.address_id  # loaded with the code above
         if address.sponsor_id != owner_address_id:
             try:
                 assign_sponsor(session, address, owner_address_id)
