@@ -61,7 +61,8 @@ def test_fixed_vat_mode_needs_a_rate(client, make):
     response = client.post("/voucherview/add", follow_redirects=True, data={
         "csrf_token": token, "name": "Fix", "kind": "permanent", "amount": "5.00", "vat_mode": "fixed",
         "fixed_vat_rate": "", "active": "y"})
-    assert "VAT rate" in response.get_data(as_text=True) or "Steuersatz" in response.get_data(as_text=True)
+    # The Desk speaks German by default.
+    assert "Bei festem MwSt.-Satz muss ein MwSt.-Satz angegeben werden." in response.get_data(as_text=True)
     assert db.session.execute(sa.select(sa.func.count(Voucher.id))).scalar() == 0
 
 
@@ -139,3 +140,14 @@ def test_staff_create_vouchers_and_codes_over_the_api(client, make):
     taken = client.post(f"/api/v1/voucher/{voucher_id}/codes", headers=headers,
                         json={"code": codes.json["codes"][0].lower()})
     assert taken.status_code == 422 and taken.json["error"] in ("code_taken", "single_has_code")
+
+
+def test_a_voucher_is_saved_with_its_boxes_unticked(client, make):
+    make.user("staff", "Staff")
+    login(client, "staff")
+    token = csrf_token(client, "/voucherview/add")
+    client.post("/voucherview/add", data={
+        "csrf_token": token, "name": "Ohne Haken", "kind": "permanent", "amount": "5.00",
+        "vat_mode": "proportional"})
+    voucher = db.session.execute(sa.select(Voucher)).scalar_one()
+    assert (voucher.name, voucher.new_customers_only, voucher.active) == ("Ohne Haken", False, False)

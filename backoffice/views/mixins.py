@@ -72,13 +72,20 @@ def optional_checkboxes(form_cls):
     return form_cls
 
 
-class RulesMixin:
-    """Forms validate with `backoffice.rules`; the model is normalised before it is saved."""
+class CheckboxesMixin:
+    """Unticked boxes are a valid answer (False) on every generated add/edit form."""
 
     def _init_forms(self):
         super()._init_forms()
         self.add_form = optional_checkboxes(self.add_form)
         self.edit_form = optional_checkboxes(self.edit_form)
+
+
+class RulesMixin(CheckboxesMixin):
+    """Forms validate with `backoffice.rules`; the model is normalised before it is saved."""
+
+    def _init_forms(self):
+        super()._init_forms()
         model = self.datamodel.obj
         if model in CLEANERS:
             self.add_form = with_rules(self.add_form, model)

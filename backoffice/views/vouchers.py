@@ -30,7 +30,16 @@ from ..services import DomainError
 from ..services.voucher_rules import check_voucher_record
 from ..services.vouchers import add_code, generate_codes
 from .datamodel import DeskInterface
-from .mixins import ExportMixin, enum_select, label_of, local_datetime, money, percent, yes_no
+from .mixins import (
+    CheckboxesMixin,
+    ExportMixin,
+    enum_select,
+    label_of,
+    local_datetime,
+    money,
+    percent,
+    yes_no,
+)
 
 VOUCHER_LABELS = {
     "name": _l("Name"), "kind": _l("Kind"), "amount": _l("Amount"), "vat_mode": _l("VAT handling"),
@@ -54,7 +63,7 @@ def _rate(value):
     return None if value in (None, "") else Decimal(value)
 
 
-class VoucherView(ExportMixin, ModelView):
+class VoucherView(CheckboxesMixin, ExportMixin, ModelView):
     datamodel = DeskInterface(Voucher)
     list_title = _l("Vouchers")
     show_title = _l("Voucher")
