@@ -6,15 +6,19 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent
 
 
-def _database_url() -> str:
-    url = os.environ.get("DATABASE_URL")
-    if not url:
-        return f"sqlite:///{BASE_DIR / 'instance' / 'partnerdesk.db'}"
-    # psycopg 3 is the driver we ship; accept the common short forms too.
+def sqlalchemy_url(url: str) -> str:
+    """psycopg 3 is the driver we ship; accept the common short forms of a PostgreSQL URL too."""
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix):]
     return url
+
+
+def _database_url() -> str:
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        return f"sqlite:///{BASE_DIR / 'instance' / 'partnerdesk.db'}"
+    return sqlalchemy_url(url)
 
 
 class Config:

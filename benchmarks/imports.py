@@ -36,6 +36,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from config import sqlalchemy_url
+
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 
 
@@ -45,12 +47,7 @@ def _emit(metric, value, unit, backend, rows, **extra):
 
 
 def _url(url: str | None, workdir: Path) -> str:
-    if not url:
-        return f"sqlite:///{workdir / 'bench.db'}"
-    for prefix in ("postgres://", "postgresql://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
-    return url
+    return sqlalchemy_url(url) if url else f"sqlite:///{workdir / 'bench.db'}"
 
 
 def write_codes(path: Path, n: int, seed: int = 7) -> None:

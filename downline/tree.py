@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from backoffice.models import Address
 
-from .sponsors import MAX_DEPTH, SponsorCycleError, SponsorError, SponsorMissingError
+from .sponsors import SponsorCycleError, SponsorMissingError, upline_ids
 
 DERIVED = ("path", "depth", "firstline_count", "downline_count")
 ROOT_PATH = "/"
@@ -90,22 +90,6 @@ def _row(conn, address_id: int):
                              "WHERE id = :id"), {"id": address_id}).first()
 
 
-def upline(conn, address_id: int) -> list[int]:
-    """Sponsor ids from the address up to the root, by `sponsor_id` (not trusting `path`)."""
-    ids, seen, current = [], {address_id}, address_id
-    for _step in range(MAX_DEPTH):
-        current = conn.execute(text("SELECT sponsor_id FROM address WHERE id = :id"),
-                               {"id": current}).scalar()
-        if current is None:
-            return ids
-        if current in seen:
-            raise SponsorCycleError(_("The sponsor tree already contains a cycle at address %(id)s.",
-                                      id=current))
-        seen.add(current)
-        ids.append(current)
-    raise SponsorError(_("The upline is deeper than %(n)s levels.", n=MAX_DEPTH))
-
-
 def lock_rows(conn, ids) -> None:
     """PostgreSQL: row locks in id order (no deadlock between two lockers of the same rows)."""
     ids = sorted(set(i for i in ids if i is not None))
@@ -142,7 +126,7 @@ def _place(conn, sponsor_id: int | None, address_id: int, check: bool = True):
     if not check:
         return prefix_of(sponsor.path, sponsor_id), sponsor.depth + 1
     lock_rows(conn, [sponsor_id, *ids_in(sponsor.path)])
-    if sponsor_id == address_id or address_id in upline(conn, sponsor_id):
+    if sponsor_id == address_id or address_id in upline_ids(conn, sponsor_id):
         raise SponsorCycleError(_("This sponsor sits in the address's own downline: "
                                   "the move would create a cycle."))
     return prefix_of(sponsor.path, sponsor_id), sponsor.depth + 1

@@ -13,6 +13,8 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+from flask_babel import gettext as _
+
 from .kinds import KINDS
 from .reading import FileProblem, open_table
 from .report import Report
@@ -24,7 +26,8 @@ def kind_of(name: str):
     try:
         return KINDS[name]()
     except KeyError:
-        raise FileProblem(f"Unknown import kind {name!r}; known: {', '.join(KINDS)}") from None
+        raise FileProblem(_("Unknown import kind %(kind)s; known: %(kinds)s.", kind=name,
+                            kinds=", ".join(KINDS))) from None
 
 
 def estimated_rows(path: Path) -> int:
@@ -53,7 +56,8 @@ def run(session, kind_name: str, path: Path | str, *, dry_run: bool = True,
         report.encoding, report.separator = table.encoding, table.separator
         report.columns, report.ignored_columns = dict(table.mapping), list(table.ignored)
         if kind.one_of and not set(kind.one_of) & set(table.mapping.values()):
-            raise FileProblem(_one_of_message(kind.one_of))
+            raise FileProblem(_("The file needs one of these columns to match rows on re-import: "
+                                "%(names)s.", names=", ".join(kind.one_of)))
         total = estimated_rows(path)
         column_of = {f: c for c, f in table.mapping.items()}
         kind.column_of, kind.dry_run = column_of, dry_run
@@ -88,14 +92,7 @@ def preview(kind_name: str, path: Path | str, rows: int = 10) -> dict:
         frame = next(table.chunks(rows), None)
     except FileProblem as exc:
         return {"problem": str(exc)}
-    fields = [f for f in (frame.columns[1:] if frame is not None else [])]
+    fields = list(frame.columns[1:]) if frame is not None else []
     return {"encoding": table.encoding, "separator": table.separator, "mapping": table.mapping,
             "ignored": table.ignored, "fields": fields,
             "rows": frame.head(rows).values.tolist() if frame is not None else []}
-
-
-def _one_of_message(fields) -> str:
-    from flask_babel import gettext as _
-
-    return _("The file needs one of these columns to match rows on re-import: %(names)s.",
-             names=", ".join(fields))

@@ -1,6 +1,6 @@
 """Shared behaviour of our REST APIs: domain rules as 422, conflicts as 409, never a 500."""
 
-from flask_appbuilder.api import ModelRestApi
+from flask_appbuilder.api import BaseApi, ModelRestApi
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ..extensions import db
@@ -55,3 +55,10 @@ class RulesApi(ModelRestApi):
 
     def delete_headless(self, pk):
         return self._guarded(lambda: super(RulesApi, self).delete_headless(pk))
+
+
+class JsonErrorApi(BaseApi):
+    """Errors as `{"error": <machine code>, "message": <text>}` with a 4xx status."""
+
+    def _error(self, status: int, code: str, message, **extra):
+        return self.response(status, error=code, message=str(message), **extra)

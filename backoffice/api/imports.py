@@ -8,7 +8,7 @@ outcome `GET /api/v1/imports/<id>` reports.
 from __future__ import annotations
 
 from flask import current_app, request
-from flask_appbuilder.api import BaseApi, expose
+from flask_appbuilder.api import expose
 from flask_appbuilder.security.decorators import protect
 from flask_babel import gettext as _
 
@@ -19,19 +19,17 @@ from ..extensions import db
 from ..jobs import submit
 from ..models import ImportRun, ImportStatus
 from ..security import logged_in_user
+from .base import JsonErrorApi
 
 FALSE = {"0", "false", "no", "nein"}
 
 
-class ImportApi(BaseApi):
+class ImportApi(JsonErrorApi):
     resource_name = "imports"
     class_permission_name = "ImportApi"
     allow_browser_login = True
     method_permission_name = {"upload": "post", "status": "get"}
     openapi_spec_tag = "Imports"
-
-    def _error(self, status: int, code: str, message: str):
-        return self.response(status, error=code, message=str(message))
 
     @expose("/<kind>", methods=["POST"])
     @protect()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 from flask import Response, current_app, request
-from flask_appbuilder.api import BaseApi, expose
+from flask_appbuilder.api import expose
 from flask_appbuilder.security.decorators import protect
 from flask_babel import gettext as _
 
@@ -23,6 +23,7 @@ from ..services import DomainError
 from ..services.orders import cancel_order, place_order, register_customer
 from ..services.throttle import voucher_checks
 from ..services.vouchers import BasketError, basket, check
+from .base import JsonErrorApi
 
 ERROR_SCHEMA = {"type": "object", "properties": {"error": {"type": "string"},
                                                  "message": {"type": "string"}}}
@@ -31,7 +32,7 @@ LINES_SCHEMA = {"type": "array", "items": {"type": "object", "required": ["artic
                                                           "quantity": {"type": "integer", "minimum": 1}}}}
 
 
-class ShopApi(BaseApi):
+class ShopApi(JsonErrorApi):
     resource_name = "shop"
     class_permission_name = "ShopApi"
     allow_browser_login = False
@@ -48,9 +49,6 @@ class ShopApi(BaseApi):
                 api_spec.components.schema(name, schema)
 
     # --- helpers ------------------------------------------------------------------------------
-
-    def _error(self, status: int, code: str, message: str, **extra):
-        return self.response(status, error=code, message=str(message), **extra)
 
     def _domain_error(self, exc: DomainError):
         db.session.rollback()

@@ -215,8 +215,8 @@ class Addresses(Kind):
             path[i] = f"{row.path}{row.id}/"
         ids = self._new_ids(session, int(new.sum()))
         self.indexes = SecondaryIndexes(session, "address")
-        existing_rows = session.execute(select(func.count(Address.id))).scalar()
-        if not self.dry_run and len(ids) >= max(REBUILD_INDEXES_FROM, existing_rows // 2):
+        if not self.dry_run and len(ids) >= REBUILD_INDEXES_FROM and \
+                len(ids) >= session.execute(select(func.count(Address.id))).scalar() // 2:
             self.indexes.drop()
         self.ids = np.zeros(n, dtype=np.int64)
         self.ids[new] = ids
