@@ -12,6 +12,8 @@ from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from backoffice import sqlite_wal
+
 db = SQLA()
 migrate = Migrate()
 csrf = CSRFProtect()
@@ -19,11 +21,7 @@ csrf = CSRFProtect()
 
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, _record):
-    """The embedded database: WAL (readers never wait for the import or billing writer) and
-    a page cache big enough for the address indexes during bulk imports. The busy timeout
-    stays the connection's own (pysqlite: 5 s; the job worker's side connections: 0)."""
+    """The embedded database's settings (`sqlite_wal`). The busy timeout stays the
+    connection's own (pysqlite: 5 s; the job worker's side connections: 0)."""
     if isinstance(dbapi_connection, sqlite3.Connection):
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA cache_size=-131072")  # KiB: 128 MiB
-        cursor.close()
+        sqlite_wal.configure(dbapi_connection)

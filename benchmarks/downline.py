@@ -15,12 +15,15 @@ ratio, addresses, load (the 1-minute load average when the figure was printed).
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import json
 import os
 import sys
 import tempfile
 import time
 import tracemalloc
+from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -155,31 +158,79 @@ def run(n: int, database: str | None, repeat: int) -> None:
               "ms", backend, n, baseline=_p95(search_raw, repeat), downline=node_100k.downline_count)
         s.rollback()
 
-        def move_back_and_forth(address_id, label):
+        def move_raw(address_id, sponsor_id):
+            """The same writes as hand-written SQL (paths, depths, sizes, audit), no checks."""
+            conn = s.connection()
+            a = conn.execute(sa.text("SELECT path, depth, downline_count, sponsor_id FROM address "
+                                     "WHERE id = :id"), {"id": address_id}).one()
+            t = conn.execute(sa.text("SELECT path, depth FROM address WHERE id = :id"),
+                             {"id": sponsor_id}).one()
+            old, new = f"{a.path}{address_id}/", f"{t.path}{sponsor_id}/{address_id}/"
+            conn.execute(sa.text("UPDATE address SET path = :np || substr(path, :cut), depth = depth + :dd "
+                                 "WHERE path >= :lo AND path < :hi"),
+                         {"np": new, "cut": len(old) + 1, "dd": t.depth + 1 - a.depth, "lo": old,
+                          "hi": old[:-1] + "0"})
+            conn.execute(sa.text("UPDATE address SET sponsor_id = :s, path = :p, depth = :d WHERE id = :id"),
+                         {"s": sponsor_id, "p": f"{t.path}{sponsor_id}/", "d": t.depth + 1, "id": address_id})
+            size = a.downline_count + 1
+            for ids, delta in ((a.path, -size), (f"{t.path}{sponsor_id}/", size)):
+                conn.execute(sa.text(f"UPDATE address SET downline_count = downline_count + {delta} "
+                                     f"WHERE id IN ({', '.join(p for p in ids.split('/') if p)})"))
+            conn.execute(sa.text("UPDATE address SET firstline_count = firstline_count - 1 WHERE id = :i"),
+                         {"i": a.sponsor_id})
+            conn.execute(sa.text("UPDATE address SET firstline_count = firstline_count + 1 WHERE id = :i"),
+                         {"i": sponsor_id})
+            conn.execute(sa.text("INSERT INTO audit_entry (occurred_at, actor_label, entity, entity_id, "
+                                 "address_id, field, old_value, new_value, reason) VALUES (:t, 'benchmark', "
+                                 "'address', :id, :id, 'sponsor_id', :o, :n, 'raw')"),
+                         {"t": datetime.now(UTC), "id": address_id, "o": str(a.sponsor_id),
+                          "n": str(sponsor_id)})
+            s.commit()
+
+        def move_back_and_forth(address_id, how):
             address = s.get(Address, address_id)
             home, size = address.sponsor_id, address.downline_count
             away = 2 if home != 2 and not (address.path or "").startswith("/1/2/") else 1
             if away == home or away == address_id:
                 away = root.id if home != root.id else 2
+            runs = max(4, repeat // 4) if size < 10_000 else 2
             timings = []
-            for i in range(max(3, repeat // 4) if size < 10_000 else 2):
+            for i in range(runs + 2):  # the first away-and-back is the warm-up, not timed
                 target = away if i % 2 == 0 else home
-                timings.append(_once(lambda t=target: moves.move(s, address_id, t, "benchmark",
-                                                                  actor_label="benchmark")))
-            if s.get(Address, address_id).sponsor_id != home:
-                moves.move(s, address_id, home, "benchmark: back", actor_label="benchmark")
+                took = _once(lambda t=target: how(address_id, t))
+                if i >= 2:
+                    timings.append(took)
+                s.expire_all()
             timings.sort()
             return timings[-1] if len(timings) < 20 else timings[int(0.95 * (len(timings) - 1))], size
 
-        value, size = move_back_and_forth(pick(1000), "1k")
-        _emit("move_1k_subtree_p95", value, "ms", backend, n, downline=size)
-        value, size = move_back_and_forth(node_100k.id, "100k")
-        _emit("move_100k_subtree", value, "ms", backend, n, downline=size)
+        def move_checked(address_id, sponsor_id):
+            moves.move(s, address_id, sponsor_id, "benchmark", actor_label="benchmark")
+
+        for label, node_id in (("1k", pick(1000)), ("100k", node_100k.id)):
+            value, size = move_back_and_forth(node_id, move_checked)
+            baseline, _size = move_back_and_forth(node_id, move_raw)
+            _emit("move_1k_subtree_p95" if label == "1k" else "move_100k_subtree", value, "ms", backend, n,
+                  baseline=baseline, downline=size)
 
         node_100k = s.get(Address, node_100k.id)
+        prefix = f"{node_100k.path}{node_100k.id}/"
+
+        def export_raw():
+            """The same rows as plain columns straight into csv.writer: no names, labels,
+            visibility or formula guards."""
+            buffer = io.StringIO()
+            cursor = s.connection().execute(sa.text(
+                "SELECT id, depth, first_name, last_name, company, type, registered_at, first_order_at, "
+                "postal_code, city, language, registration_source, email, phone, street FROM address "
+                "WHERE path >= :lo AND path < :hi"), {"lo": prefix, "hi": prefix[:-1] + "0"}).cursor
+            csv.writer(buffer, delimiter=";").writerows(cursor)
+            return buffer.getvalue().encode("utf-8")
+
+        csv_baseline = _once(export_raw)
         for fmt in ("csv", "xlsx"):
             _emit(f"export_100k_{fmt}", _once(lambda f=fmt: export.export(s, node_100k, f)), "ms", backend, n,
-                  downline=node_100k.downline_count)
+                  baseline=csv_baseline if fmt == "csv" else None, downline=node_100k.downline_count)
 
         tracemalloc.start()
         for _ in range(5):

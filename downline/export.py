@@ -136,12 +136,25 @@ def rows(session, root: Address, level: int | None, viewer_root_id: int | None, 
                     _column("type", for_csv), *cells).where(downline_of(root)))
     if level is not None:
         query = query.where(Address.depth == root.depth + level)
-    query = query.order_by(Address.depth, Address.sponsor_id, Address.id)
+    # The path index's order: every sponsor before its downline, each firstline together.
+    # Nothing to sort, so the first rows stream at once (ordered by level it took a sort of
+    # the whole downline: 0.5 of 1.1 s for 100k rows on SQLite).
+    query = query.order_by(Address.path, Address.depth, Address.type, Address.id)
 
     def generate():
         # Options on the statement: on the connection they would stick (a server-side cursor
         # for the export log's INSERT on PostgreSQL).
-        yield from session.connection().execute(query.execution_options(yield_per=5000)).tuples()
+        if not for_csv:
+            yield from session.connection().execute(query.execution_options(yield_per=5000)).tuples()
+            return
+        # CSV cells are finished text and ints: the driver's own rows need no processing,
+        # and SQLAlchemy's per-row work was a quarter of the export's time.
+        result = session.connection().execute(query)
+        try:
+            while batch := result.cursor.fetchmany(5000):
+                yield from batch
+        finally:
+            result.close()
 
     headers = [LABELS["id"], LABELS["level"]] + [LABELS.get(f, f) for f in fields]
     return headers, generate(), fields

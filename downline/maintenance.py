@@ -18,7 +18,7 @@ from backoffice.models import Address
 SCRATCH = "downline_rebuild"
 # Indexes over columns that every row gets new values for: rebuilt after the write (a sort)
 # instead of maintained row by row (random inserts).
-REBUILT_INDEXES = ("ix_address_path", "ix_address_depth")
+REBUILT_INDEXES = ("ix_address_path", "ix_address_depth_type_path")
 
 PATHS = """
 CREATE TEMPORARY TABLE {scratch} AS

@@ -75,9 +75,12 @@ def name_sql():
     """`_name` (and `Address.name`) as one SQL expression, for bulk reads that skip Python rows."""
     first, last, company = (func.coalesce(c, "") for c in (Address.first_name, Address.last_name,
                                                             Address.company))
-    person = case(((first != "") & (last != ""), first + " " + last), else_=first + last)
-    return case(((company != "") & (person != ""), person + " (" + company + ")"),
-                (person != "", person), else_=company)
+    has_first, has_last = first != "", last != ""
+    person = case((has_first & has_last, first + " " + last), else_=first + last)
+    # Tested on the columns, not on `person`: SQL would build the person's name once per test.
+    has_person = has_first | has_last
+    return case((has_person & (company != ""), person + " (" + company + ")"),
+                (has_person, person), else_=company)
 
 
 @dataclass

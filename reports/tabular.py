@@ -90,11 +90,17 @@ def write_csv(headers: Sequence[str], rows: Iterable[Sequence], tz: ZoneInfo | N
 
     `prepared`: the rows hold only ints, None and text made safe by `csv_ready_sql` or
     `csv_text`; written as they are."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
+    buffer = io.BytesIO()
+    # Encoded as it is written: no second copy of the whole text to encode at the end.
+    stream = io.TextIOWrapper(buffer, encoding="utf-8", newline="")
+    stream.write("\ufeff")
+    writer = csv.writer(stream, delimiter=delimiter, lineterminator="\r\n")
     writer.writerow([csv_text(h) for h in headers])
     writer.writerows(rows if prepared else (_csv_cells(row, tz) for row in rows))
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    stream.flush()
+    data = buffer.getvalue()
+    stream.detach()
+    return data
 
 
 # --- XLSX ---------------------------------------------------------------------------------------

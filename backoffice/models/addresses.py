@@ -111,8 +111,10 @@ class Address(Model):
         # Firstline pages of a big sponsor in name order, and its newest new customers.
         Index("ix_address_sponsor_name", "sponsor_id", "last_name", "first_name", "id"),
         Index("ix_address_sponsor_type_registered", "sponsor_id", "type", "registered_at", "id"),
-        # The rebuild sums downline sizes level by level, deepest first.
-        Index("ix_address_depth", "depth"),
+        # Counts per level and type of a downline: one index seek per level and type, counting
+        # only the downline's own entries (no sort of a million rows). A move rewrites them in
+        # a few contiguous runs, where an index on depth alone was scattered.
+        Index("ix_address_depth_type_path", "depth", "type", "path"),
     )
 
     id = Column(Integer, primary_key=True)
