@@ -28,7 +28,7 @@ def create_app(overrides: Mapping | None = None) -> Flask:
     if overrides:
         app.config.update(overrides)
 
-    from backoffice.security import ROLES
+    from backoffice.security import ROLES, SecurityManager
 
     app.config.setdefault("FAB_ROLES", ROLES)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES",
@@ -49,7 +49,7 @@ def create_app(overrides: Mapping | None = None) -> Flask:
     # token-authenticated REST APIs when it finds this extension.
     csrf.init_app(app)
     with app.app_context():
-        appbuilder = AppBuilder(indexview=DeskIndexView)
+        appbuilder = AppBuilder(indexview=DeskIndexView, security_manager_class=SecurityManager)
         appbuilder.init_app(app, db.session)
         _register_views(appbuilder)
         from backoffice.timezones import viewer_time_zone

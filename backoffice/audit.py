@@ -11,7 +11,7 @@ import contextlib
 import contextvars
 from dataclasses import dataclass
 
-from sqlalchemy import event, inspect
+from sqlalchemy import event, insert, inspect
 from sqlalchemy.orm import Session
 
 from .models import Address, AuditEntry, Partner
@@ -107,30 +107,28 @@ def _before_flush(session: Session, flush_context, instances):
         for field, old, new in _changes(obj):
             if created and field != "sponsor_id":
                 continue  # a new record's first values are no change; its first sponsor is
-            entry = AuditEntry(
-                actor_user_id=actor.user_id,
-                actor_label=actor.label,
-                entity=type(obj).__tablename__,
-                field=field,
-                old_value=_display(old),
-                new_value=_display(new),
-                reason=_reason.get(),
-            )
+            entry = {"actor_user_id": actor.user_id, "actor_label": actor.label,
+                     "entity": type(obj).__tablename__, "field": field, "old_value": _display(old),
+                     "new_value": _display(new), "reason": _reason.get()}
             pending.append((entry, obj, created))
 
 
 def _after_flush(session: Session, flush_context):
-    """Ids exist only now: complete the entries and add them to this transaction."""
+    """Ids exist only now: complete the entries and write them in this flush's transaction,
+    with one INSERT (not as new objects, which would need another flush to be written)."""
+    rows = []
     for entry, obj, created in session.info.pop("audit_pending", []):
-        if entry.field == "sponsor_id":
-            entry.new_value = _display(obj.sponsor_id)
-            if entry.new_value == entry.old_value:
+        if entry["field"] == "sponsor_id":
+            entry["new_value"] = _display(obj.sponsor_id)
+            if entry["new_value"] == entry["old_value"]:
                 continue
-        if created and entry.new_value is None:
+        if created and entry["new_value"] is None:
             continue
-        entry.entity_id = obj.id
-        entry.address_id = obj.id if isinstance(obj, Address) else obj.address_id
-        session.add(entry)
+        entry["entity_id"] = obj.id
+        entry["address_id"] = obj.id if isinstance(obj, Address) else obj.address_id
+        rows.append(entry)
+    if rows:
+        session.connection().execute(insert(AuditEntry.__table__), rows)
 
 
 def install(session_class=Session) -> None:

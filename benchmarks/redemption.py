@@ -94,7 +94,8 @@ def setup(app, customers: int) -> dict:
             {"type": AddressType.new_customer, "last_name": f"Kunde{i}", "email": f"k{i}@bench.example",
              "country": "DE", "language": "de", "registration_source": "shop", "registered_at": now,
              "consent_contact_by_sponsor": False, "consent_marketing": False,
-             "created_at": now, "updated_at": now}
+             "created_at": now, "updated_at": now,
+             "path": "/", "depth": 0}  # tree roots, as the shop registers them without a subdomain
             for i in range(customers)])
         session.commit()
         ids = list(session.execute(sa.select(Address.id).where(
@@ -105,20 +106,21 @@ def setup(app, customers: int) -> dict:
 LINES = [{"article_no": "SHIRT", "quantity": 1}, {"article_no": "TEA", "quantity": 1}]
 
 
-def run_service(app, customers: list[int]) -> dict:
+def run_service(app, customers: list[int]) -> tuple[list[float], float]:
+    """(latencies, wall seconds) of `place_order` for each customer, one after the other."""
     from backoffice.extensions import db
     from backoffice.services.orders import place_order
 
     latencies = []
     with app.app_context():
         start = time.perf_counter()
-        for i, customer in enumerate(customers):
+        for customer in customers:
             t0 = time.perf_counter()
-            place_order(db.session, f"svc-{i}", customer, LINES, "vonmeier")
+            place_order(db.session, f"svc-{customer}", customer, LINES, "vonmeier")
             db.session.expunge_all()
             latencies.append(time.perf_counter() - t0)
         wall = time.perf_counter() - start
-    return figures("service", latencies, wall)
+    return latencies, wall
 
 
 RAW_SQL = {
@@ -138,7 +140,9 @@ RAW_SQL = {
                   "new_customer_address_id, owner_partner_id, amount, was_new_customer, redeemed_at) "
                   "VALUES (%s, %s, %s, %s, %s, %s, 5.00, true, now())",
     "address": "UPDATE address SET type = 'customer', first_order_at = now(), sponsor_id = %s, "
-               "updated_at = now() WHERE id = %s",
+               "path = %s, depth = 1, updated_at = now() WHERE id = %s",
+    "sizes": "UPDATE address SET downline_count = downline_count + 1, firstline_count = firstline_count + 1 "
+             "WHERE id = %s",
     "audit": "INSERT INTO audit_entry (occurred_at, actor_label, entity, entity_id, address_id, field, "
              "old_value, new_value, reason) VALUES (now(), 'shop api', 'address', %s, %s, %s, %s, %s, 'raw')",
     "number": "UPDATE invoice_counter SET last_number = last_number + 1 WHERE series = 'invoice' "
@@ -149,13 +153,14 @@ RAW_SQL = {
 }
 
 
-def run_raw(url: str, customers: list[int], owner_address_id: int) -> dict:
+def run_raw(url: str, customers: list[int], owner_address_id: int) -> tuple[list[float], float]:
+    """(latencies, wall seconds) of the same checkout as hand-written SQL for each customer."""
     import psycopg
 
     latencies = []
     with psycopg.connect(url) as conn:
         start = time.perf_counter()
-        for i, customer in enumerate(customers):
+        for customer in customers:
             t0 = time.perf_counter()
             with conn.transaction(), conn.cursor() as cur:
                 old_type, old_sponsor = cur.execute(RAW_SQL["lock"], (customer,)).fetchone()
@@ -164,7 +169,7 @@ def run_raw(url: str, customers: list[int], owner_address_id: int) -> dict:
                 cur.execute(RAW_SQL["voucher"], (voucher_id,))
                 assert cur.rowcount == 1
                 cur.execute(RAW_SQL["code_count"], (code_id,))
-                order_id = cur.execute(RAW_SQL["order"], (f"raw-{i}", customer, code_id)).fetchone()[0]
+                order_id = cur.execute(RAW_SQL["order"], (f"raw-{customer}", customer, code_id)).fetchone()[0]
                 rows = [(order_id, n + 1, "article", a[5], a[0], a[1], a[2], a[3], a[2])
                         for n, a in enumerate(articles)]
                 rows += [(order_id, 3, "voucher", None, "vonmeier", "Gutschein vonmeier", Decimal("-4.12"),
@@ -174,7 +179,8 @@ def run_raw(url: str, customers: list[int], owner_address_id: int) -> dict:
                 cur.executemany(RAW_SQL["line"], rows)
                 cur.execute(RAW_SQL["redemption"], (voucher_id, code_id, order_id, customer, customer,
                                                     owner_partner_id))
-                cur.execute(RAW_SQL["address"], (owner_address_id, customer))
+                cur.execute(RAW_SQL["address"], (owner_address_id, f"/{owner_address_id}/", customer))
+                cur.execute(RAW_SQL["sizes"], (owner_address_id,))
                 cur.executemany(RAW_SQL["audit"], [
                     (customer, customer, "sponsor_id", old_sponsor, str(owner_address_id)),
                     (customer, customer, "type", old_type, "customer")])
@@ -182,7 +188,7 @@ def run_raw(url: str, customers: list[int], owner_address_id: int) -> dict:
                 cur.execute(RAW_SQL["invoice"], (number, order_id, f"Kunde{customer}"))
             latencies.append(time.perf_counter() - t0)
         wall = time.perf_counter() - start
-    return figures("raw", latencies, wall)
+    return latencies, wall
 
 
 def free_port() -> int:
@@ -191,7 +197,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def run_http(url: str, customers: list[int], clients: int) -> dict:
+def run_http(url: str, customers: list[int], clients: int, warm: list[int]) -> dict:
+    """Orders through gunicorn; each client first places its share of `warm` orders, untimed
+    (the workers' first requests load code and prepare statements)."""
     port = free_port()
     env = dict(os.environ, DATABASE_URL=url, FAB_PASSWORD_HASH_METHOD="pbkdf2:sha256:1000")
     server = subprocess.Popen(
@@ -214,10 +222,16 @@ def run_http(url: str, customers: list[int], clients: int) -> dict:
         failed = [0]
         lock = threading.Lock()
         chunks = [customers[i::clients] for i in range(clients)]
+        warm_chunks = [warm[i::clients] for i in range(clients)]
         barrier = threading.Barrier(clients + 1)
 
-        def client(chunk):
+        def client(chunk, warm_chunk):
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            for customer in warm_chunk:
+                connection.request("POST", "/api/v1/shop/orders", json.dumps(
+                    {"external_order_id": f"warm-{customer}", "customer_id": customer, "lines": LINES,
+                     "voucher_code": "vonmeier"}), headers)
+                connection.getresponse().read()
             barrier.wait()
             for customer in chunk:
                 body = json.dumps({"external_order_id": f"http-{customer}", "customer_id": customer,
@@ -233,7 +247,8 @@ def run_http(url: str, customers: list[int], clients: int) -> dict:
                     else:
                         failed[0] += 1
 
-        threads = [threading.Thread(target=client, args=(chunk,)) for chunk in chunks]
+        threads = [threading.Thread(target=client, args=(chunk, warm_chunk))
+                   for chunk, warm_chunk in zip(chunks, warm_chunks, strict=True)]
         for thread in threads:
             thread.start()
         barrier.wait()
@@ -253,6 +268,7 @@ def main(argv=None) -> None:
                         help="postgresql://… (its schema public is dropped!)")
     parser.add_argument("--orders", type=int, default=300, help="orders per run")
     parser.add_argument("--clients", type=int, default=4, help="HTTP client threads")
+    parser.add_argument("--rounds", type=int, default=5, help="raw/service rounds, alternating")
     args = parser.parse_args(argv)
     if not args.database or not args.database.startswith("postgresql"):
         parser.error("--database postgresql://… is required (PostgreSQL only)")
@@ -263,13 +279,27 @@ def main(argv=None) -> None:
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": sqlalchemy_url(args.database),
                       "FAB_PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"})
-    data = setup(app, args.orders * 3)
-    customers = data["customers"]
-    n = args.orders
+    n, rounds, clients = args.orders, max(1, args.rounds), args.clients
+    warm = 10
+    data = setup(app, 3 * n + 2 * warm + clients * warm)
+    pool = iter(data["customers"])
+
+    def take(k: int) -> list[int]:
+        return [next(pool) for _ in range(k)]
+
     load = os.getloadavg()[0]
-    raw = run_raw(args.database, customers[2 * n:3 * n], data["owner_address_id"])
-    service = run_service(app, customers[:n])
-    http_run = run_http(args.database, customers[n:2 * n], args.clients)
+    # Raw and service alternate in rounds after an untimed warm-up of each, so both meet
+    # the same state of the database and the machine (four single raw runs before this: 340–553/s).
+    run_raw(args.database, take(warm), data["owner_address_id"])
+    run_service(app, take(warm))
+    parts: dict[str, list] = {"raw": [], "service": []}
+    for r in range(rounds):
+        size = n // rounds + (1 if r < n % rounds else 0)
+        parts["raw"].append(run_raw(args.database, take(size), data["owner_address_id"]))
+        parts["service"].append(run_service(app, take(size)))
+    raw, service = (figures(name, [x for latencies, _ in parts[name] for x in latencies],
+                            sum(wall for _, wall in parts[name])) for name in ("raw", "service"))
+    http_run = run_http(args.database, take(n), clients, take(clients * warm))
     for line in metric_lines(service, http_run, raw, load):
         print(json.dumps(line))
 

@@ -76,7 +76,15 @@ def check_sponsor(session, address_id: int | None, sponsor_id: int) -> None:
 
 
 def assign_sponsor(session, address: Address, sponsor_id: int | None) -> None:
-    """Set (or clear) an address's sponsor after the cycle check; audited on flush."""
+    """Set (or clear) an address's sponsor after the cycle check; audited on flush.
+
+    An address without a downline (as loaded: the caller holds its row lock, e.g. the
+    shop's checkout) cannot close a cycle, so only "not itself" is checked here; the flush
+    hook (`downline.tree`) still refuses a missing sponsor and re-checks a changed tree."""
     if sponsor_id is not None:
-        check_sponsor(session, address.id, sponsor_id)
+        if address.id is not None and address.downline_count == 0:
+            if sponsor_id == address.id:
+                raise SponsorCycleError(_("An address cannot be its own sponsor."))
+        else:
+            check_sponsor(session, address.id, sponsor_id)
     address.sponsor_id = sponsor_id

@@ -85,9 +85,14 @@ def _before_flush(session: Session, flush_context, instances):
             session.info.setdefault("downline_deleted", []).append((obj.id, obj.path, obj.sponsor_id))
 
 
-def _row(conn, address_id: int):
-    return conn.execute(text("SELECT id, path, depth, downline_count, sponsor_id FROM address "
-                             "WHERE id = :id"), {"id": address_id}).first()
+def _rows(conn, *ids) -> dict:
+    """The tree columns of a few addresses, fresh from the database, in one query."""
+    wanted = sorted({int(i) for i in ids if i is not None})
+    if not wanted:
+        return {}
+    return {row.id: row for row in conn.execute(text(
+        "SELECT id, path, depth, downline_count, sponsor_id FROM address "
+        f"WHERE id IN ({', '.join(str(i) for i in wanted)})"))}
 
 
 def lock_rows(conn, ids) -> None:
@@ -98,73 +103,96 @@ def lock_rows(conn, ids) -> None:
                      {"ids": ids})
 
 
-def _add_counts(conn, ids, downline_delta: int) -> None:
-    ids = sorted(set(ids))
-    if ids and downline_delta:
-        conn.execute(text("UPDATE address SET downline_count = downline_count + :d "
-                          f"WHERE id IN ({', '.join(str(int(i)) for i in ids)})"),
-                     {"d": downline_delta})
+def _write(conn, downline: dict[int, int], firstline: dict[int, int], place=None) -> None:
+    """One UPDATE for the sizes of several addresses ({id: delta} each) and, with `place`
+    = (id, path, depth), the moved or new address's own position."""
+    downline = {i: d for i, d in downline.items() if i is not None and d}
+    firstline = {i: d for i, d in firstline.items() if i is not None and d}
+    ids = set(downline) | set(firstline)
+    params = {}
+    sets = []
+    if place is not None:
+        ids.add(place[0])
+        params = {"p": place[1], "d": place[2]}
+        own = f"id = {int(place[0])}"
+        sets = [f"path = CASE WHEN {own} THEN :p ELSE path END",
+                f"depth = CASE WHEN {own} THEN :d ELSE depth END"]
+    if not ids:
+        return
+
+    def delta(deltas: dict[int, int]) -> str:
+        whens = " ".join(f"WHEN {int(i)} THEN {int(d)}" for i, d in deltas.items())
+        return f"CASE id {whens} ELSE 0 END"
+
+    if downline:
+        sets.append(f"downline_count = downline_count + {delta(downline)}")
+    if firstline:
+        sets.append(f"firstline_count = firstline_count + {delta(firstline)}")
+    conn.execute(text(f"UPDATE address SET {', '.join(sets)} "
+                      f"WHERE id IN ({', '.join(str(int(i)) for i in sorted(ids))})"), params)
 
 
-def _add_firstline(conn, sponsor_id: int | None, delta: int) -> None:
-    if sponsor_id is not None:
-        conn.execute(text("UPDATE address SET firstline_count = firstline_count + :d WHERE id = :id"),
-                     {"d": delta, "id": sponsor_id})
-
-
-def _place(conn, sponsor_id: int | None, address_id: int, check: bool = True):
-    """(path, depth) for a new member of `sponsor_id`'s firstline, after the cycle check.
-
-    A new address has no downline yet, so it needs no check (`check=False`)."""
-    if sponsor_id is None:
-        return ROOT_PATH, 0
-    sponsor = _row(conn, sponsor_id)
+def _place(conn, sponsor, address_id: int, check: bool = True):
+    """(path, depth) for a new member of `sponsor`'s firstline (a row of `_rows`, None for
+    a root), after the cycle check. An address without a downline needs no check
+    (`check=False`): nothing below it can become its sponsor."""
     if sponsor is None:
-        raise SponsorMissingError(_("Sponsor %(id)s does not exist.", id=sponsor_id))
+        return ROOT_PATH, 0
     if sponsor.path is None:
         return None, None  # tree not built yet (bulk load before rebuild)
-    if not check:
-        return prefix_of(sponsor.path, sponsor_id), sponsor.depth + 1
-    lock_rows(conn, [sponsor_id, *ids_in(sponsor.path)])
-    if sponsor_id == address_id or address_id in upline_ids(conn, sponsor_id):
-        raise SponsorCycleError(_("This sponsor sits in the address's own downline: "
-                                  "the move would create a cycle."))
-    return prefix_of(sponsor.path, sponsor_id), sponsor.depth + 1
+    if check:
+        lock_rows(conn, [sponsor.id, *ids_in(sponsor.path)])
+        if sponsor.id == address_id or address_id in upline_ids(conn, sponsor.id):
+            raise SponsorCycleError(_("This sponsor sits in the address's own downline: "
+                                      "the move would create a cycle."))
+    return prefix_of(sponsor.path, sponsor.id), sponsor.depth + 1
+
+
+def _sponsor_row(rows: dict, sponsor_id: int | None):
+    if sponsor_id is not None and sponsor_id not in rows:
+        raise SponsorMissingError(_("Sponsor %(id)s does not exist.", id=sponsor_id))
+    return rows.get(sponsor_id) if sponsor_id is not None else None
 
 
 def _created(conn, change: _Change) -> None:
     obj = change.obj
-    path, depth = _place(conn, obj.sponsor_id, obj.id, check=False)
-    conn.execute(text("UPDATE address SET path = :p, depth = :d WHERE id = :id"),
-                 {"p": path, "d": depth, "id": obj.id})
-    if path is not None:
-        _add_counts(conn, ids_in(path), 1)
-        _add_firstline(conn, obj.sponsor_id, 1)
+    path, depth = _place(conn, _sponsor_row(_rows(conn, obj.sponsor_id), obj.sponsor_id), obj.id,
+                         check=False)
+    if path is None:
+        return  # tree not built yet: the rebuild places it
+    _write(conn, dict.fromkeys(ids_in(path), 1), {obj.sponsor_id: 1}, place=(obj.id, path, depth))
 
 
 def _moved(conn, change: _Change) -> None:
+    """The moved row is already updated (and so, on PostgreSQL, locked) by this flush: its
+    `downline_count` read now is current, and while it is 0 no concurrent move can put
+    anything below it, so a leaf (every new customer's first order with a partner code)
+    skips the upline locks, the cycle walk and the subtree's range UPDATE."""
     obj = change.obj
-    old = _row(conn, obj.id)
+    rows = _rows(conn, obj.id, obj.sponsor_id)
+    old = rows[obj.id]
     new_sponsor_id = old.sponsor_id
     if new_sponsor_id == change.old_sponsor_id:
         return
-    path, depth = _place(conn, new_sponsor_id, obj.id)
+    leaf = old.downline_count == 0
+    path, depth = _place(conn, _sponsor_row(rows, new_sponsor_id), obj.id, check=not leaf)
     if old.path is None or path is None:
         conn.execute(text("UPDATE address SET path = NULL, depth = NULL WHERE id = :id"), {"id": obj.id})
         return
-    old_prefix, new_prefix = prefix_of(old.path, obj.id), prefix_of(path, obj.id)
-    conn.execute(text("UPDATE address SET path = :np || substr(path, :cut), depth = depth + :dd "
-                      "WHERE path >= :lo AND path < :hi"),
-                 {"np": new_prefix, "cut": len(old_prefix) + 1, "dd": depth - old.depth,
-                  "lo": old_prefix, "hi": prefix_upper(old_prefix)})
-    conn.execute(text("UPDATE address SET path = :p, depth = :d WHERE id = :id"),
-                 {"p": path, "d": depth, "id": obj.id})
+    if not leaf:
+        old_prefix, new_prefix = prefix_of(old.path, obj.id), prefix_of(path, obj.id)
+        conn.execute(text("UPDATE address SET path = :np || substr(path, :cut), depth = depth + :dd "
+                          "WHERE path >= :lo AND path < :hi"),
+                     {"np": new_prefix, "cut": len(old_prefix) + 1, "dd": depth - old.depth,
+                      "lo": old_prefix, "hi": prefix_upper(old_prefix)})
     size = old.downline_count + 1
     before, after = set(ids_in(old.path)), set(ids_in(path))
-    _add_counts(conn, before - after, -size)
-    _add_counts(conn, after - before, size)
-    _add_firstline(conn, change.old_sponsor_id, -1)
-    _add_firstline(conn, new_sponsor_id, 1)
+    downline = {**dict.fromkeys(before - after, -size), **dict.fromkeys(after - before, size)}
+    firstline: dict[int, int] = {}
+    for sponsor_id, delta in ((change.old_sponsor_id, -1), (new_sponsor_id, 1)):
+        if sponsor_id is not None:
+            firstline[sponsor_id] = firstline.get(sponsor_id, 0) + delta
+    _write(conn, downline, firstline, place=(obj.id, path, depth))
 
 
 def _after_flush(session: Session, flush_context):
@@ -181,8 +209,7 @@ def _after_flush(session: Session, flush_context):
             _moved(conn, change)
     for _id, path, sponsor_id in deleted:
         if path is not None:
-            _add_counts(conn, ids_in(path), -1)
-            _add_firstline(conn, sponsor_id, -1)
+            _write(conn, dict.fromkeys(ids_in(path), -1), {sponsor_id: -1})
     session.info["downline_expire"] = True
 
 

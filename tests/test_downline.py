@@ -146,19 +146,30 @@ def test_two_changes_in_one_flush_closing_a_cycle_are_refused(ctx, tree):
     assert integrity.check(ctx).ok
 
 
-def test_concurrent_moves_closing_a_cycle_at_most_one_commits(app, ctx, tree):
-    if ctx.get_bind().dialect.name != "postgresql":
-        pytest.skip("row locks: PostgreSQL only (SQLite has one writer at a time)")
-    engine = ctx.get_bind()
-    barrier = threading.Barrier(2)
+def test_leaves_made_each_others_sponsors_in_one_flush_are_refused(ctx, tree, make):
+    """A leaf's move skips the cycle walk; a cycle among leaves changed together is still found."""
+    c = make.address(last_name="Blatt")
+    ctx.get(Address, tree["a11"]).sponsor_id = tree["b1"]
+    ctx.get(Address, tree["b1"]).sponsor_id = c.id
+    ctx.get(Address, c.id).sponsor_id = tree["a11"]
+    with pytest.raises(SponsorError):
+        ctx.commit()
+    ctx.rollback()
+    assert integrity.check(ctx).ok
+
+
+def race(app, engine, *works) -> list[str]:
+    """Run each `work(session)` in its own thread and session, released together: "ok" or
+    the name of the error each ended with."""
+    barrier = threading.Barrier(len(works))
     outcomes = []
 
-    def worker(address_id, sponsor_id):
+    def run(work):
         with app.app_context():
             session = sa.orm.Session(engine)
             try:
                 barrier.wait()
-                moves.move(session, address_id, sponsor_id, "gleichzeitig", actor_label="test")
+                work(session)
                 outcomes.append("ok")
             except (SponsorError, sa.exc.DBAPIError) as exc:
                 outcomes.append(type(exc).__name__)
@@ -166,12 +177,43 @@ def test_concurrent_moves_closing_a_cycle_at_most_one_commits(app, ctx, tree):
             finally:
                 session.close()
 
-    threads = [threading.Thread(target=worker, args=(tree["a"], tree["b1"])),
-               threading.Thread(target=worker, args=(tree["b"], tree["a11"]))]
+    threads = [threading.Thread(target=run, args=(work,)) for work in works]
     for t in threads:
         t.start()
     for t in threads:
         t.join(30)
+    return outcomes
+
+
+def test_concurrent_leaf_assignment_and_move_closing_a_cycle_at_most_one_commits(app, ctx, tree):
+    """The shop's checkout sets a leaf's sponsor without the cycle walk (its own row lock keeps
+    anything from being moved below it meanwhile); a concurrent move of the leaf's upline
+    under the leaf must still not close a cycle."""
+    if ctx.get_bind().dialect.name != "postgresql":
+        pytest.skip("row locks: PostgreSQL only (SQLite has one writer at a time)")
+
+    def leaf_under_a11(session):  # b1 is a leaf: b1 -> a11 -> a1 -> a
+        session.get(Address, tree["b1"]).sponsor_id = tree["a11"]
+        session.commit()
+
+    def a_under_b1(session):
+        moves.move(session, tree["a"], tree["b1"], "gleichzeitig", actor_label="test")
+
+    outcomes = race(app, ctx.get_bind(), leaf_under_a11, a_under_b1)
+    assert sorted(outcomes) == ["SponsorCycleError", "ok"], outcomes
+    ctx.rollback()
+    assert integrity.check(ctx).ok
+
+
+def test_concurrent_moves_closing_a_cycle_at_most_one_commits(app, ctx, tree):
+    if ctx.get_bind().dialect.name != "postgresql":
+        pytest.skip("row locks: PostgreSQL only (SQLite has one writer at a time)")
+
+    def mover(address_id, sponsor_id):
+        return lambda session: moves.move(session, address_id, sponsor_id, "gleichzeitig",
+                                          actor_label="test")
+
+    outcomes = race(app, ctx.get_bind(), mover(tree["a"], tree["b1"]), mover(tree["b"], tree["a11"]))
     # The second waits for the first's row locks, then sees its move and is refused.
     assert sorted(outcomes) == ["SponsorCycleError", "ok"], outcomes
     ctx.rollback()

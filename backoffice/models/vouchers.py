@@ -274,7 +274,11 @@ class Invoice(Model):
 
     @property
     def display_number(self) -> str:
-        return f"RE-{self.number:06d}"
+        return self.format_number(self.number)
+
+    @staticmethod
+    def format_number(number: int) -> str:
+        return f"RE-{number:06d}"
 
     def __str__(self) -> str:
         return self.display_number

@@ -106,8 +106,11 @@ def basket(session, lines: list[dict]) -> list[Line]:
     if not lines or not isinstance(lines, list) or not all(isinstance(item, dict) for item in lines):
         raise BasketError("empty_basket", _("The order needs lines: a list of article_no and quantity."))
     numbers = [str(item.get("article_no", "")) for item in lines]
+    # Plain rows, not Article objects: the checkout reads these columns and nothing else.
     articles = {a.article_no: a for a in session.execute(
-        select(Article).where(Article.article_no.in_(numbers))).scalars()}
+        select(Article.article_no, Article.name, Article.gross_price, Article.vat_rate,
+               Article.discountable_by_absolute_vouchers, Article.active)
+        .where(Article.article_no.in_(numbers)))}
     result = []
     for item in lines:
         article = articles.get(str(item.get("article_no", "")))
