@@ -97,7 +97,7 @@ def _changes(obj):
 
 def _before_flush(session: Session, flush_context, instances):
     actor = current_actor()
-    pending = session.info.setdefault("audit_pending", [])
+    pending = session.info["audit_pending"] = []  # fresh: a failed flush leaves nothing behind
     for obj in list(session.new) + list(session.dirty):
         if type(obj) not in TRACKED:
             continue

@@ -71,7 +71,10 @@ def _sponsor_changed(state) -> tuple[bool, int | None]:
 
 
 def _before_flush(session: Session, flush_context, instances):
-    changes = session.info.setdefault("downline_changes", [])
+    # Fresh for each flush: a flush that failed before `after_flush` (a deadlock, a constraint)
+    # must not leave its changes behind for the next one to apply a second time.
+    changes = session.info["downline_changes"] = []
+    session.info.pop("downline_deleted", None)
     for obj in session.new:
         if isinstance(obj, Address):
             changes.append(_Change(obj, True, None))

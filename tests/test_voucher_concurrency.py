@@ -13,10 +13,12 @@ import pytest
 import sqlalchemy as sa
 
 from backoffice.extensions import db
-from backoffice.models import Order, Redemption, Voucher, VoucherKind
+from backoffice.models import Address, Order, Redemption, Voucher, VoucherKind
 from backoffice.services import DomainError
 from backoffice.services.orders import cancel_order, place_order
 from backoffice.services.vouchers import add_code, create_partner_code
+from downline import integrity, moves
+from downline.sponsors import SponsorError
 from tests.voucher_helpers import new_customer_voucher, permanent_voucher, voucher_with_code
 
 
@@ -101,6 +103,85 @@ def test_forty_racers_over_four_partner_codes_share_max_ten(app, ctx, make, shir
     assert len(results) == 10 and errors.count("used_up") == 30
     db.session.expire_all()
     assert db.session.get(Voucher, voucher.id).redeemed_count == 10 and redemptions(ctx) == 10
+
+
+def test_checkout_racing_a_staff_move_that_would_close_a_cycle(app, ctx, make, shirt):
+    """The partner code moves the new customer under the partner while staff move the partner
+    under that customer. Whichever goes first, the order is placed (a deadlock between the
+    two is retried), at most one of the moves happens and the tree has no cycle."""
+    voucher = new_customer_voucher(min_order_value=None)
+    partner = make.partner("meier")
+    create_partner_code(ctx, partner, voucher.id, "vonmeier")
+    ctx.commit()
+    partner_address, customer = partner.address_id, make.address().id
+
+    def staff_move(session):
+        try:
+            moves.move(session, partner_address, customer, "test", actor_label="test")
+            return "moved"
+        except (SponsorError, sa.exc.DBAPIError) as exc:
+            session.rollback()
+            return type(exc).__name__
+
+    for attempt in range(3):
+        results, errors = race(app, [order_call(f"c-{attempt}", customer, "vonmeier"), staff_move])
+        assert errors == [] and any(not isinstance(r, str) for r in results), results
+        report = integrity.check(ctx)
+        assert report.ok, report.problems
+        db.session.expire_all()
+        sponsors = {a: db.session.get(Address, a).sponsor_id for a in (customer, partner_address)}
+        assert not (sponsors[customer] == partner_address and sponsors[partner_address] == customer)
+        # Next round: a fresh new customer and the partner back at the top.
+        if sponsors[partner_address] is not None:
+            moves.move(ctx, partner_address, make.address().id, "test: back", actor_label="test")
+        customer = make.address().id
+
+
+def test_a_checkout_chosen_as_deadlock_victim_is_run_again(app, ctx, make, shirt):
+    """Another transaction holds the partner's row and then asks for the customer's, which the
+    checkout holds: PostgreSQL aborts the checkout (it waited first); it is run again."""
+    import time
+
+    voucher = new_customer_voucher(min_order_value=None)
+    partner = make.partner("meier")
+    create_partner_code(ctx, partner, voucher.id, "vonmeier")
+    ctx.commit()
+    partner_address, customer = partner.address_id, make.address().id
+    engine = ctx.get_bind()
+    outcome = {}
+
+    def checkout():
+        with app.app_context():
+            try:
+                outcome["result"] = order_call("dl-1", customer, "vonmeier")(db.session)
+            except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+                outcome["error"] = exc
+            finally:
+                db.session.remove()
+
+    with engine.connect() as other:
+        # The checkout starts waiting first, so its deadlock check (after 1 s) finds the cycle;
+        # this side's check comes far later, so it is never the one aborted.
+        other.execute(sa.text("SET LOCAL deadlock_timeout = '10s'"))
+        other.execute(sa.text("SELECT id FROM address WHERE id = :id FOR UPDATE"), {"id": partner_address})
+        thread = threading.Thread(target=checkout)
+        thread.start()
+        deadline = time.monotonic() + 10
+        # Until the checkout waits for the partner's row (autocommit: a transaction would see
+        # one snapshot of pg_stat_activity all along).
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as watch:
+            while time.monotonic() < deadline and not watch.execute(sa.text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND wait_event_type = 'Lock'")).scalar():
+                time.sleep(0.02)
+        other.execute(sa.text("SELECT id FROM address WHERE id = :id FOR UPDATE"), {"id": customer})
+        other.rollback()
+    thread.join(60)
+    assert "error" not in outcome, outcome
+    assert not outcome["result"].repeated
+    db.session.expire_all()
+    assert db.session.get(Address, customer).sponsor_id == partner_address
+    assert integrity.check(ctx).ok
 
 
 def test_one_new_customer_two_orders_at_once_gets_one_discount(app, ctx, make, shirt):

@@ -26,7 +26,7 @@ from decimal import Decimal
 
 from flask_babel import gettext as _
 from sqlalchemy import insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import joinedload
 
 from downline.sponsors import SponsorError, assign_sponsor
@@ -217,6 +217,10 @@ def _new_invoice(session, order: Order, kind: InvoiceKind, sign: int, now: datet
     return invoice
 
 
+CHECKOUT_ATTEMPTS = 3
+RETRY_SQLSTATES = {"40P01", "40001"}  # deadlock_detected, serialization_failure
+
+
 def place_order(session, external_order_id: str, customer_id: int, lines: list[dict],
                 voucher_code: str | None = None, now: datetime | None = None) -> OrderResult:
     """Validate again and commit the whole checkout atomically; idempotent by external id."""
@@ -226,27 +230,36 @@ def place_order(session, external_order_id: str, customer_id: int, lines: list[d
     reason = _("order %(id)s", id=external_order_id)
     if voucher_code:
         reason = _("partner code %(code)s in order %(id)s", code=voucher_code, id=external_order_id)
-    try:
-        with acting_as(SHOP_ACTOR, reason=reason):
-            # One flush before the invoice number instead of one per query (see _new_invoice).
-            with session.no_autoflush:
-                order, snapshot = _checkout(session, external_order_id, customer_id, lines,
-                                            voucher_code, now or utcnow())
-            session.commit()
-    except _Repeated as repeated:
-        session.rollback()
-        return OrderResult(session.get(Order, repeated.order_id, populate_existing=True), repeated=True)
-    except IntegrityError as exc:
-        session.rollback()
-        existing = _by_external_id(session, external_order_id)
-        if existing is not None:  # a concurrent duplicate of the same order won
-            return OrderResult(existing, repeated=True)
-        if "new_customer_address_id" in str(exc.orig) or "redemption" in str(exc.orig):
-            raise VoucherRefused("not_new_customer") from exc
-        raise Conflict("conflict", _("The order conflicts with another one; please retry.")) from exc
-    except BaseException:
-        session.rollback()
-        raise
+    for attempt in range(1, CHECKOUT_ATTEMPTS + 1):
+        try:
+            with acting_as(SHOP_ACTOR, reason=reason):
+                with session.no_autoflush:
+                    order, snapshot = _checkout(session, external_order_id, customer_id, lines,
+                                                voucher_code, now or utcnow())
+                session.commit()
+            break
+        except _Repeated as repeated:
+            session.rollback()
+            return OrderResult(session.get(Order, repeated.order_id, populate_existing=True),
+                               repeated=True)
+        except IntegrityError as exc:
+            session.rollback()
+            existing = _by_external_id(session, external_order_id)
+            if existing is not None:  # a concurrent duplicate of the same order won
+                return OrderResult(existing, repeated=True)
+            if "new_customer_address_id" in str(exc.orig) or "redemption" in str(exc.orig):
+                raise VoucherRefused("not_new_customer") from exc
+            raise Conflict("conflict", _("The order conflicts with another one; please retry.")) from exc
+        except OperationalError as exc:
+            session.rollback()
+            # PostgreSQL broke a deadlock (or a serialization conflict) by aborting this
+            # checkout, e.g. against a staff move of the customer's new upline: nothing of it
+            # was kept, so run it again; it then sees the other transaction's outcome.
+            if getattr(exc.orig, "sqlstate", None) not in RETRY_SQLSTATES or attempt == CHECKOUT_ATTEMPTS:
+                raise
+        except BaseException:
+            session.rollback()
+            raise
     return OrderResult(order, snapshot=snapshot)
 
 
