@@ -190,9 +190,12 @@ def run(n: int, database: str | None, repeat: int) -> None:
         def move_back_and_forth(address_id, how):
             address = s.get(Address, address_id)
             home, size = address.sponsor_id, address.downline_count
-            away = 2 if home != 2 and not (address.path or "").startswith("/1/2/") else 1
-            if away == home or away == address_id:
-                away = root.id if home != root.id else 2
+            # A shallow sponsor outside the moved subtree, other than its own.
+            below = f"{address.path}{address.id}/"
+            away = s.execute(sa.select(Address.id).where(
+                Address.id != address_id, Address.id != home,
+                sa.or_(Address.path < below, Address.path >= below[:-1] + "0"))
+                .order_by(Address.depth, Address.id).limit(1)).scalar()
             runs = max(4, repeat // 4) if size < 10_000 else 2
             timings = []
             for i in range(runs + 2):  # the first away-and-back is the warm-up, not timed

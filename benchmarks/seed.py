@@ -135,7 +135,8 @@ def run(n: int, database: str | None) -> None:
     from flask_migrate import upgrade
 
     from app import create_app
-    from backoffice.demo import COLUMNS, PARTNER_COLUMNS, _sqlite_value, bulk_insert, generate
+    from backoffice.bulk import sqlite_value
+    from backoffice.demo import COLUMNS, PARTNER_COLUMNS, bulk_insert, generate
     from backoffice.extensions import db
 
     tmpdir = tempfile.TemporaryDirectory(prefix="pd-bench-")
@@ -171,8 +172,8 @@ def run(n: int, database: str | None) -> None:
         del rows
         a_cols, p_cols = ", ".join(COLUMNS), ", ".join(PARTNER_COLUMNS)
         if backend == "sqlite":
-            addresses = [tuple(map(_sqlite_value, a)) for a in addresses]
-            partners = [tuple(map(_sqlite_value, p)) for p in partners]
+            addresses = [tuple(map(sqlite_value, a)) for a in addresses]
+            partners = [tuple(map(sqlite_value, p)) for p in partners]
             raw_path = Path(tmpdir.name) / "raw.db"
             raw = sqlite3.connect(raw_path)
             for ddl in raw_ddl:
