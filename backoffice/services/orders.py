@@ -27,7 +27,7 @@ from decimal import Decimal
 from flask_babel import gettext as _
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, make_transient_to_detached
 
 from downline.sponsors import SponsorError, assign_sponsor
 
@@ -301,10 +301,16 @@ def _checkout(session, external_order_id, customer_id, lines, voucher_code, now)
     subtotal = sum((line.gross for line in priced), ZERO)
     discount = sum(shares.values(), ZERO)
     rates = basket_totals(priced, shares)
-    order = Order(external_order_id=external_order_id, address=address, voucher_code=code,
-                  subtotal_gross=subtotal, discount=discount, total_gross=subtotal - discount,
+    values = dict(external_order_id=external_order_id, address_id=address.id,
+                  voucher_code_id=code.id if code is not None else None, subtotal_gross=subtotal,
+                  discount=discount, total_gross=subtotal - discount,
                   total_net=sum((r.net for r in rates), ZERO), total_vat=sum((r.vat for r in rates), ZERO),
-                  placed_at=now, status=OrderStatus.completed)
+                  placed_at=now, status=OrderStatus.completed, cancelled_at=None)
+    # A plain INSERT, then the object as if loaded: the unit of work has only the address left.
+    order_id = session.connection().execute(
+        insert(Order.__table__).values(**values).returning(Order.__table__.c.id)).scalar_one()
+    order = Order(id=order_id, address=address, voucher_code=code, **values)
+    make_transient_to_detached(order)
     session.add(order)
     line_rows = [dict(position=position, kind=LineKind.article, article_no=line.article_no, name=line.name,
                       quantity=line.quantity, unit_gross=line.unit_gross, vat_rate=line.vat_rate,
@@ -331,9 +337,9 @@ def _checkout(session, external_order_id, customer_id, lines, voucher_code, now)
             except SponsorError:
                 pass  # the code owner sits in this address's own downline: keep the tree sound
     buyer_name, buyer_address = _buyer(address)
-    # One flush: the order and the address (with the downline and audit hooks). Lines,
-    # redemption and invoice are plain INSERTs: nothing reads them back as objects here, and
-    # the unit of work for them cost more than the rest of the checkout's Python.
+    # One flush: the address (with the downline and audit hooks). Order, lines, redemption and
+    # invoice are plain INSERTs: the unit of work for them cost more than the rest of the
+    # checkout's Python.
     session.flush()
     conn = session.connection()
     conn.execute(insert(OrderLine.__table__), [dict(row, order_id=order.id) for row in line_rows])
