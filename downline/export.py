@@ -137,8 +137,8 @@ def rows(session, root: Address, level: int | None, viewer_root_id: int | None, 
     if level is not None:
         query = query.where(Address.depth == root.depth + level)
     # The path index's order: every sponsor before its downline, each firstline together.
-    # Nothing to sort, so the first rows stream at once (ordered by level it took a sort of
-    # the whole downline: 0.5 of 1.1 s for 100k rows on SQLite).
+    # Nothing to sort, so the first rows stream at once; the whole export takes about as long
+    # as ordered by level (100k rows on SQLite, driver rows: 1.19-1.24 s against 1.26 s).
     query = query.order_by(Address.path, Address.depth, Address.type, Address.id)
 
     def generate():

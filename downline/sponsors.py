@@ -81,10 +81,7 @@ def assign_sponsor(session, address: Address, sponsor_id: int | None) -> None:
     An address without a downline (as loaded: the caller holds its row lock, e.g. the
     shop's checkout) cannot close a cycle, so only "not itself" is checked here; the flush
     hook (`downline.tree`) still refuses a missing sponsor and re-checks a changed tree."""
-    if sponsor_id is not None:
-        if address.id is not None and address.downline_count == 0:
-            if sponsor_id == address.id:
-                raise SponsorCycleError(_("An address cannot be its own sponsor."))
-        else:
-            check_sponsor(session, address.id, sponsor_id)
+    leaf = address.id is not None and address.downline_count == 0 and sponsor_id != address.id
+    if sponsor_id is not None and not leaf:
+        check_sponsor(session, address.id, sponsor_id)
     address.sponsor_id = sponsor_id

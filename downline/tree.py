@@ -191,11 +191,8 @@ def _moved(conn, change: _Change) -> None:
     size = old.downline_count + 1
     before, after = set(ids_in(old.path)), set(ids_in(path))
     downline = {**dict.fromkeys(before - after, -size), **dict.fromkeys(after - before, size)}
-    firstline: dict[int, int] = {}
-    for sponsor_id, delta in ((change.old_sponsor_id, -1), (new_sponsor_id, 1)):
-        if sponsor_id is not None:
-            firstline[sponsor_id] = firstline.get(sponsor_id, 0) + delta
-    _write(conn, downline, firstline, place=(obj.id, path, depth))
+    # The two sponsors differ (checked above); `_write` skips a None (a root had none).
+    _write(conn, downline, {change.old_sponsor_id: -1, new_sponsor_id: 1}, place=(obj.id, path, depth))
 
 
 def _after_flush(session: Session, flush_context):
