@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 import sqlalchemy as sa
 
@@ -21,6 +19,7 @@ from downline import (
     visibility,
 )
 from downline.sponsors import SponsorCycleError, SponsorError, SponsorMissingError
+from tests.concurrency import run_together
 
 
 def fresh(address_id: int) -> Address:
@@ -158,31 +157,11 @@ def test_leaves_made_each_others_sponsors_in_one_flush_are_refused(ctx, tree, ma
     assert integrity.check(ctx).ok
 
 
-def race(app, engine, *works) -> list[str]:
+def race(app, *works) -> list[str]:
     """Run each `work(session)` in its own thread and session, released together: "ok" or
     the name of the error each ended with."""
-    barrier = threading.Barrier(len(works))
-    outcomes = []
-
-    def run(work):
-        with app.app_context():
-            session = sa.orm.Session(engine)
-            try:
-                barrier.wait()
-                work(session)
-                outcomes.append("ok")
-            except (SponsorError, sa.exc.DBAPIError) as exc:
-                outcomes.append(type(exc).__name__)
-                session.rollback()
-            finally:
-                session.close()
-
-    threads = [threading.Thread(target=run, args=(work,)) for work in works]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    return outcomes
+    return ["ok" if not isinstance(outcome, Exception) else type(outcome).__name__
+            for outcome in run_together(app, works)]
 
 
 def test_concurrent_leaf_assignment_and_move_closing_a_cycle_at_most_one_commits(app, ctx, tree):
@@ -199,7 +178,7 @@ def test_concurrent_leaf_assignment_and_move_closing_a_cycle_at_most_one_commits
     def a_under_b1(session):
         moves.move(session, tree["a"], tree["b1"], "gleichzeitig", actor_label="test")
 
-    outcomes = race(app, ctx.get_bind(), leaf_under_a11, a_under_b1)
+    outcomes = race(app, leaf_under_a11, a_under_b1)
     # The loser is refused by the cycle check, or aborted by PostgreSQL's deadlock detector
     # (each holds a row the other wants: the leaf's own row against the upline's locks).
     assert sorted(outcomes) in (["SponsorCycleError", "ok"], ["OperationalError", "ok"]), outcomes
@@ -215,7 +194,7 @@ def test_concurrent_moves_closing_a_cycle_at_most_one_commits(app, ctx, tree):
         return lambda session: moves.move(session, address_id, sponsor_id, "gleichzeitig",
                                           actor_label="test")
 
-    outcomes = race(app, ctx.get_bind(), mover(tree["a"], tree["b1"]), mover(tree["b"], tree["a11"]))
+    outcomes = race(app, mover(tree["a"], tree["b1"]), mover(tree["b"], tree["a11"]))
     # The second waits for the first's row locks, then sees its move and is refused.
     assert sorted(outcomes) == ["SponsorCycleError", "ok"], outcomes
     ctx.rollback()

@@ -19,6 +19,7 @@ from backoffice.services.orders import cancel_order, place_order
 from backoffice.services.vouchers import add_code, create_partner_code
 from downline import integrity, moves
 from downline.sponsors import SponsorError
+from tests.concurrency import run_together
 from tests.voucher_helpers import new_customer_voucher, permanent_voucher, voucher_with_code
 
 
@@ -30,31 +31,14 @@ def _postgres_only(database_url):
 
 def race(app, calls):
     """Run the calls in threads released at once; return (results, errors)."""
-    barrier = threading.Barrier(len(calls))
     results, errors = [], []
-    lock = threading.Lock()
-
-    def run(call):
-        with app.app_context():
-            try:
-                barrier.wait(timeout=30)
-                outcome = call(db.session)
-                with lock:
-                    results.append(outcome)
-            except DomainError as exc:
-                with lock:
-                    errors.append(exc.code)
-            except Exception as exc:  # noqa: BLE001 - reported by the test
-                with lock:
-                    errors.append(f"crash: {exc!r}")
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    for outcome in run_together(app, calls):
+        if isinstance(outcome, DomainError):
+            errors.append(outcome.code)
+        elif isinstance(outcome, Exception):
+            errors.append(f"crash: {outcome!r}")
+        else:
+            results.append(outcome)
     assert not any(str(e).startswith("crash") for e in errors), errors
     return results, errors
 
