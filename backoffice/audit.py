@@ -23,6 +23,9 @@ TRACKED = {
 }
 
 
+_INSERT_AUDIT = insert(AuditEntry.__table__)
+
+
 @dataclass(frozen=True)
 class Actor:
     user_id: int | None
@@ -34,8 +37,9 @@ _reason: contextvars.ContextVar[str | None] = contextvars.ContextVar("audit_reas
 
 
 @contextlib.contextmanager
-def acting_as(label: str, user_id: int | None = None, reason: str | None = None):
-    """Name the actor (and optionally a reason) for changes made outside a web request."""
+def acting_as(label: str, user_id: int | None = None, reason=None):
+    """Name the actor (and optionally a reason, a string or a lazy translation) for changes
+    made outside a web request."""
     token = _actor.set(Actor(user_id, label))
     reason_token = _reason.set(reason)
     try:
@@ -109,7 +113,7 @@ def _before_flush(session: Session, flush_context, instances):
                 continue  # a new record's first values are no change; its first sponsor is
             entry = {"actor_user_id": actor.user_id, "actor_label": actor.label,
                      "entity": type(obj).__tablename__, "field": field, "old_value": _display(old),
-                     "new_value": _display(new), "reason": _reason.get()}
+                     "new_value": _display(new), "reason": _display(_reason.get())}
             pending.append((entry, obj, created))
 
 
@@ -128,7 +132,7 @@ def _after_flush(session: Session, flush_context):
         entry["address_id"] = obj.id if isinstance(obj, Address) else obj.address_id
         rows.append(entry)
     if rows:
-        session.connection().execute(insert(AuditEntry.__table__), rows)
+        session.connection().execute(_INSERT_AUDIT, rows)
 
 
 def install(session_class=Session) -> None:

@@ -8,11 +8,12 @@ creates the role rows so users can be assigned to them.
 from __future__ import annotations
 
 import re
+from functools import cached_property
 
 from flask import current_app, g, has_request_context
 from flask_appbuilder.security.sqla.manager import SecurityManager as FabSecurityManager
 from flask_appbuilder.security.sqla.models import Group
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
 from .extensions import db
@@ -95,12 +96,15 @@ class SecurityManager(FabSecurityManager):
         return any(re.match(view, view_name) and re.match(permission, permission_name)
                    for view, permission in public)
 
-    def get_user_by_id(self, pk):
+    @cached_property
+    def _user_by_id(self):
+        """Built once: on a token request, building the statement cost as much as running it."""
         user = self.user_model
-        return self.session.execute(
-            select(user).where(user.id == pk)
-            .options(joinedload(user.roles), joinedload(user.groups).joinedload(Group.roles))
-        ).unique().scalar_one_or_none()
+        return (select(user).where(user.id == bindparam("pk"))
+                .options(joinedload(user.roles), joinedload(user.groups).joinedload(Group.roles)))
+
+    def get_user_by_id(self, pk):
+        return self.session.execute(self._user_by_id, {"pk": pk}).unique().scalar_one_or_none()
 
 PARTNER_ROLE = "Partner"
 NO_PARTNER = -1  # matches no row: a Partner login without a linked partner sees nothing

@@ -19,9 +19,10 @@ Whoever changes a sponsor (Desk form, REST API, import, shop, `downline.moves`) 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from flask_babel import gettext as _
-from sqlalchemy import event, inspect, text
+from sqlalchemy import bindparam, event, inspect, text
 from sqlalchemy.orm import Session
 
 from backoffice.models import Address
@@ -88,14 +89,19 @@ def _before_flush(session: Session, flush_context, instances):
             session.info.setdefault("downline_deleted", []).append((obj.id, obj.path, obj.sponsor_id))
 
 
+# Statements are built once and take their ids as parameters: the same SQL every time, so
+# SQLAlchemy compiles it once and PostgreSQL prepares it (ids written into the SQL cost a
+# compile and a server-side parse per checkout).
+_TREE_ROWS = text("SELECT id, path, depth, downline_count, sponsor_id FROM address WHERE id IN :ids"
+                  ).bindparams(bindparam("ids", expanding=True))
+
+
 def _rows(conn, *ids) -> dict:
     """The tree columns of a few addresses, fresh from the database, in one query."""
     wanted = sorted({int(i) for i in ids if i is not None})
     if not wanted:
         return {}
-    return {row.id: row for row in conn.execute(text(
-        "SELECT id, path, depth, downline_count, sponsor_id FROM address "
-        f"WHERE id IN ({', '.join(str(i) for i in wanted)})"))}
+    return {row.id: row for row in conn.execute(_TREE_ROWS, {"ids": wanted})}
 
 
 def lock_rows(conn, ids) -> None:
@@ -106,33 +112,43 @@ def lock_rows(conn, ids) -> None:
                      {"ids": ids})
 
 
+@lru_cache(maxsize=128)
+def _write_statement(n_downline: int, n_firstline: int, place: bool):
+    """The UPDATE of `_write` for this many size deltas, with or without a position."""
+    sets = []
+    if place:
+        sets = ["path = CASE WHEN id = :place_id THEN :path ELSE path END",
+                "depth = CASE WHEN id = :place_id THEN :depth ELSE depth END"]
+
+    def delta(column: str, prefix: str, n: int) -> str:
+        whens = " ".join(f"WHEN :{prefix}_id{k} THEN :{prefix}{k}" for k in range(n))
+        return f"{column} = {column} + CASE id {whens} ELSE 0 END"
+
+    if n_downline:
+        sets.append(delta("downline_count", "dl", n_downline))
+    if n_firstline:
+        sets.append(delta("firstline_count", "fl", n_firstline))
+    return text(f"UPDATE address SET {', '.join(sets)} WHERE id IN :ids").bindparams(
+        bindparam("ids", expanding=True))
+
+
 def _write(conn, downline: dict[int, int], firstline: dict[int, int], place=None) -> None:
     """One UPDATE for the sizes of several addresses ({id: delta} each) and, with `place`
     = (id, path, depth), the moved or new address's own position."""
-    downline = {i: d for i, d in downline.items() if i is not None and d}
-    firstline = {i: d for i, d in firstline.items() if i is not None and d}
+    downline = {int(i): int(d) for i, d in downline.items() if i is not None and d}
+    firstline = {int(i): int(d) for i, d in firstline.items() if i is not None and d}
     ids = set(downline) | set(firstline)
-    params = {}
-    sets = []
+    params: dict = {}
     if place is not None:
-        ids.add(place[0])
-        params = {"p": place[1], "d": place[2]}
-        own = f"id = {int(place[0])}"
-        sets = [f"path = CASE WHEN {own} THEN :p ELSE path END",
-                f"depth = CASE WHEN {own} THEN :d ELSE depth END"]
+        ids.add(int(place[0]))
+        params = {"place_id": int(place[0]), "path": place[1], "depth": place[2]}
     if not ids:
         return
-
-    def delta(deltas: dict[int, int]) -> str:
-        whens = " ".join(f"WHEN {int(i)} THEN {int(d)}" for i, d in deltas.items())
-        return f"CASE id {whens} ELSE 0 END"
-
-    if downline:
-        sets.append(f"downline_count = downline_count + {delta(downline)}")
-    if firstline:
-        sets.append(f"firstline_count = firstline_count + {delta(firstline)}")
-    conn.execute(text(f"UPDATE address SET {', '.join(sets)} "
-                      f"WHERE id IN ({', '.join(str(int(i)) for i in sorted(ids))})"), params)
+    for prefix, deltas in (("dl", downline), ("fl", firstline)):
+        for k, (i, d) in enumerate(deltas.items()):
+            params[f"{prefix}_id{k}"], params[f"{prefix}{k}"] = i, d
+    conn.execute(_write_statement(len(downline), len(firstline), place is not None),
+                 dict(params, ids=sorted(ids)))
 
 
 def _place(conn, sponsor, address_id: int, check: bool = True):

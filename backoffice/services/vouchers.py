@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app, has_app_context
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from ..models import (
     Address,
@@ -101,16 +101,19 @@ def find_code(session, code: str) -> VoucherCode | None:
     ).scalar_one_or_none()
 
 
+# Plain rows, not Article objects: the checkout reads these columns and nothing else. Built
+# once (see `backoffice.services.orders`).
+_ARTICLES = select(Article.article_no, Article.name, Article.gross_price, Article.vat_rate,
+                   Article.discountable_by_absolute_vouchers, Article.active
+                   ).where(Article.article_no.in_(bindparam("numbers", expanding=True)))
+
+
 def basket(session, lines: list[dict]) -> list[Line]:
     """Shop lines (`article_no`, `quantity`) as priced lines from the article master."""
     if not lines or not isinstance(lines, list) or not all(isinstance(item, dict) for item in lines):
         raise BasketError("empty_basket", _("The order needs lines: a list of article_no and quantity."))
     numbers = [str(item.get("article_no", "")) for item in lines]
-    # Plain rows, not Article objects: the checkout reads these columns and nothing else.
-    articles = {a.article_no: a for a in session.execute(
-        select(Article.article_no, Article.name, Article.gross_price, Article.vat_rate,
-               Article.discountable_by_absolute_vouchers, Article.active)
-        .where(Article.article_no.in_(numbers)))}
+    articles = {a.article_no: a for a in session.execute(_ARTICLES, {"numbers": numbers})}
     result = []
     for item in lines:
         article = articles.get(str(item.get("article_no", "")))
