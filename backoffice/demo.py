@@ -84,9 +84,11 @@ COLUMNS = [
     "postal_code", "city", "country", "language", "registration_source", "registered_at",
     "first_order_at", "sponsor_id", "consent_contact_by_sponsor", "consent_marketing",
     "external_key", "created_at", "updated_at",
-    # The downline module's derived columns (downline/tree.py), computed with the tree.
-    "path", "depth", "firstline_count", "downline_count",
+    # The downline module's derived sizes (downline/tree.py), computed with the tree.
+    "firstline_count", "downline_count",
 ]
+# Each address's place in the tree (downline/tree.py), computed with the tree.
+TREE_COLUMNS = ["address_id", "path", "depth", "type"]
 PARTNER_COLUMNS = ["id", "address_id", "subdomain", "profile_text", "notification_email",
                    "time_zone", "available", "created_at", "updated_at"]
 
@@ -167,7 +169,7 @@ def tree_shape(n: int, seed: int) -> TreeShape:
 
 
 def generate(n: int, seed: int = 20261122, now: datetime | None = None):
-    """Yield (address_row, partner_row_or_None, depth) in id order: sponsors come first."""
+    """Yield (address_row, tree_row, partner_row_or_None) in id order: sponsors come first."""
     tree = tree_shape(n, seed)
     rnd = random.Random(seed + 1)
     now = now or datetime.now(UTC).replace(microsecond=0)
@@ -194,13 +196,13 @@ def generate(n: int, seed: int = 20261122, now: datetime | None = None):
             "de" if rnd.random() < 0.93 else "en", SOURCES[int(rnd.random() * len(SOURCES))],
             registered, first_order, sponsor, rnd.random() < 0.6, rnd.random() < 0.4,
             f"DEMO-{i:07d}", now, now,
-            tree.path[i], tree.depth[i], tree.firstline[i], tree.downline[i],
+            tree.firstline[i], tree.downline[i],
         )
         partner = None
         if kind == "partner":
             partner = (i, i, f"{_ascii(last)}{i}" if i > 3 else _ascii(last), None,
                        email, "Europe/Berlin", True, now, now)
-        yield address, partner, tree.depth[i]
+        yield address, (i, tree.path[i], tree.depth[i], kind), partner
 
 
 def _chunks(iterable, size):
@@ -226,22 +228,26 @@ def bulk_insert(session, n: int, progress=None, chunk_size: int = 20_000) -> See
     firstline: dict[int, int] = {}
 
     def rows():
-        for address, partner, d in generate(n):
-            stats["depth"] = max(stats["depth"], d)
+        for address, tree, partner in generate(n):
+            stats["depth"] = max(stats["depth"], tree[2])
             if address[16]:
                 firstline[address[16]] = firstline.get(address[16], 0) + 1
-            yield address, partner
+            yield address, tree, partner
 
-    a_cols, p_cols = ", ".join(COLUMNS), ", ".join(PARTNER_COLUMNS)
+    a_cols, t_cols, p_cols = ", ".join(COLUMNS), ", ".join(TREE_COLUMNS), ", ".join(PARTNER_COLUMNS)
     if dialect == "postgresql":
         with cur.copy(f"COPY address ({a_cols}) FROM STDIN") as a_copy:
-            partners = []
-            for address, partner in rows():
+            partners, trees = [], []
+            for address, tree, partner in rows():
                 a_copy.write_row(address)
+                trees.append(tree)
                 if partner:
                     partners.append(partner)
                 if progress:
                     progress(1)
+        with cur.copy(f"COPY address_tree ({t_cols}) FROM STDIN") as t_copy:
+            for tree in trees:
+                t_copy.write_row(tree)
         with cur.copy(f"COPY partner ({p_cols}) FROM STDIN") as p_copy:
             for partner in partners:
                 p_copy.write_row(partner)
@@ -251,10 +257,12 @@ def bulk_insert(session, n: int, progress=None, chunk_size: int = 20_000) -> See
                     "(SELECT COALESCE(MAX(id), 1) FROM partner))")
     else:
         a_sql = f"INSERT INTO address ({a_cols}) VALUES ({', '.join('?' * len(COLUMNS))})"
+        t_sql = f"INSERT INTO address_tree ({t_cols}) VALUES ({', '.join('?' * len(TREE_COLUMNS))})"
         p_sql = f"INSERT INTO partner ({p_cols}) VALUES ({', '.join('?' * len(PARTNER_COLUMNS))})"
         for chunk in _chunks(rows(), chunk_size):
-            cur.executemany(a_sql, [tuple(map(sqlite_value, a)) for a, _ in chunk])
-            partners = [tuple(map(sqlite_value, p)) for _, p in chunk if p]
+            cur.executemany(a_sql, [tuple(map(sqlite_value, a)) for a, _, _ in chunk])
+            cur.executemany(t_sql, [t for _, t, _ in chunk])
+            partners = [tuple(map(sqlite_value, p)) for _, _, p in chunk if p]
             cur.executemany(p_sql, partners)
             stats["partners"] += len(partners)
             if progress:

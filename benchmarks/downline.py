@@ -74,7 +74,7 @@ def run(n: int, database: str | None, repeat: int) -> None:
     from backoffice.audit import acting_as
     from backoffice.demo import bulk_insert
     from backoffice.extensions import db
-    from backoffice.models import Address
+    from backoffice.models import Address, AddressTree
     from downline import export, integrity, maintenance, moves, navigator, stats
 
     tmpdir = tempfile.TemporaryDirectory(prefix="pd-bench-downline-")
@@ -96,6 +96,7 @@ def run(n: int, database: str | None, repeat: int) -> None:
             s.commit()
             with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as vacuum:
                 vacuum.execute(sa.text("VACUUM ANALYZE address"))
+                vacuum.execute(sa.text("VACUUM ANALYZE address_tree"))
 
         def pick(target):
             row = s.execute(sa.select(Address.id, Address.downline_count)
@@ -150,8 +151,9 @@ def run(n: int, database: str | None, repeat: int) -> None:
         prefix = f"{node_100k.path}{node_100k.id}/"
 
         def search_raw():
-            conn.execute(sa.text("SELECT id FROM address WHERE path >= :lo AND path < :hi "
-                                 "AND last_name LIKE '%üll%' LIMIT 50"),
+            conn.execute(sa.text("SELECT a.id FROM address_tree t JOIN address a ON a.id = t.address_id "
+                                 "WHERE t.path >= :lo AND t.path < :hi AND a.last_name LIKE '%üll%' "
+                                 "LIMIT 50"),
                          {"lo": prefix, "hi": prefix[:-1] + "0"}).all()
 
         _emit("search_in_100k_downline_p95", _p95(lambda: navigator.search(s, node_100k, "üll"), repeat),
@@ -161,17 +163,20 @@ def run(n: int, database: str | None, repeat: int) -> None:
         def move_raw(address_id, sponsor_id):
             """The same writes as hand-written SQL (paths, depths, sizes, audit), no checks."""
             conn = s.connection()
-            a = conn.execute(sa.text("SELECT path, depth, downline_count, sponsor_id FROM address "
-                                     "WHERE id = :id"), {"id": address_id}).one()
-            t = conn.execute(sa.text("SELECT path, depth FROM address WHERE id = :id"),
+            a = conn.execute(sa.text("SELECT t.path, t.depth, a.downline_count, a.sponsor_id FROM address a "
+                                     "JOIN address_tree t ON t.address_id = a.id WHERE a.id = :id"),
+                             {"id": address_id}).one()
+            t = conn.execute(sa.text("SELECT path, depth FROM address_tree WHERE address_id = :id"),
                              {"id": sponsor_id}).one()
             old, new = f"{a.path}{address_id}/", f"{t.path}{sponsor_id}/{address_id}/"
-            conn.execute(sa.text("UPDATE address SET path = :np || substr(path, :cut), depth = depth + :dd "
-                                 "WHERE path >= :lo AND path < :hi"),
+            conn.execute(sa.text("UPDATE address_tree SET path = :np || substr(path, :cut), "
+                                 "depth = depth + :dd WHERE path >= :lo AND path < :hi"),
                          {"np": new, "cut": len(old) + 1, "dd": t.depth + 1 - a.depth, "lo": old,
                           "hi": old[:-1] + "0"})
-            conn.execute(sa.text("UPDATE address SET sponsor_id = :s, path = :p, depth = :d WHERE id = :id"),
-                         {"s": sponsor_id, "p": f"{t.path}{sponsor_id}/", "d": t.depth + 1, "id": address_id})
+            conn.execute(sa.text("UPDATE address SET sponsor_id = :s WHERE id = :id"),
+                         {"s": sponsor_id, "id": address_id})
+            conn.execute(sa.text("UPDATE address_tree SET path = :p, depth = :d WHERE address_id = :id"),
+                         {"p": f"{t.path}{sponsor_id}/", "d": t.depth + 1, "id": address_id})
             size = a.downline_count + 1
             for ids, delta in ((a.path, -size), (f"{t.path}{sponsor_id}/", size)):
                 conn.execute(sa.text(f"UPDATE address SET downline_count = downline_count + {delta} "
@@ -192,10 +197,10 @@ def run(n: int, database: str | None, repeat: int) -> None:
             home, size = address.sponsor_id, address.downline_count
             # A shallow sponsor outside the moved subtree, other than its own.
             below = f"{address.path}{address.id}/"
-            away = s.execute(sa.select(Address.id).where(
-                Address.id != address_id, Address.id != home,
-                sa.or_(Address.path < below, Address.path >= below[:-1] + "0"))
-                .order_by(Address.depth, Address.id).limit(1)).scalar()
+            away = s.execute(sa.select(AddressTree.address_id).where(
+                AddressTree.address_id != address_id, AddressTree.address_id != home,
+                sa.or_(AddressTree.path < below, AddressTree.path >= below[:-1] + "0"))
+                .order_by(AddressTree.depth, AddressTree.address_id).limit(1)).scalar()
             runs = max(4, repeat // 4) if size < 10_000 else 2
             timings = []
             for i in range(runs + 2):  # the first away-and-back is the warm-up, not timed
@@ -224,9 +229,11 @@ def run(n: int, database: str | None, repeat: int) -> None:
             visibility or formula guards."""
             buffer = io.StringIO()
             cursor = s.connection().execute(sa.text(
-                "SELECT id, depth, first_name, last_name, company, type, registered_at, first_order_at, "
-                "postal_code, city, language, registration_source, email, phone, street FROM address "
-                "WHERE path >= :lo AND path < :hi"), {"lo": prefix, "hi": prefix[:-1] + "0"}).cursor
+                "SELECT a.id, t.depth, first_name, last_name, company, a.type, registered_at, "
+                "first_order_at, postal_code, city, language, registration_source, email, phone, street "
+                "FROM address_tree t JOIN address a ON a.id = t.address_id "
+                "WHERE t.path >= :lo AND t.path < :hi"),
+                {"lo": prefix, "hi": prefix[:-1] + "0"}).cursor
             csv.writer(buffer, delimiter=";").writerows(cursor)
             return buffer.getvalue().encode("utf-8")
 

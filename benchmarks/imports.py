@@ -67,7 +67,7 @@ def write_addresses(path: Path, n: int) -> None:
     from backoffice.demo import generate
 
     rows = []
-    for address, _partner, _depth in generate(n):
+    for address, _tree, _partner in generate(n):
         sponsor = address[16]
         rows.append([address[19], address[2] or "", address[3] or "", address[4], address[6],
                      address[8], address[9], address[10], address[1],

@@ -94,9 +94,13 @@ def setup(app, customers: int) -> dict:
             {"type": AddressType.new_customer, "last_name": f"Kunde{i}", "email": f"k{i}@bench.example",
              "country": "DE", "language": "de", "registration_source": "shop", "registered_at": now,
              "consent_contact_by_sponsor": False, "consent_marketing": False,
-             "created_at": now, "updated_at": now,
-             "path": "/", "depth": 0}  # tree roots, as the shop registers them without a subdomain
+             "created_at": now, "updated_at": now}
             for i in range(customers)])
+        # Tree roots, as the shop registers them without a subdomain (a bulk insert passes
+        # no flush hook, so their tree rows are written here).
+        session.execute(sa.text("INSERT INTO address_tree (address_id, path, depth, type) "
+                                "SELECT id, '/', 0, type FROM address a WHERE NOT EXISTS "
+                                "(SELECT 1 FROM address_tree t WHERE t.address_id = a.id)"))
         session.commit()
         ids = list(session.execute(sa.select(Address.id).where(
             Address.type == AddressType.new_customer).order_by(Address.id)).scalars())
@@ -140,7 +144,8 @@ RAW_SQL = {
                   "new_customer_address_id, owner_partner_id, amount, was_new_customer, redeemed_at) "
                   "VALUES (%s, %s, %s, %s, %s, %s, 5.00, true, now())",
     "address": "UPDATE address SET type = 'customer', first_order_at = now(), sponsor_id = %s, "
-               "path = %s, depth = 1, updated_at = now() WHERE id = %s",
+               "updated_at = now() WHERE id = %s",
+    "tree": "UPDATE address_tree SET path = %s, depth = 1, type = 'customer' WHERE address_id = %s",
     "sizes": "UPDATE address SET downline_count = downline_count + 1, firstline_count = firstline_count + 1 "
              "WHERE id = %s",
     "audit": "INSERT INTO audit_entry (occurred_at, actor_label, entity, entity_id, address_id, field, "
@@ -179,7 +184,8 @@ def run_raw(url: str, customers: list[int], owner_address_id: int) -> tuple[list
                 cur.executemany(RAW_SQL["line"], rows)
                 cur.execute(RAW_SQL["redemption"], (voucher_id, code_id, order_id, customer, customer,
                                                     owner_partner_id))
-                cur.execute(RAW_SQL["address"], (owner_address_id, f"/{owner_address_id}/", customer))
+                cur.execute(RAW_SQL["address"], (owner_address_id, customer))
+                cur.execute(RAW_SQL["tree"], (f"/{owner_address_id}/", customer))
                 cur.execute(RAW_SQL["sizes"], (owner_address_id,))
                 cur.executemany(RAW_SQL["audit"], [
                     (customer, customer, "sponsor_id", old_sponsor, str(owner_address_id)),

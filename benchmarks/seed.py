@@ -36,7 +36,7 @@ import sqlalchemy as sa
 TARGET_ADDRESSES = 1_000_000
 TARGET_SECONDS = 120.0
 RAW_SCHEMA = "bench_raw"
-TABLES = ("address", "partner")
+TABLES = ("address", "address_tree", "partner")
 
 
 def _sqlalchemy_url(url: str) -> sa.URL:
@@ -90,8 +90,9 @@ def _sqlite_raw_table_ddl(engine) -> list[str]:
     """The CREATE TABLE / CREATE INDEX statements of the migrated tables, verbatim."""
     with engine.connect() as conn:
         rows = conn.exec_driver_sql(
-            "SELECT sql FROM sqlite_master WHERE tbl_name IN ('address', 'partner') "
-            "AND sql IS NOT NULL ORDER BY type = 'index', tbl_name = 'partner'").all()
+            "SELECT sql FROM sqlite_master WHERE tbl_name IN ('address', 'address_tree', 'partner') "
+            "AND sql IS NOT NULL ORDER BY type = 'index', tbl_name = 'partner', tbl_name = 'address_tree'"
+        ).all()
     return [sql for (sql,) in rows]
 
 
@@ -104,7 +105,8 @@ def _postgres_raw_tables(conn) -> None:
     fks = conn.execute(sa.text(
         "SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid) "
         "FROM pg_constraint c WHERE c.contype = 'f' "
-        "AND c.conrelid IN ('public.address'::regclass, 'public.partner'::regclass)")).all()
+        "AND c.conrelid IN ('public.address'::regclass, 'public.address_tree'::regclass, "
+        "'public.partner'::regclass)")).all()
     # Unqualified references resolve to the raw copies first, then to public (ab_user).
     conn.execute(sa.text(f"SET LOCAL search_path TO {RAW_SCHEMA}, public"))
     for table, name, definition in fks:
@@ -119,12 +121,12 @@ def _index_summary(conn, backend: str, schema: str) -> list:
     # Index and constraint definitions without their names (LIKE ... INCLUDING ALL renames indexes).
     indexes = conn.execute(sa.text(
         "SELECT tablename, regexp_replace(indexdef, '^CREATE (UNIQUE )?INDEX \\S+ ON \\S+', '\\1ON') "
-        "FROM pg_indexes WHERE schemaname = :s AND tablename IN ('address', 'partner')"),
-        {"s": schema}).all()
+        "FROM pg_indexes WHERE schemaname = :s AND tablename = ANY(:t)"),
+        {"s": schema, "t": list(TABLES)}).all()
     constraints = conn.execute(sa.text(
         "SELECT c.relname, k.contype, pg_get_constraintdef(k.oid) FROM pg_constraint k "
         "JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace s ON s.oid = c.relnamespace "
-        "WHERE s.nspname = :s AND c.relname IN ('address', 'partner')"), {"s": schema}).all()
+        "WHERE s.nspname = :s AND c.relname = ANY(:t)"), {"s": schema, "t": list(TABLES)}).all()
     # Foreign keys print their target schema-qualified only when it is off the search_path.
     constraints = [(t, k, d.replace(f"{RAW_SCHEMA}.", "").replace("public.", ""))
                    for t, k, d in constraints]
@@ -136,7 +138,7 @@ def run(n: int, database: str | None) -> None:
 
     from app import create_app
     from backoffice.bulk import sqlite_value
-    from backoffice.demo import COLUMNS, PARTNER_COLUMNS, bulk_insert, generate
+    from backoffice.demo import COLUMNS, PARTNER_COLUMNS, TREE_COLUMNS, bulk_insert, generate
     from backoffice.extensions import db
 
     tmpdir = tempfile.TemporaryDirectory(prefix="pd-bench-")
@@ -168,9 +170,10 @@ def run(n: int, database: str | None) -> None:
         gc.freeze()  # the materialised rows are not garbage; keep the collector off them
         rows = list(generate(n))
         addresses = [a for a, _, _ in rows]
-        partners = [p for _, p, _ in rows if p]
+        trees = [t for _, t, _ in rows]
+        partners = [p for _, _, p in rows if p]
         del rows
-        a_cols, p_cols = ", ".join(COLUMNS), ", ".join(PARTNER_COLUMNS)
+        a_cols, t_cols, p_cols = ", ".join(COLUMNS), ", ".join(TREE_COLUMNS), ", ".join(PARTNER_COLUMNS)
         if backend == "sqlite":
             addresses = [tuple(map(sqlite_value, a)) for a in addresses]
             partners = [tuple(map(sqlite_value, p)) for p in partners]
@@ -184,9 +187,11 @@ def run(n: int, database: str | None) -> None:
                 same = _index_summary(conn, "sqlite", "main") == _index_summary(conn, "sqlite", "raw")
                 conn.exec_driver_sql("DETACH DATABASE raw")
             a_sql = f"INSERT INTO address ({a_cols}) VALUES ({', '.join('?' * len(COLUMNS))})"
+            t_sql = f"INSERT INTO address_tree ({t_cols}) VALUES ({', '.join('?' * len(TREE_COLUMNS))})"
             p_sql = f"INSERT INTO partner ({p_cols}) VALUES ({', '.join('?' * len(PARTNER_COLUMNS))})"
             started = time.perf_counter()
             raw.executemany(a_sql, addresses)
+            raw.executemany(t_sql, trees)
             raw.executemany(p_sql, partners)
             raw.commit()
             raw_seconds = time.perf_counter() - started
@@ -203,6 +208,9 @@ def run(n: int, database: str | None) -> None:
                 started = time.perf_counter()
                 with cur.copy(f"COPY {RAW_SCHEMA}.address ({a_cols}) FROM STDIN") as copy:
                     for row in addresses:
+                        copy.write_row(row)
+                with cur.copy(f"COPY {RAW_SCHEMA}.address_tree ({t_cols}) FROM STDIN") as copy:
+                    for row in trees:
                         copy.write_row(row)
                 with cur.copy(f"COPY {RAW_SCHEMA}.partner ({p_cols}) FROM STDIN") as copy:
                     for row in partners:

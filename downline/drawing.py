@@ -11,7 +11,7 @@ import networkx as nx
 from markupsafe import escape
 from sqlalchemy import select
 
-from backoffice.models import Address
+from backoffice.models import Address, AddressTree
 
 from .navigator import _name, downline_of
 
@@ -24,9 +24,9 @@ def subtree(session, root: Address, levels: int = 3, max_nodes: int = 300) -> nx
     graph = nx.DiGraph()
     rows = session.execute(
         select(Address.id, Address.sponsor_id, Address.first_name, Address.last_name, Address.company,
-               Address.type, Address.firstline_count, Address.downline_count, Address.depth)
-        .where(downline_of(root), Address.depth <= root.depth + levels)
-        .order_by(Address.depth, Address.sponsor_id, Address.id).limit(max_nodes)).all()
+               Address.type, Address.firstline_count, Address.downline_count, AddressTree.depth)
+        .join(Address.tree).where(downline_of(root), AddressTree.depth <= root.depth + levels)
+        .order_by(AddressTree.depth, Address.sponsor_id, Address.id).limit(max_nodes)).all()
     graph.add_node(root.id, name=root.name, type=root.type.value, firstline=root.firstline_count,
                    downline=root.downline_count, level=0)
     for row in rows:

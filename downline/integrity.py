@@ -51,16 +51,17 @@ def check(session, limit: int = 50) -> Report:
     # Local consistency: every root has path "/" and depth 0, every other address its
     # sponsor's path plus the sponsor's id and depth + 1. By induction from the roots this
     # equals the whole-tree truth, and it rules out cycles (paths grow along every edge), so
-    # a healthy tree needs no recursive walk at all.
+    # a healthy tree needs no recursive walk at all. A missing tree row reads as no path.
     wrong_path = conn.execute(text(
-        "SELECT a.id, a.path, a.depth, CASE WHEN a.sponsor_id IS NULL THEN '/' "
-        "ELSE s.path || CAST(s.id AS TEXT) || '/' END AS want_path, "
+        "SELECT a.id, t.path, t.depth, CASE WHEN a.sponsor_id IS NULL THEN '/' "
+        "ELSE s.path || CAST(a.sponsor_id AS TEXT) || '/' END AS want_path, "
         "CASE WHEN a.sponsor_id IS NULL THEN 0 ELSE s.depth + 1 END AS want_depth "
-        "FROM address a LEFT JOIN address s ON s.id = a.sponsor_id "
-        "WHERE a.path IS NULL OR a.depth IS NULL "
-        "OR (a.sponsor_id IS NULL AND (a.path <> '/' OR a.depth <> 0)) "
+        "FROM address a LEFT JOIN address_tree t ON t.address_id = a.id "
+        "LEFT JOIN address_tree s ON s.address_id = a.sponsor_id "
+        "WHERE t.path IS NULL OR t.depth IS NULL "
+        "OR (a.sponsor_id IS NULL AND (t.path <> '/' OR t.depth <> 0)) "
         "OR (a.sponsor_id IS NOT NULL AND (s.path IS NULL OR s.depth IS NULL "
-        "    OR a.path <> s.path || CAST(s.id AS TEXT) || '/' OR a.depth <> s.depth + 1)) "
+        "    OR t.path <> s.path || CAST(a.sponsor_id AS TEXT) || '/' OR t.depth <> s.depth + 1)) "
         "ORDER BY a.id")).all()
     if wrong_path or orphans:
         unreachable = conn.execute(text(
@@ -76,6 +77,14 @@ def check(session, limit: int = 50) -> Report:
         wrong_path = [r for r in wrong_path if r.id not in in_cycles]
     add("path", wrong_path, lambda r: f"address {r.id} has path {r.path!r} depth {r.depth}, "
                                      f"expected {r.want_path!r} depth {r.want_depth}")
+
+    # The tree's copy of the type (and tree rows of addresses that are gone).
+    wrong_type = conn.execute(text(
+        "SELECT t.address_id AS id, t.type, a.type AS want FROM address_tree t "
+        "LEFT JOIN address a ON a.id = t.address_id WHERE a.id IS NULL OR t.type <> a.type "
+        "ORDER BY t.address_id")).all()
+    add("type", wrong_type, lambda r: f"address {r.id} has type {r.want} but {r.type} in its tree row"
+                                     if r.want else f"tree row {r.id} belongs to no address")
 
     wrong_counts = conn.execute(text(
         "SELECT a.id, a.firstline_count, a.downline_count, COALESCE(c.n, 0) AS n, "

@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.orm import contains_eager
 
-from backoffice.models import Address, AddressType
+from backoffice.models import Address, AddressTree, AddressType
 
 from .tree import prefix_of, prefix_upper
 
@@ -32,9 +33,16 @@ class NotInDownline(LookupError):
 
 
 def downline_of(address: Address):
-    """SQL condition: members of the address's downline (not the address itself)."""
+    """SQL condition on `AddressTree`: members of the address's downline (not the address
+    itself). Queries of `Address` join it with `in_tree`."""
     prefix = prefix_of(address.path, address.id)
-    return and_(Address.path >= prefix, Address.path < prefix_upper(prefix))
+    return and_(AddressTree.path >= prefix, AddressTree.path < prefix_upper(prefix))
+
+
+def in_tree(query):
+    """`query` (over `Address`) joined to each address's tree row, which then also fills
+    `Address.tree` (no second join for the eager load)."""
+    return query.join(Address.tree).options(contains_eager(Address.tree))
 
 
 def is_inside(root: Address, address: Address) -> bool:
@@ -132,6 +140,6 @@ def search(session, root: Address, text: str, limit: int = 50) -> list[Address]:
         return []
     # Path order walks the path index and stops at `limit` matches; the few found are then
     # shown nearest level first.
-    found = session.execute(select(Address).where(downline_of(root), _name_matches(text.strip()))
-                            .order_by(Address.path).limit(limit)).scalars().all()
+    found = session.execute(in_tree(select(Address)).where(downline_of(root), _name_matches(text.strip()))
+                            .order_by(AddressTree.path).limit(limit)).scalars().all()
     return sorted(found, key=lambda a: (a.depth, a.last_name or "", a.id))

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import bindparam, func, select
 
-from backoffice.models import Address, AddressType
+from backoffice.models import Address, AddressTree, AddressType
 
 from .tree import prefix_of, prefix_upper
 
@@ -27,10 +27,10 @@ class Stats:
 
 def per_level(session, root: Address) -> Stats:
     prefix = prefix_of(root.path, root.id)
-    query = (select(Address.type, func.count())
-             .where(Address.depth == bindparam("depth"), Address.type.in_(list(AddressType)),
-                    Address.path >= prefix, Address.path < prefix_upper(prefix))
-             .group_by(Address.type))
+    query = (select(AddressTree.type, func.count())
+             .where(AddressTree.depth == bindparam("depth"), AddressTree.type.in_(list(AddressType)),
+                    AddressTree.path >= prefix, AddressTree.path < prefix_upper(prefix))
+             .group_by(AddressTree.type))
     levels = []
     while rows := session.execute(query, {"depth": root.depth + len(levels) + 1}).all():
         entry = {"level": len(levels) + 1, **{t: 0 for t in TYPES}, "total": 0}

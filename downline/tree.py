@@ -1,9 +1,10 @@
-"""The derived tree columns, kept in step with `address.sponsor_id` inside every flush.
+"""The derived tree data, kept in step with `address.sponsor_id` inside every flush.
 
-Each address stores `path` (the ids of its ancestors from the root down to its sponsor,
-"/1/2/57/"; "/" for a root), `depth`, `firstline_count` and `downline_count`. The
-downline of X is then one index range: `path >= X.path||X.id||'/'` and below the same
-prefix with its last "/" replaced by "0" (the next byte), on SQLite and PostgreSQL alike.
+Each address has a row in `address_tree` with `path` (the ids of its ancestors from the
+root down to its sponsor, "/1/2/57/"; "/" for a root), `depth` and a copy of its `type`;
+the address row itself holds `firstline_count` and `downline_count`. The downline of X is
+then one index range: `path >= X.path||X.id||'/'` and below the same prefix with its last
+"/" replaced by "0" (the next byte), on SQLite and PostgreSQL alike.
 
 Whoever changes a sponsor (Desk form, REST API, import, shop, `downline.moves`) only sets
 `sponsor_id`; the session hooks below then, in the same transaction:
@@ -12,8 +13,9 @@ Whoever changes a sponsor (Desk form, REST API, import, shop, `downline.moves`) 
   which already holds this flush's rows, so two changes in one flush are judged together),
 * on PostgreSQL lock the new sponsor and its upline (`SELECT ... FOR UPDATE`), so two
   concurrent changes that would together close a cycle cannot both commit,
-* rewrite the moved subtree's paths and depths with one range UPDATE and adjust the counts
-  of the old and new upline (ancestors both share are left alone).
+* rewrite the moved subtree's paths and depths with one range UPDATE of `address_tree` and
+  adjust the counts of the old and new upline (ancestors both share are left alone),
+* copy a changed address type into `address_tree`.
 """
 
 from __future__ import annotations
@@ -25,11 +27,11 @@ from flask_babel import gettext as _
 from sqlalchemy import bindparam, event, inspect, text
 from sqlalchemy.orm import Session
 
-from backoffice.models import Address
+from backoffice.models import Address, AddressTree
 
 from .sponsors import SponsorCycleError, SponsorMissingError, upline_ids
 
-DERIVED = ("path", "depth", "firstline_count", "downline_count")
+DERIVED = ("tree", "firstline_count", "downline_count")
 ROOT_PATH = "/"
 
 
@@ -48,8 +50,9 @@ def ids_in(path: str | None) -> list[int]:
 
 
 def in_downline_clause(prefix: str):
-    """SQL condition (for `address`) and its parameters: members of the downline of `prefix`."""
-    return "address.path >= :lo AND address.path < :hi", {"lo": prefix, "hi": prefix_upper(prefix)}
+    """SQL condition (for `address_tree`) and its parameters: members of the downline of `prefix`."""
+    return ("address_tree.path >= :lo AND address_tree.path < :hi",
+            {"lo": prefix, "hi": prefix_upper(prefix)})
 
 
 @dataclass
@@ -75,15 +78,19 @@ def _before_flush(session: Session, flush_context, instances):
     # Fresh for each flush: a flush that failed before `after_flush` (a deadlock, a constraint)
     # must not leave its changes behind for the next one to apply a second time.
     changes = session.info["downline_changes"] = []
+    retyped = session.info["downline_retyped"] = []
     session.info.pop("downline_deleted", None)
     for obj in session.new:
         if isinstance(obj, Address):
             changes.append(_Change(obj, True, None))
     for obj in session.dirty:
         if isinstance(obj, Address):
-            changed, old = _sponsor_changed(inspect(obj))
+            state = inspect(obj)
+            changed, old = _sponsor_changed(state)
             if changed:
                 changes.append(_Change(obj, False, old))
+            if state.attrs.type.history.has_changes():
+                retyped.append(obj)
     for obj in session.deleted:
         if isinstance(obj, Address):
             session.info.setdefault("downline_deleted", []).append((obj.id, obj.path, obj.sponsor_id))
@@ -92,11 +99,23 @@ def _before_flush(session: Session, flush_context, instances):
 # Statements are built once and take their ids as parameters: the same SQL every time, so
 # SQLAlchemy compiles it once and PostgreSQL prepares it (ids written into the SQL cost a
 # compile and a server-side parse per checkout).
-_TREE_ROWS = text("SELECT id, path, depth, downline_count, sponsor_id FROM address WHERE id IN :ids"
+_TREE_ROWS = text("SELECT a.id, t.path, t.depth, a.downline_count, a.sponsor_id FROM address a "
+                  "LEFT JOIN address_tree t ON t.address_id = a.id WHERE a.id IN :ids"
                   ).bindparams(bindparam("ids", expanding=True))
+# The type is read from the address row in the same statement: no enum conversion here, and
+# a flush that changed both type and place writes the tree row once.
+_INSERT_PLACE = text("INSERT INTO address_tree (address_id, path, depth, type) "
+                     "SELECT id, :path, :depth, type FROM address WHERE id = :id")
+_UPDATE_PLACE = text("UPDATE address_tree SET path = :path, depth = :depth, "
+                     "type = (SELECT a.type FROM address a WHERE a.id = :id) WHERE address_id = :id")
+_UPDATE_TYPES = text("UPDATE address_tree SET type = (SELECT a.type FROM address a "
+                     "WHERE a.id = address_tree.address_id) WHERE address_id IN :ids"
+                     ).bindparams(bindparam("ids", expanding=True))
+_MOVE_SUBTREE = text("UPDATE address_tree SET path = :np || substr(path, :cut), depth = depth + :dd "
+                     "WHERE path >= :lo AND path < :hi")
 
 
-def _rows(conn, *ids) -> dict:
+def tree_rows(conn, *ids) -> dict:
     """The tree columns of a few addresses, fresh from the database, in one query."""
     wanted = sorted({int(i) for i in ids if i is not None})
     if not wanted:
@@ -113,12 +132,9 @@ def lock_rows(conn, ids) -> None:
 
 
 @lru_cache(maxsize=128)
-def _write_statement(n_downline: int, n_firstline: int, place: bool):
-    """The UPDATE of `_write` for this many size deltas, with or without a position."""
+def _write_statement(n_downline: int, n_firstline: int):
+    """The UPDATE of `_write` for this many size deltas."""
     sets = []
-    if place:
-        sets = ["path = CASE WHEN id = :place_id THEN :path ELSE path END",
-                "depth = CASE WHEN id = :place_id THEN :depth ELSE depth END"]
 
     def delta(column: str, prefix: str, n: int) -> str:
         whens = " ".join(f"WHEN :{prefix}_id{k} THEN :{prefix}{k}" for k in range(n))
@@ -132,27 +148,22 @@ def _write_statement(n_downline: int, n_firstline: int, place: bool):
         bindparam("ids", expanding=True))
 
 
-def _write(conn, downline: dict[int, int], firstline: dict[int, int], place=None) -> None:
-    """One UPDATE for the sizes of several addresses ({id: delta} each) and, with `place`
-    = (id, path, depth), the moved or new address's own position."""
+def _write(conn, downline: dict[int, int], firstline: dict[int, int]) -> None:
+    """One UPDATE for the sizes of several addresses ({id: delta} each)."""
     downline = {int(i): int(d) for i, d in downline.items() if i is not None and d}
     firstline = {int(i): int(d) for i, d in firstline.items() if i is not None and d}
     ids = set(downline) | set(firstline)
-    params: dict = {}
-    if place is not None:
-        ids.add(int(place[0]))
-        params = {"place_id": int(place[0]), "path": place[1], "depth": place[2]}
     if not ids:
         return
+    params: dict = {}
     for prefix, deltas in (("dl", downline), ("fl", firstline)):
         for k, (i, d) in enumerate(deltas.items()):
             params[f"{prefix}_id{k}"], params[f"{prefix}{k}"] = i, d
-    conn.execute(_write_statement(len(downline), len(firstline), place is not None),
-                 dict(params, ids=sorted(ids)))
+    conn.execute(_write_statement(len(downline), len(firstline)), dict(params, ids=sorted(ids)))
 
 
 def _place(conn, sponsor, address_id: int, check: bool = True):
-    """(path, depth) for a new member of `sponsor`'s firstline (a row of `_rows`, None for
+    """(path, depth) for a new member of `sponsor`'s firstline (a row of `tree_rows`, None for
     a root), after the cycle check. An address without a downline needs no check
     (`check=False`): nothing below it can become its sponsor."""
     if sponsor is None:
@@ -175,55 +186,63 @@ def _sponsor_row(rows: dict, sponsor_id: int | None):
 
 def _created(conn, change: _Change) -> None:
     obj = change.obj
-    path, depth = _place(conn, _sponsor_row(_rows(conn, obj.sponsor_id), obj.sponsor_id), obj.id,
+    path, depth = _place(conn, _sponsor_row(tree_rows(conn, obj.sponsor_id), obj.sponsor_id), obj.id,
                          check=False)
+    conn.execute(_INSERT_PLACE, {"id": obj.id, "path": path, "depth": depth})
     if path is None:
         return  # tree not built yet: the rebuild places it
-    _write(conn, dict.fromkeys(ids_in(path), 1), {obj.sponsor_id: 1}, place=(obj.id, path, depth))
+    _write(conn, dict.fromkeys(ids_in(path), 1), {obj.sponsor_id: 1})
 
 
-def _moved(conn, change: _Change) -> None:
+def _moved(conn, change: _Change) -> bool:
     """The moved row is already updated (and so, on PostgreSQL, locked) by this flush: its
     `downline_count` read now is current, and while it is 0 no concurrent move can put
     anything below it, so a leaf (every new customer's first order with a partner code)
     skips the upline locks, the cycle walk and the subtree's range UPDATE."""
     obj = change.obj
-    rows = _rows(conn, obj.id, obj.sponsor_id)
+    rows = tree_rows(conn, obj.id, obj.sponsor_id)
     old = rows[obj.id]
     new_sponsor_id = old.sponsor_id
     if new_sponsor_id == change.old_sponsor_id:
-        return
+        return False
     leaf = old.downline_count == 0
     path, depth = _place(conn, _sponsor_row(rows, new_sponsor_id), obj.id, check=not leaf)
     if old.path is None or path is None:
-        conn.execute(text("UPDATE address SET path = NULL, depth = NULL WHERE id = :id"), {"id": obj.id})
-        return
+        conn.execute(_UPDATE_PLACE, {"id": obj.id, "path": None, "depth": None})
+        return True
     if not leaf:
         old_prefix, new_prefix = prefix_of(old.path, obj.id), prefix_of(path, obj.id)
-        conn.execute(text("UPDATE address SET path = :np || substr(path, :cut), depth = depth + :dd "
-                          "WHERE path >= :lo AND path < :hi"),
-                     {"np": new_prefix, "cut": len(old_prefix) + 1, "dd": depth - old.depth,
-                      "lo": old_prefix, "hi": prefix_upper(old_prefix)})
+        conn.execute(_MOVE_SUBTREE, {"np": new_prefix, "cut": len(old_prefix) + 1, "dd": depth - old.depth,
+                                     "lo": old_prefix, "hi": prefix_upper(old_prefix)})
+    conn.execute(_UPDATE_PLACE, {"id": obj.id, "path": path, "depth": depth})
     size = old.downline_count + 1
     before, after = set(ids_in(old.path)), set(ids_in(path))
     downline = {**dict.fromkeys(before - after, -size), **dict.fromkeys(after - before, size)}
     # The two sponsors differ (checked above); `_write` skips a None (a root had none).
-    _write(conn, downline, {change.old_sponsor_id: -1, new_sponsor_id: 1}, place=(obj.id, path, depth))
+    _write(conn, downline, {change.old_sponsor_id: -1, new_sponsor_id: 1})
+    return True
 
 
 def _after_flush(session: Session, flush_context):
     changes = session.info.pop("downline_changes", [])
+    retyped = session.info.pop("downline_retyped", [])
     deleted = session.info.pop("downline_deleted", [])
-    if not changes and not deleted:
+    if not changes and not deleted and not retyped:
         return
     conn = session.connection()
     created = sorted((c for c in changes if c.created), key=lambda c: c.obj.id)
     for change in created:
         _created(conn, change)
+    placed = {c.obj.id for c in created}
     for change in changes:
-        if not change.created:
-            _moved(conn, change)
-    for _id, path, sponsor_id in deleted:
+        if not change.created and _moved(conn, change):
+            placed.add(change.obj.id)
+    # A moved address got its type with its place; the rest of the changed types here.
+    if retyped_ids := sorted({obj.id for obj in retyped} - placed):
+        conn.execute(_UPDATE_TYPES, {"ids": retyped_ids})
+    for address_id, path, sponsor_id in deleted:
+        # SQLite enforces no foreign keys here, so the row's cascade is written out.
+        conn.execute(text("DELETE FROM address_tree WHERE address_id = :id"), {"id": address_id})
         if path is not None:
             _write(conn, dict.fromkeys(ids_in(path), -1), {sponsor_id: -1})
     session.info["downline_expire"] = True
@@ -235,6 +254,8 @@ def _after_flush_postexec(session: Session, flush_context):
         for obj in list(session.identity_map.values()):
             if isinstance(obj, Address):
                 session.expire(obj, DERIVED)
+            elif isinstance(obj, AddressTree):
+                session.expire(obj)
 
 
 def install(session_class=Session) -> None:

@@ -24,7 +24,7 @@ from backoffice.models import Address, AddressType, Article, AuditEntry, Partner
 
 OUR_TABLES = ["import_run", "job", "personal_data_export", "downline_visibility", "audit_entry",
               "invoice", "redemption", "order_line", "shop_order", "voucher_code", "voucher",
-              "partner", "article", "address"]
+              "partner", "article", "address_tree", "address"]
 
 
 def pytest_addoption(parser):

@@ -13,7 +13,7 @@ from tests.conftest import login
 
 def test_generated_tree_is_deep_and_top_heavy():
     rows = list(generate(3000))
-    depth = max(d for _, _, d in rows)
+    depth = max(tree[2] for _, tree, _ in rows)
     firstline = Counter(address[16] for address, _, _ in rows if address[16])
     types = Counter(address[1] for address, _, _ in rows)
     assert depth >= 8

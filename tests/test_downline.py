@@ -52,6 +52,22 @@ def tree(make):
     return {k: v.id for k, v in dict(root=root, a=a, a1=a1, a2=a2, a11=a11, b=b, b1=b1).items()}
 
 
+def test_tree_rows_follow_type_changes_and_deletions(ctx, tree, make):
+    """The tree's copy of the type (counts per level read it) follows every change."""
+    address = fresh(tree["b1"])
+    address.type = AddressType.customer
+    ctx.commit()
+    level2 = stats.per_level(ctx, fresh(tree["root"])).levels[1]
+    assert (level2["new_customer"], level2["customer"]) == (1, 2)
+    leaf = make.address(last_name="Weg", sponsor_id=tree["b"])
+    ctx.delete(fresh(leaf.id))
+    ctx.commit()
+    assert ctx.execute(sa.text("SELECT COUNT(*) FROM address_tree WHERE address_id = :id"),
+                       {"id": leaf.id}).scalar() == 0
+    assert fresh(tree["b"]).downline_count == 1
+    assert integrity.check(ctx).ok
+
+
 def test_new_addresses_get_path_depth_and_sizes(ctx, tree):
     root, a, a1, a11 = (fresh(tree[k]) for k in ("root", "a", "a1", "a11"))
     assert (root.path, root.depth) == ("/", 0)
@@ -300,12 +316,19 @@ def test_drawing_is_bounded_and_summarises(ctx, tree):
 
 
 def test_integrity_finds_corrupted_path_counts_cycles_and_rebuild_repairs(app, ctx, tree):
-    ctx.execute(sa.text("UPDATE address SET path = '/999/' WHERE id = :id"), {"id": tree["a11"]})
-    ctx.execute(sa.text("UPDATE address SET downline_count = 42 WHERE id = :id"), {"id": tree["b"]})
+    def sql(statement, address_id):
+        ctx.execute(sa.text(statement), {"id": address_id})
+
+    sql("UPDATE address_tree SET path = '/999/' WHERE address_id = :id", tree["a11"])
+    sql("UPDATE address SET downline_count = 42 WHERE id = :id", tree["b"])
+    sql("UPDATE address_tree SET type = 'partner' WHERE address_id = :id", tree["a2"])
+    sql("DELETE FROM address_tree WHERE address_id = :id", tree["b1"])
     ctx.commit()
     report = integrity.check(ctx)
     assert any(p.startswith(f"path: address {tree['a11']} ") for p in report.problems)
+    assert any(p.startswith(f"path: address {tree['b1']} has path None") for p in report.problems)
     assert any(p.startswith(f"sizes: address {tree['b']} ") for p in report.problems)
+    assert f"type: address {tree['a2']} has type customer but partner in its tree row" in report.problems
     result = app.test_cli_runner().invoke(args=["downline", "check"])
     assert result.exit_code == 1 and "path: address" in result.output
     maintenance.rebuild(ctx)

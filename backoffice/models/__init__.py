@@ -1,6 +1,6 @@
 """All models; importing this package registers every table on FAB's metadata."""
 
-from .addresses import Address, AddressType, Language, RegistrationSource, Salutation
+from .addresses import Address, AddressTree, AddressType, Language, RegistrationSource, Salutation
 from .articles import VAT_RATES, Article
 from .audit import AuditEntry
 from .downline import DownlineVisibility, PersonalDataExport
@@ -25,6 +25,7 @@ from .vouchers import (
 __all__ = [
     "VAT_RATES",
     "Address",
+    "AddressTree",
     "Invoice",
     "InvoiceCounter",
     "InvoiceKind",

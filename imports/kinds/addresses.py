@@ -28,7 +28,7 @@ from sqlalchemy import bindparam, func, select, text
 
 from backoffice.audit import current_actor
 from backoffice.bulk import BackgroundWriter, SecondaryIndexes, insert_rows_on
-from backoffice.models import Address, AddressType, Language, RegistrationSource, Salutation
+from backoffice.models import Address, AddressTree, AddressType, Language, RegistrationSource, Salutation
 from backoffice.models.types import utcnow
 from backoffice.rules import clean_address
 from downline.moves import move
@@ -41,8 +41,8 @@ from .base import Field, Kind, batched, lookup, present
 COLUMNS = ("id", "type", "salutation", "first_name", "last_name", "company", "email", "phone", "street",
            "postal_code", "city", "country", "language", "registration_source", "registered_at",
            "first_order_at", "sponsor_id", "consent_contact_by_sponsor", "consent_marketing",
-           "external_key", "created_at", "updated_at", "path", "depth", "firstline_count",
-           "downline_count")
+           "external_key", "created_at", "updated_at", "firstline_count", "downline_count")
+TREE_COLUMNS = ("address_id", "path", "depth", "type")
 TEXT_FIELDS = ("first_name", "last_name", "company", "email", "phone", "street", "postal_code", "city",
                "country", "external_key")
 RECORD_FIELDS = frozenset((*TEXT_FIELDS, "salutation", "type", "language"))
@@ -214,10 +214,11 @@ class Addresses(Kind):
             depth[i] = row.depth + 1
             path[i] = f"{row.path}{row.id}/"
         ids = self._new_ids(session, int(new.sum()))
-        self.indexes = SecondaryIndexes(session, "address")
+        self.indexes = [SecondaryIndexes(session, "address"), SecondaryIndexes(session, "address_tree")]
         if not self.dry_run and len(ids) >= REBUILD_INDEXES_FROM and \
                 len(ids) >= session.execute(select(func.count(Address.id))).scalar() // 2:
-            self.indexes.drop()
+            for indexes in self.indexes:
+                indexes.drop()
         self.ids = np.zeros(n, dtype=np.int64)
         self.ids[new] = ids
         self.ids[~new] = self.existing[~new]
@@ -316,7 +317,7 @@ class Addresses(Kind):
                  if name in frame.columns}
         registered = self._registered(frame)
         existing_values = self._existing_values(session, [e for e in existing if e])  # waits for the writer
-        new_rows, deferred, updates = [], [], {}
+        new_rows, tree_rows, deferred, updates = [], [], [], {}
         source = RegistrationSource["import"].value
         for i, line in enumerate(lines):
             values = {name: column[i] or None for name, column in texts.items()}
@@ -341,20 +342,22 @@ class Addresses(Kind):
             if parent_row[i] > last_pos:  # its sponsor is written by a later chunk
                 deferred.append({"b_id": ids[i], "b_sponsor": sponsor})
                 sponsor = None
+            type_ = values.get("type") or "new_customer"
+            tree_rows.append((ids[i], paths[i], depths[i], type_))
             new_rows.append((
-                ids[i], values.get("type") or "new_customer", values.get("salutation"),
+                ids[i], type_, values.get("salutation"),
                 values.get("first_name"), values["last_name"], values.get("company"), values.get("email"),
                 values.get("phone"), values.get("street"), values.get("postal_code"), values.get("city"),
                 values.get("country") or "DE", values.get("language") or "de", source,
                 registered[i] or self.now, None, sponsor, values.get("consent_contact_by_sponsor", False),
                 values.get("consent_marketing", False), values.get("external_key"), self.now, self.now,
-                paths[i], depths[i], firstline[i], downline[i]))
+                firstline[i], downline[i]))
         report.created += len(new_rows)
         report.updated += len(updates)
         self.deferred = getattr(self, "deferred", []) + deferred
         self.updates = {**getattr(self, "updates", {}), **updates}
         if write and report.ok:
-            self.writer.submit(insert_rows_on, session.connection(), "address", COLUMNS, new_rows)
+            self.writer.submit(_insert_chunk, session.connection(), new_rows, tree_rows)
 
     def close(self) -> None:
         self.writer.close()
@@ -423,7 +426,8 @@ class Addresses(Kind):
         self.writer.wait()
         if not write:
             return  # a dropped index comes back with the rollback
-        self.indexes.rebuild()
+        for indexes in self.indexes:
+            indexes.rebuild()
         conn = session.connection()
         if self.deferred:
             conn.execute(text("UPDATE address SET sponsor_id = :b_sponsor WHERE id = :b_id"), self.deferred)
@@ -457,6 +461,13 @@ def _enum_value(name, value):
 
 def _rows_by_id(session, ids):
     for batch in batched(sorted(ids)):
-        yield from session.execute(select(Address.id, Address.path, Address.depth)
+        yield from session.execute(select(Address.id, AddressTree.path, AddressTree.depth)
+                                   .outerjoin(Address.tree)
                                    .where(Address.id.in_(bindparam("ids", expanding=True))),
                                    {"ids": batch})
+
+
+def _insert_chunk(conn, rows: list, tree_rows: list) -> None:
+    """The addresses, then their places in the tree (which refer to them)."""
+    insert_rows_on(conn, "address", COLUMNS, rows)
+    insert_rows_on(conn, "address_tree", TREE_COLUMNS, tree_rows)

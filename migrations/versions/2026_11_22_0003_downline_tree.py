@@ -56,10 +56,27 @@ def upgrade():
     with op.batch_alter_table("personal_data_export", schema=None) as batch_op:
         batch_op.create_index("ix_personal_data_export_time", ["occurred_at"], unique=False)
 
-    # Backfill: the same set-based rebuild the CLI runs (a no-op on an empty table).
-    from downline.maintenance import rebuild_on_connection
+    _backfill(op.get_bind())
 
-    rebuild_on_connection(op.get_bind())
+
+def _backfill(conn):
+    """Paths, depths and sizes from sponsor_id, level by level (a no-op on an empty table).
+
+    Written out here rather than calling downline.maintenance: the tree moved to its own
+    table in 0007, and a migration must keep doing what it did at its own revision."""
+    conn.execute(sa.text("UPDATE address SET path = '/', depth = 0 WHERE sponsor_id IS NULL"))
+    depth = 0
+    while conn.execute(sa.text(
+            "UPDATE address SET depth = :d + 1, path = (SELECT s.path || CAST(s.id AS TEXT) || '/' "
+            "FROM address s WHERE s.id = address.sponsor_id) "
+            "WHERE path IS NULL AND sponsor_id IN (SELECT id FROM address WHERE depth = :d)"),
+            {"d": depth}).rowcount:
+        depth += 1
+    conn.execute(sa.text("UPDATE address SET firstline_count = (SELECT COUNT(*) FROM address c "
+                         "WHERE c.sponsor_id = address.id)"))
+    for level in range(depth, -1, -1):
+        conn.execute(sa.text("UPDATE address SET downline_count = (SELECT COALESCE(SUM(c.downline_count + 1), 0) "
+                             "FROM address c WHERE c.sponsor_id = address.id) WHERE depth = :d"), {"d": level})
 
 
 def downgrade():
