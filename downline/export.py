@@ -27,6 +27,7 @@ from backoffice.models import (
     PersonalDataExport,
     RegistrationSource,
 )
+from backoffice.postgres_plans import parallel_reads
 from reports.tabular import csv_ready_sql, csv_text, write_csv, write_xlsx
 
 from . import visibility
@@ -150,6 +151,7 @@ def rows(session, root: Address, level: int | None, viewer_root_id: int | None, 
     query = query.order_by(AddressTree.path, AddressTree.depth, AddressTree.type, AddressTree.address_id)
 
     def generate():
+        parallel_reads(session.connection())
         # Options on the statement: on the connection they would stick (a server-side cursor
         # for the export log's INSERT on PostgreSQL).
         if not for_csv:

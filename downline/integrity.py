@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 import networkx as nx
 from sqlalchemy import text
 
+from .maintenance import sweep_settings
+
 EXPECTED = """
 WITH RECURSIVE t(id, path, depth) AS (
     SELECT id, CAST('/' AS TEXT), 0 FROM address WHERE sponsor_id IS NULL
@@ -33,8 +35,7 @@ class Report:
 
 def check(session, limit: int = 50) -> Report:
     conn = session.connection()
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("SET LOCAL enable_mergejoin = off"))
+    sweep_settings(conn)
     report = Report(checked=conn.execute(text("SELECT COUNT(*) FROM address")).scalar())
 
     def add(kind: str, rows, describe):

@@ -15,6 +15,7 @@ from __future__ import annotations
 from sqlalchemy import text
 
 from backoffice.models import AddressTree
+from backoffice.postgres_plans import parallel_reads
 
 SCRATCH = "downline_rebuild"
 # Indexes over columns that every row gets new values for: rebuilt after the write (a sort)
@@ -91,6 +92,14 @@ WHERE NOT EXISTS (SELECT 1 FROM {scratch} s WHERE s.id = address_tree.address_id
 )
 
 
+def sweep_settings(conn) -> None:
+    """PostgreSQL, for this transaction: plans for reading the whole tree. The default plan
+    merge-joins the whole index at every level (see downline-notes); parallel workers help."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SET LOCAL enable_mergejoin = off"))
+        parallel_reads(conn)
+
+
 def rebuild(session, commit: bool = True) -> dict:
     """Recompute the tree rows (path, depth, type) and the sizes of every address."""
     result = rebuild_on_connection(session.connection())
@@ -103,9 +112,7 @@ def rebuild_on_connection(conn) -> dict:
     """The rebuild on a bare connection; no commit."""
     postgres = conn.dialect.name == "postgresql"
     fmt = {"scratch": SCRATCH, "ne": "IS DISTINCT FROM" if postgres else "IS NOT"}
-    if postgres:
-        # The default plan merge-joins the whole index at every level (see downline-notes).
-        conn.execute(text("SET LOCAL enable_mergejoin = off"))
+    sweep_settings(conn)
     conn.execute(text(f"DROP TABLE IF EXISTS {SCRATCH}"))
     conn.execute(text(PATHS.format(**fmt)))
     conn.execute(text(f"CREATE UNIQUE INDEX ix_{SCRATCH}_id ON {SCRATCH} (id)"))

@@ -187,9 +187,10 @@ class AddressTree(Model):
 
     __tablename__ = "address_tree"
     __table_args__ = (
-        # Downline questions: a prefix range over the materialized path (see downline/tree.py);
-        # depth and type ride along so counts per level and type never touch a table.
-        Index("ix_address_tree_path", "path", "depth", "type"),
+        # Downline questions: a prefix range over the materialized path (see downline/tree.py),
+        # answered from the index alone: depth and type ride along, and the address id does
+        # too (SQLite's rowid; PostgreSQL needs INCLUDE, else each entry costs a heap visit).
+        Index("ix_address_tree_path", "path", "depth", "type", postgresql_include=["address_id"]),
         # Counts per level and type of a downline: one index seek per level and type, counting
         # only the downline's own entries (no sort of a million rows).
         Index("ix_address_tree_depth_type_path", "depth", "type", "path"),

@@ -35,7 +35,8 @@ def upgrade():
     op.execute("INSERT INTO address_tree (address_id, path, depth, type) "
                "SELECT id, path, depth, type FROM address")
     # Indexes after the rows: one sort each instead of a million inserts.
-    op.create_index("ix_address_tree_path", "address_tree", ["path", "depth", "type"], unique=False)
+    op.create_index("ix_address_tree_path", "address_tree", ["path", "depth", "type"], unique=False,
+                    postgresql_include=["address_id"])
     op.create_index("ix_address_tree_depth_type_path", "address_tree", ["depth", "type", "path"],
                     unique=False)
     with op.batch_alter_table("address") as batch_op:
