@@ -11,8 +11,9 @@ Whoever changes a sponsor (Desk form, REST API, import, shop, `downline.moves`) 
 
 * refuse a cycle or a missing sponsor (walking up from the new sponsor in the database,
   which already holds this flush's rows, so two changes in one flush are judged together),
-* on PostgreSQL lock the new sponsor and its upline (`SELECT ... FOR UPDATE`), so two
-  concurrent changes that would together close a cycle cannot both commit,
+* on PostgreSQL lock the new sponsor, the old and the new upline (`FOR NO KEY UPDATE`)
+  and read their places again, so two concurrent changes that would together close a cycle
+  cannot both commit, and none computes a place or sizes from an upline another is moving,
 * rewrite the moved subtree's paths and depths with one range UPDATE of `address_tree` and
   adjust the counts of the old and new upline (ancestors both share are left alone),
 * copy a changed address type into `address_tree`.
@@ -111,6 +112,7 @@ _UPDATE_PLACE = text("UPDATE address_tree SET path = :path, depth = :depth, "
 _UPDATE_TYPES = text("UPDATE address_tree SET type = (SELECT a.type FROM address a "
                      "WHERE a.id = address_tree.address_id) WHERE address_id IN :ids"
                      ).bindparams(bindparam("ids", expanding=True))
+_LOCK_ROWS = text("SELECT id FROM address WHERE id = ANY(:ids) ORDER BY id FOR NO KEY UPDATE")
 _MOVE_SUBTREE = text("UPDATE address_tree SET path = :np || substr(path, :cut), depth = depth + :dd "
                      "WHERE path >= :lo AND path < :hi")
 
@@ -124,11 +126,14 @@ def tree_rows(conn, *ids) -> dict:
 
 
 def lock_rows(conn, ids) -> None:
-    """PostgreSQL: row locks in id order (no deadlock between two lockers of the same rows)."""
+    """PostgreSQL: row locks in id order (no deadlock between two lockers of the same rows).
+
+    `FOR NO KEY UPDATE`, the lock an UPDATE of these rows takes anyway: it waits for another
+    mover's, but not for the key-share locks that foreign keys to the row take (a checkout
+    setting a customer's sponsor holds one on the sponsor; `FOR UPDATE` deadlocked there)."""
     ids = sorted(set(i for i in ids if i is not None))
     if ids and conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT id FROM address WHERE id = ANY(:ids) ORDER BY id FOR UPDATE"),
-                     {"ids": ids})
+        conn.execute(_LOCK_ROWS, {"ids": ids})
 
 
 @lru_cache(maxsize=128)
@@ -162,19 +167,35 @@ def _write(conn, downline: dict[int, int], firstline: dict[int, int]) -> None:
     conn.execute(_write_statement(len(downline), len(firstline)), dict(params, ids=sorted(ids)))
 
 
+def _settled(conn, rows: dict) -> dict:
+    """PostgreSQL: `rows` (of `tree_rows`) read again after locking them and their uplines,
+    until their places no longer change.
+
+    A concurrent move of an ancestor holds that ancestor's row until it commits; a place read
+    before waiting for it would be the old one, and the sizes would go to the old upline. On
+    SQLite the first write of a transaction takes the one write lock, so the reads after it
+    (the flush wrote first) are current."""
+    if conn.dialect.name != "postgresql":
+        return rows
+    while True:
+        lock_rows(conn, [i for row in rows.values() for i in (row.id, *ids_in(row.path))])
+        fresh = tree_rows(conn, *rows)
+        if all(fresh[i].path == row.path for i, row in rows.items()):
+            return fresh
+        rows = fresh
+
+
 def _place(conn, sponsor, address_id: int, check: bool = True):
-    """(path, depth) for a new member of `sponsor`'s firstline (a row of `tree_rows`, None for
+    """(path, depth) for a new member of `sponsor`'s firstline (a row of `_settled`, None for
     a root), after the cycle check. An address without a downline needs no check
     (`check=False`): nothing below it can become its sponsor."""
     if sponsor is None:
         return ROOT_PATH, 0
     if sponsor.path is None:
         return None, None  # tree not built yet (bulk load before rebuild)
-    if check:
-        lock_rows(conn, [sponsor.id, *ids_in(sponsor.path)])
-        if sponsor.id == address_id or address_id in upline_ids(conn, sponsor.id):
-            raise SponsorCycleError(_("This sponsor sits in the address's own downline: "
-                                      "the move would create a cycle."))
+    if check and (sponsor.id == address_id or address_id in upline_ids(conn, sponsor.id)):
+        raise SponsorCycleError(_("This sponsor sits in the address's own downline: "
+                                  "the move would create a cycle."))
     return prefix_of(sponsor.path, sponsor.id), sponsor.depth + 1
 
 
@@ -186,8 +207,9 @@ def _sponsor_row(rows: dict, sponsor_id: int | None):
 
 def _created(conn, change: _Change) -> None:
     obj = change.obj
-    path, depth = _place(conn, _sponsor_row(tree_rows(conn, obj.sponsor_id), obj.sponsor_id), obj.id,
-                         check=False)
+    rows = tree_rows(conn, obj.sponsor_id)
+    sponsor = _sponsor_row(rows, obj.sponsor_id)
+    path, depth = _place(conn, sponsor and _settled(conn, rows)[sponsor.id], obj.id, check=False)
     conn.execute(_INSERT_PLACE, {"id": obj.id, "path": path, "depth": depth})
     if path is None:
         return  # tree not built yet: the rebuild places it
@@ -198,15 +220,17 @@ def _moved(conn, change: _Change) -> bool:
     """The moved row is already updated (and so, on PostgreSQL, locked) by this flush: its
     `downline_count` read now is current, and while it is 0 no concurrent move can put
     anything below it, so a leaf (every new customer's first order with a partner code)
-    skips the upline locks, the cycle walk and the subtree's range UPDATE."""
+    skips the cycle walk and the subtree's range UPDATE."""
     obj = change.obj
     rows = tree_rows(conn, obj.id, obj.sponsor_id)
-    old = rows[obj.id]
-    new_sponsor_id = old.sponsor_id
+    new_sponsor_id = rows[obj.id].sponsor_id
     if new_sponsor_id == change.old_sponsor_id:
         return False
+    _sponsor_row(rows, new_sponsor_id)
+    rows = _settled(conn, rows)
+    old = rows[obj.id]
     leaf = old.downline_count == 0
-    path, depth = _place(conn, _sponsor_row(rows, new_sponsor_id), obj.id, check=not leaf)
+    path, depth = _place(conn, rows.get(new_sponsor_id), obj.id, check=not leaf)
     if old.path is None or path is None:
         conn.execute(_UPDATE_PLACE, {"id": obj.id, "path": None, "depth": None})
         return True

@@ -371,3 +371,35 @@ def test_export_cells_from_sql_equal_the_python_rules(ctx, make):
         assert got[person.id][2] == csv_text(person.name)
         assert got[person.id][3] == csv_text(person.type)
         assert got[person.id][4] == csv_text(person.registered_at, zone)
+
+
+def test_leaf_placed_under_a_subtree_being_moved_gets_the_new_place(app, ctx, tree):
+    """A new customer's first order moves it (a leaf) below a partner whose upline another
+    transaction is moving at that moment: the leaf waits for that move and takes its place
+    from the moved tree, not the old one (else path and sizes go to the old upline)."""
+    import threading
+
+    if ctx.get_bind().dialect.name != "postgresql":
+        pytest.skip("row locks: PostgreSQL only (SQLite has one writer at a time)")
+    moves.move(ctx, tree["a"], tree["b"], "umgehängt", actor_label="test", commit=False)  # a's rows locked
+    done = threading.Event()
+
+    def leaf_under_a11():  # b1 is a leaf of b; a11 is in the subtree being moved
+        with app.app_context():
+            session = db.session
+            session.get(Address, tree["b1"]).sponsor_id = tree["a11"]
+            session.commit()
+            db.session.remove()
+        done.set()
+
+    worker = threading.Thread(target=leaf_under_a11)
+    worker.start()
+    assert not done.wait(1.0)  # it waits for the move's row locks
+    ctx.commit()
+    worker.join(timeout=30)
+    assert done.is_set()
+    report = integrity.check(ctx)
+    assert report.ok, report.problems
+    leaf = fresh(tree["b1"])
+    assert leaf.path == f"/{tree['root']}/{tree['b']}/{tree['a']}/{tree['a1']}/{tree['a11']}/"
+    assert fresh(tree["b"]).downline_count == 5  # a, a1, a2, a11 and b1 below it
