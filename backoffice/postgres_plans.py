@@ -3,7 +3,7 @@
 No parallel workers by default: the application's queries are page-sized. psycopg prepares a
 statement from its fifth run on, and PostgreSQL's generic plan for a downline range cannot
 see how narrow the range is: it chose a parallel plan whose workers cost more than the query
-(name search in a 100k downline: 60-110 ms against 18-25 ms without). On a 2-core server
+(name search in a 100k downline: 46-201 ms in those runs, 17-26 ms without). On a 2-core server
 the workers also take the CPU of the other web worker. Reads of a large part of the tree
 (exports, `flask downline check`, the rebuild) ask for them again with `parallel_reads`.
 """
