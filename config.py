@@ -40,6 +40,9 @@ class Config:
     AUTH_ROLE_ADMIN = "Admin"
     AUTH_ROLE_PUBLIC = "Public"
     AUTH_USER_REGISTRATION = False
+    # An API token's user (active flag, roles) is re-read after this many seconds at the latest;
+    # 0 reads it on every request. See `backoffice.security.TokenUsers`.
+    AUTH_TOKEN_USER_CACHE_SECONDS = float(os.environ.get("AUTH_TOKEN_USER_CACHE_SECONDS", 5))
     FAB_PASSWORD_HASH_METHOD = os.environ.get("FAB_PASSWORD_HASH_METHOD", "scrypt")
 
     # German default, English switchable (FAB's language menu stores the choice in the session).
