@@ -20,7 +20,7 @@ from backoffice.audit import acting_as, current_actor
 from backoffice.models import Address
 
 from .sponsors import SponsorError, SponsorMissingError, check_sponsor
-from .tree import ids_in, lock_rows, tree_rows
+from .tree import settled_rows
 
 
 class MoveError(SponsorError):
@@ -42,10 +42,9 @@ def move(session, address_id: int, new_sponsor_id: int, reason: str, *, actor_la
     if not reason:
         raise MoveError(_("A reason is required to move an address."), code="reason_required")
     conn = session.connection()
-    sponsor = tree_rows(conn, new_sponsor_id).get(new_sponsor_id)
-    if sponsor is None:
+    # The address, the new sponsor and both uplines, locked before anything is checked.
+    if new_sponsor_id not in settled_rows(conn, address_id, new_sponsor_id):
         raise SponsorMissingError(_("Sponsor %(id)s does not exist.", id=new_sponsor_id))
-    lock_rows(conn, [address_id, new_sponsor_id, *ids_in(sponsor.path)])
     address = session.execute(select(Address).where(Address.id == address_id)
                               .execution_options(populate_existing=True)).scalar_one_or_none()
     if address is None:

@@ -113,6 +113,11 @@ _UPDATE_TYPES = text("UPDATE address_tree SET type = (SELECT a.type FROM address
                      "WHERE a.id = address_tree.address_id) WHERE address_id IN :ids"
                      ).bindparams(bindparam("ids", expanding=True))
 _LOCK_ROWS = text("SELECT id FROM address WHERE id = ANY(:ids) ORDER BY id FOR NO KEY UPDATE")
+# The addresses and every upline their paths name, locked in id order (PostgreSQL).
+_LOCK_WITH_UPLINES = text(
+    "SELECT a.id FROM address a WHERE a.id = ANY(:ids) OR a.id = ANY(ARRAY("
+    "SELECT CAST(unnest(string_to_array(btrim(t.path, '/'), '/')) AS integer) "
+    "FROM address_tree t WHERE t.address_id = ANY(:ids))) ORDER BY a.id FOR NO KEY UPDATE")
 _MOVE_SUBTREE = text("UPDATE address_tree SET path = :np || substr(path, :cut), depth = depth + :dd "
                      "WHERE path >= :lo AND path < :hi")
 
@@ -167,26 +172,31 @@ def _write(conn, downline: dict[int, int], firstline: dict[int, int]) -> None:
     conn.execute(_write_statement(len(downline), len(firstline)), dict(params, ids=sorted(ids)))
 
 
-def _settled(conn, rows: dict) -> dict:
-    """PostgreSQL: `rows` (of `tree_rows`) read again after locking them and their uplines,
-    until their places no longer change.
+def settled_rows(conn, *ids) -> dict:
+    """`tree_rows` of these addresses; on PostgreSQL read after locking them and their
+    uplines, and again until every upline read is locked.
 
     A concurrent move of an ancestor holds that ancestor's row until it commits; a place read
-    before waiting for it would be the old one, and the sizes would go to the old upline. On
-    SQLite the first write of a transaction takes the one write lock, so the reads after it
-    (the flush wrote first) are current."""
-    if conn.dialect.name != "postgresql":
-        return rows
+    before waiting for it would be the old one, and the sizes would go to the old upline. A
+    move rewrites the places below the moved address without locking those rows, so holding
+    every upline of a place is what keeps it. The first lock takes the uplines the statement
+    itself reads from the paths (one round trip instead of a read and a lock). On SQLite the
+    first write of a transaction takes the one write lock, so the reads after it are current."""
+    wanted = sorted({int(i) for i in ids if i is not None})
+    if not wanted or conn.dialect.name != "postgresql":
+        return tree_rows(conn, *wanted)
+    locked = set(conn.execute(_LOCK_WITH_UPLINES, {"ids": wanted}).scalars())
     while True:
-        lock_rows(conn, [i for row in rows.values() for i in (row.id, *ids_in(row.path))])
-        fresh = tree_rows(conn, *rows)
-        if all(fresh[i].path == row.path for i, row in rows.items()):
-            return fresh
-        rows = fresh
+        rows = tree_rows(conn, *wanted)
+        missing = {i for row in rows.values() for i in ids_in(row.path)} - locked
+        if not missing:
+            return rows
+        lock_rows(conn, missing)
+        locked |= missing
 
 
 def _place(conn, sponsor, address_id: int, check: bool = True):
-    """(path, depth) for a new member of `sponsor`'s firstline (a row of `_settled`, None for
+    """(path, depth) for a new member of `sponsor`'s firstline (a row of `settled_rows`, None for
     a root), after the cycle check. An address without a downline needs no check
     (`check=False`): nothing below it can become its sponsor."""
     if sponsor is None:
@@ -207,9 +217,8 @@ def _sponsor_row(rows: dict, sponsor_id: int | None):
 
 def _created(conn, change: _Change) -> None:
     obj = change.obj
-    rows = tree_rows(conn, obj.sponsor_id)
-    sponsor = _sponsor_row(rows, obj.sponsor_id)
-    path, depth = _place(conn, sponsor and _settled(conn, rows)[sponsor.id], obj.id, check=False)
+    sponsor = _sponsor_row(settled_rows(conn, obj.sponsor_id), obj.sponsor_id)
+    path, depth = _place(conn, sponsor, obj.id, check=False)
     conn.execute(_INSERT_PLACE, {"id": obj.id, "path": path, "depth": depth})
     if path is None:
         return  # tree not built yet: the rebuild places it
@@ -222,12 +231,13 @@ def _moved(conn, change: _Change) -> bool:
     anything below it, so a leaf (every new customer's first order with a partner code)
     skips the cycle walk and the subtree's range UPDATE."""
     obj = change.obj
-    rows = tree_rows(conn, obj.id, obj.sponsor_id)
+    rows = settled_rows(conn, obj.id, obj.sponsor_id)
     new_sponsor_id = rows[obj.id].sponsor_id
     if new_sponsor_id == change.old_sponsor_id:
         return False
+    if new_sponsor_id is not None and new_sponsor_id not in rows:  # set via the relationship
+        rows = settled_rows(conn, obj.id, new_sponsor_id)
     _sponsor_row(rows, new_sponsor_id)
-    rows = _settled(conn, rows)
     old = rows[obj.id]
     leaf = old.downline_count == 0
     path, depth = _place(conn, rows.get(new_sponsor_id), obj.id, check=not leaf)
