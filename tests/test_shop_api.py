@@ -6,6 +6,7 @@ import io
 from decimal import Decimal
 
 import pytest
+import sqlalchemy as sa
 from pypdf import PdfReader
 
 from backoffice.extensions import db
@@ -88,6 +89,21 @@ def test_story_over_the_shop_api(client, make, shop, ctx):
     assert "Stornorechnung" in PdfReader(io.BytesIO(storno.data)).pages[0].extract_text()
     db.session.expire_all()
     assert db.session.get(Address, customer["id"]).type == AddressType.customer
+
+
+def test_without_a_counter_row_the_series_starts_at_one(client, make, shop, ctx):
+    """The counter row is created by the first number taken (PostgreSQL numbers and writes an
+    invoice in one statement while the row exists, and falls back to this when it does not)."""
+    ctx.execute(sa.text("DELETE FROM invoice_counter"))
+    ctx.commit()
+    customer = make.address(type=AddressType.new_customer)
+    placed = client.post("/api/v1/shop/orders", headers=shop, json={
+        "external_order_id": "erste", "customer_id": customer.id, "lines": BASKET})
+    assert placed.status_code == 201, placed.json
+    assert placed.json["invoice_number"] == "RE-000001"
+    cancelled = client.post(f"/api/v1/shop/orders/{placed.json['id']}/cancel", headers=shop)
+    assert cancelled.json["cancellation_invoice_number"] == "RE-000002"
+    assert ctx.execute(sa.text("SELECT series, last_number FROM invoice_counter")).all() == [("invoice", 2)]
 
 
 def test_errors_are_json_with_a_machine_code(client, shop):

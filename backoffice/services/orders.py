@@ -25,9 +25,9 @@ from decimal import Decimal
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
-from sqlalchemy import bindparam, insert, or_, select, update
+from sqlalchemy import bindparam, exists, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import joinedload, make_transient_to_detached
+from sqlalchemy.orm import joinedload, lazyload, make_transient_to_detached
 
 from downline.sponsors import SponsorError, assign_sponsor
 
@@ -121,9 +121,11 @@ def register_customer(session, data: dict) -> Address:
 _ORDERS, _COUNTERS = Order.__table__, InvoiceCounter.__table__
 _VOUCHERS, _CODES = Voucher.__table__, VoucherCode.__table__
 # The customer's row, locked, and the id of an order with this external id if there is one.
+# Without the joined tree row: the downline hooks read places themselves (0.2 ms a checkout).
 _LOCK_CUSTOMER = (
     select(Address, select(_ORDERS.c.id).where(_ORDERS.c.external_order_id == bindparam("external_id"))
            .scalar_subquery())
+    .options(lazyload(Address.tree))
     .where(Address.id == bindparam("customer_id")).with_for_update(of=Address)
     .execution_options(populate_existing=True))
 # Code, voucher and owner partner, fresh, in one query.
@@ -131,7 +133,7 @@ _CODE = (select(VoucherCode).options(joinedload(VoucherCode.voucher), joinedload
          .where(VoucherCode.code_normalized == bindparam("code"))
          .execution_options(populate_existing=True))
 _COUNT_VOUCHER = (
-    update(_VOUCHERS).where(_VOUCHERS.c.id == bindparam("voucher_id"),
+    update(_VOUCHERS).where(_VOUCHERS.c.id == bindparam("counted_voucher_id"),
                             or_(_VOUCHERS.c.max_total.is_(None),
                                 _VOUCHERS.c.redeemed_count < _VOUCHERS.c.max_total))
     .values(redeemed_count=_VOUCHERS.c.redeemed_count + 1))
@@ -143,7 +145,24 @@ _NEXT_NUMBER = (update(_COUNTERS).where(_COUNTERS.c.series == bindparam("counter
 _INSERT_ORDER = insert(_ORDERS).returning(_ORDERS.c.id)
 _INSERT_LINES = insert(OrderLine.__table__)
 _INSERT_REDEMPTION = insert(Redemption.__table__)
-_INSERT_INVOICE = insert(Invoice.__table__)
+_INVOICES = Invoice.__table__
+_INSERT_INVOICE = insert(_INVOICES)
+# PostgreSQL runs two pairs of these as one statement each (a data-modifying WITH), one round
+# trip fewer per pair: the code's counter is raised only if the voucher's UPDATE found a slot,
+# and the invoice is numbered and written together. SQLite (no UPDATE inside WITH) runs them
+# one after the other, with the same locks and outcome.
+_VOUCHER_SLOT = _COUNT_VOUCHER.returning(_VOUCHERS.c.id).cte("voucher_slot")
+_COUNT_BOTH = {single: statement.where(exists(select(_VOUCHER_SLOT.c.id))).add_cte(_VOUCHER_SLOT)
+               for single, statement in ((False, _COUNT_CODE), (True, _COUNT_SINGLE_CODE))}
+_INVOICE_VALUES = ("kind", "order_id", "cancels_invoice_id", "issued_at", "delivery_date", "buyer_name",
+                   "buyer_address", "total_net", "total_vat", "total_gross")
+_NUMBER = _NEXT_NUMBER.cte("number")
+_INSERT_NUMBERED_INVOICE = (
+    insert(_INVOICES)
+    .from_select(["number", *_INVOICE_VALUES],
+                 select(_NUMBER.c.last_number,
+                        *(bindparam(name, type_=_INVOICES.c[name].type) for name in _INVOICE_VALUES)))
+    .returning(_INVOICES.c.number).add_cte(_NUMBER))
 
 
 @dataclass
@@ -227,12 +246,18 @@ def _new_invoice(session, order: Order, kind: InvoiceKind, sign: int, now: datet
     A plain INSERT: nothing reads the invoice back as an object in the same transaction."""
     name, postal = _buyer(order.address)
     session.flush()  # everything else first: the counter row stays locked as briefly as possible
+    values = dict(order_id=order.id, kind=kind, cancels_invoice_id=cancels.id if cancels else None,
+                  issued_at=now, delivery_date=order.placed_at.astimezone(company_zone()).date(),
+                  buyer_name=name, buyer_address=postal, total_net=sign * order.total_net,
+                  total_vat=sign * order.total_vat, total_gross=sign * order.total_gross)
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        number = conn.execute(_INSERT_NUMBERED_INVOICE, dict(values, counter_series="invoice")).scalar()
+        if number is not None:
+            return number
+        # No counter row yet (the series' first number): created below.
     number = next_invoice_number(session)
-    session.connection().execute(_INSERT_INVOICE, dict(
-        number=number, order_id=order.id, kind=kind, cancels_invoice_id=cancels.id if cancels else None,
-        issued_at=now, delivery_date=order.placed_at.astimezone(company_zone()).date(),
-        buyer_name=name, buyer_address=postal, total_net=sign * order.total_net,
-        total_vat=sign * order.total_vat, total_gross=sign * order.total_gross))
+    conn.execute(_INSERT_INVOICE, dict(values, number=number))
     return number
 
 
@@ -375,10 +400,15 @@ def _count_redemption(session, code: VoucherCode) -> None:
     """Raise the counters only if a slot is left; otherwise the voucher is used up."""
     # Core statements on the tables, not the ORM's bulk UPDATE (cProfile: 1.7 -> 1.2 ms a call).
     conn = session.connection()
-    if conn.execute(_COUNT_VOUCHER, {"voucher_id": code.voucher_id}).rowcount != 1:
+    single = code.voucher.kind == VoucherKind.single
+    params = {"counted_voucher_id": code.voucher_id, "code_id": code.id}
+    if conn.dialect.name == "postgresql":
+        if conn.execute(_COUNT_BOTH[single], params).rowcount != 1:
+            raise VoucherRefused("used_up")
+        return
+    if conn.execute(_COUNT_VOUCHER, params).rowcount != 1:
         raise VoucherRefused("used_up")
-    statement = _COUNT_SINGLE_CODE if code.voucher.kind == VoucherKind.single else _COUNT_CODE
-    if conn.execute(statement, {"code_id": code.id}).rowcount != 1:
+    if conn.execute(_COUNT_SINGLE_CODE if single else _COUNT_CODE, params).rowcount != 1:
         raise VoucherRefused("used_up")
 
 
