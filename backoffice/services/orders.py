@@ -25,7 +25,8 @@ from decimal import Decimal
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
-from sqlalchemy import bindparam, exists, insert, or_, select, update
+from sqlalchemy import bindparam, exists, func, insert, or_, select, true, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import joinedload, lazyload, make_transient_to_detached
 
@@ -147,6 +148,54 @@ _INSERT_LINES = insert(OrderLine.__table__)
 _INSERT_REDEMPTION = insert(Redemption.__table__)
 _INVOICES = Invoice.__table__
 _INSERT_INVOICE = insert(_INVOICES)
+
+
+def _order_statement(with_redemption: bool):
+    """PostgreSQL: order, its lines (one array parameter per column, `unnest`ed) and the
+    redemption in one statement; parameters are prefixed `order_`, `lines_`, `redemption_`."""
+    orders, lines, redemptions = _ORDERS, OrderLine.__table__, Redemption.__table__
+    order = (insert(orders).values({name: bindparam(f"order_{name}", type_=orders.c[name].type)
+                                    for name in _ORDER_VALUES})
+             .returning(orders.c.id).cte("new_order"))
+    arrays = func.unnest(*(bindparam(f"lines_{name}", type_=ARRAY(lines.c[name].type))
+                           for name in _LINE_VALUES)).table_valued(*_LINE_VALUES).render_derived("line")
+    statement = select(order.c.id).add_cte(insert(lines).from_select(
+        ["order_id", *_LINE_VALUES],
+        select(order.c.id, *(arrays.c[name] for name in _LINE_VALUES)).select_from(order.join(arrays, true()))
+    ).cte("new_lines"))
+    if with_redemption:
+        statement = statement.add_cte(insert(redemptions).from_select(
+            ["order_id", *_REDEMPTION_VALUES],
+            select(order.c.id, *(bindparam(f"redemption_{name}", type_=redemptions.c[name].type)
+                                 for name in _REDEMPTION_VALUES))).cte("new_redemption"))
+    return statement
+
+
+_ORDER_VALUES = ("external_order_id", "address_id", "status", "voucher_code_id", "subtotal_gross",
+                 "discount", "total_gross", "total_net", "total_vat", "placed_at", "cancelled_at")
+_LINE_VALUES = ("position", "kind", "article_no", "name", "quantity", "unit_gross", "vat_rate",
+                "line_gross")
+_REDEMPTION_VALUES = ("voucher_id", "code_id", "address_id", "new_customer_address_id",
+                      "owner_partner_id", "amount", "was_new_customer", "redeemed_at")
+_WRITE_ORDER = {with_redemption: _order_statement(with_redemption) for with_redemption in (False, True)}
+
+
+def _write_order(conn, values: dict, lines: list[dict], redemption: dict | None) -> int:
+    """Insert the order, its lines and the redemption (if any); the order's id.
+
+    One statement on PostgreSQL (a data-modifying WITH; the lines' foreign key is checked at
+    its end), three on SQLite."""
+    if conn.dialect.name == "postgresql":
+        params = {f"order_{name}": values[name] for name in _ORDER_VALUES}
+        params.update({f"lines_{name}": [row[name] for row in lines] for name in _LINE_VALUES})
+        if redemption is not None:
+            params.update({f"redemption_{name}": redemption[name] for name in _REDEMPTION_VALUES})
+        return conn.execute(_WRITE_ORDER[redemption is not None], params).scalar_one()
+    order_id = conn.execute(_INSERT_ORDER, values).scalar_one()
+    conn.execute(_INSERT_LINES, [dict(row, order_id=order_id) for row in lines])
+    if redemption is not None:
+        conn.execute(_INSERT_REDEMPTION, dict(redemption, order_id=order_id))
+    return order_id
 # PostgreSQL runs two pairs of these as one statement each (a data-modifying WITH), one round
 # trip fewer per pair: the code's counter is raised only if the voucher's UPDATE found a slot,
 # and the invoice is numbered and written together. SQLite (no UPDATE inside WITH) runs them
@@ -345,11 +394,6 @@ def _checkout(session, external_order_id, customer_id, lines, voucher_code, now)
                   discount=discount, total_gross=subtotal - discount,
                   total_net=sum((r.net for r in rates), ZERO), total_vat=sum((r.vat for r in rates), ZERO),
                   placed_at=now, status=OrderStatus.completed, cancelled_at=None)
-    # A plain INSERT, then the object as if loaded: the unit of work has only the address left.
-    order_id = session.connection().execute(_INSERT_ORDER, values).scalar_one()
-    order = Order(id=order_id, address=address, voucher_code=code, **values)
-    make_transient_to_detached(order)
-    session.add(order)
     line_rows = [dict(position=position, kind=LineKind.article, article_no=line.article_no, name=line.name,
                       quantity=line.quantity, unit_gross=line.unit_gross, vat_rate=line.vat_rate,
                       line_gross=line.gross)
@@ -359,16 +403,17 @@ def _checkout(session, external_order_id, customer_id, lines, voucher_code, now)
                        name=f"Gutschein {code.code}", quantity=1, unit_gross=-shares[rate], vat_rate=rate,
                        line_gross=-shares[rate])
                   for position, rate in enumerate(sorted(shares, reverse=True), len(priced) + 1)]
-
     was_new_customer = address.type == AddressType.new_customer
-    conn = session.connection()
-    conn.execute(_INSERT_LINES, [dict(row, order_id=order.id) for row in line_rows])
-    if code is not None:
-        conn.execute(_INSERT_REDEMPTION, dict(
-            voucher_id=code.voucher_id, code_id=code.id, order_id=order.id, address_id=address.id,
-            new_customer_address_id=address.id if code.voucher.new_customers_only else None,
-            owner_partner_id=code.owner_partner_id, amount=discount, was_new_customer=was_new_customer,
-            redeemed_at=now))
+    redemption = None if code is None else dict(
+        voucher_id=code.voucher_id, code_id=code.id, address_id=address.id,
+        new_customer_address_id=address.id if code.voucher.new_customers_only else None,
+        owner_partner_id=code.owner_partner_id, amount=discount, was_new_customer=was_new_customer,
+        redeemed_at=now)
+    order_id = _write_order(session.connection(), values, line_rows, redemption)
+    # The order as if loaded: the unit of work has only the address left.
+    order = Order(id=order_id, address=address, voucher_code=code, **values)
+    make_transient_to_detached(order)
+    session.add(order)
     # A3: the first completed order makes a new customer a customer, once, dated.
     if was_new_customer:
         address.type = AddressType.customer
