@@ -5,6 +5,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
 DEMO_ADDRESSES ?= 3000
+# PostgreSQL database of `make bench`'s checkout benchmark (created if missing, its schema dropped).
+BENCH_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/partnerdesk_bench
 export FLASK_APP := app.py
 
 .PHONY: install run serve test test-sqlite test-postgres browser-deps lint bench translations clean
@@ -55,7 +57,7 @@ lint: install
 bench: install
 	$(BIN)/python -m benchmarks.seed --addresses 20000
 	$(BIN)/python -m benchmarks.downline --addresses 20000 --repeat 5
-	$(BIN)/python -m benchmarks.redemption --orders 100
+	$(BIN)/python -m benchmarks.redemption --orders 100 --database $(BENCH_DATABASE_URL)
 	$(BIN)/python -m benchmarks.imports --rows 20000
 
 clean:
