@@ -1,13 +1,15 @@
 """`make bench` keeps working: each benchmark runs at a tiny size on its own temporary SQLite
-database and prints one JSON object per line with the convention's fields. (The redemption
-benchmark needs a PostgreSQL database whose schema it drops, so it is left to `make bench`.)
-Figures are not asserted: speed is for `benchmarks/RESULTS.md`, not for unit tests."""
+database and prints one JSON object per line with the convention's fields; the checkout
+benchmark, PostgreSQL only, runs in the PostgreSQL run on a database of its own. Figures are
+not asserted: speed is for `benchmarks/RESULTS.md`, not for unit tests."""
 
 import json
+import os
 
 import pytest
+from sqlalchemy.engine import make_url
 
-from benchmarks import downline, imports, seed
+from benchmarks import downline, imports, redemption, seed
 
 
 @pytest.mark.parametrize("module, argv", [
@@ -24,3 +26,21 @@ def test_benchmark_prints_metric_lines(module, argv, capsys):
         assert line["backend"] == "sqlite"
         if "target" in line and isinstance(line["target"], (int, float)):
             assert isinstance(line["met"], bool)
+
+
+def test_redemption_benchmark_prints_metric_lines(request, capsys, monkeypatch):
+    """Service, raw SQL and HTTP (gunicorn) all place their orders: none failed."""
+    if request.config.getoption("--db") != "postgres":
+        pytest.skip("PostgreSQL only: covered by the PostgreSQL run")
+    test_url = make_url(os.environ["TEST_DATABASE_URL"])
+    url = test_url.set(database=f"{test_url.database}_bench").render_as_string(hide_password=False)
+    monkeypatch.setenv("DATABASE_URL", url)  # main() sets it for the gunicorn it starts
+    redemption.main(["--database", url, "--orders", "20", "--rounds", "2", "--clients", "2"])
+    printed = [json.loads(text) for text in capsys.readouterr().out.splitlines() if text.startswith("{")]
+    lines = {line["metric"]: line for line in printed}
+    assert set(lines) == {"raw_sql_orders_per_second", "service_orders_per_second",
+                          "http_orders_per_second", "http_p99_latency"}
+    assert lines["service_orders_per_second"]["failed"] == 0
+    assert lines["http_orders_per_second"]["failed"] == 0
+    assert all(line["orders"] == 20 for line in lines.values())
+    assert isinstance(lines["http_p99_latency"]["met"], bool)
