@@ -27,25 +27,25 @@ def _set_active_elsewhere(user_id: int, active: bool) -> None:
     db.session.commit()
 
 
-def test_user_deactivated_here_is_refused_at_once(client, make, clock):
-    user = make.user("staff", "Staff")
-    headers = api_token(client, "staff")
-    assert client.get("/api/v1/address/", headers=headers).status_code == 200
-    user = db.session.merge(user)
+def _deactivate(user, sm):
     user.active = False
-    db.session.commit()
-    assert client.get("/api/v1/address/", headers=headers).status_code == 401
 
 
-def test_role_given_here_counts_at_once(client, make, clock):
-    user = make.user("shop", "Shop")
-    headers = api_token(client, "shop")
-    assert client.get("/api/v1/address/", headers=headers).status_code == 403
-    sm = client.application.appbuilder.sm
-    user = db.session.merge(user)
+def _give_staff(user, sm):
     user.roles.append(sm.find_role("Staff"))
+
+
+@pytest.mark.parametrize("role, change, before, after", [
+    ("Staff", _deactivate, 200, 401),
+    ("Shop", _give_staff, 403, 200),
+], ids=["deactivated", "given-staff"])
+def test_change_saved_here_counts_at_once(client, make, clock, role, change, before, after):
+    user = make.user("someone", role)
+    headers = api_token(client, "someone")
+    assert client.get("/api/v1/address/", headers=headers).status_code == before
+    change(db.session.merge(user), client.application.appbuilder.sm)
     db.session.commit()
-    assert client.get("/api/v1/address/", headers=headers).status_code == 200
+    assert client.get("/api/v1/address/", headers=headers).status_code == after
 
 
 def test_user_deactivated_elsewhere_is_refused_within_the_cache_seconds(client, make, clock):
