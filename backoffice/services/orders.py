@@ -150,6 +150,32 @@ _INVOICES = Invoice.__table__
 _INSERT_INVOICE = insert(_INVOICES)
 
 
+# PostgreSQL runs two pairs of these as one statement each (a data-modifying WITH), one round
+# trip fewer per pair: the code's counter is raised only if the voucher's UPDATE found a slot,
+# and the invoice is numbered and written together. SQLite (no UPDATE inside WITH) runs them
+# one after the other, with the same locks and outcome.
+_VOUCHER_SLOT = _COUNT_VOUCHER.returning(_VOUCHERS.c.id).cte("voucher_slot")
+_COUNT_BOTH = {single: statement.where(exists(select(_VOUCHER_SLOT.c.id))).add_cte(_VOUCHER_SLOT)
+               for single, statement in ((False, _COUNT_CODE), (True, _COUNT_SINGLE_CODE))}
+_INVOICE_VALUES = ("kind", "order_id", "cancels_invoice_id", "issued_at", "delivery_date", "buyer_name",
+                   "buyer_address", "total_net", "total_vat", "total_gross")
+_NUMBER = _NEXT_NUMBER.cte("number")
+_INSERT_NUMBERED_INVOICE = (
+    insert(_INVOICES)
+    .from_select(["number", *_INVOICE_VALUES],
+                 select(_NUMBER.c.last_number,
+                        *(bindparam(name, type_=_INVOICES.c[name].type) for name in _INVOICE_VALUES)))
+    .returning(_INVOICES.c.number).add_cte(_NUMBER))
+
+# The columns `_write_order` writes, in the order of its PostgreSQL statement.
+_ORDER_VALUES = ("external_order_id", "address_id", "status", "voucher_code_id", "subtotal_gross",
+                 "discount", "total_gross", "total_net", "total_vat", "placed_at", "cancelled_at")
+_LINE_VALUES = ("position", "kind", "article_no", "name", "quantity", "unit_gross", "vat_rate",
+                "line_gross")
+_REDEMPTION_VALUES = ("voucher_id", "code_id", "address_id", "new_customer_address_id",
+                      "owner_partner_id", "amount", "was_new_customer", "redeemed_at")
+
+
 def _order_statement(with_redemption: bool):
     """PostgreSQL: order, its lines (one array parameter per column, `unnest`ed) and the
     redemption in one statement; parameters are prefixed `order_`, `lines_`, `redemption_`."""
@@ -171,12 +197,6 @@ def _order_statement(with_redemption: bool):
     return statement
 
 
-_ORDER_VALUES = ("external_order_id", "address_id", "status", "voucher_code_id", "subtotal_gross",
-                 "discount", "total_gross", "total_net", "total_vat", "placed_at", "cancelled_at")
-_LINE_VALUES = ("position", "kind", "article_no", "name", "quantity", "unit_gross", "vat_rate",
-                "line_gross")
-_REDEMPTION_VALUES = ("voucher_id", "code_id", "address_id", "new_customer_address_id",
-                      "owner_partner_id", "amount", "was_new_customer", "redeemed_at")
 _WRITE_ORDER = {with_redemption: _order_statement(with_redemption) for with_redemption in (False, True)}
 
 
@@ -196,22 +216,6 @@ def _write_order(conn, values: dict, lines: list[dict], redemption: dict | None)
     if redemption is not None:
         conn.execute(_INSERT_REDEMPTION, dict(redemption, order_id=order_id))
     return order_id
-# PostgreSQL runs two pairs of these as one statement each (a data-modifying WITH), one round
-# trip fewer per pair: the code's counter is raised only if the voucher's UPDATE found a slot,
-# and the invoice is numbered and written together. SQLite (no UPDATE inside WITH) runs them
-# one after the other, with the same locks and outcome.
-_VOUCHER_SLOT = _COUNT_VOUCHER.returning(_VOUCHERS.c.id).cte("voucher_slot")
-_COUNT_BOTH = {single: statement.where(exists(select(_VOUCHER_SLOT.c.id))).add_cte(_VOUCHER_SLOT)
-               for single, statement in ((False, _COUNT_CODE), (True, _COUNT_SINGLE_CODE))}
-_INVOICE_VALUES = ("kind", "order_id", "cancels_invoice_id", "issued_at", "delivery_date", "buyer_name",
-                   "buyer_address", "total_net", "total_vat", "total_gross")
-_NUMBER = _NEXT_NUMBER.cte("number")
-_INSERT_NUMBERED_INVOICE = (
-    insert(_INVOICES)
-    .from_select(["number", *_INVOICE_VALUES],
-                 select(_NUMBER.c.last_number,
-                        *(bindparam(name, type_=_INVOICES.c[name].type) for name in _INVOICE_VALUES)))
-    .returning(_INVOICES.c.number).add_cte(_NUMBER))
 
 
 @dataclass
