@@ -12,7 +12,7 @@ Whoever changes a sponsor (Desk form, REST API, import, shop, `downline.moves`) 
 * refuse a cycle or a missing sponsor (walking up from the new sponsor in the database,
   which already holds this flush's rows, so two changes in one flush are judged together),
 * on PostgreSQL lock the new sponsor, the old and the new upline (`FOR NO KEY UPDATE`)
-  and read their places again, so two concurrent changes that would together close a cycle
+  and read their places after the locks, so two concurrent changes that would together close a cycle
   cannot both commit, and none computes a place or sizes from an upline another is moving,
 * rewrite the moved subtree's paths and depths with one range UPDATE of `address_tree` and
   adjust the counts of the old and new upline (ancestors both share are left alone),
