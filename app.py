@@ -8,6 +8,7 @@ from flask import Flask, abort, request
 from flask_appbuilder import AppBuilder, IndexView
 from flask_babel import lazy_gettext as _l
 
+from backoffice.api import errors as api_errors
 from config import BASE_DIR, Config
 
 
@@ -69,6 +70,7 @@ def create_app(overrides: Mapping | None = None) -> Flask:
 
     app.cli.add_command(import_command)
     _guard_unknown_actions(app)
+    api_errors.install(app)
     return app
 
 

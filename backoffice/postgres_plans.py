@@ -14,9 +14,14 @@ from sqlalchemy import text
 
 
 def configure(dbapi_connection) -> None:
-    """For every new psycopg connection (outside any transaction of SQLAlchemy's)."""
-    dbapi_connection.execute("SET max_parallel_workers_per_gather = 0")
-    dbapi_connection.commit()
+    """For every new psycopg connection (outside any transaction of SQLAlchemy's): a session
+    setting, made in autocommit mode so that it needs no transaction of its own."""
+    autocommit = dbapi_connection.autocommit
+    dbapi_connection.autocommit = True
+    try:
+        dbapi_connection.execute("SET max_parallel_workers_per_gather = 0")
+    finally:
+        dbapi_connection.autocommit = autocommit
 
 
 def parallel_reads(conn) -> None:

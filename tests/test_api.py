@@ -45,7 +45,7 @@ def test_bad_input_gets_422_with_field_messages_and_saves_nothing(client, make):
     response = client.post("/api/v1/address/", headers=headers, json={
         "last_name": "X", "email": "kein-at", "postal_code": "1", "sponsor_id": 999})
     assert response.status_code == 422
-    assert set(response.json["message"]) == {"email", "postal_code", "sponsor_id"}
+    assert set(response.json["fields"]) == {"email", "postal_code", "sponsor_id"}
     assert _count(Address) == 0
 
 
@@ -55,7 +55,7 @@ def test_cycle_through_api_is_refused(client, make):
     top = make.address()
     child = make.address(sponsor=top)
     response = client.put(f"/api/v1/address/{top.id}", headers=headers, json={"sponsor_id": child.id})
-    assert response.status_code == 422 and "sponsor_id" in response.json["message"]
+    assert response.status_code == 422 and "sponsor_id" in response.json["fields"]
     db.session.expire_all()
     assert db.session.get(Address, top.id).sponsor_id is None
 
@@ -68,7 +68,7 @@ def test_duplicate_subdomain_and_iban_via_api(client, make):
     response = client.post("/api/v1/partner/", headers=headers, json={
         "address_id": address.id, "subdomain": "MEIER", "iban": "DE00"})
     assert response.status_code == 422
-    assert {"subdomain", "iban"} <= set(response.json["message"])
+    assert {"subdomain", "iban"} <= set(response.json["fields"])
     assert _count(Partner) == 1
 
 
@@ -91,7 +91,7 @@ def test_article_api_keeps_money_exact(client, make):
     assert response.json["result"]["gross_price"] == "4.95"
     bad = client.post("/api/v1/article/", headers=headers, json={
         "article_no": "A-8", "name": "Tee", "gross_price": "4.95", "vat_rate": "16"})
-    assert bad.status_code == 422 and "vat_rate" in bad.json["message"]
+    assert bad.status_code == 422 and "vat_rate" in bad.json["fields"]
 
 
 def test_openapi_documents_our_resources(client, make):

@@ -5,9 +5,10 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ..extensions import db
 from ..rules import RuleViolations, apply_rules
+from .errors import JsonErrors
 
 
-class RulesApi(ModelRestApi):
+class RulesApi(JsonErrors, ModelRestApi):
     """Writes go through `backoffice.rules`; a broken rule answers 422 with field messages."""
 
     allow_browser_login = False
@@ -57,7 +58,7 @@ class RulesApi(ModelRestApi):
         return self._guarded(lambda: super(RulesApi, self).delete_headless(pk))
 
 
-class JsonErrorApi(BaseApi):
+class JsonErrorApi(JsonErrors, BaseApi):
     """Errors as `{"error": <machine code>, "message": <text>}` with a 4xx status."""
 
     def _error(self, status: int, code: str, message, **extra):

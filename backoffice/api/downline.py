@@ -28,6 +28,7 @@ from downline.sponsors import SponsorError
 from ..extensions import db
 from ..models import AddressType
 from ..security import current_partner_address_id
+from .errors import JsonErrors
 
 ERROR_SCHEMA = {"type": "object", "properties": {"error": {"type": "string"},
                                                  "message": {"type": "string"}}}
@@ -111,7 +112,7 @@ def _int_arg(name: str, default: int | None = None, minimum: int = 0) -> int | N
     return int(raw)
 
 
-class DownlineApi(BaseApi):
+class DownlineApi(JsonErrors, BaseApi):
     resource_name = "downline"
     allow_browser_login = False
     openapi_spec_tag = "Downline"

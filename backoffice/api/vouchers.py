@@ -13,6 +13,7 @@ from ..models import Voucher, VoucherCode
 from ..services import DomainError
 from ..services.voucher_rules import check_voucher_record
 from ..services.vouchers import add_code, generate_codes
+from .errors import JsonErrors
 
 VOUCHER_API_FIELDS = ["name", "kind", "amount", "vat_mode", "fixed_vat_rate", "new_customers_only",
                       "min_order_value", "valid_from", "valid_until", "valid_on", "window_weekdays",
@@ -20,7 +21,7 @@ VOUCHER_API_FIELDS = ["name", "kind", "amount", "vat_mode", "fixed_vat_rate", "n
                       "released_for_partner_codes", "for_customer_id", "active"]
 
 
-class VoucherApi(ModelRestApi):
+class VoucherApi(JsonErrors, ModelRestApi):
     resource_name = "voucher"
     datamodel = SQLAInterface(Voucher)
     allow_browser_login = False

@@ -1,0 +1,156 @@
+"""The one JSON error shape of every API, and the handler that produces it.
+
+    {"error": "<machine code>", "message": "<text for people>", "fields": {"<field>": ["…"]}}
+
+A `DomainError` raised anywhere below an API handler, FAB's own refusals (`response_4xx`),
+the token check (a missing, garbage or expired token is 401), Werkzeug's 404/405 for unknown
+routes under `/api/` and database refusals all answer in this shape; the OpenAPI spec
+documents it once as the `Error` schema and every operation's 4xx answers point to it. The
+database's own text (tables, columns, values) never reaches a client. Outside `/api/` a
+domain error becomes a flash message on the page the user came from.
+"""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import urlsplit
+
+from flask import Flask, flash, jsonify, redirect, request
+from flask_babel import gettext as _
+from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.exceptions import HTTPException
+
+from ..errors import Conflict, DomainError, NotAuthenticated, code_for_status
+from ..transaction import rollback
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/api/"
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error", "message"],
+    "properties": {
+        "error": {"type": "string", "description": "machine code, e.g. `invalid_fields`, `not_found`"},
+        "message": {"type": "string", "description": "what went wrong, in the caller's language"},
+        "fields": {"type": "object", "description": "messages per field at fault",
+                   "additionalProperties": {"type": "array", "items": {"type": "string"}}},
+    },
+    "additionalProperties": True,
+}
+
+_DESCRIPTIONS = {"400": "Malformed request", "401": "No valid token", "403": "Not allowed",
+                 "404": "Not found", "405": "Method not allowed", "409": "Conflict",
+                 "422": "Refused: invalid fields or a broken rule", "429": "Too many requests",
+                 "500": "Internal error"}
+ERROR_RESPONSES = {
+    status: {"description": text,
+             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    for status, text in _DESCRIPTIONS.items()
+}
+
+
+def error_response(status: int, code: str | None = None, message=None, **extra):
+    body = {"error": code or code_for_status(status), "message": str(message or "")}
+    body.update({k: v for k, v in extra.items() if v is not None})
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+def domain_error_response(exc: DomainError):
+    status = exc.status if 400 <= exc.status < 600 else 422
+    response = jsonify(exc.as_json())
+    response.status_code = status
+    return response
+
+
+def _fields_of(message) -> dict | None:
+    """FAB/marshmallow give field errors as a dict (possibly nested): messages per field."""
+    if not isinstance(message, dict):
+        return None
+    return {str(name): [str(m) for m in (value if isinstance(value, list) else [value])]
+            for name, value in message.items()}
+
+
+class JsonErrors:
+    """Mixed into every API class: FAB's own answers in the one shape, the shape in the spec."""
+
+    responses = ERROR_RESPONSES
+
+    def add_apispec_components(self, api_spec):
+        super().add_apispec_components(api_spec)
+        if "Error" not in api_spec.components.schemas:
+            api_spec.components.schema("Error", ERROR_SCHEMA)
+
+    def response_400(self, message=None):
+        fields = _fields_of(message)
+        text = _("The request is malformed.") if fields or not message else str(message)
+        return error_response(400, "invalid_input", text, fields=fields)
+
+    def response_401(self):
+        return error_response(401, "not_authenticated", _("Log in or send a valid access token."))
+
+    def response_403(self):
+        return error_response(403, "forbidden", _("You may not do this."))
+
+    def response_404(self):
+        return error_response(404, "not_found", _("There is no such record."))
+
+    def response_422(self, message=None):
+        fields = _fields_of(message)
+        text = _("Some fields are invalid.") if fields or not message else str(message)
+        return error_response(422, "invalid_fields", text, fields=fields)
+
+    def response_500(self, message=None):
+        return error_response(500, "error", _("Internal error."))
+
+
+def _is_api() -> bool:
+    return request.path.startswith(API_PREFIX)
+
+
+def _back():
+    """The page the user came from (same host only), else the start page."""
+    target = request.referrer
+    if target and urlsplit(target).netloc in ("", request.host):
+        return redirect(target)
+    return redirect(request.script_root + "/")
+
+
+def handle_domain_error(exc: DomainError):
+    rollback()
+    if _is_api():
+        return domain_error_response(exc)
+    flash(exc.message, "danger")
+    return _back()
+
+
+def handle_database_error(exc: SQLAlchemyError):
+    """A refusal no rule foresaw (a race on a unique value): a conflict, without its SQL."""
+    rollback()
+    log.warning("database error answered as a conflict: %s", exc.__class__.__name__, exc_info=True)
+    return handle_domain_error(Conflict())
+
+
+def handle_http_error(exc: HTTPException):
+    if not _is_api():
+        return exc
+    message = exc.description if exc.code != 500 else _("Internal error.")
+    return error_response(exc.code or 500, code_for_status(exc.code or 500), message)
+
+
+def _token_refused(*_args):
+    return domain_error_response(NotAuthenticated())
+
+
+def install(app: Flask) -> None:
+    """Register the handlers on the app and the token checks' answers on FAB's JWT manager."""
+    app.register_error_handler(DomainError, handle_domain_error)
+    app.register_error_handler(SQLAlchemyError, handle_database_error)
+    app.register_error_handler(HTTPException, handle_http_error)
+    jwt = app.appbuilder.sm.jwt_manager
+    for loader in (jwt.unauthorized_loader, jwt.invalid_token_loader, jwt.expired_token_loader,
+                   jwt.revoked_token_loader, jwt.needs_fresh_token_loader, jwt.user_lookup_error_loader,
+                   jwt.token_verification_failed_loader):
+        loader(_token_refused)
