@@ -24,17 +24,9 @@ from sqlalchemy import func, inspect, select
 
 from downline.sponsors import SponsorError, check_sponsor
 
+from .errors import RuleViolations
 from .models import VAT_RATES, Address, Article, Partner
 from .security import PARTNER_ROLE
-
-
-class RuleViolations(ValueError):
-    """Field name → list of messages. Raised when a record breaks a rule."""
-
-    def __init__(self, errors: Mapping[str, list[str]]):
-        self.errors = {k: list(v) for k, v in errors.items()}
-        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in self.errors.items()))
-
 
 POSTAL_CODE_PATTERNS = {
     "DE": r"\d{5}",

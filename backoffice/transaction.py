@@ -55,16 +55,25 @@ def unit_of_work(session: Session | None = None) -> Iterator[Session]:
         raise
 
 
-def rollback(session: Session | None = None) -> None:
-    """Drop what the session holds uncommitted (a read-only request's snapshot, a refused
-    change before an error page)."""
+def discard(session: Session | None = None) -> None:
+    """Roll back what the session holds uncommitted (a read-only request's snapshot, a
+    refused change before an error answer)."""
     _session(session).rollback()
 
 
-def commit(session: Session | None = None) -> None:
-    """Commit what the session holds: for framework code that writes outside our services
-    (FAB's data interface) and long tasks that keep their progress in batches."""
+def keep(session: Session | None = None) -> None:
+    """Commit what the session holds: for entry points that run several units of work one
+    after another on one session (the task runner, an import run)."""
     _session(session).commit()
+
+
+def finish(session: Session | None = None, *, keep_changes: bool) -> None:
+    """End an all-or-nothing unit of work whose outcome is known only at its end: an import
+    keeps its rows only if the whole file was clean and this was no dry run."""
+    if keep_changes:
+        keep(session)
+    else:
+        discard(session)
 
 
 def is_retryable(exc: BaseException) -> bool:
@@ -118,6 +127,7 @@ class _Guarded(contextlib.AbstractContextManager):
 
 def _as_domain_error(error: SQLAlchemyError) -> DomainError:
     if isinstance(error, IntegrityError):
-        return Conflict()
+        return Conflict("conflict", _("Not saved: the record conflicts with existing data "
+                                      "(a unique value is taken or a referenced record is in use)."))
     log.warning("database refused a change: %s", error)
     return Conflict("not_saved", _("Not saved: the database refused the change."))

@@ -8,6 +8,12 @@ import time
 import click
 from flask.cli import AppGroup
 
+from backoffice.extensions import db
+from backoffice.transaction import discard, unit_of_work
+
+from .integrity import check
+from .maintenance import rebuild
+
 downline_cli = AppGroup("downline", help="The sponsor tree: integrity check and rebuild.")
 
 
@@ -15,13 +21,9 @@ downline_cli = AppGroup("downline", help="The sponsor tree: integrity check and 
 @click.option("--limit", default=50, show_default=True, help="Problems listed per kind.")
 def check_command(limit):
     """Cycles, orphans and derived data out of step with the sponsor column."""
-    from backoffice.extensions import db
-
-    from .integrity import check
-
     started = time.perf_counter()
     report = check(db.session, limit=limit)
-    db.session.rollback()
+    discard()
     for problem in report.problems:
         click.echo(problem)
     click.echo(f"{report.checked} addresses checked in {time.perf_counter() - started:.1f} s: "
@@ -33,11 +35,8 @@ def check_command(limit):
 @downline_cli.command("rebuild")
 def rebuild_command():
     """Recompute paths, depths and sizes of every address (set-based)."""
-    from backoffice.extensions import db
-
-    from .maintenance import rebuild
-
     started = time.perf_counter()
-    result = rebuild(db.session)
+    with unit_of_work() as session:
+        result = rebuild(session)
     click.echo(f"Rebuilt in {time.perf_counter() - started:.1f} s: depth {result['max_depth']}, "
                f"{result['unplaced']} addresses not reachable from a root.")

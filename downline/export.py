@@ -172,7 +172,8 @@ def rows(session, root: Address, level: int | None, viewer_root_id: int | None, 
 
 def export(session, root: Address, fmt: str, level: int | None = None,
            viewer_root_id: int | None = None, tz=None) -> bytes:
-    """The file's bytes; the export is logged (and committed) in the same call."""
+    """The file's bytes; the export is logged in the same unit of work (A8: who exported whose
+    personal data, and how much)."""
     headers, generated, fields = rows(session, root, level, viewer_root_id, tz=tz, for_csv=fmt != "xlsx")
     counter = itertools.count()
     # Counts the rows without a Python loop (rows first: zip stops before taking another number).
@@ -183,5 +184,4 @@ def export(session, root: Address, fmt: str, level: int | None = None,
     session.add(PersonalDataExport(user_id=actor.user_id, actor_label=actor.label, root_address_id=root.id,
                                    level=level, file_format=fmt, row_count=next(counter),
                                    fields=",".join(fields)))
-    session.commit()
     return data

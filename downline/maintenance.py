@@ -100,12 +100,9 @@ def sweep_settings(conn) -> None:
         parallel_reads(conn)
 
 
-def rebuild(session, commit: bool = True) -> dict:
+def rebuild(session) -> dict:
     """Recompute the tree rows (path, depth, type) and the sizes of every address."""
-    result = rebuild_on_connection(session.connection())
-    if commit:
-        session.commit()
-    return result
+    return rebuild_on_connection(session.connection())
 
 
 def rebuild_on_connection(conn) -> dict:

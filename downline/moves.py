@@ -36,8 +36,9 @@ class MoveResult:
 
 
 def move(session, address_id: int, new_sponsor_id: int, reason: str, *, actor_label: str | None = None,
-         actor_user_id: int | None = None, commit: bool = True) -> MoveResult:
-    """Move `address_id` with its downline under `new_sponsor_id`. Raises SponsorError."""
+         actor_user_id: int | None = None) -> MoveResult:
+    """Move `address_id` with its downline under `new_sponsor_id`, in the caller's unit of
+    work. Raises SponsorError."""
     reason = (reason or "").strip()
     if not reason:
         raise MoveError(_("A reason is required to move an address."), code="reason_required")
@@ -60,6 +61,4 @@ def move(session, address_id: int, new_sponsor_id: int, reason: str, *, actor_la
         address.sponsor_id = new_sponsor_id
         session.flush()
     moved = address.downline_count + 1
-    if commit:
-        session.commit()
     return MoveResult(address_id, old, new_sponsor_id, moved)

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import contains_eager
 
+from backoffice.errors import NotFound
 from backoffice.models import Address, AddressTree, AddressType
 
 from .tree import prefix_of, prefix_upper
@@ -28,8 +30,15 @@ SORTS = {
 PAGE_SIZE = 50
 
 
-class NotInDownline(LookupError):
-    """The node does not exist or lies outside the viewer's downline (shown as 404)."""
+class NotInDownline(NotFound):
+    """The node does not exist or lies outside the viewer's downline (404 either way: the
+    answer must not tell a partner that an address exists outside its downline)."""
+
+    default_message = _l("There is no address with this number in your downline.")
+
+    def __init__(self, node_id: int | None = None):
+        super().__init__()
+        self.node_id = node_id
 
 
 def downline_of(address: Address):

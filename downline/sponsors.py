@@ -9,25 +9,20 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from backoffice.errors import DomainError
 from backoffice.models import Address
 
 # A tree deeper than this is treated as broken rather than walked forever.
 MAX_DEPTH = 10_000
 
 
-class SponsorError(ValueError):
-    """The proposed sponsor is not acceptable (missing, itself, or inside the downline).
-
-    `code` and `status` let an API answer without knowing each subclass."""
+class SponsorError(DomainError):
+    """The proposed sponsor is not acceptable (missing, itself, or inside the downline)."""
 
     code, status = "invalid_sponsor", 422
 
     def __init__(self, message: str, code: str | None = None, status: int | None = None):
-        super().__init__(message)
-        if code:
-            self.code = code
-        if status:
-            self.status = status
+        super().__init__(code, message, status=status)
 
 
 class SponsorMissingError(SponsorError):

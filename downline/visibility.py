@@ -60,7 +60,6 @@ def save(session, shown: dict[str, set[str]]) -> None:
             if allowed(scope, field):
                 session.add(DownlineVisibility(scope=scope, field=field,
                                                visible=field in shown.get(scope, set())))
-    session.commit()
 
 
 def fields_for(session, scope: str | None) -> list[str]:

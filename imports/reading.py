@@ -19,13 +19,20 @@ from pathlib import Path
 import pandas as pd
 from flask_babel import gettext as _
 
+from backoffice.errors import InvalidInput
+
 SEPARATORS = (";", ",", "\t")
 SAMPLE_BYTES = 1 << 16
 BLOCK_BYTES = 1 << 20
 
 
-class FileProblem(ValueError):
+class FileProblem(InvalidInput):
     """The file as a whole cannot be read (no header, wrong kind, unreadable)."""
+
+    code = "file_problem"
+
+    def __init__(self, message):
+        super().__init__(message=message)
 
 
 def header_key(name: str) -> str:

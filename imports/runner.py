@@ -15,6 +15,8 @@ from pathlib import Path
 
 from flask_babel import gettext as _
 
+from backoffice import transaction
+
 from .kinds import KINDS
 from .reading import FileProblem, open_table
 from .report import Report
@@ -73,14 +75,11 @@ def run(session, kind_name: str, path: Path | str, *, dry_run: bool = True,
         report.problem = str(exc)
     except BaseException:
         kind.close()
-        session.rollback()
+        transaction.discard(session)
         raise
     kind.close()
     report.errors.sort(key=lambda e: e.line)
-    if report.written:
-        session.commit()
-    else:
-        session.rollback()
+    transaction.finish(session, keep_changes=report.written)
     return report
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from flask import current_app
 from werkzeug.utils import secure_filename
 
+from backoffice import transaction
 from backoffice.audit import acting_as
 from backoffice.models import ImportRun, ImportStatus
 from backoffice.models.types import utcnow
@@ -50,8 +51,8 @@ def new_run(session, kind: str, path: Path, file_name: str, *, dry_run: bool, so
                        dry_run=dry_run, status=ImportStatus.uploaded, source=source, user_id=user_id,
                        actor=(actor or "")[:100] or None, rows_total=0, rows_done=0, created=0, updated=0,
                        unchanged=0, rejected=0, error_count=0)
-    session.add(record)
-    session.commit()
+    with transaction.unit_of_work(session):
+        session.add(record)
     return record
 
 
@@ -68,20 +69,18 @@ def execute(session, run_id: int, progress: Callable[[int, int], None] | None = 
     record = session.get(ImportRun, run_id)
     kind, path, dry_run, actor, user_id = (record.kind, record.file_path, record.dry_run,
                                            record.actor or "import", record.user_id)
-    record.status = ImportStatus.running
-    session.commit()
+    with transaction.unit_of_work(session):
+        record.status = ImportStatus.running
     try:
         with acting_as(actor, user_id, None):
             report = run(session, kind, path, dry_run=dry_run, progress=progress)
     except Exception as exc:
-        session.rollback()
-        record = session.get(ImportRun, run_id)
-        record.status, record.message, record.finished_at = ImportStatus.failed, str(exc)[:2000], utcnow()
-        session.commit()
+        with transaction.unit_of_work(session):
+            record = session.get(ImportRun, run_id)
+            record.status, record.message, record.finished_at = ImportStatus.failed, str(exc)[:2000], utcnow()
         raise
-    record = session.get(ImportRun, run_id)
-    save_report(record, report)
-    session.commit()
+    with transaction.unit_of_work(session):
+        save_report(session.get(ImportRun, run_id), report)
     return report
 
 

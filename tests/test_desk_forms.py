@@ -154,10 +154,11 @@ def test_times_show_in_the_viewers_time_zone(app, client, make):
 
 def test_database_conflict_gives_a_plain_message_not_sql(ctx, make):
     """A unique value taken between validation and commit (a race) must not show raw SQL."""
-    from backoffice.views.datamodel import DeskInterface, SaveError
+    from backoffice.datamodel import Interface
+    from backoffice.errors import Conflict
 
     make.address(email="erika@example.org")
-    with pytest.raises(SaveError) as info:
-        DeskInterface(Address, ctx).add(Address(last_name="Zweite", email="erika@example.org"))
+    with pytest.raises(Conflict) as info:
+        Interface(Address, ctx).add(Address(last_name="Zweite", email="erika@example.org"))
     assert "INSERT" not in str(info.value) and "erika@example.org" not in str(info.value)
     assert _count(Address) == 1

@@ -381,7 +381,7 @@ def test_leaf_placed_under_a_subtree_being_moved_gets_the_new_place(app, ctx, tr
 
     if ctx.get_bind().dialect.name != "postgresql":
         pytest.skip("row locks: PostgreSQL only (SQLite has one writer at a time)")
-    moves.move(ctx, tree["a"], tree["b"], "umgehängt", actor_label="test", commit=False)  # a's rows locked
+    moves.move(ctx, tree["a"], tree["b"], "umgehängt", actor_label="test")  # a's rows locked
     done = threading.Event()
 
     def leaf_under_a11():  # b1 is a leaf of b; a11 is in the subtree being moved

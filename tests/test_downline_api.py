@@ -190,4 +190,4 @@ def test_documented_in_openapi(client, make):
                  "/downline/node/{pk}/new_customers", "/downline/node/{pk}/search",
                  "/downline/node/{pk}/stats", "/downline/move"]:
         assert f"/api/v1{path}" in spec["paths"], path
-    assert "DownlineError" in spec["components"]["schemas"]
+    assert "Error" in spec["components"]["schemas"]

@@ -12,9 +12,9 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
+from backoffice.errors import DomainError
 from backoffice.extensions import db
 from backoffice.models import Address, Order, Redemption, Voucher, VoucherKind
-from backoffice.services import DomainError
 from backoffice.services.orders import cancel_order, place_order
 from backoffice.services.vouchers import add_code, create_partner_code
 from downline import integrity, moves

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
+from backoffice.errors import DomainError
 from backoffice.extensions import db
 from backoffice.models import (
     AddressType,
@@ -22,7 +23,6 @@ from backoffice.models import (
     VoucherCode,
     VoucherKind,
 )
-from backoffice.services import DomainError
 from backoffice.services.orders import cancel_order, place_order
 from backoffice.services.vouchers import (
     UNAMBIGUOUS,

@@ -1,17 +1,45 @@
-"""Shared behaviour of our REST APIs: domain rules as 422, conflicts as 409, never a 500."""
+"""Shared behaviour of our REST APIs: the one error shape, rules on writes, never a 500.
+
+FAB wraps its model endpoints in `@safe`, which answers any exception with a 500 and the
+exception's text; a domain error raised in `pre_add` (a broken rule) would be one. Here the
+writes run guarded: a `DomainError` answers in the one shape with its own status, and the
+data interface (`backoffice.datamodel`) has already turned database refusals into one.
+"""
 
 from flask_appbuilder.api import BaseApi, ModelRestApi
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from ..errors import DomainError
 from ..extensions import db
-from ..rules import RuleViolations, apply_rules
-from .errors import JsonErrors
+from ..rules import apply_rules
+from ..transaction import discard
+from .errors import JsonErrors, domain_error_response, error_response
 
 
-class RulesApi(JsonErrors, ModelRestApi):
-    """Writes go through `backoffice.rules`; a broken rule answers 422 with field messages."""
+class ModelApi(JsonErrors, ModelRestApi):
+    """FAB's model API whose writes answer domain errors in the one shape."""
 
     allow_browser_login = False
+
+    def _guarded(self, call):
+        try:
+            return call()
+        except DomainError as exc:
+            discard()
+            return domain_error_response(exc)
+
+    def post_headless(self):
+        return self._guarded(super().post_headless)
+
+    def put_headless(self, pk):
+        return self._guarded(lambda: super(ModelApi, self).put_headless(pk))
+
+    def delete_headless(self, pk):
+        return self._guarded(lambda: super(ModelApi, self).delete_headless(pk))
+
+
+class RulesApi(ModelApi):
+    """Writes go through `backoffice.rules`; a broken rule answers 422 with field messages."""
+
     # Defaults for required columns a client may leave out (marshmallow ignores model defaults).
     add_defaults: dict = {}
 
@@ -35,31 +63,9 @@ class RulesApi(JsonErrors, ModelRestApi):
     def pre_update(self, item):
         apply_rules(db.session, item)
 
-    def _guarded(self, call):
-        try:
-            return call()
-        except RuleViolations as exc:
-            db.session.rollback()
-            return self.response_422(message=exc.errors)
-        except IntegrityError as exc:
-            db.session.rollback()
-            return self.response(409, message=f"Conflicts with existing data: {exc.orig}")
-        except SQLAlchemyError as exc:
-            db.session.rollback()
-            return self.response_400(message=f"Could not save: {exc.__class__.__name__}")
-
-    def post_headless(self):
-        return self._guarded(super().post_headless)
-
-    def put_headless(self, pk):
-        return self._guarded(lambda: super(RulesApi, self).put_headless(pk))
-
-    def delete_headless(self, pk):
-        return self._guarded(lambda: super(RulesApi, self).delete_headless(pk))
-
 
 class JsonErrorApi(JsonErrors, BaseApi):
-    """Errors as `{"error": <machine code>, "message": <text>}` with a 4xx status."""
+    """A hand-written API: handlers raise `DomainError`s, the app's handler answers them."""
 
     def _error(self, status: int, code: str, message, **extra):
-        return self.response(status, error=code, message=str(message), **extra)
+        return error_response(status, code, message, **extra)

@@ -6,8 +6,8 @@ roles already hold on the two downline pages, so the API grants exactly what the
 `MyDownlineView` a partner whose root is its own address. Every node goes through
 `downline.navigator.node()` against that root (404 outside the own downline, also above it),
 and every member is serialised with the visibility settings of its scope (contact data only
-with consent). Errors are `{"error": code, "message": text}` with a 4xx status; a missing or
-bad token gets FAB's own 401.
+with consent). Errors are the one JSON shape of every API (`backoffice.api.errors`): a missing or bad token
+is 401.
 """
 
 from __future__ import annotations
@@ -23,15 +23,14 @@ from flask_jwt_extended import verify_jwt_in_request
 from sqlalchemy.exc import SQLAlchemyError
 
 from downline import moves, navigator, new_customers, stats, visibility
-from downline.sponsors import SponsorError
 
+from .. import transaction
+from ..errors import Conflict, InvalidInput, NotFound, RuleViolations
 from ..extensions import db
 from ..models import AddressType
 from ..security import current_partner_address_id
 from .errors import JsonErrors
 
-ERROR_SCHEMA = {"type": "object", "properties": {"error": {"type": "string"},
-                                                 "message": {"type": "string"}}}
 MEMBER_SCHEMA = {
     "type": "object",
     "description": "An address as the viewer may see it: `id`, `name`, `type`, `level`, the sizes, "
@@ -53,14 +52,6 @@ PAGE_SCHEMA = {"type": "object", "properties": {
     "result": {"type": "array", "items": {"$ref": "#/components/schemas/DownlineMember"}}}}
 
 
-class ApiError(Exception):
-    """A refused request: status, machine code and a message for people."""
-
-    def __init__(self, status: int, code: str, message: str):
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-
-
 def viewer_access(permission: str):
     """Token required; staff if the caller may `permission` on the Desk page, a partner if on
     the partner page. The handler gets the viewer's root id (None: staff)."""
@@ -68,7 +59,7 @@ def viewer_access(permission: str):
     def decorate(f):
         @functools.wraps(f)
         def wrapper(self, *args, **kwargs):
-            verify_jwt_in_request()  # no or bad token: FAB's 401
+            verify_jwt_in_request()  # no or bad token: 401
             sm = current_app.appbuilder.sm
             if sm.has_access(f"can_{permission}", "DeskDownlineView"):
                 root_id = None
@@ -76,11 +67,7 @@ def viewer_access(permission: str):
                 root_id = current_partner_address_id()
             else:
                 return self.response_403()
-            try:
-                return f(self, root_id, *args, **kwargs)
-            except ApiError as exc:
-                db.session.rollback()
-                return self.response(exc.status, error=exc.code, message=str(exc.message))
+            return f(self, root_id, *args, **kwargs)
 
         return wrapper
 
@@ -108,7 +95,7 @@ def _int_arg(name: str, default: int | None = None, minimum: int = 0) -> int | N
     if raw is None or raw == "":
         return default
     if not raw.isdigit() or not minimum <= int(raw) <= 10_000_000:  # beyond: a database overflow
-        raise ApiError(400, "invalid_parameter", _("%(name)s must be a whole number.", name=name))
+        raise InvalidInput("invalid_parameter", _("%(name)s must be a whole number.", name=name))
     return int(raw)
 
 
@@ -121,7 +108,7 @@ class DownlineApi(JsonErrors, BaseApi):
 
     def add_apispec_components(self, api_spec):
         super().add_apispec_components(api_spec)
-        for name, schema in (("DownlineError", ERROR_SCHEMA), ("DownlineMember", MEMBER_SCHEMA),
+        for name, schema in (("DownlineMember", MEMBER_SCHEMA),
                              ("DownlinePage", PAGE_SCHEMA)):
             if name not in api_spec.components.schemas:
                 api_spec.components.schema(name, schema)
@@ -129,11 +116,7 @@ class DownlineApi(JsonErrors, BaseApi):
     # --- helpers ------------------------------------------------------------------------------
 
     def _node(self, pk: int, root_id: int | None):
-        try:
-            return navigator.node(db.session, pk, root_id)
-        except navigator.NotInDownline as exc:
-            raise ApiError(404, "not_found",
-                           _("There is no address with this number in your downline.")) from exc
+        return navigator.node(db.session, pk, root_id)
 
     def _base_depth(self, root_id: int | None) -> int:
         return 0 if root_id is None else self._node(root_id, root_id).depth
@@ -160,10 +143,10 @@ class DownlineApi(JsonErrors, BaseApi):
               description: No partner linked to this login
               content:
                 application/json:
-                  schema: {$ref: '#/components/schemas/DownlineError'}
+                  schema: {$ref: '#/components/schemas/Error'}
         """
         if root_id is None:
-            raise ApiError(404, "no_position", _("Staff have no own position; ask for /node/<id>."))
+            raise NotFound("no_position", _("Staff have no own position; ask for /node/<id>."))
         return self._node_response(self._node(root_id, root_id), root_id)
 
     @expose("/node/<int:pk>", methods=["GET"])
@@ -199,7 +182,7 @@ class DownlineApi(JsonErrors, BaseApi):
               description: Not in the viewer's downline
               content:
                 application/json:
-                  schema: {$ref: '#/components/schemas/DownlineError'}
+                  schema: {$ref: '#/components/schemas/Error'}
         """
         return self._node_response(self._node(pk, root_id), root_id)
 
@@ -235,20 +218,20 @@ class DownlineApi(JsonErrors, BaseApi):
               description: Invalid parameter
               content:
                 application/json:
-                  schema: {$ref: '#/components/schemas/DownlineError'}
+                  schema: {$ref: '#/components/schemas/Error'}
             404:
               description: Not in the viewer's downline
               content:
                 application/json:
-                  schema: {$ref: '#/components/schemas/DownlineError'}
+                  schema: {$ref: '#/components/schemas/Error'}
         """
         address = self._node(pk, root_id)
         sort = request.args.get("sort") or "name"
         type_ = request.args.get("type") or None
         if sort not in navigator.SORTS:
-            raise ApiError(400, "invalid_parameter", _("Unknown sort column %(name)s.", name=sort))
+            raise InvalidInput("invalid_parameter", _("Unknown sort column %(name)s.", name=sort))
         if type_ is not None and type_ not in AddressType.__members__:
-            raise ApiError(400, "invalid_parameter", _("Unknown address type %(name)s.", name=type_))
+            raise InvalidInput("invalid_parameter", _("Unknown address type %(name)s.", name=type_))
         page = navigator.firstline(
             db.session, address, page=_int_arg("page", 0),
             page_size=_int_arg("page_size", navigator.PAGE_SIZE, minimum=1), sort=sort,
@@ -289,10 +272,10 @@ class DownlineApi(JsonErrors, BaseApi):
               description: Not the partner's own address
               content:
                 application/json:
-                  schema: {$ref: '#/components/schemas/DownlineError'}
+                  schema: {$ref: '#/components/schemas/Error'}
         """
         if root_id is not None and pk != root_id:
-            raise ApiError(404, "not_found", _("The new-customer navigator shows your own firstline only."))
+            raise NotFound("not_found", _("The new-customer navigator shows your own firstline only."))
         address = self._node(pk, root_id)
         page, fields = new_customers.page(db.session, address, page=_int_arg("page", 0),
                                           name=request.args.get("name") or None, staff=root_id is None)
@@ -323,12 +306,12 @@ class DownlineApi(JsonErrors, BaseApi):
               description: Not in the viewer's downline
               content:
                 application/json:
-                  schema: {$ref: '#/components/schemas/DownlineError'}
+                  schema: {$ref: '#/components/schemas/Error'}
         """
         address = self._node(pk, root_id)
         query = (request.args.get("q") or "").strip()
         if not query:
-            raise ApiError(400, "invalid_parameter", _("Give a part of the name to search for (q)."))
+            raise InvalidInput("invalid_parameter", _("Give a part of the name to search for (q)."))
         scopes = [None] if root_id is None else ["firstline", "deeper"]
         shown = {scope: visibility.fields_for(db.session, scope) for scope in scopes}
         base = self._base_depth(root_id)
@@ -361,7 +344,7 @@ class DownlineApi(JsonErrors, BaseApi):
               description: Not in the viewer's downline
               content:
                 application/json:
-                  schema: {$ref: '#/components/schemas/DownlineError'}
+                  schema: {$ref: '#/components/schemas/Error'}
         """
         result = stats.per_level(db.session, self._node(pk, root_id))
         return self.response(200, levels=result.levels, totals=result.totals)
@@ -393,32 +376,33 @@ class DownlineApi(JsonErrors, BaseApi):
               description: Unknown address (error unknown_address)
               content:
                 application/json:
-                  schema: {$ref: '#/components/schemas/DownlineError'}
+                  schema: {$ref: '#/components/schemas/Error'}
             409:
               description: >-
                 The new sponsor sits in the address's downline or is the address (error cycle),
                 the address is already there (no_change), or a concurrent change (conflict)
               content:
                 application/json:
-                  schema: {$ref: '#/components/schemas/DownlineError'}
+                  schema: {$ref: '#/components/schemas/Error'}
             422:
               description: Missing sponsor (missing_sponsor), reason (reason_required) or fields
               content:
                 application/json:
-                  schema: {$ref: '#/components/schemas/DownlineError'}
+                  schema: {$ref: '#/components/schemas/Error'}
         """
         data = request.get_json(silent=True)
         if not isinstance(data, dict):
-            raise ApiError(400, "invalid_json", _("Send a JSON object."))
+            raise InvalidInput("invalid_json", _("Send a JSON object."))
         ids = [data.get("address_id"), data.get("new_sponsor_id")]
         if not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
-            raise ApiError(422, "invalid_fields", _("address_id and new_sponsor_id must be address numbers."))
+            raise RuleViolations({name: [_("Give an address number.")] for name, value
+                                  in zip(("address_id", "new_sponsor_id"), ids, strict=True)
+                                  if not isinstance(value, int) or isinstance(value, bool)},
+                                 message=_("address_id and new_sponsor_id must be address numbers."))
+        reason = str(data.get("reason") or "")
         try:
-            result = moves.move(db.session, ids[0], ids[1], str(data.get("reason") or ""))
-        except SponsorError as exc:
-            raise ApiError(exc.status, exc.code, str(exc)) from exc
+            result = transaction.run(lambda session: moves.move(session, ids[0], ids[1], reason), retries=2)
         except SQLAlchemyError as exc:
-            raise ApiError(409, "conflict",
-                           _("The tree changed at the same time; please try again.")) from exc
+            raise Conflict("conflict", _("The tree changed at the same time; please try again.")) from exc
         return self.response(200, address_id=result.address_id, old_sponsor_id=result.old_sponsor_id,
                              new_sponsor_id=result.new_sponsor_id, moved=result.moved)

@@ -21,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from ..errors import Conflict, DomainError, NotAuthenticated, code_for_status
-from ..transaction import rollback
+from ..transaction import discard
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +119,7 @@ def _back():
 
 
 def handle_domain_error(exc: DomainError):
-    rollback()
+    discard()
     if _is_api():
         return domain_error_response(exc)
     flash(exc.message, "danger")
@@ -128,7 +128,7 @@ def handle_domain_error(exc: DomainError):
 
 def handle_database_error(exc: SQLAlchemyError):
     """A refusal no rule foresaw (a race on a unique value): a conflict, without its SQL."""
-    rollback()
+    discard()
     log.warning("database error answered as a conflict: %s", exc.__class__.__name__, exc_info=True)
     return handle_domain_error(Conflict())
 

@@ -15,6 +15,8 @@ from flask_babel import gettext as _
 from imports.kinds import KINDS
 from imports.runs import execute, new_run, store_upload
 
+from .. import transaction
+from ..errors import InvalidInput, NotFound
 from ..extensions import db
 from ..jobs import submit
 from ..models import ImportRun, ImportStatus
@@ -56,19 +58,28 @@ class ImportApi(JsonErrorApi):
           responses:
             200: {description: The report; the file was clean (and imported unless dry_run)}
             202: {description: Large file; the import runs as a job, see the status URL}
-            400: {description: No file or unknown kind}
-            422: {description: The report with row-level errors; nothing written}
+            400: {$ref: '#/components/responses/400'}
+            401: {$ref: '#/components/responses/401'}
+            403: {$ref: '#/components/responses/403'}
+            404: {$ref: '#/components/responses/404'}
+            422:
+              description: >-
+                The file has errors (`error` invalid_rows, the row-level report in `errors`);
+                nothing written
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/Error'}
         """
         if kind not in KINDS:
-            return self._error(404, "unknown_kind", _("Unknown import kind; known: %(kinds)s.",
-                                                      kinds=", ".join(KINDS)))
+            raise NotFound("unknown_kind", _("Unknown import kind; known: %(kinds)s.",
+                                             kinds=", ".join(KINDS)))
         upload = request.files.get("file")
         if upload is None or not upload.filename:
-            return self._error(400, "no_file", _("Send the file as multipart form field 'file'."))
+            raise InvalidInput("no_file", _("Send the file as multipart form field 'file'."))
         dry_run = str(request.form.get("dry_run", "true")).strip().lower() not in FALSE
         path, size = store_upload(upload.stream, upload.filename)
         if size == 0:
-            return self._error(400, "empty_file", _("The file is empty."))
+            raise InvalidInput("empty_file", _("The file is empty."))
         user = logged_in_user()
         record = new_run(db.session, kind, path, upload.filename, dry_run=dry_run, source="api",
                          user_id=user.id, actor=user.username)
@@ -76,11 +87,15 @@ class ImportApi(JsonErrorApi):
             job = submit(db.session, "imports.run", {"import_id": record.id}, user_id=user.id,
                          title=f"API {kind} {upload.filename}")
             record.job_id = job.id
-            db.session.commit()
+            transaction.keep()
             return self.response(202, id=record.id, job_id=job.id, status="queued",
                                  status_url=f"/api/v1/imports/{record.id}")
         report = execute(db.session, record.id)
-        return self.response(200 if report.ok else 422, id=record.id, **report.as_dict())
+        if report.ok:
+            return self.response(200, id=record.id, **report.as_dict())
+        # Refused: the one error shape, with the row-level report beside it.
+        return self.response(422, error="invalid_rows", message=report.problem or _(
+            "The file has errors; nothing was written."), id=record.id, **report.as_dict())
 
     @expose("/<int:pk>", methods=["GET"])
     @protect()
@@ -96,11 +111,13 @@ class ImportApi(JsonErrorApi):
             schema: {type: integer}
           responses:
             200: {description: Status, counts and the first errors}
-            404: {description: No such import}
+            401: {$ref: '#/components/responses/401'}
+            403: {$ref: '#/components/responses/403'}
+            404: {$ref: '#/components/responses/404'}
         """
         record = db.session.get(ImportRun, pk)
         if record is None:
-            return self._error(404, "not_found", _("No such import."))
+            raise NotFound("not_found", _("No such import."))
         return self.response(200, id=record.id, kind=record.kind, file_name=record.file_name,
                              dry_run=record.dry_run, status=record.status.value,
                              finished=record.status not in (ImportStatus.uploaded, ImportStatus.running),

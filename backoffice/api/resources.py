@@ -3,8 +3,8 @@
 from decimal import Decimal
 
 from flask_appbuilder.models.sqla.filters import FilterEqualFunction
-from flask_appbuilder.models.sqla.interface import SQLAInterface
 
+from ..datamodel import Interface
 from ..models import Address, Article, Partner
 from ..security import current_partner_address_id, current_partner_id
 from .base import RulesApi
@@ -20,7 +20,7 @@ PARTNER_PROFILE_FIELDS = ["profile_text", "notification_email", "time_zone", "av
 
 class AddressApi(RulesApi):
     resource_name = "address"
-    datamodel = SQLAInterface(Address)
+    datamodel = Interface(Address)
     list_columns = ["id", *ADDRESS_FIELDS, "registered_at", "first_order_at"]
     show_columns = list_columns
     add_columns = ADDRESS_FIELDS
@@ -35,7 +35,7 @@ class AddressApi(RulesApi):
 
 class PartnerApi(RulesApi):
     resource_name = "partner"
-    datamodel = SQLAInterface(Partner)
+    datamodel = Interface(Partner)
     list_columns = ["id", "address_id", "user_id", "subdomain", *PARTNER_PROFILE_FIELDS]
     show_columns = list_columns
     add_columns = ["address_id", "user_id", "subdomain", *PARTNER_PROFILE_FIELDS]
@@ -47,7 +47,7 @@ class PartnerApi(RulesApi):
 
 class ArticleApi(RulesApi):
     resource_name = "article"
-    datamodel = SQLAInterface(Article)
+    datamodel = Interface(Article)
     list_columns = ["id", "article_no", "name", "gross_price", "vat_rate",
                     "discountable_by_absolute_vouchers", "active"]
     show_columns = list_columns
@@ -63,7 +63,7 @@ class MyProfileApi(RulesApi):
     """The logged-in partner's own profile: read and update, nothing else."""
 
     resource_name = "my_profile"
-    datamodel = SQLAInterface(Partner)
+    datamodel = Interface(Partner)
     include_route_methods = {"get_list", "get", "put", "info"}
     base_filters = [["id", FilterEqualFunction, current_partner_id]]
     list_columns = ["id", "subdomain", *PARTNER_PROFILE_FIELDS]
@@ -77,7 +77,7 @@ class MyAddressesApi(RulesApi):
     """The addresses the logged-in partner sponsors; contact data only with consent."""
 
     resource_name = "my_addresses"
-    datamodel = SQLAInterface(Address)
+    datamodel = Interface(Address)
     include_route_methods = {"get_list", "get", "info"}
     base_filters = [["sponsor_id", FilterEqualFunction, current_partner_address_id]]
     list_columns = ["id", "salutation", "first_name", "last_name", "company", "type",

@@ -15,11 +15,11 @@ from flask_babel import gettext as _
 
 from reports.invoices import render_invoice
 
+from ..errors import DomainError
 from ..extensions import db
 from ..models import Address, Invoice, InvoiceKind, Order
 from ..rules import RuleViolations
 from ..security import logged_in_user
-from ..services import DomainError
 from ..services.orders import cancel_order, place_order, register_customer
 from ..services.throttle import voucher_checks
 from ..services.vouchers import BasketError, basket, check

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from flask import request
-from flask_appbuilder.api import ModelRestApi, expose
-from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_appbuilder.api import expose
 from flask_appbuilder.security.decorators import protect
-from sqlalchemy.exc import IntegrityError
+from flask_babel import gettext as _
 
+from .. import transaction
+from ..datamodel import Interface
+from ..errors import InvalidInput, NotFound
 from ..extensions import db
 from ..models import Voucher, VoucherCode
-from ..services import DomainError
 from ..services.voucher_rules import check_voucher_record
 from ..services.vouchers import add_code, generate_codes
-from .errors import JsonErrors
+from .base import ModelApi
 
 VOUCHER_API_FIELDS = ["name", "kind", "amount", "vat_mode", "fixed_vat_rate", "new_customers_only",
                       "min_order_value", "valid_from", "valid_until", "valid_on", "window_weekdays",
@@ -21,10 +22,9 @@ VOUCHER_API_FIELDS = ["name", "kind", "amount", "vat_mode", "fixed_vat_rate", "n
                       "released_for_partner_codes", "for_customer_id", "active"]
 
 
-class VoucherApi(JsonErrors, ModelRestApi):
+class VoucherApi(ModelApi):
     resource_name = "voucher"
-    datamodel = SQLAInterface(Voucher)
-    allow_browser_login = False
+    datamodel = Interface(Voucher)
     list_columns = ["id", *VOUCHER_API_FIELDS, "redeemed_count"]
     show_columns = list_columns
     add_columns = VOUCHER_API_FIELDS
@@ -48,22 +48,6 @@ class VoucherApi(JsonErrors, ModelRestApi):
 
     def pre_update(self, item):
         check_voucher_record(item)
-
-    def _guarded(self, call):
-        try:
-            return call()
-        except DomainError as exc:
-            db.session.rollback()
-            return self.response(422, error=exc.code, message=exc.message)
-        except IntegrityError:
-            db.session.rollback()
-            return self.response(409, error="conflict", message="Conflicts with existing data.")
-
-    def post_headless(self):
-        return self._guarded(super().post_headless)
-
-    def put_headless(self, pk):
-        return self._guarded(lambda: super(VoucherApi, self).put_headless(pk))
 
     @expose("/<int:pk>/codes", methods=["POST"])
     @protect()
@@ -90,27 +74,29 @@ class VoucherApi(JsonErrors, ModelRestApi):
           responses:
             201:
               description: The codes created
-            404:
-              description: Unknown voucher
-            422:
-              description: Invalid code or pattern, or code taken
+            400: {$ref: '#/components/responses/400'}
+            401: {$ref: '#/components/responses/401'}
+            403: {$ref: '#/components/responses/403'}
+            404: {$ref: '#/components/responses/404'}
+            409: {$ref: '#/components/responses/409'}
+            422: {$ref: '#/components/responses/422'}
         """
         voucher = db.session.get(Voucher, pk)
         if voucher is None:
-            return self.response(404, error="unknown_voucher", message="There is no voucher with this id.")
-        data = request.get_json(silent=True) or {}
+            raise NotFound("unknown_voucher", _("There is no voucher with this id."))
+        data = request.get_json(silent=True)
+        if not isinstance(data, dict):
+            raise InvalidInput("invalid_json", _("Send a JSON object."))
 
-        def create():
+        def create(session):
             if data.get("pattern"):
                 count = data.get("count")
-                codes = generate_codes(db.session, voucher, str(data["pattern"]),
-                                       count if isinstance(count, int) else 0)
-            else:
-                codes = [add_code(db.session, voucher, str(data.get("code") or ""))]
-            db.session.commit()
-            return self.response(201, codes=[c.code for c in codes], batch=codes[0].batch)
+                return generate_codes(session, voucher, str(data["pattern"]),
+                                      count if isinstance(count, int) else 0)
+            return [add_code(session, voucher, str(data.get("code") or ""))]
 
-        return self._guarded(create)
+        codes = transaction.run(create)
+        return self.response(201, codes=[c.code for c in codes], batch=codes[0].batch)
 
 
 __all__ = ["VoucherApi", "VoucherCode"]

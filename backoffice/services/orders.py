@@ -33,6 +33,7 @@ from sqlalchemy.orm import joinedload, lazyload, make_transient_to_detached
 from downline.sponsors import SponsorError, assign_sponsor
 
 from ..audit import acting_as
+from ..errors import DomainError
 from ..models import (
     Address,
     AddressType,
@@ -52,7 +53,6 @@ from ..models import (
 from ..models.addresses import RegistrationSource
 from ..models.types import utcnow
 from ..rules import RuleViolations, apply_rules
-from . import DomainError
 from .money import ZERO, basket_totals, vat_of
 from .vouchers import VoucherRefused, basket, company_zone, evaluate, normalize
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 
+from ..errors import DomainError
 from ..models import VatMode, Voucher, VoucherKind
-from . import DomainError
 
 
 def check_voucher_record(voucher: Voucher) -> None:

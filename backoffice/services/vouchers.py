@@ -13,6 +13,7 @@ from flask import current_app, has_app_context
 from flask_babel import gettext as _
 from sqlalchemy import bindparam, func, select
 
+from ..errors import DomainError
 from ..models import (
     Address,
     AddressType,
@@ -25,7 +26,6 @@ from ..models import (
     VoucherKind,
 )
 from ..models.types import utcnow
-from . import DomainError
 from .money import Line, eligible_gross, split_discount
 
 REASONS = ("unknown", "expired", "not_yet_valid", "outside_time_window", "min_order_value",

@@ -6,9 +6,9 @@ from flask_babel import lazy_gettext as _l
 from wtforms import IntegerField, SelectField
 from wtforms.validators import Optional
 
+from ..datamodel import Interface
 from ..models import Address, AddressType, AuditEntry, Language, RegistrationSource, Salutation
 from ..rules import countries
-from .datamodel import DeskInterface
 from .mixins import ExportMixin, RulesMixin, enum_select, label_of, local_datetime, yes_no
 
 ADDRESS_LABELS = {
@@ -70,7 +70,7 @@ DATE_FORMATTERS = {
 class AuditEntryView(ExportMixin, ModelView):
     """Read-only trail; also shown as a tab on each address."""
 
-    datamodel = DeskInterface(AuditEntry)
+    datamodel = Interface(AuditEntry)
     list_title = _l("Audit trail")
     base_permissions = ["can_list", "can_show", "can_export"]
     list_columns = ["occurred_at", "actor_label", "address", "entity", "field", "old_value",
@@ -94,7 +94,7 @@ class AuditEntryView(ExportMixin, ModelView):
 
 
 class AddressView(RulesMixin, ExportMixin, ModelView):
-    datamodel = DeskInterface(Address)
+    datamodel = Interface(Address)
     list_title = _l("Addresses")
     show_title = _l("Address")
     add_title = _l("New address")
@@ -138,7 +138,7 @@ class AddressView(RulesMixin, ExportMixin, ModelView):
 class NeverOrderedView(ExportMixin, ModelView):
     """A4: addresses that registered but never ordered, to contact them."""
 
-    datamodel = DeskInterface(Address)
+    datamodel = Interface(Address)
     list_title = _l("Registered, never ordered")
     base_permissions = ["can_list", "can_show", "can_export"]
     base_filters = [["type", FilterEqual, AddressType.new_customer]]

@@ -6,13 +6,13 @@ from flask_appbuilder import ModelView
 from flask_babel import lazy_gettext as _l
 from wtforms import SelectField
 
+from ..datamodel import Interface
 from ..models import VAT_RATES, Article
-from .datamodel import DeskInterface
 from .mixins import ExportMixin, RulesMixin, local_datetime, money, percent, yes_no
 
 
 class ArticleView(RulesMixin, ExportMixin, ModelView):
-    datamodel = DeskInterface(Article)
+    datamodel = Interface(Article)
     list_title = _l("Articles")
     show_title = _l("Article")
     add_title = _l("New article")

@@ -21,6 +21,7 @@ from downline import drawing, export, moves, navigator, new_customers, stats, vi
 from downline import jobs as downline_jobs
 from downline.sponsors import SponsorError
 
+from .. import transaction
 from ..extensions import db
 from ..jobs import submit
 from ..models import AddressType
@@ -119,8 +120,9 @@ class _DownlineBase(BaseView):
             flash(_("The export of %(n)s addresses runs in the background; the file will be here.",
                     n=address.downline_count), "info")
             return redirect(url_for("JobsView.show", pk=job.id))
-        data = export.export(db.session, address, fmt, level=level, viewer_root_id=self.root_id(),
-                             tz=ZoneInfo(viewer_time_zone()))
+        with transaction.unit_of_work() as session:
+            data = export.export(session, address, fmt, level=level, viewer_root_id=self.root_id(),
+                                 tz=ZoneInfo(viewer_time_zone()))
         return Response(data, mimetype=downline_jobs.MIMETYPES[fmt], headers={
             "Content-Disposition": "attachment; filename="
                                    + downline_jobs.export_file_name(address.id, fmt, level)})
@@ -264,12 +266,13 @@ class DeskDownlineView(_DownlineBase):
         if request.method == "GET" and _int_arg("address") is not None:
             form.address_id.data = _int_arg("address")
         if form.validate_on_submit():
+            address_id, sponsor_id, reason = (form.address_id.data, form.new_sponsor_id.data,
+                                              form.reason.data)
             try:
-                result = moves.move(db.session, form.address_id.data, form.new_sponsor_id.data,
-                                    form.reason.data)
+                result = transaction.run(
+                    lambda session: moves.move(session, address_id, sponsor_id, reason), retries=2)
             except SponsorError as exc:
-                db.session.rollback()
-                form.new_sponsor_id.errors = [*form.new_sponsor_id.errors, str(exc)]
+                form.new_sponsor_id.errors = [*form.new_sponsor_id.errors, exc.message]
             else:
                 flash(_("Moved address %(id)s with %(n)s addresses in its downline.",
                         id=result.address_id, n=result.moved - 1), "success")
@@ -289,7 +292,8 @@ class DeskDownlineView(_DownlineBase):
         if form.validate_on_submit():
             chosen = {scope: {f for f in visibility.FIELDS if request.form.get(f"{scope}:{f}")}
                       for scope in visibility.SCOPES}
-            visibility.save(db.session, chosen)
+            with transaction.unit_of_work() as session:
+                visibility.save(session, chosen)
             flash(_("Visibility saved."), "success")
             return redirect(url_for(".visibility"))
         return self.render_template("downline/visibility.html", form=form, scopes=visibility.SCOPES,

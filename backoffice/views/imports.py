@@ -21,6 +21,7 @@ from imports.runner import kind_of, preview
 from imports.runs import again, new_run, store_upload
 from reports.tabular import write_csv
 
+from .. import transaction
 from ..extensions import db
 from ..jobs import submit
 from ..models import ImportRun, ImportStatus
@@ -46,7 +47,7 @@ def start(record: ImportRun, title: str) -> int:
     user = logged_in_user()
     job = submit(db.session, "imports.run", {"import_id": record.id}, user_id=user.id, title=title)
     record.job_id = job.id
-    db.session.commit()
+    transaction.keep()
     return job.id
 
 

@@ -9,10 +9,10 @@ from flask_appbuilder import ModelView
 from flask_appbuilder.models.sqla.filters import FilterEqualFunction
 from flask_babel import lazy_gettext as _l
 
+from ..datamodel import Interface
 from ..models import Address, Partner
 from ..security import current_partner_address_id, current_partner_id
 from .addresses import ADDRESS_LABELS, DATE_FORMATTERS
-from .datamodel import DeskInterface
 from .mixins import ExportMixin, RulesMixin, yes_no
 from .partners import PARTNER_LABELS, PROFILE_COLUMNS
 
@@ -22,7 +22,7 @@ PARTNER_ADDRESS_COLUMNS = ["id", "salutation", "first_name", "last_name", "compa
 
 
 class MyProfileView(RulesMixin, ModelView):
-    datamodel = DeskInterface(Partner)
+    datamodel = Interface(Partner)
     route_base = "/my/profile"
     list_title = _l("My profile")
     show_title = _l("My profile")
@@ -42,7 +42,7 @@ class MyProfileView(RulesMixin, ModelView):
 class MyAddressesView(ExportMixin, ModelView):
     """The partner's firstline, contact data only where the address consented."""
 
-    datamodel = DeskInterface(Address)
+    datamodel = Interface(Address)
     route_base = "/my/addresses"
     list_title = _l("My addresses")
     show_title = _l("Address")

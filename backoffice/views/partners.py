@@ -5,8 +5,8 @@ from flask_babel import lazy_gettext as _l
 from wtforms import IntegerField
 from wtforms.validators import Optional
 
+from ..datamodel import Interface
 from ..models import Partner
-from .datamodel import DeskInterface
 from .mixins import ExportMixin, RulesMixin, local_datetime, yes_no
 
 PARTNER_LABELS = {
@@ -34,7 +34,7 @@ PROFILE_COLUMNS = ["profile_text", "picture", "notification_email", "time_zone",
 
 
 class PartnerView(RulesMixin, ExportMixin, ModelView):
-    datamodel = DeskInterface(Partner)
+    datamodel = Interface(Partner)
     list_title = _l("Partners")
     show_title = _l("Partner")
     add_title = _l("New partner")

@@ -9,17 +9,18 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import generate_csrf
 
+from .. import transaction
+from ..datamodel import Interface
+from ..errors import DomainError
 from ..extensions import db
 from ..models import Redemption, VoucherCode
 from ..security import current_partner, current_partner_id
-from ..services import DomainError
 from ..services.vouchers import create_partner_code, released_vouchers
-from .datamodel import DeskInterface
 from .mixins import ExportMixin, local_datetime, money, yes_no
 
 
 class MyVoucherCodesView(ModelView):
-    datamodel = DeskInterface(VoucherCode)
+    datamodel = Interface(VoucherCode)
     route_base = "/my/codes"
     list_title = _l("My voucher codes")
     show_title = _l("My voucher code")
@@ -44,15 +45,15 @@ class MyVoucherCodesView(ModelView):
             if partner is None:
                 flash(_("Your login is not linked to a partner."), "danger")
             else:
+                raw_id = (request.form.get("voucher_id") or "0").strip()
                 try:
-                    voucher_id = int(request.form.get("voucher_id") or 0)
-                    create_partner_code(db.session, partner, voucher_id, request.form.get("code", ""))
-                    db.session.commit()
+                    voucher_id = int(raw_id) if raw_id.isdigit() else 0
+                    with transaction.unit_of_work() as session:
+                        create_partner_code(session, partner, voucher_id, request.form.get("code", ""))
                     flash(_("Your code is ready."), "success")
                     return redirect(url_for(".list"))
-                except (DomainError, ValueError) as exc:
-                    db.session.rollback()
-                    flash(str(exc), "danger")
+                except DomainError as exc:
+                    flash(exc.message, "danger")
         return self.render_template("partnerdesk/vouchers/my_code_new.html", vouchers=vouchers,
                                     csrf=generate_csrf(),
                                     title=_("New voucher code"))
@@ -61,7 +62,7 @@ class MyVoucherCodesView(ModelView):
 class MyRedemptionsView(ExportMixin, ModelView):
     """Redemptions of the partner's own codes: when, which code, how much, new customer or not."""
 
-    datamodel = DeskInterface(Redemption)
+    datamodel = Interface(Redemption)
     route_base = "/my/redemptions"
     list_title = _l("Redemptions of my codes")
     show_title = _l("Redemption")

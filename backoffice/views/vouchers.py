@@ -13,7 +13,10 @@ from markupsafe import Markup
 from wtforms import IntegerField, SelectField, TimeField
 from wtforms.validators import Optional
 
+from .. import transaction
 from ..api.shop import pdf_response
+from ..datamodel import Interface
+from ..errors import DomainError, InvalidInput
 from ..extensions import db
 from ..models import (
     VAT_RATES,
@@ -26,10 +29,8 @@ from ..models import (
     VoucherCode,
     VoucherKind,
 )
-from ..services import DomainError
 from ..services.voucher_rules import check_voucher_record
 from ..services.vouchers import add_code, generate_codes
-from .datamodel import DeskInterface
 from .mixins import (
     CheckboxesMixin,
     ExportMixin,
@@ -63,8 +64,15 @@ def _rate(value):
     return None if value in (None, "") else Decimal(value)
 
 
+
+def _whole_number(raw) -> int:
+    text = str(raw or "0").strip()
+    if not text.isdigit():
+        raise InvalidInput("invalid_count", _("Give the number of codes as a whole number."))
+    return int(text)
+
 class VoucherView(CheckboxesMixin, ExportMixin, ModelView):
-    datamodel = DeskInterface(Voucher)
+    datamodel = Interface(Voucher)
     list_title = _l("Vouchers")
     show_title = _l("Voucher")
     add_title = _l("New voucher")
@@ -111,24 +119,23 @@ class VoucherView(CheckboxesMixin, ExportMixin, ModelView):
         if request.method == "POST":
             try:
                 if request.form.get("pattern"):
-                    count = int(request.form.get("count") or 0)
-                    codes = generate_codes(db.session, voucher, request.form["pattern"], count)
-                    db.session.commit()
+                    count = _whole_number(request.form.get("count"))
+                    with transaction.unit_of_work() as session:
+                        codes = generate_codes(session, voucher, request.form["pattern"], count)
                     flash(_("%(n)s codes generated (batch %(batch)s).", n=len(codes), batch=codes[0].batch),
                           "success")
                     return redirect(url_for("VoucherCodeView.list", _flt_0_batch=codes[0].batch))
-                add_code(db.session, voucher, request.form.get("code", ""))
-                db.session.commit()
+                with transaction.unit_of_work() as session:
+                    add_code(session, voucher, request.form.get("code", ""))
                 flash(_("Code added."), "success")
-            except (DomainError, ValueError) as exc:
-                db.session.rollback()
-                flash(str(exc), "danger")
+            except DomainError as exc:
+                flash(exc.message, "danger")
         return self.render_template("partnerdesk/vouchers/codes.html", voucher=voucher, csrf=generate_csrf(),
                                     title=_("Codes of %(name)s", name=voucher.name))
 
 
 class VoucherCodeView(ExportMixin, ModelView):
-    datamodel = DeskInterface(VoucherCode)
+    datamodel = Interface(VoucherCode)
     list_title = _l("Voucher codes")
     show_title = _l("Voucher code")
     base_permissions = ["can_list", "can_show", "can_export", "can_edit"]
@@ -147,7 +154,7 @@ class VoucherCodeView(ExportMixin, ModelView):
 
 
 class RedemptionView(ExportMixin, ModelView):
-    datamodel = DeskInterface(Redemption)
+    datamodel = Interface(Redemption)
     list_title = _l("Redemptions")
     show_title = _l("Redemption")
     base_permissions = ["can_list", "can_show", "can_export"]
@@ -175,7 +182,7 @@ def invoice_links(refs):
 
 
 class OrderView(ExportMixin, ModelView):
-    datamodel = DeskInterface(Order)
+    datamodel = Interface(Order)
     list_title = _l("Orders")
     show_title = _l("Order")
     base_permissions = ["can_list", "can_show", "can_export", "can_invoice"]

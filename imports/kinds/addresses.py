@@ -449,7 +449,7 @@ class Addresses(Kind):
             if sponsor:
                 try:
                     move(session, address_id, sponsor, _("Import"), actor_label=actor.label,
-                         actor_user_id=actor.user_id, commit=False)
+                         actor_user_id=actor.user_id)
                 except SponsorError as exc:
                     report.error(line, self.column_of.get("sponsor_external_key", "sponsor"), "", str(exc))
 

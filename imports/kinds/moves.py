@@ -51,7 +51,7 @@ class SponsorMoves(Kind):
                 # Judged (and on PostgreSQL locked) inside the import's transaction; a dry run
                 # rolls it back like everything else.
                 move(session, ids["address"], ids["new_sponsor"], reason, actor_label=actor.label,
-                     actor_user_id=actor.user_id, commit=False)
+                     actor_user_id=actor.user_id)
                 report.updated += 1
             except SponsorError as exc:
                 report.error(line, self.column_of["new_sponsor"], sponsor_ref, str(exc))

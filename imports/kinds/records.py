@@ -8,9 +8,9 @@ import pandas as pd
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from backoffice.errors import DomainError
 from backoffice.models import Address, Article, Partner, VatMode, Voucher, VoucherKind
 from backoffice.rules import RuleViolations, apply_rules
-from backoffice.services import DomainError
 from backoffice.services.voucher_rules import check_voucher_record
 
 from ..report import Report
