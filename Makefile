@@ -52,6 +52,7 @@ test: install browser-deps
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 # Every benchmark at a small size (full sizes and figures: benchmarks/RESULTS.md).
 bench: install

@@ -11,6 +11,7 @@ from flask_migrate import upgrade
 from sqlalchemy import func, select
 from tqdm import tqdm
 
+from .demo import bulk_insert, seed_articles, seed_logins
 from .extensions import db
 from .models import Address
 
@@ -52,8 +53,6 @@ def setup_command(addresses):
 
 
 def _seed(addresses: int) -> None:
-    from .demo import bulk_insert, seed_articles, seed_logins
-
     started = time.perf_counter()
     with tqdm(total=addresses, unit="addr", desc="demo addresses", disable=None) as bar:
         result = bulk_insert(db.session, addresses, progress=bar.update)

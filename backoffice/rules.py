@@ -1,7 +1,9 @@
 """The one set of validation rules for addresses, partners and articles.
 
-Desk forms (as WTForms validators), the REST API (422 with a JSON message) and imports
-all call `clean(entity, ...)`; each rule says what is wrong in words a user understands.
+Desk forms (`views.mixins.with_rules`, messages at the fields), the REST API and imports
+(`apply_rules`, which raises `RuleViolations`: 422 with messages per field) all go through
+the cleaner of the record's model in `CLEANERS`; each rule says what is wrong in words a
+user understands, and normalises what it accepts (e-mail, IBAN, postal code, subdomain).
 """
 
 from __future__ import annotations

@@ -50,12 +50,6 @@ def ids_in(path: str | None) -> list[int]:
     return [int(part) for part in (path or "").split("/") if part]
 
 
-def in_downline_clause(prefix: str):
-    """SQL condition (for `address_tree`) and its parameters: members of the downline of `prefix`."""
-    return ("address_tree.path >= :lo AND address_tree.path < :hi",
-            {"lo": prefix, "hi": prefix_upper(prefix)})
-
-
 @dataclass
 class _Change:
     obj: Address

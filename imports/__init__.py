@@ -1,5 +1,8 @@
-"""CSV imports (pandas): addresses, partners, articles, vouchers and codes, sponsor moves.
+"""CSV imports with pandas: addresses, partners, articles, vouchers, voucher codes, sponsor moves.
 
-Not built yet (issue 5); voucher codes must go through `backoffice.services.vouchers.add_code`
-and sponsor moves through `downline.moves`, the same code paths as the Desk and the API.
+One path for the Desk (a background task), the CLI (`flask import`) and the REST API:
+`runs` keeps the file and the import log, `runner` reads the file in chunks and runs one
+all-or-nothing transaction, `kinds` knows each kind's columns and writes its rows through
+the same rules as the Desk (`backoffice.rules`, `backoffice.services.vouchers.add_code`,
+`downline.moves`, `downline.placement`).
 """

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from backoffice.extensions import db
 from backoffice.models import Address, AddressType, AuditEntry, DownlineVisibility, PersonalDataExport
+from backoffice.transaction import unit_of_work
 from downline import (
     drawing,
     export,
@@ -192,7 +193,8 @@ def test_concurrent_leaf_assignment_and_move_closing_a_cycle_at_most_one_commits
         session.commit()
 
     def a_under_b1(session):
-        moves.move(session, tree["a"], tree["b1"], "gleichzeitig", actor_label="test")
+        with unit_of_work(session):
+            moves.move(session, tree["a"], tree["b1"], "gleichzeitig", actor_label="test")
 
     outcomes = race(app, leaf_under_a11, a_under_b1)
     # The loser is refused by the cycle check, or aborted by PostgreSQL's deadlock detector
@@ -207,8 +209,10 @@ def test_concurrent_moves_closing_a_cycle_at_most_one_commits(app, ctx, tree):
         pytest.skip("row locks: PostgreSQL only (SQLite has one writer at a time)")
 
     def mover(address_id, sponsor_id):
-        return lambda session: moves.move(session, address_id, sponsor_id, "gleichzeitig",
-                                          actor_label="test")
+        def move(session):
+            with unit_of_work(session):
+                moves.move(session, address_id, sponsor_id, "gleichzeitig", actor_label="test")
+        return move
 
     outcomes = race(app, mover(tree["a"], tree["b1"]), mover(tree["b"], tree["a11"]))
     # The second waits for the first's row locks, then sees its move and is refused.

@@ -14,6 +14,7 @@ from flask_appbuilder import BaseView, expose, has_access
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from markupsafe import escape
 from wtforms import IntegerField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired
 
@@ -130,7 +131,6 @@ class _DownlineBase(BaseView):
 
 def stats_chart(result) -> str:
     """A stacked bar per level, as inline SVG (no JavaScript, no CDN)."""
-    from markupsafe import escape
 
     colours = {"partner": "#6aa84f", "customer": "#3d85c6", "new_customer": "#f1c232"}
     levels = result.levels

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from flask import Response, abort, flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
+from flask_appbuilder.security.sqla.models import User
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import generate_csrf
@@ -138,7 +139,6 @@ class ImportsView(BaseView):
 
 
 def _user_names(runs) -> dict[int, str]:
-    from flask_appbuilder.security.sqla.models import User
 
     ids = {r.user_id for r in runs if r.user_id}
     if not ids:

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from flask import Response, request
 from flask_appbuilder import expose, has_access
 from flask_appbuilder.urltools import get_filter_args, get_order_args
-from flask_babel import format_datetime, get_locale
+from flask_babel import format_currency, format_datetime
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 from wtforms import BooleanField, SelectField
@@ -135,7 +135,6 @@ def local_datetime(value):
 
 
 def money(value):
-    from flask_babel import format_currency
 
     return "" if value is None else format_currency(value, "EUR")
 
@@ -206,10 +205,6 @@ def _value(item, column):
     if hasattr(value, "__table__"):
         return str(value)
     return value
-
-
-def locale_name() -> str:
-    return str(get_locale() or "de")
 
 
 __all__ = ["ExportMixin", "RulesMixin", "escape", "local_datetime", "money", "yes_no"]

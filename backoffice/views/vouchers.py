@@ -14,8 +14,8 @@ from wtforms import IntegerField, SelectField, TimeField
 from wtforms.validators import Optional
 
 from .. import transaction
-from ..api.shop import pdf_response
 from ..datamodel import Interface
+from ..downloads import pdf_response
 from ..errors import DomainError, InvalidInput
 from ..extensions import db
 from ..models import (

@@ -61,7 +61,6 @@ class Kind:
     """One kind of import. Subclasses set `name`, `fields` and implement `process`."""
 
     name = ""
-    label = ""
     fields: tuple[Field, ...] = ()
     # Fields of which at least one must be a column: how a row is matched on re-import.
     one_of: tuple[str, ...] = ()
