@@ -163,7 +163,8 @@ class _Checker:
             self.values[field] = None
             return
         try:
-            self.values[field] = fn(value)
+            # A JSON client may send a number where text belongs: judged as its text.
+            self.values[field] = fn(value if isinstance(value, str) else str(value))
         except ValueError as exc:
             self.error(field, str(exc))
 

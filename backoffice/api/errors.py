@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, flash, jsonify, redirect, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
@@ -82,6 +83,23 @@ class JsonErrors:
         super().add_apispec_components(api_spec)
         if "Error" not in api_spec.components.schemas:
             api_spec.components.schema("Error", ERROR_SCHEMA)
+        # FAB's own APIs (login, menu) register their `{message}` answers under the same
+        # names, first come first kept: ours replace them, so every reference means `Error`.
+        api_spec.components.responses.update(ERROR_RESPONSES)
+
+    def add_api_spec(self, api_spec):
+        """Every 4xx answer of this API's operations points at the shared `Error` schema,
+        also where a docstring only describes when it happens."""
+        super().add_api_spec(api_spec)
+        prefix = f"/api/{self.version}/{self.resource_name}"
+        for path, operations in api_spec._paths.items():
+            if not path.startswith(prefix):
+                continue
+            for operation in operations.values():
+                for status, answer in (operation.get("responses") or {}).items():
+                    if str(status).startswith("4") and "$ref" not in answer:
+                        answer.setdefault("content", {"application/json": {
+                            "schema": {"$ref": "#/components/schemas/Error"}}})
 
     def response_400(self, message=None):
         fields = _fields_of(message)
@@ -140,6 +158,33 @@ def handle_http_error(exc: HTTPException):
     return error_response(exc.code or 500, code_for_status(exc.code or 500), message)
 
 
+def one_shape(response):
+    """After every `/api/` request: an error answer that some framework part wrote in its own
+    shape (FAB's login, menu and spec endpoints: `{"message": …}`, the token library's
+    `{"msg": …}`) is rewritten into the one shape, so no client sees two kinds."""
+    if response.status_code < 400 or not _is_api() or not response.is_json:
+        return response
+    body = response.get_json(silent=True)
+    if not isinstance(body, dict) or isinstance(body.get("error"), str):
+        return response
+    message = body.get("message", body.get("msg"))
+    fields = _fields_of(message)
+    if fields or not isinstance(message, str) or response.status_code >= 500:
+        message = _DEFAULT_MESSAGES.get(response.status_code, _("The request was refused."))
+        if response.status_code >= 500:
+            message = _("Internal error.")
+    body = {"error": code_for_status(response.status_code), "message": str(message)}
+    if fields:
+        body["fields"] = fields
+    response.set_data(jsonify(body).get_data())
+    return response
+
+
+_DEFAULT_MESSAGES = {400: _l("The request is malformed."), 401: _l("Log in or send a valid access token."),
+                     403: _l("You may not do this."), 404: _l("There is no such record."),
+                     422: _l("Some fields are invalid.")}
+
+
 def _token_refused(*_args):
     return domain_error_response(NotAuthenticated())
 
@@ -149,6 +194,7 @@ def install(app: Flask) -> None:
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(SQLAlchemyError, handle_database_error)
     app.register_error_handler(HTTPException, handle_http_error)
+    app.after_request(one_shape)
     jwt = app.appbuilder.sm.jwt_manager
     for loader in (jwt.unauthorized_loader, jwt.invalid_token_loader, jwt.expired_token_loader,
                    jwt.revoked_token_loader, jwt.needs_fresh_token_loader, jwt.user_lookup_error_loader,
