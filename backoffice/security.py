@@ -1,9 +1,4 @@
-"""Roles and row scope.
-
-Roles are FAB "builtin roles": regexes over view names and permissions, kept in code
-(reviewed like code) instead of rows an admin could drift. `flask partnerdesk init`
-creates the role rows so users can be assigned to them.
-"""
+"""Roles, the logged-in user and its partner (row scope), and FAB's security manager."""
 
 from __future__ import annotations
 
@@ -21,66 +16,23 @@ from sqlalchemy.orm import Session, joinedload
 from .extensions import db
 from .models import Partner
 
-STAFF_VIEWS = (
-    "AddressView|PartnerView|ArticleView|NeverOrderedView|AuditEntryView"
-    "|AddressApi|PartnerApi|ArticleApi|DeskDownlineView|ImportsView|ImportApi"
-)
-DESK_MENUS = "Desk|Addresses|Partners|Articles|Never ordered|Audit trail|Downline|Imports"
-READ = "can_list|can_show|can_get|can_info|can_export|menu_access"
-API_DOCS = ["OpenApi|SwaggerView", "can_get|can_show"]
-OWN_ACCOUNT = [
-    API_DOCS,
-    ["UserDBModelView", "can_userinfo|userinfoedit"],
-    ["ResetMyPasswordView", "can_this_form_get|can_this_form_post"],
-    ["UserInfoEditView", "can_this_form_get|can_this_form_post"],
-]
+# The roles of Partnerdesk. Their permissions are FAB "builtin roles": regexes over view and
+# permission names, kept in code (reviewed like code) instead of rows an admin could drift,
+# and composed from the grants each area declares (`backoffice.areas`). `flask partnerdesk
+# init` creates the role rows so users can be assigned to them.
+STAFF, FINANCE, PARTNER_ROLE, SHOP, PUBLIC = "Staff", "Finance", "Partner", "Shop", "Public"
+ROLE_NAMES = (STAFF, FINANCE, PARTNER_ROLE, SHOP, PUBLIC)
 
 
 def _anchored(pattern: str) -> str:
     return f"^({pattern})$"
 
 
-def _role(*pairs) -> list[list[str]]:
-    return [[_anchored(view), _anchored(perm)] for view, perm in pairs]
-
-
-VOUCHER_VIEWS = "VoucherView|VoucherCodeView|RedemptionView|OrderView|VoucherReportsView|VoucherApi"
-VOUCHER_MENUS = "Vouchers|Voucher codes|Redemptions|Orders|Voucher reports"
-PARTNER_VOUCHER_VIEWS = "MyVoucherCodesView|MyRedemptionsView"
-PARTNER_VOUCHER_MENUS = "My voucher codes|My redemptions"
-
-# Background jobs: everybody sees their own jobs only (the view filters by user).
-OWN_JOBS = [["JobsView", "can_list|can_show|can_status|can_file"], ["My jobs", "menu_access"]]
-
-ROLES = {
-    "Staff": _role((STAFF_VIEWS, ".*"), (DESK_MENUS, "menu_access"),
-                   (VOUCHER_VIEWS, ".*"), (VOUCHER_MENUS, "menu_access"), *OWN_ACCOUNT, *OWN_JOBS),
-    "Finance": _role(
-        ("AddressView|NeverOrderedView|AuditEntryView|AddressApi|ArticleView|ArticleApi", READ),
-        ("Desk|Addresses|Never ordered|Audit trail|Articles|Imports", "menu_access"),
-        # Finance sees every past import (who, when, which file, counts) but does not import.
-        ("ImportsView|ImportApi", "can_list|can_show|can_get"),
-        ("RedemptionView|OrderView|VoucherReportsView|VoucherView|VoucherCodeView", READ + "|can_invoice"),
-        (VOUCHER_MENUS, "menu_access"),
-        *OWN_ACCOUNT,
-        *OWN_JOBS,
-    ),
-    "Partner": _role(
-        ("MyProfileView|MyAddressesView|MyProfileApi|MyAddressesApi", READ + "|can_edit|can_put"),
-        # The downline pages check the node against the partner's own position themselves.
-        ("MyDownlineView", "can_index|can_node|can_new_customers|can_stats|can_tree|can_tree_svg"
-                           "|can_export"),
-        ("My area|My profile|My addresses|My downline|My new customers", "menu_access"),
-        (PARTNER_VOUCHER_VIEWS, "can_list|can_show|can_new|can_export"),
-        (PARTNER_VOUCHER_MENUS, "menu_access"),
-        *OWN_ACCOUNT,
-        *OWN_JOBS,
-    ),
-    # API client only: reads articles, and the shop API (customers, vouchers, orders, invoices).
-    "Shop": _role(("ArticleApi", "can_get|can_info"), ("ShopApi", "can_get|can_post"), API_DOCS),
-    # Anonymous visitors: nothing beyond the login pages (which need no permission).
-    "Public": [],
-}
+def builtin_roles(grants) -> dict[str, list[list[str]]]:
+    """FAB's `FAB_ROLES` from (view pattern, permission pattern) pairs per role. Public (the
+    anonymous visitor) gets nothing beyond the login pages, which need no permission."""
+    return {role: [[_anchored(view), _anchored(permission)] for view, permission in grants.get(role, ())]
+            for role in ROLE_NAMES if role != PUBLIC} | {PUBLIC: []}
 
 
 class TokenUsers:
@@ -170,7 +122,6 @@ class SecurityManager(FabSecurityManager):
         return user if user is not None and user.is_active else None
 
 
-PARTNER_ROLE = "Partner"
 NO_PARTNER = -1  # matches no row: a Partner login without a linked partner sees nothing
 
 
