@@ -63,9 +63,9 @@ def create_app(overrides: Mapping | None = None) -> Flask:
     from downline.cli import downline_cli
 
     app.cli.add_command(downline_cli)
-    from backoffice.jobs.cli import jobs_cli
+    from backoffice.tasks.cli import tasks_cli
 
-    app.cli.add_command(jobs_cli)
+    app.cli.add_command(tasks_cli)
     from imports.cli import import_command
 
     app.cli.add_command(import_command)
@@ -130,9 +130,9 @@ def _register_views(appbuilder: AppBuilder) -> None:
 
     appbuilder.add_api(DownlineApi)
     _register_voucher_views(appbuilder)
-    from backoffice.views.jobs import JobsView
+    from backoffice.views.tasks import TasksView
 
-    appbuilder.add_view(JobsView, "My jobs", label=_l("My jobs"), icon="fa-tasks")
+    appbuilder.add_view(TasksView, "Background tasks", label=_l("Background tasks"), icon="fa-tasks")
 
 
 def _register_voucher_views(appbuilder: AppBuilder) -> None:

@@ -49,12 +49,12 @@ VOUCHER_MENUS = "Vouchers|Voucher codes|Redemptions|Orders|Voucher reports"
 PARTNER_VOUCHER_VIEWS = "MyVoucherCodesView|MyRedemptionsView"
 PARTNER_VOUCHER_MENUS = "My voucher codes|My redemptions"
 
-# Background jobs: everybody sees their own jobs only (the view filters by user).
-OWN_JOBS = [["JobsView", "can_list|can_show|can_status|can_file"], ["My jobs", "menu_access"]]
+# Background tasks: everybody sees their own tasks only (the view filters by user).
+OWN_TASKS = [["TasksView", "can_list|can_show|can_status|can_file"], ["Background tasks", "menu_access"]]
 
 ROLES = {
     "Staff": _role((STAFF_VIEWS, ".*"), (DESK_MENUS, "menu_access"),
-                   (VOUCHER_VIEWS, ".*"), (VOUCHER_MENUS, "menu_access"), *OWN_ACCOUNT, *OWN_JOBS),
+                   (VOUCHER_VIEWS, ".*"), (VOUCHER_MENUS, "menu_access"), *OWN_ACCOUNT, *OWN_TASKS),
     "Finance": _role(
         ("AddressView|NeverOrderedView|AuditEntryView|AddressApi|ArticleView|ArticleApi", READ),
         ("Desk|Addresses|Never ordered|Audit trail|Articles|Imports", "menu_access"),
@@ -63,7 +63,7 @@ ROLES = {
         ("RedemptionView|OrderView|VoucherReportsView|VoucherView|VoucherCodeView", READ + "|can_invoice"),
         (VOUCHER_MENUS, "menu_access"),
         *OWN_ACCOUNT,
-        *OWN_JOBS,
+        *OWN_TASKS,
     ),
     "Partner": _role(
         ("MyProfileView|MyAddressesView|MyProfileApi|MyAddressesApi", READ + "|can_edit|can_put"),
@@ -74,7 +74,7 @@ ROLES = {
         (PARTNER_VOUCHER_VIEWS, "can_list|can_show|can_new|can_export"),
         (PARTNER_VOUCHER_MENUS, "menu_access"),
         *OWN_ACCOUNT,
-        *OWN_JOBS,
+        *OWN_TASKS,
     ),
     # API client only: reads articles, and the shop API (customers, vouchers, orders, invoices).
     "Shop": _role(("ArticleApi", "can_get|can_info"), ("ShopApi", "can_get|can_post"), API_DOCS),

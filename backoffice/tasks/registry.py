@@ -1,6 +1,6 @@
-"""Job functions by stable name: a queue message names a kind, the worker looks it up here.
+"""Task functions by stable name: a queue message names a kind, the worker looks it up here.
 
-Modules that define job functions are listed in config `JOBS_MODULES` and imported by the
+Modules that define task functions are listed in config `TASKS_MODULES` and imported by the
 web process (so `submit` can refuse an unknown kind) and by every worker (so it can run it).
 """
 
@@ -15,22 +15,22 @@ log = logging.getLogger(__name__)
 FUNCTIONS: dict[str, Callable] = {}
 
 
-class UnknownJobKind(LookupError):
+class UnknownTaskKind(LookupError):
     pass
 
 
-def job_function(name: str):
-    """Register `fn(session, ctx, **params) -> dict` as the job kind `name`.
+def task(name: str):
+    """Register `fn(session, ctx, **params) -> dict` as the task kind `name`.
 
-    A job may run more than once (its worker died, the job is picked up again), so a job
+    A task may run more than once (its worker died, the task is picked up again), so a task
     function must be all-or-nothing: do its writes in the session it gets, which the runner
-    commits with the job's result or rolls back on an exception.
+    commits with the task's result or rolls back on an exception.
     """
 
     def register(fn: Callable) -> Callable:
         known = FUNCTIONS.get(name)
         if known is not None and (known.__module__, known.__qualname__) != (fn.__module__, fn.__qualname__):
-            raise ValueError(f"job kind {name!r} is already registered by {known.__module__}")
+            raise ValueError(f"task kind {name!r} is already registered by {known.__module__}")
         FUNCTIONS[name] = fn
         return fn
 
@@ -41,7 +41,7 @@ def function(name: str) -> Callable:
     try:
         return FUNCTIONS[name]
     except KeyError:
-        raise UnknownJobKind(f"unknown job kind {name!r}") from None
+        raise UnknownTaskKind(f"unknown task kind {name!r}") from None
 
 
 def load_modules(names: Iterable[str]) -> None:
