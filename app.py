@@ -8,6 +8,11 @@ from flask import Flask, abort, request
 from flask_appbuilder import AppBuilder, IndexView
 from flask_babel import lazy_gettext as _l
 
+# Modules that define background tasks register them (and their schedules) when imported:
+# web processes and workers know the same task kinds.
+import backoffice.tasks.cleanup  # noqa: F401
+import downline.tasks  # noqa: F401
+import imports.tasks  # noqa: F401
 from backoffice.api import errors as api_errors
 from config import BASE_DIR, Config
 

@@ -84,9 +84,6 @@ class Config:
                                      f"sqlite:///{BASE_DIR / 'instance' / 'tasks-queue.sqlite'}")
     TASKS_QUEUE_NAME = os.environ.get("TASKS_QUEUE_NAME", "partnerdesk")  # apps sharing one Redis
     TASKS_FILES_DIR = os.environ.get("TASKS_FILES_DIR", str(BASE_DIR / "instance" / "tasks"))
-    # Modules that define task functions, imported by web and worker processes alike.
-    TASKS_MODULES = [m.strip() for m in os.environ.get(
-        "TASKS_MODULES", "backoffice.tasks.cleanup,downline.tasks,imports.tasks").split(",") if m.strip()]
     TASKS_KEEP_DAYS = int(os.environ.get("TASKS_KEEP_DAYS", "30"))
     TASKS_MAX_ATTEMPTS = int(os.environ.get("TASKS_MAX_ATTEMPTS", "3"))
     TASKS_HEARTBEAT_SECONDS = int(os.environ.get("TASKS_HEARTBEAT_SECONDS", "30"))

@@ -6,6 +6,8 @@ import logging
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from huey import crontab
 
 from backoffice.tasks import TaskContext, task
 
@@ -43,7 +45,7 @@ def export_task(session, ctx: TaskContext, address_id: int, fmt: str, level: int
     return {"address_id": address_id, "format": fmt, "level": level, "bytes": len(data)}
 
 
-@task("downline.check")
+@task("downline.check", schedule=crontab(minute="30", hour="2"), title=_l("Nightly downline integrity check"))
 def check_task(session, ctx: TaskContext, limit: int = 50) -> dict:
     """`flask downline check` as a recorded task (nightly): problems go to the log and result."""
     report = integrity.check(session, limit=limit)

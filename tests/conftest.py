@@ -287,14 +287,13 @@ def task_worker_process(task_queue, database_url, tmp_path):
 
     from config import BASE_DIR
 
-    env = {**os.environ, **task_queue.env, "DATABASE_URL": database_url, "PYTHONPATH": str(BASE_DIR),
-           "TASKS_MODULES": ",".join([*task_queue.app.config["TASKS_MODULES"], "tests.task_kinds"])}
+    env = {**os.environ, **task_queue.env, "DATABASE_URL": database_url, "PYTHONPATH": str(BASE_DIR)}
     started = []
 
     def start():
         log = open(tmp_path / f"worker-{len(started)}.log", "wb")
-        proc = subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "tasks", "worker",
-                                 "--workers", "1", "--no-periodic"],
+        proc = subprocess.Popen([sys.executable, "-m", "flask", "--app", "tests.task_kinds:create_app",
+                                 "tasks", "worker", "--workers", "1", "--no-periodic"],
                                 cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT)
         started.append((proc, log))
         return proc

@@ -1,4 +1,5 @@
-"""Task kinds used by the task tests; the subprocess worker imports this module too."""
+"""Task kinds used by the task tests; the subprocess worker's app comes from `create_app` here,
+so importing this module registers them in that process too."""
 
 from __future__ import annotations
 
@@ -51,3 +52,10 @@ def blocking_write(session, ctx: TaskContext, last_name: str, started: str, flag
         runs.write("started\n")
     _wait_for(flag)
     return {"wrote": last_name}
+
+
+def create_app():
+    """The app with these kinds registered: `flask --app tests.task_kinds:create_app tasks worker`."""
+    from app import create_app as create
+
+    return create()

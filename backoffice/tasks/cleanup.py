@@ -8,6 +8,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import lazy_gettext as _l
+from huey import crontab
 
 from backoffice.models import Task
 from backoffice.models.types import utcnow
@@ -31,7 +33,7 @@ def cleanup(session, keep_days: int) -> int:
     return len(old)
 
 
-@task("tasks.cleanup")
+@task("tasks.cleanup", schedule=crontab(minute="15", hour="3"), title=_l("Delete old tasks and their files"))
 def cleanup_task(session, ctx, keep_days: int | None = None) -> dict:
     days = current_app.config["TASKS_KEEP_DAYS"] if keep_days is None else keep_days
     return {"deleted": cleanup(session, days), "keep_days": days}

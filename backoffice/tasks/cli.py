@@ -67,13 +67,11 @@ def run_now(kind: str, params: dict, title: str | None = None) -> Task:
 def run_command(kind, params):
     """Run a registered task kind now, in this process (for cron), recorded as a task."""
     from . import registry
-    from .queue import queue_for
 
-    queue_for(current_app._get_current_object())  # imports the task modules
     try:
-        registry.function(kind)
+        registry.kind(kind)
     except registry.UnknownTaskKind as exc:
-        raise click.ClickException(f"{exc}; known: {', '.join(sorted(registry.FUNCTIONS))}") from exc
+        raise click.ClickException(f"{exc}; known: {', '.join(sorted(registry.KINDS))}") from exc
     values = {}
     for param in params:
         name, _, raw = param.partition("=")
@@ -88,5 +86,7 @@ def run_command(kind, params):
 @click.option("--keep-days", type=int, default=None, help="Default: TASKS_KEEP_DAYS (30).")
 def cleanup_command(keep_days):
     """Delete tasks (rows and files) older than TASKS_KEEP_DAYS."""
+    from . import registry
+
     run_now("tasks.cleanup", {} if keep_days is None else {"keep_days": keep_days},
-            title="Delete old tasks and their files")
+            title=registry.kind("tasks.cleanup").title)

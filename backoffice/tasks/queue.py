@@ -1,9 +1,10 @@
 """The task queue: huey on a SQLite file (embedded default) or on Redis (several machines).
 
-One huey instance per app, built from `TASKS_QUEUE_URL`. Its only ordinary task is
-`run_task(task_id)`; the periodic tasks submit ordinary tasks (user NULL) on a schedule, so
-they show up and are kept like any other task. A message carries nothing but a task id: the
-task's state lives in the database, the queue only says "work on this now".
+One huey instance per app, built from `TASKS_QUEUE_URL`. Its only ordinary huey task is
+`run_task(task_id)`. Every registered task kind with a schedule gets a huey periodic task that
+submits it (user NULL), so a scheduled run shows up and is kept like any other task; each such
+kind is also `flask tasks run <kind>` for plain cron. A message carries nothing but a task id:
+the task's state lives in the database, the queue only says "work on this now".
 """
 
 from __future__ import annotations
@@ -19,12 +20,7 @@ from . import registry
 
 log = logging.getLogger(__name__)
 
-# (task kind, when, title): every kind here is also `flask tasks run <kind>` for plain cron.
-# Times are UTC (huey's clock).
-PERIODIC = (
-    ("downline.check", crontab(minute="30", hour="2"), "Nightly downline integrity check"),
-    ("tasks.cleanup", crontab(minute="15", hour="3"), "Delete old tasks and their files"),
-)
+# The queue's own housekeeping (times are UTC, huey's clock).
 RECOVER_EVERY = crontab(minute="*/5")
 
 _lock = threading.RLock()
@@ -41,15 +37,19 @@ def huey_from_url(url: str, name: str = "partnerdesk") -> Huey:
 
 
 class Queue:
-    """The app's huey instance with our tasks registered on it."""
+    """The app's huey instance with our tasks registered on it.
+
+    Built on first use, from the task kinds registered by then: `create_app` has imported
+    every module that defines tasks.
+    """
 
     def __init__(self, app: Flask):
         self.app = app
         self.huey = huey_from_url(app.config["TASKS_QUEUE_URL"], app.config["TASKS_QUEUE_NAME"])
-        registry.load_modules(app.config["TASKS_MODULES"])
         self.run_task = self.huey.task(name="run_task")(self._run_task)
-        for kind, when, title in PERIODIC:
-            self.huey.periodic_task(when, name=f"periodic:{kind}")(self._periodic(kind, title))
+        for kind in registry.scheduled():
+            self.huey.periodic_task(kind.schedule, name=f"periodic:{kind.name}")(
+                self._periodic(kind.name, kind.title))
         self.huey.periodic_task(RECOVER_EVERY, name="recover")(self._recover)
 
     def _run_task(self, task_id: int) -> None:
@@ -58,7 +58,7 @@ class Queue:
         with self.app.app_context():
             run(task_id)
 
-    def _periodic(self, kind: str, title: str):
+    def _periodic(self, kind: str, title):
         def submit_periodic():
             from backoffice.extensions import db
 

@@ -44,7 +44,7 @@ def submit(session, kind: str, params: dict | None = None, *, user_id: int | Non
     app = current_app._get_current_object()
     queue = queue_for(app)
     registry.function(kind)  # an unknown kind fails here, not later in the worker
-    task = Task(kind=kind, title=(title or kind)[:200], params=json.dumps(params or {}),
+    task = Task(kind=kind, title=str(title or kind)[:200], params=json.dumps(params or {}),
                 status=TaskStatus.queued, user_id=user_id, progress_done=0, attempts=0)
     session.add(task)
     session.commit()
