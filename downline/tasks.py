@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from huey import crontab
 
+from backoffice import transaction
 from backoffice.tasks import TaskContext, task
 
 from . import export, integrity, navigator
@@ -49,7 +50,7 @@ def export_task(session, ctx: TaskContext, address_id: int, fmt: str, level: int
 def check_task(session, ctx: TaskContext, limit: int = 50) -> dict:
     """`flask downline check` as a recorded task (nightly): problems go to the log and result."""
     report = integrity.check(session, limit=limit)
-    session.rollback()
+    transaction.rollback(session)  # it only read; drops its planner settings before the result is written
     if report.ok:
         log.info("downline check: %s addresses, OK", report.checked)
     else:

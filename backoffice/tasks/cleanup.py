@@ -11,6 +11,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from huey import crontab
 
+from backoffice import transaction
 from backoffice.models import Task
 from backoffice.models.types import utcnow
 
@@ -18,12 +19,13 @@ from .registry import task
 
 
 def cleanup(session, keep_days: int) -> int:
-    """Delete tasks created more than `keep_days` ago, their files, and files of no task."""
+    """Delete tasks created more than `keep_days` ago, their files, and files of no task
+    (the rows go first, so no task shown to a user ever lacks its file)."""
     cutoff = utcnow() - timedelta(days=keep_days)
-    old = session.scalars(sa.select(Task.id).where(Task.created_at < cutoff)).all()
-    if old:
-        session.execute(sa.delete(Task).where(Task.id.in_(old)))
-    session.commit()
+    with transaction.unit_of_work(session):
+        old = session.scalars(sa.select(Task.id).where(Task.created_at < cutoff)).all()
+        if old:
+            session.execute(sa.delete(Task).where(Task.id.in_(old)))
     folder = Path(current_app.config["TASKS_FILES_DIR"])
     if folder.is_dir():
         known = set(session.scalars(sa.select(Task.id)).all())

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 
+from backoffice import transaction
 from backoffice.models import Task, TaskStatus
 from backoffice.models.types import utcnow
 
@@ -60,15 +61,15 @@ def recover(session) -> list[int]:
         mine = sa.update(TASK).where(TASK.c.id == task.id, TASK.c.status == TaskStatus.running.value,
                                      TASK.c.worker == task.worker)
         if task.attempts >= config["TASKS_MAX_ATTEMPTS"]:
-            session.execute(mine.values(
-                status=TaskStatus.failed.value, finished_at=now,
-                error=_("Gave up after %(n)s attempts: the worker stopped while running it.",
-                        n=task.attempts)))
-            session.commit()
+            with transaction.unit_of_work(session):
+                session.execute(mine.values(
+                    status=TaskStatus.failed.value, finished_at=now,
+                    error=_("Gave up after %(n)s attempts: the worker stopped while running it.",
+                            n=task.attempts)))
             log.warning("task %s: gave up after %s attempts", task.id, task.attempts)
             continue
-        taken = session.execute(mine.values(status=TaskStatus.queued.value)).rowcount
-        session.commit()
+        with transaction.unit_of_work(session):  # queued in the database before the message goes
+            taken = session.execute(mine.values(status=TaskStatus.queued.value)).rowcount
         if taken:
             queue.enqueue(task.id)
             requeued.append(task.id)
@@ -79,5 +80,5 @@ def recover(session) -> list[int]:
         if task_id not in pending:
             queue.enqueue(task_id)
             requeued.append(task_id)
-    session.commit()
+    transaction.commit(session)
     return requeued

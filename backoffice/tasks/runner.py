@@ -18,6 +18,7 @@ import time
 import sqlalchemy as sa
 from flask import current_app
 
+from backoffice import transaction
 from backoffice.audit import acting_as
 from backoffice.extensions import db
 from backoffice.models import Task, TaskStatus
@@ -46,8 +47,8 @@ def submit(session, kind: str, params: dict | None = None, *, user_id: int | Non
     registry.function(kind)  # an unknown kind fails here, not later in the worker
     task = Task(kind=kind, title=str(title or kind)[:200], params=json.dumps(params or {}),
                 status=TaskStatus.queued, user_id=user_id, progress_done=0, attempts=0)
-    session.add(task)
-    session.commit()
+    with transaction.unit_of_work(session):
+        session.add(task)
     if not enqueue:
         return task
     try:
@@ -125,7 +126,7 @@ def run(task_id: int) -> None:
         function = registry.function(task.kind)
         params, user_id = task.params_dict, task.user_id
         actor = _actor(session, user_id, task.kind)
-        session.commit()  # start the task's own work in a fresh transaction
+        transaction.commit(session)  # start the task's own work in a fresh transaction
         log.info("task %s (%s) started", task_id, task.kind)
         with acting_as(actor, user_id=user_id):
             result = function(session, ctx, **params)
@@ -133,7 +134,7 @@ def run(task_id: int) -> None:
         _finish(session, task_id, ctx, result)
     except Exception as exc:
         reporter.stop()
-        session.rollback()
+        transaction.rollback(session)
         log.exception("task %s failed", task_id)
         ctx.discard_files()
         _fail(task_id, exc)
@@ -157,5 +158,5 @@ def _finish(session, task_id: int, ctx: TaskContext, result) -> None:
     task.message = ctx.message
     if ctx.file:
         task.file_name, task.file_path, task.file_mimetype = ctx.file
-    session.commit()
+    transaction.commit(session)  # the task function's writes and the result together
     log.info("task %s done", task_id)
