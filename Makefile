@@ -22,15 +22,15 @@ install: $(BIN)/.installed translations
 translations: $(BIN)/.installed
 	$(BIN)/pybabel -q compile -d backoffice/translations -f
 
-# The background-job worker runs next to the server and stops with it (Ctrl-C stops both).
-WITH_WORKER = $(BIN)/flask jobs worker & worker=$$!; trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT;
+# The background-task worker runs next to the server and stops with it (Ctrl-C stops both).
+WITH_WORKER = $(BIN)/flask tasks worker & worker=$$!; trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT;
 
-# Migrate, create roles, seed demo data on first start, then serve the Desk and run jobs.
+# Migrate, create roles, seed demo data on first start, then serve the Desk and run tasks.
 run: install
 	$(BIN)/flask partnerdesk setup --addresses $(DEMO_ADDRESSES)
 	$(WITH_WORKER) $(BIN)/flask run --host 127.0.0.1 --port $(PORT)
 
-# Production-style server (see README): gunicorn with 2 workers, plus the job worker.
+# Production-style server (see README): gunicorn with 2 workers, plus the task worker.
 serve: install
 	$(BIN)/flask partnerdesk setup --addresses $(DEMO_ADDRESSES)
 	$(WITH_WORKER) $(BIN)/gunicorn --workers 2 --bind 127.0.0.1:$(PORT) 'app:create_app()'

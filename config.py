@@ -78,24 +78,21 @@ class Config:
     VOUCHER_CHECKS_PER_CUSTOMER = int(os.environ.get("VOUCHER_CHECKS_PER_CUSTOMER", "20"))
     VOUCHER_CHECK_WINDOW_SECONDS = int(os.environ.get("VOUCHER_CHECK_WINDOW_SECONDS", "60"))
 
-    # Background jobs (backoffice/jobs): huey on a SQLite file by default, on Redis when
-    # JOBS_QUEUE_URL=redis://host:6379/0. Files of results live under JOBS_FILES_DIR.
-    JOBS_QUEUE_URL = os.environ.get("JOBS_QUEUE_URL",
-                                    f"sqlite:///{BASE_DIR / 'instance' / 'jobs-queue.sqlite'}")
-    JOBS_QUEUE_NAME = os.environ.get("JOBS_QUEUE_NAME", "partnerdesk")  # apps sharing one Redis
-    JOBS_FILES_DIR = os.environ.get("JOBS_FILES_DIR", str(BASE_DIR / "instance" / "jobs"))
-    # Modules that define job functions, imported by web and worker processes alike.
-    JOBS_MODULES = [m.strip() for m in os.environ.get(
-        "JOBS_MODULES", "backoffice.jobs.cleanup,downline.jobs,imports.jobs").split(",") if m.strip()]
-    JOBS_KEEP_DAYS = int(os.environ.get("JOBS_KEEP_DAYS", "30"))
-    JOBS_MAX_ATTEMPTS = int(os.environ.get("JOBS_MAX_ATTEMPTS", "3"))
-    JOBS_HEARTBEAT_SECONDS = int(os.environ.get("JOBS_HEARTBEAT_SECONDS", "30"))
-    JOBS_STALE_SECONDS = int(os.environ.get("JOBS_STALE_SECONDS", "180"))
-    # Downline exports above this many members run as a background job.
+    # Background tasks (backoffice/tasks): huey on a SQLite file by default, on Redis when
+    # TASKS_QUEUE_URL=redis://host:6379/0. Files of results live under TASKS_FILES_DIR.
+    TASKS_QUEUE_URL = os.environ.get("TASKS_QUEUE_URL",
+                                     f"sqlite:///{BASE_DIR / 'instance' / 'tasks-queue.sqlite'}")
+    TASKS_QUEUE_NAME = os.environ.get("TASKS_QUEUE_NAME", "partnerdesk")  # apps sharing one Redis
+    TASKS_FILES_DIR = os.environ.get("TASKS_FILES_DIR", str(BASE_DIR / "instance" / "tasks"))
+    TASKS_KEEP_DAYS = int(os.environ.get("TASKS_KEEP_DAYS", "30"))
+    TASKS_MAX_ATTEMPTS = int(os.environ.get("TASKS_MAX_ATTEMPTS", "3"))
+    TASKS_HEARTBEAT_SECONDS = int(os.environ.get("TASKS_HEARTBEAT_SECONDS", "30"))
+    TASKS_STALE_SECONDS = int(os.environ.get("TASKS_STALE_SECONDS", "180"))
+    # Downline exports above this many members run as a background task.
     DOWNLINE_EXPORT_INLINE_MAX = int(os.environ.get("DOWNLINE_EXPORT_INLINE_MAX", "5000"))
 
     # CSV imports (issue 5): uploaded files are kept here so a checked file can be imported
     # later; the REST API answers files up to IMPORT_INLINE_MAX_BYTES at once, bigger ones
-    # become background jobs (202).
+    # become background tasks (202).
     IMPORTS_DIR = os.environ.get("IMPORTS_DIR", str(BASE_DIR / "instance" / "imports"))
     IMPORT_INLINE_MAX_BYTES = int(os.environ.get("IMPORT_INLINE_MAX_BYTES", str(2 * 1024 * 1024)))

@@ -76,7 +76,3 @@ def seed_command(addresses):
     except RuntimeError as exc:
         raise click.ClickException(str(exc)) from exc
 
-
-def register_cli(app) -> None:
-    app.cli.add_command(partnerdesk_cli)
-    app.cli.add_command(demo_cli)

@@ -23,7 +23,7 @@ csrf = CSRFProtect()
 @event.listens_for(Engine, "connect")
 def _connection_settings(dbapi_connection, _record):
     """The embedded database's settings (`sqlite_wal`; the busy timeout stays the
-    connection's own: pysqlite 5 s, the job worker's side connections 0), and PostgreSQL's
+    connection's own: pysqlite 5 s, the task worker's side connections 0), and PostgreSQL's
     planner settings (`postgres_plans`)."""
     if isinstance(dbapi_connection, sqlite3.Connection):
         sqlite_wal.configure(dbapi_connection)

@@ -166,7 +166,7 @@ def _raw_codes(session, path: str) -> int:
 
 def timed(task: str, url: str, path: Path) -> tuple[float, int, float]:
     # A fresh interpreter, not a fork: forking a process that has threads (the SQLite checkpoint
-    # thread, a test run's job and browser threads) can copy a lock another thread holds; the
+    # thread, a test run's task and browser threads) can copy a lock another thread holds; the
     # child then waits on it forever (seen: SQLite's malloc mutex, in the full test suite).
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()

@@ -1,6 +1,6 @@
 """Running an import: one transaction, all or nothing, streamed in chunks.
 
-The CLI, the Desk's background job and the REST endpoint all call `run()`. Rows are
+The CLI, the Desk's background task and the REST endpoint all call `run()`. Rows are
 checked chunk by chunk; while no error has been seen they are also written (inside the
 one transaction), after the first error the rest is only checked so the report is
 complete, and at the end the transaction commits only if the file was clean and this is

@@ -1,6 +1,6 @@
 """The import log around `runner.run`: keep the file, record who ran what, store the outcome.
 
-One place for the Desk (background job), the CLI and the REST API, so every import shows
+One place for the Desk (background task), the CLI and the REST API, so every import shows
 up in the history with the same counts and errors.
 """
 
@@ -45,7 +45,7 @@ def store_upload(stream, file_name: str) -> tuple[Path, int]:
 
 def new_run(session, kind: str, path: Path, file_name: str, *, dry_run: bool, source: str,
             user_id: int | None = None, actor: str | None = None) -> ImportRun:
-    """A logged run, not started yet (committed: a background job can pick it up)."""
+    """A logged run, not started yet (committed: a background task can pick it up)."""
     record = ImportRun(kind=kind, file_name=file_name[:255], file_path=str(path),
                        file_size=path.stat().st_size,
                        dry_run=dry_run, status=ImportStatus.uploaded, source=source, user_id=user_id,

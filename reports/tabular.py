@@ -12,7 +12,7 @@ Both writers stream and spend as little as possible per cell. XLSX is openpyxl's
 workbook (fixed by the product owner); plain values go in as they are and only cells that
 need a style (dates, money, neutralised text) become `WriteOnlyCell`s. openpyxl costs about
 12–15 µs per cell here, with or without lxml (measured): a 100k-row, 12-column export takes
-some 15 s, which is why large downline exports run as background jobs.
+some 15 s, which is why large downline exports run as background tasks.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ from backoffice.cli import init_roles
 from backoffice.extensions import db
 from backoffice.models import Address, AddressType, Article, AuditEntry, Partner
 
-OUR_TABLES = ["import_run", "job", "personal_data_export", "downline_visibility", "audit_entry",
+OUR_TABLES = ["import_run", "task", "personal_data_export", "downline_visibility", "audit_entry",
               "invoice", "redemption", "order_line", "shop_order", "voucher_code", "voucher",
               "partner", "article", "address_tree", "address"]
 
@@ -67,15 +67,15 @@ def database_url(request, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def app(database_url, tmp_path_factory):
-    jobs = tmp_path_factory.mktemp("jobs")
+    tasks = tmp_path_factory.mktemp("tasks")
     app = create_app({
         "SQLALCHEMY_DATABASE_URI": database_url,
         "TESTING": True,
         "FAB_PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
         "SERVER_NAME": None,
-        # Never the repository's instance/ queue: tests that run jobs use `job_worker`.
-        "JOBS_QUEUE_URL": f"sqlite:///{jobs / 'queue.sqlite'}",
-        "JOBS_FILES_DIR": str(jobs / "files"),
+        # Never the repository's instance/ queue: tests that run tasks use `task_worker`.
+        "TASKS_QUEUE_URL": f"sqlite:///{tasks / 'queue.sqlite'}",
+        "TASKS_FILES_DIR": str(tasks / "files"),
         "IMPORTS_DIR": str(tmp_path_factory.mktemp("imports")),
     })
     with app.app_context():
@@ -218,83 +218,82 @@ def live_server(app):
     server.shutdown()
 
 
-class JobQueue:
-    """This test's queue (and files folder) on the test app; `wait(job_id)` until a job is done."""
+class TaskQueue:
+    """This test's queue (and files folder) on the test app; `wait(task_id)` until a task is done."""
 
     def __init__(self, app, env: dict):
         self.app, self.env = app, env
 
-    def job(self, job_id: int):
-        from backoffice.models import Job
+    def task(self, task_id: int):
+        from backoffice.models import Task
 
         db.session.rollback()  # see what the worker committed
-        return db.session.get(Job, job_id)
+        return db.session.get(Task, task_id)
 
-    def wait(self, job_id: int, timeout: float = 30, until=None):
+    def wait(self, task_id: int, timeout: float = 30, until=None):
         import time
 
         deadline = time.monotonic() + timeout
         while True:
-            job = self.job(job_id)
-            if until(job) if until else job.finished:
-                return job
-            assert time.monotonic() < deadline, f"job {job_id} still {job.status.value}"
+            task = self.task(task_id)
+            if until(task) if until else task.finished:
+                return task
+            assert time.monotonic() < deadline, f"task {task_id} still {task.status.value}"
             time.sleep(0.05)
 
 
 @pytest.fixture
-def job_queue_url(tmp_path):
+def task_queue_url(tmp_path):
     """The queue of one test: a fresh SqliteHuey file (a test module may override it)."""
-    return f"sqlite:///{tmp_path / 'jobs-queue.sqlite'}"
+    return f"sqlite:///{tmp_path / 'tasks-queue.sqlite'}"
 
 
 @pytest.fixture
-def job_queue(app, job_queue_url, tmp_path):
+def task_queue(app, task_queue_url, tmp_path):
     """Point the test app at this test's queue and files folder; no worker runs yet."""
     import uuid
 
-    from backoffice.jobs.queue import queue_for, reset_queue
+    from backoffice.tasks.queue import queue_for, reset_queue
 
-    env = {"JOBS_QUEUE_URL": job_queue_url, "JOBS_QUEUE_NAME": f"test-{uuid.uuid4().hex[:12]}",
-           "JOBS_FILES_DIR": str(tmp_path / "job-files")}
+    env = {"TASKS_QUEUE_URL": task_queue_url, "TASKS_QUEUE_NAME": f"test-{uuid.uuid4().hex[:12]}",
+           "TASKS_FILES_DIR": str(tmp_path / "task-files")}
     saved = {key: app.config[key] for key in env}
     app.config.update(env)
     reset_queue(app)
-    yield JobQueue(app, env)
+    yield TaskQueue(app, env)
     queue_for(app).huey.flush()
     reset_queue(app)
     app.config.update(saved)
 
 
 @pytest.fixture
-def job_worker(job_queue, ctx):
+def task_worker(task_queue, ctx):
     """A real huey consumer (two worker threads in this process) on the test app and database:
-    `job = submit(db.session, ...); job_worker.wait(job.id)`."""
-    from backoffice.jobs.worker import ThreadedConsumer, consumer
+    `task = submit(db.session, ...); task_worker.wait(task.id)`."""
+    from backoffice.tasks.worker import ThreadedConsumer, consumer
 
-    worker = consumer(job_queue.app, workers=2, periodic=False, cls=ThreadedConsumer, shutdown_timeout=10)
+    worker = consumer(task_queue.app, workers=2, periodic=False, cls=ThreadedConsumer, shutdown_timeout=10)
     worker.start()
-    yield job_queue
+    yield task_queue
     worker.stop(graceful=True)
 
 
 @pytest.fixture
-def job_worker_process(job_queue, database_url, tmp_path):
-    """Start `flask jobs worker` as its own process (`proc = job_worker_process()`), on the
-    test database and this test's queue, with the test job kinds; all stopped at the end."""
+def task_worker_process(task_queue, database_url, tmp_path):
+    """Start `flask tasks worker` as its own process (`proc = task_worker_process()`), on the
+    test database and this test's queue, with the test task kinds; all stopped at the end."""
     import subprocess
     import sys
 
     from config import BASE_DIR
 
-    env = {**os.environ, **job_queue.env, "DATABASE_URL": database_url, "PYTHONPATH": str(BASE_DIR),
-           "JOBS_MODULES": ",".join([*job_queue.app.config["JOBS_MODULES"], "tests.jobs_kinds"])}
+    env = {**os.environ, **task_queue.env, "DATABASE_URL": database_url, "PYTHONPATH": str(BASE_DIR)}
     started = []
 
     def start():
         log = open(tmp_path / f"worker-{len(started)}.log", "wb")
-        proc = subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "jobs", "worker",
-                                 "--workers", "1", "--no-periodic"],
+        proc = subprocess.Popen([sys.executable, "-m", "flask", "--app", "tests.task_kinds:create_app",
+                                 "tasks", "worker", "--workers", "1", "--no-periodic"],
                                 cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT)
         started.append((proc, log))
         return proc

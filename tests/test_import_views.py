@@ -25,20 +25,20 @@ def upload(client, path: Path, kind: str):
                        content_type="multipart/form-data")
 
 
-def job_id_of(response) -> int:
+def task_id_of(response) -> int:
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
-    return int(re.search(r"/jobs/(\d+)", response.headers["Location"]).group(1))
+    return int(re.search(r"/tasks/(\d+)", response.headers["Location"]).group(1))
 
 
 def articles() -> int:
     return db.session.execute(sa.select(sa.func.count()).select_from(Article)).scalar()
 
 
-def test_desk_upload_is_checked_in_the_background_then_imported(client, make, job_worker):
+def test_desk_upload_is_checked_in_the_background_then_imported(client, make, task_worker):
     make.user("stella", "Staff")
     login(client, "stella")
-    job = job_worker.wait(job_id_of(upload(client, ARTICLES, "articles")))
-    assert job.status.value == "done", job.error
+    task = task_worker.wait(task_id_of(upload(client, ARTICLES, "articles")))
+    assert task.status.value == "done", task.error
     check = db.session.execute(sa.select(ImportRun)).scalar_one()
     assert (check.status, check.dry_run, check.created, check.source) == (ImportStatus.checked, True, 3,
                                                                           "desk")
@@ -47,24 +47,25 @@ def test_desk_upload_is_checked_in_the_background_then_imported(client, make, jo
     assert "Rosenöl 50 ml" in page and 'data-test="import-commit"' in page  # preview and the button
 
     token = csrf_token(client, f"/imports/{check.id}")
-    job = job_worker.wait(job_id_of(client.post(f"/imports/{check.id}/commit", data={"csrf_token": token})))
-    assert job.status.value == "done", job.error
+    committed = client.post(f"/imports/{check.id}/commit", data={"csrf_token": token})
+    task = task_worker.wait(task_id_of(committed))
+    assert task.status.value == "done", task.error
     assert articles() == 3
     history = client.get("/imports/").get_data(as_text=True)
     assert history.count("articles_excel_cp1252.csv") == 2 and "stella" in history
 
 
-def test_a_file_with_errors_cannot_be_imported_and_its_report_downloads(client, make, job_worker):
+def test_a_file_with_errors_cannot_be_imported_and_its_report_downloads(client, make, task_worker):
     make.user("stella", "Staff")
     login(client, "stella")
-    job_worker.wait(job_id_of(upload(client, FILES / "addresses_cycle.csv", "addresses")))
+    task_worker.wait(task_id_of(upload(client, FILES / "addresses_cycle.csv", "addresses")))
     run = db.session.execute(sa.select(ImportRun)).scalar_one()
     assert run.status == ImportStatus.rejected and run.error_count == 3
     page = client.get(f"/imports/{run.id}").get_data(as_text=True)
     assert 'data-test="import-commit"' not in page and "K-3" in page
     token = csrf_token(client, "/imports/")
     refused = client.post(f"/imports/{run.id}/commit", data={"csrf_token": token})
-    assert refused.status_code == 302 and "/jobs/" not in refused.headers["Location"]
+    assert refused.status_code == 302 and "/tasks/" not in refused.headers["Location"]
     csv_report = client.get(f"/imports/{run.id}/errors.csv")
     assert csv_report.status_code == 200 and "K-3" in csv_report.get_data(as_text=True)
     assert client.get(f"/imports/{run.id}/errors.xlsx").status_code == 200
@@ -76,7 +77,7 @@ def test_upload_without_csrf_token_is_refused(client, make):
     response = client.post("/imports/upload", data={"kind": "articles",
                                                     "file": (io.BytesIO(ARTICLES.read_bytes()), "a.csv")},
                            content_type="multipart/form-data")
-    assert response.status_code in (302, 400) and "/jobs/" not in response.headers.get("Location", "")
+    assert response.status_code in (302, 400) and "/tasks/" not in response.headers.get("Location", "")
     assert db.session.execute(sa.select(sa.func.count()).select_from(ImportRun)).scalar() == 0
 
 
@@ -137,14 +138,14 @@ def test_api_reports_row_errors_with_422_and_bad_requests_with_4xx(client, staff
     assert post_file(client, staff_api, "nonsense", ARTICLES).json["error"] == "unknown_kind"
 
 
-def test_api_runs_large_files_as_a_job(client, staff_api, app, job_worker):
+def test_api_runs_large_files_as_a_task(client, staff_api, app, task_worker):
     app.config["IMPORT_INLINE_MAX_BYTES"] = 10
     try:
         response = post_file(client, staff_api, "articles", ARTICLES, dry_run="false")
     finally:
         app.config["IMPORT_INLINE_MAX_BYTES"] = 2 * 1024 * 1024
     assert response.status_code == 202
-    job_worker.wait(response.json["job_id"])
+    task_worker.wait(response.json["task_id"])
     status = client.get(response.json["status_url"], headers=staff_api)
     assert status.json["status"] == "imported" and status.json["created"] == 3 and articles() == 3
 

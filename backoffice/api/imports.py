@@ -1,7 +1,7 @@
 """REST endpoint for the same imports as the Desk and the CLI (I5): multipart upload, JSON report.
 
 Files up to IMPORT_INLINE_MAX_BYTES are checked or imported at once (200 when clean, 422
-with the row-level report otherwise); bigger files become a background job (202) whose
+with the row-level report otherwise); bigger files become a background task (202) whose
 outcome `GET /api/v1/imports/<id>` reports.
 """
 
@@ -18,9 +18,9 @@ from imports.runs import execute, new_run, store_upload
 from .. import transaction
 from ..errors import InvalidInput, NotFound
 from ..extensions import db
-from ..jobs import submit
 from ..models import ImportRun, ImportStatus
 from ..security import logged_in_user
+from ..tasks import submit
 from .base import JsonErrorApi
 
 FALSE = {"0", "false", "no", "nein"}
@@ -57,7 +57,7 @@ class ImportApi(JsonErrorApi):
                     dry_run: {type: string, description: "true (default): only check; false: import"}
           responses:
             200: {description: The report; the file was clean (and imported unless dry_run)}
-            202: {description: Large file; the import runs as a job, see the status URL}
+            202: {description: Large file; the import runs as a task, see the status URL}
             400: {$ref: '#/components/responses/400'}
             401: {$ref: '#/components/responses/401'}
             403: {$ref: '#/components/responses/403'}
@@ -84,11 +84,11 @@ class ImportApi(JsonErrorApi):
         record = new_run(db.session, kind, path, upload.filename, dry_run=dry_run, source="api",
                          user_id=user.id, actor=user.username)
         if size > current_app.config["IMPORT_INLINE_MAX_BYTES"]:
-            job = submit(db.session, "imports.run", {"import_id": record.id}, user_id=user.id,
+            task = submit(db.session, "imports.run", {"import_id": record.id}, user_id=user.id,
                          title=f"API {kind} {upload.filename}")
-            record.job_id = job.id
+            record.task_id = task.id
             transaction.keep()
-            return self.response(202, id=record.id, job_id=job.id, status="queued",
+            return self.response(202, id=record.id, task_id=task.id, status="queued",
                                  status_url=f"/api/v1/imports/{record.id}")
         report = execute(db.session, record.id)
         if report.ok:

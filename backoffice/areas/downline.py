@@ -2,7 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 
-from downline import jobs as downline_tasks
+from downline import tasks as downline_tasks
 from downline.cli import downline_cli
 
 from ..api.downline import DownlineApi

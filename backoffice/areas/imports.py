@@ -2,7 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 
-from imports import jobs as import_tasks
+from imports import tasks as import_tasks
 from imports.cli import import_command
 
 from ..api.imports import ImportApi

@@ -5,8 +5,8 @@ from .articles import VAT_RATES, Article
 from .audit import AuditEntry
 from .downline import DownlineVisibility, PersonalDataExport
 from .imports import ImportRun, ImportStatus
-from .jobs import Job, JobStatus
 from .partners import Partner
+from .tasks import Task, TaskStatus
 from .vouchers import (
     Invoice,
     InvoiceCounter,
@@ -44,8 +44,8 @@ __all__ = [
     "DownlineVisibility",
     "ImportRun",
     "ImportStatus",
-    "Job",
-    "JobStatus",
+    "Task",
+    "TaskStatus",
     "Language",
     "Partner",
     "PersonalDataExport",

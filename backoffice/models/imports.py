@@ -42,7 +42,7 @@ class ImportRun(Model):
     source = Column(String(16), nullable=False, default="desk")  # desk, cli, api
     user_id = Column(Integer, ForeignKey("ab_user.id", ondelete="SET NULL"), nullable=True, index=True)
     actor = Column(String(100), nullable=True)
-    job_id = Column(Integer, nullable=True)
+    task_id = Column(Integer, nullable=True)
     rows_total = Column(Integer, nullable=False, default=0)
     rows_done = Column(Integer, nullable=False, default=0)
     created = Column(Integer, nullable=False, default=0)

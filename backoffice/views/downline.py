@@ -19,14 +19,14 @@ from wtforms import IntegerField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired
 
 from downline import drawing, export, moves, navigator, new_customers, stats, visibility
-from downline import jobs as downline_jobs
+from downline import tasks as downline_tasks
 from downline.sponsors import SponsorError
 
 from .. import transaction
 from ..extensions import db
-from ..jobs import submit
 from ..models import AddressType
 from ..security import current_partner_address_id, logged_in_user
+from ..tasks import submit
 from ..timezones import viewer_time_zone
 from .mixins import local_datetime
 
@@ -107,26 +107,26 @@ class _DownlineBase(BaseView):
             "Content-Disposition": f"attachment; filename=downline-{address.id}.svg"})
 
     def _export(self, pk: int, fmt: str):
-        """Small downlines download at once; big ones become a background job (its page)."""
+        """Small downlines download at once; big ones become a background task (its page)."""
         if fmt not in ("csv", "xlsx"):
             abort(404)
         address = self.node_or_404(pk)
         level = _int_arg("level")
         if address.downline_count > current_app.config["DOWNLINE_EXPORT_INLINE_MAX"]:
-            job = submit(db.session, "downline.export",
+            task = submit(db.session, "downline.export",
                          {"address_id": address.id, "fmt": fmt, "level": level,
                           "viewer_root_id": self.root_id(), "tz": viewer_time_zone()},
                          user_id=logged_in_user().id,
                          title=_("Export of the downline of %(name)s", name=address.name))
             flash(_("The export of %(n)s addresses runs in the background; the file will be here.",
                     n=address.downline_count), "info")
-            return redirect(url_for("JobsView.show", pk=job.id))
+            return redirect(url_for("TasksView.show", pk=task.id))
         with transaction.unit_of_work() as session:
             data = export.export(session, address, fmt, level=level, viewer_root_id=self.root_id(),
                                  tz=ZoneInfo(viewer_time_zone()))
-        return Response(data, mimetype=downline_jobs.MIMETYPES[fmt], headers={
+        return Response(data, mimetype=downline_tasks.MIMETYPES[fmt], headers={
             "Content-Disposition": "attachment; filename="
-                                   + downline_jobs.export_file_name(address.id, fmt, level)})
+                                   + downline_tasks.export_file_name(address.id, fmt, level)})
 
 
 def stats_chart(result) -> str:

@@ -1,6 +1,6 @@
 """Desk pages for CSV imports (I5): upload, dry-run report, import, history, templates.
 
-Thin: the checking and writing live in `imports/`; an upload becomes a background job
+Thin: the checking and writing live in `imports/`; an upload becomes a background task
 (`imports.run`), so even a million-row file never ties up a web worker.
 """
 
@@ -24,9 +24,9 @@ from reports.tabular import write_csv
 
 from .. import transaction
 from ..extensions import db
-from ..jobs import submit
 from ..models import ImportRun, ImportStatus
 from ..security import logged_in_user
+from ..tasks import submit
 from .mixins import local_datetime
 
 KIND_LABELS = {
@@ -44,12 +44,12 @@ MIMETYPES = {"csv": "text/csv; charset=utf-8",
 
 
 def start(record: ImportRun, title: str) -> int:
-    """Hand a logged run to the background worker; returns the job id."""
+    """Hand a logged run to the background worker; returns the task id."""
     user = logged_in_user()
-    job = submit(db.session, "imports.run", {"import_id": record.id}, user_id=user.id, title=title)
-    record.job_id = job.id
+    task = submit(db.session, "imports.run", {"import_id": record.id}, user_id=user.id, title=title)
+    record.task_id = task.id
     transaction.keep()
-    return job.id
+    return task.id
 
 
 class ImportsView(BaseView):
@@ -90,9 +90,9 @@ class ImportsView(BaseView):
         user = logged_in_user()
         record = new_run(db.session, kind, path, upload.filename, dry_run=True, source="desk",
                          user_id=user.id, actor=user.username)
-        job_id = start(record, _("Check %(file)s", file=upload.filename))
+        task_id = start(record, _("Check %(file)s", file=upload.filename))
         flash(_("The file is being checked; nothing is imported yet."), "info")
-        return redirect(url_for("JobsView.show", pk=job_id))
+        return redirect(url_for("TasksView.show", pk=task_id))
 
     @expose("/<int:pk>")
     @has_access
@@ -114,9 +114,9 @@ class ImportsView(BaseView):
             return redirect(url_for("ImportsView.show", pk=pk))
         user = logged_in_user()
         follow = again(db.session, record, dry_run=False, user_id=user.id, actor=user.username)
-        job_id = start(follow, _("Import %(file)s", file=record.file_name))
+        task_id = start(follow, _("Import %(file)s", file=record.file_name))
         flash(_("The import runs in the background."), "info")
-        return redirect(url_for("JobsView.show", pk=job_id))
+        return redirect(url_for("TasksView.show", pk=task_id))
 
     @expose("/<int:pk>/errors.<fmt>")
     @has_access

@@ -1,4 +1,4 @@
-"""The huey consumer for an app: `flask jobs worker` in production, a thread in tests."""
+"""The huey consumer for an app: `flask tasks worker` in production, a thread in tests."""
 
 from __future__ import annotations
 
@@ -16,6 +16,6 @@ class ThreadedConsumer(Consumer):
 
 
 def consumer(app: Flask, workers: int = 1, periodic: bool = True, cls=Consumer, **options) -> Consumer:
-    # Poll an idle SQLite queue at least once a second: a user waits for the job page.
+    # Poll an idle SQLite queue at least once a second: a user waits for the task page.
     return cls(queue_for(app).huey, workers=workers, periodic=periodic, worker_type="thread",
                initial_delay=0.1, max_delay=1.0, **options)

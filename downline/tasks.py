@@ -1,4 +1,4 @@
-"""Downline work that runs as background jobs: large exports, the nightly integrity check."""
+"""Downline work that runs as background tasks: large exports, the nightly integrity check."""
 
 from __future__ import annotations
 
@@ -6,8 +6,11 @@ import logging
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from huey import crontab
 
-from backoffice.jobs import JobContext, job_function
+from backoffice import transaction
+from backoffice.tasks import TaskContext, task
 
 from . import export, integrity, navigator
 
@@ -22,10 +25,10 @@ def export_file_name(address_id: int, fmt: str, level: int | None) -> str:
     return f"downline-{address_id}{suffix}.{fmt}"
 
 
-@job_function("downline.export")
-def export_job(session, ctx: JobContext, address_id: int, fmt: str, level: int | None = None,
-               viewer_root_id: int | None = None, tz: str = "UTC") -> dict:
-    """The same export as the inline one, as a file on the job (logged the same way).
+@task("downline.export")
+def export_task(session, ctx: TaskContext, address_id: int, fmt: str, level: int | None = None,
+                viewer_root_id: int | None = None, tz: str = "UTC") -> dict:
+    """The same export as the inline one, as a file on the task (logged the same way).
 
     Re-runnable: it writes nothing but the personal-data-export log row and the file.
     """
@@ -43,11 +46,11 @@ def export_job(session, ctx: JobContext, address_id: int, fmt: str, level: int |
     return {"address_id": address_id, "format": fmt, "level": level, "bytes": len(data)}
 
 
-@job_function("downline.check")
-def check_job(session, ctx: JobContext, limit: int = 50) -> dict:
-    """`flask downline check` as a recorded job (nightly): problems go to the log and result."""
+@task("downline.check", schedule=crontab(minute="30", hour="2"), title=_l("Nightly downline integrity check"))
+def check_task(session, ctx: TaskContext, limit: int = 50) -> dict:
+    """`flask downline check` as a recorded task (nightly): problems go to the log and result."""
     report = integrity.check(session, limit=limit)
-    session.rollback()
+    transaction.discard(session)  # it only read; drops its planner settings before the result is written
     if report.ok:
         log.info("downline check: %s addresses, OK", report.checked)
     else:

@@ -1,4 +1,4 @@
-"""A partner watches a background job in a real browser: the bar moves by itself, the
+"""A partner watches a background task in a real browser: the bar moves by itself, the
 finished page offers the file."""
 
 from __future__ import annotations
@@ -7,17 +7,17 @@ import pytest
 from playwright.sync_api import expect
 
 from backoffice.extensions import db
-from backoffice.jobs import submit
 from backoffice.models import AddressType
-from tests import jobs_kinds  # noqa: F401  (registers the test job kinds)
+from backoffice.tasks import submit
+from tests import task_kinds  # noqa: F401  (registers the test task kinds)
 
 from .conftest import log_in
 
 pytestmark = pytest.mark.browser
 
 
-def test_job_page_follows_progress_and_offers_the_export(page, make, job_worker, app, monkeypatch,
-                                                         tmp_path):
+def test_task_page_follows_progress_and_offers_the_export(page, make, task_worker, app, monkeypatch,
+                                                          tmp_path):
     root = make.address(last_name="Vertrieb", type=AddressType.partner)
     meier = make.partner("meier", sponsor=root, last_name="Meier")
     for i in range(3):
@@ -27,17 +27,17 @@ def test_job_page_follows_progress_and_offers_the_export(page, make, job_worker,
                       title="Zählen")
     log_in(page, "meier")
 
-    page.goto(f"/jobs/{counting.id}")
-    bar = page.locator("[data-test=job-progress]")
+    page.goto(f"/tasks/{counting.id}")
+    bar = page.locator("[data-test=task-progress]")
     expect(bar).to_have_attribute("aria-valuenow", "50")  # updated by polling, no reload
     flag.touch()
     expect(bar).to_have_attribute("aria-valuenow", "100")
-    expect(page.locator("[data-test=job-result]")).to_be_visible()
+    expect(page.locator("[data-test=task-result]")).to_be_visible()
 
     monkeypatch.setitem(app.config, "DOWNLINE_EXPORT_INLINE_MAX", 2)
     page.goto(f"/my/downline/export/{meier.address_id}/csv")
-    page.wait_for_url("**/jobs/*")
-    link = page.locator("[data-test=job-file]")
+    page.wait_for_url("**/tasks/*")
+    link = page.locator("[data-test=task-file]")
     expect(link).to_be_visible()
     with page.expect_download() as download:
         link.click()

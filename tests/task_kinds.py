@@ -1,12 +1,13 @@
-"""Job kinds used by the job tests; the subprocess worker imports this module too."""
+"""Task kinds used by the task tests; the subprocess worker's app comes from `create_app` here,
+so importing this module registers them in that process too."""
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
 
-from backoffice.jobs import JobContext, job_function
 from backoffice.models import Address
+from backoffice.tasks import TaskContext, task
 
 
 def _wait_for(flag: str, timeout: float = 60) -> None:
@@ -17,24 +18,24 @@ def _wait_for(flag: str, timeout: float = 60) -> None:
         time.sleep(0.05)
 
 
-@job_function("test.count")
-def count(session, ctx: JobContext, n: int = 3, flag: str | None = None) -> dict:
+@task("test.count")
+def count(session, ctx: TaskContext, n: int = 3, flag: str | None = None) -> dict:
     """Counts to n; waits for `flag` halfway (so a test can watch it run)."""
     for i in range(1, n + 1):
         ctx.progress(i, n, f"counted {i}")
         if flag and i == n // 2:
             _wait_for(flag)
-    return {"counted": n, "url": "/jobs/"}
+    return {"counted": n, "url": "/tasks/"}
 
 
-@job_function("test.file")
-def file(session, ctx: JobContext, text: str = "hello") -> dict:
+@task("test.file")
+def file(session, ctx: TaskContext, text: str = "hello") -> dict:
     ctx.save_file("greeting.txt", text.encode(), "text/plain")
     return {"bytes": len(text)}
 
 
-@job_function("test.fail")
-def fail(session, ctx: JobContext, last_name: str) -> dict:
+@task("test.fail")
+def fail(session, ctx: TaskContext, last_name: str) -> dict:
     """Writes an address and a file, then breaks: neither may survive."""
     session.add(Address(last_name=last_name, email=f"{last_name}@example.org"))
     session.flush()
@@ -42,8 +43,8 @@ def fail(session, ctx: JobContext, last_name: str) -> dict:
     raise ValueError("the ledger does not balance")
 
 
-@job_function("test.blocking_write")
-def blocking_write(session, ctx: JobContext, last_name: str, started: str, flag: str) -> dict:
+@task("test.blocking_write")
+def blocking_write(session, ctx: TaskContext, last_name: str, started: str, flag: str) -> dict:
     """Writes an address, says it started, then waits for `flag` before its commit."""
     session.add(Address(last_name=last_name, email=f"{last_name}@example.org"))
     session.flush()
@@ -51,3 +52,10 @@ def blocking_write(session, ctx: JobContext, last_name: str, started: str, flag:
         runs.write("started\n")
     _wait_for(flag)
     return {"wrote": last_name}
+
+
+def create_app():
+    """The app with these kinds registered: `flask --app tests.task_kinds:create_app tasks worker`."""
+    from app import create_app as create
+
+    return create()

@@ -1,16 +1,16 @@
-"""Desk uploads run here, in the background worker (`flask jobs worker`), never in a web worker."""
+"""Desk uploads run here, in the background worker (`flask tasks worker`), never in a web worker."""
 
 from __future__ import annotations
 
 from flask_babel import gettext as _
 
-from backoffice.jobs import JobContext, job_function
+from backoffice.tasks import TaskContext, task
 
 from .runs import execute
 
 
-@job_function("imports.run")
-def run_import(session, ctx: JobContext, import_id: int) -> dict:
+@task("imports.run")
+def run_import(session, ctx: TaskContext, import_id: int) -> dict:
     """Re-runnable: the import is one transaction that either committed or left nothing."""
     def progress(done: int, total: int) -> None:
         ctx.progress(done, total, _("%(done)s of about %(total)s rows", done=done, total=total))
