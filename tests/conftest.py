@@ -8,13 +8,13 @@ REQUIRE_POSTGRES=1.
 from __future__ import annotations
 
 import os
-import re
 import threading
 from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
 from flask import g
+from flask_appbuilder import Model
 from werkzeug.serving import make_server
 
 from app import create_app
@@ -22,9 +22,12 @@ from backoffice.cli import init_roles
 from backoffice.extensions import db
 from backoffice.models import Address, AddressType, Article, AuditEntry, Partner
 
-OUR_TABLES = ["import_run", "task", "personal_data_export", "downline_visibility", "audit_entry",
-              "invoice", "redemption", "order_line", "shop_order", "voucher_code", "voucher",
-              "partner", "article", "address_tree", "address"]
+
+def our_tables() -> list[str]:
+    """Every table of the app's models, those that point at others first; FAB's security
+    tables (ab_*) apart: their roles and permissions stay, their users go (below)."""
+    return [table.name for table in reversed(Model.metadata.sorted_tables)
+            if not table.name.startswith("ab_")]
 
 
 def pytest_addoption(parser):
@@ -104,7 +107,7 @@ def _clean_database(request):
     app = request.getfixturevalue("app")
     with app.app_context():
         db.session.rollback()
-        for table in OUR_TABLES:
+        for table in our_tables():
             db.session.execute(sa.text(f"DELETE FROM {table}"))
         db.session.execute(sa.text("DELETE FROM ab_user_role"))
         db.session.execute(sa.text("DELETE FROM ab_user"))
@@ -182,30 +185,6 @@ def make(app, ctx):
     return Factory(app)
 
 
-CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
-
-
-def csrf_token(client, url: str) -> str:
-    page = client.get(url)
-    match = CSRF_RE.search(page.get_data(as_text=True))
-    assert match, f"no CSRF token on {url} ({page.status_code})"
-    return match.group(1)
-
-
-def login(client, username: str, password: str | None = None):
-    token = csrf_token(client, "/login/")
-    response = client.post("/login/", data={"username": username, "password": password or username,
-                                            "csrf_token": token})
-    assert response.status_code == 302 and "/login" not in response.headers["Location"], \
-        f"login of {username} failed"
-    return client
-
-
-def api_token(client, username: str, password: str | None = None) -> dict:
-    response = client.post("/api/v1/security/login", json={
-        "username": username, "password": password or username, "provider": "db"})
-    assert response.status_code == 200, response.get_data(as_text=True)
-    return {"Authorization": f"Bearer {response.json['access_token']}"}
 
 
 @pytest.fixture(scope="session")
@@ -292,7 +271,8 @@ def task_worker_process(task_queue, database_url, tmp_path):
 
     def start():
         log = open(tmp_path / f"worker-{len(started)}.log", "wb")
-        proc = subprocess.Popen([sys.executable, "-m", "flask", "--app", "tests.task_kinds:create_app",
+        proc = subprocess.Popen([sys.executable, "-m", "flask", "--app",
+                                 "tests.support.task_kinds:create_app",
                                  "tasks", "worker", "--workers", "1", "--no-periodic"],
                                 cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT)
         started.append((proc, log))

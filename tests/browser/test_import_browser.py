@@ -15,7 +15,7 @@ from .conftest import log_in
 
 pytestmark = pytest.mark.browser
 
-FILE = Path(__file__).resolve().parents[1] / "import_files" / "addresses_forward_sponsor.csv"
+FILE = Path(__file__).resolve().parents[1] / "imports" / "files" / "addresses_forward_sponsor.csv"
 
 
 def test_staff_checks_then_imports_an_address_file(page, make, task_worker):

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 from backoffice.extensions import db
 from backoffice.models import AddressType
 from backoffice.tasks import submit
-from tests import task_kinds  # noqa: F401  (registers the test task kinds)
+from tests.support import task_kinds  # noqa: F401  (registers the test task kinds)
 
 from .conftest import log_in
 

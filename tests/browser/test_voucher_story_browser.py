@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from backoffice.extensions import db
 from backoffice.models import Address, AddressType, Voucher
 from backoffice.services.throttle import voucher_checks
-from tests.conftest import api_token
+from tests.support.http import api_token
 
 from .conftest import log_in
 

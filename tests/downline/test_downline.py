@@ -20,7 +20,7 @@ from downline import (
     visibility,
 )
 from downline.sponsors import SponsorCycleError, SponsorError, SponsorMissingError
-from tests.concurrency import run_together
+from tests.support.concurrency import run_together
 
 
 def fresh(address_id: int) -> Address:

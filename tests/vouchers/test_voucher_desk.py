@@ -13,8 +13,8 @@ from backoffice.extensions import db
 from backoffice.models import Voucher, VoucherCode
 from backoffice.services.orders import place_order
 from backoffice.services.vouchers import create_partner_code
-from tests.conftest import csrf_token, login
-from tests.voucher_helpers import new_customer_voucher
+from tests.support.http import csrf_token, login
+from tests.support.vouchers import new_customer_voucher
 
 
 @pytest.fixture
@@ -123,7 +123,7 @@ def test_partner_sees_redemptions_of_own_codes(client, make, two_code_owners):
 
 
 def test_staff_create_vouchers_and_codes_over_the_api(client, make):
-    from tests.conftest import api_token
+    from tests.support.http import api_token
 
     make.user("staff", "Staff")
     headers = api_token(client, "staff")

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from backoffice.extensions import db
 from backoffice.models import Address, AddressType, PersonalDataExport, Task, TaskStatus
-from tests.conftest import login
+from tests.support.http import login
 
 
 @pytest.fixture

@@ -11,10 +11,9 @@ import sqlalchemy as sa
 
 from backoffice.extensions import db
 from backoffice.models import Article, ImportRun, ImportStatus
+from tests.support.http import api_token, csrf_token, login
 
-from .conftest import api_token, csrf_token, login
-
-FILES = Path(__file__).parent / "import_files"
+FILES = Path(__file__).parent / "files"
 ARTICLES = FILES / "articles_excel_cp1252.csv"
 
 

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from backoffice.extensions import db
 from backoffice.models import Address, Article, Partner
-from tests.conftest import csrf_token, login
+from tests.support.http import csrf_token, login
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from backoffice.extensions import db
 from backoffice.models import Address, AddressType, AuditEntry
 from downline import visibility
-from tests.conftest import api_token
+from tests.support.http import api_token
 
 API = "/api/v1/downline"
 

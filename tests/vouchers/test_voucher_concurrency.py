@@ -19,8 +19,8 @@ from backoffice.services.orders import cancel_order, place_order
 from backoffice.services.vouchers import add_code, create_partner_code
 from downline import integrity, moves
 from downline.sponsors import SponsorError
-from tests.concurrency import run_together
-from tests.voucher_helpers import new_customer_voucher, permanent_voucher, voucher_with_code
+from tests.support.concurrency import run_together
+from tests.support.vouchers import new_customer_voucher, permanent_voucher, voucher_with_code
 
 
 @pytest.fixture(autouse=True)

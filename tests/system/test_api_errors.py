@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from tests.conftest import api_token
+from tests.support.http import api_token
 
 UNKNOWN_ID = "987654"
 OPEN_ROUTES = {"/api/v1/security/login", "/api/v1/security/refresh", "/api/<version>/_openapi"}

@@ -55,7 +55,7 @@ def blocking_write(session, ctx: TaskContext, last_name: str, started: str, flag
 
 
 def create_app():
-    """The app with these kinds registered: `flask --app tests.task_kinds:create_app tasks worker`."""
+    """The app with these kinds registered: `flask --app tests.support.task_kinds:create_app tasks worker`."""
     from app import create_app as create
 
     return create()

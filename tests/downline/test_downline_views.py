@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from backoffice.extensions import db
 from backoffice.models import Address, AddressType, AuditEntry, PersonalDataExport
-from tests.conftest import csrf_token, login
+from tests.support.http import csrf_token, login
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from datetime import date
 from backoffice.audit import acting_as
 from backoffice.extensions import db
 from backoffice.models import AddressType
-from tests.conftest import csrf_token, login
+from tests.support.http import csrf_token, login
 
 
 def test_sponsor_change_is_audited_with_actor_and_reason(ctx, make):

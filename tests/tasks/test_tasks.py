@@ -16,8 +16,8 @@ from backoffice.models import Address, Task, TaskStatus
 from backoffice.tasks import submit
 from backoffice.tasks.queue import queue_for
 from backoffice.tasks.recovery import recover
-from tests import task_kinds  # noqa: F401  (registers the test task kinds)
-from tests.conftest import login
+from tests.support import task_kinds  # noqa: F401  (registers the test task kinds)
+from tests.support.http import login
 
 
 def test_task_reports_progress_while_it_runs_and_stores_its_result(task_worker, make, client, tmp_path):

@@ -4,7 +4,7 @@ from sqlalchemy import func, select
 
 from backoffice.extensions import db
 from backoffice.models import Address, Partner
-from tests.conftest import api_token
+from tests.support.http import api_token
 
 
 def _count(model):

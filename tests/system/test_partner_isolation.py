@@ -13,7 +13,7 @@ import pytest
 
 from backoffice.extensions import db
 from backoffice.models import Partner
-from tests.conftest import api_token, csrf_token, login
+from tests.support.http import api_token, csrf_token, login
 
 # Partner B (schulz) sits in A's firstline, so A may see B's name; never B's own data.
 B_MARKERS = ["Geheimkunde", "geheim@b-kunde.example", "schulzgeheim", "DE89370400440532013000",

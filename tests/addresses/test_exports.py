@@ -9,7 +9,7 @@ import openpyxl
 import pytest
 
 from reports.tabular import write_csv, write_xlsx
-from tests.conftest import login
+from tests.support.http import login
 
 
 @pytest.fixture

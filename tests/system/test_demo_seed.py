@@ -8,7 +8,7 @@ from backoffice.demo import DEMO_LOGINS, bulk_insert, generate, seed_articles, s
 from backoffice.models import Address, Article, Partner
 from downline.integrity import check
 from downline.sponsors import upline_ids
-from tests.conftest import login
+from tests.support.http import login
 
 
 def test_generated_tree_is_deep_and_top_heavy():

@@ -6,7 +6,7 @@ from sqlalchemy import text
 
 from backoffice.extensions import db
 from backoffice.security import token_users
-from tests.conftest import api_token
+from tests.support.http import api_token
 
 
 @pytest.fixture

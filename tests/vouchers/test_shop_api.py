@@ -13,8 +13,8 @@ from backoffice.extensions import db
 from backoffice.models import Address, AddressType
 from backoffice.services.throttle import voucher_checks
 from backoffice.services.vouchers import create_partner_code
-from tests.conftest import api_token
-from tests.voucher_helpers import new_customer_voucher
+from tests.support.http import api_token
+from tests.support.vouchers import new_customer_voucher
 
 
 @pytest.fixture

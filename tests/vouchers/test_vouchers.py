@@ -32,7 +32,7 @@ from backoffice.services.vouchers import (
     create_partner_code,
     generate_codes,
 )
-from tests.voucher_helpers import new_customer_voucher, permanent_voucher, voucher_with_code
+from tests.support.vouchers import new_customer_voucher, permanent_voucher, voucher_with_code
 
 
 @pytest.fixture

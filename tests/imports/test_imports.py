@@ -1,4 +1,4 @@
-"""CSV imports against the corpus of ugly files in tests/import_files (I1–I5, V5)."""
+"""CSV imports against the corpus of ugly files in tests/imports/files (I1–I5, V5)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from downline.integrity import check
 from imports.report import errors_file
 from imports.runner import run
 
-FILES = Path(__file__).parent / "import_files"
+FILES = Path(__file__).parent / "files"
 
 
 def count(model) -> int:

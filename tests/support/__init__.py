@@ -1,0 +1,1 @@
+"""Helpers shared by the tests of every area (no fixtures: those live in conftest.py)."""
