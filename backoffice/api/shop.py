@@ -108,12 +108,12 @@ class ShopApi(JsonErrorApi):
               description: E-mail exists; `id` is the existing address
               content:
                 application/json:
-                  schema: {$ref: '#/components/schemas/ShopError'}
+                  schema: {$ref: '#/components/schemas/Error'}
             422:
               description: Invalid fields
               content:
                 application/json:
-                  schema: {$ref: '#/components/schemas/ShopError'}
+                  schema: {$ref: '#/components/schemas/Error'}
         """
         data = self._json()
         if data is None:
@@ -167,7 +167,7 @@ class ShopApi(JsonErrorApi):
               description: Too many checks; retry after `Retry-After` seconds
               content:
                 application/json:
-                  schema: {$ref: '#/components/schemas/ShopError'}
+                  schema: {$ref: '#/components/schemas/Error'}
         """
         data = self._json()
         if data is None:
@@ -243,12 +243,12 @@ class ShopApi(JsonErrorApi):
               description: Unknown customer
               content:
                 application/json:
-                  schema: {$ref: '#/components/schemas/ShopError'}
+                  schema: {$ref: '#/components/schemas/Error'}
             409:
               description: Voucher not redeemable (error = reason)
               content:
                 application/json:
-                  schema: {$ref: '#/components/schemas/ShopError'}
+                  schema: {$ref: '#/components/schemas/Error'}
         """
         data = self._json()
         if data is None:
@@ -287,7 +287,7 @@ class ShopApi(JsonErrorApi):
               description: Unknown order
               content:
                 application/json:
-                  schema: {$ref: '#/components/schemas/ShopError'}
+                  schema: {$ref: '#/components/schemas/Error'}
         """
         try:
             result = cancel_order(db.session, pk)
@@ -319,7 +319,7 @@ class ShopApi(JsonErrorApi):
               description: Unknown order or no such invoice
               content:
                 application/json:
-                  schema: {$ref: '#/components/schemas/ShopError'}
+                  schema: {$ref: '#/components/schemas/Error'}
         """
         order = db.session.get(Order, pk)
         kind = request.args.get("kind", "invoice")

@@ -27,6 +27,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 from sqlalchemy import bindparam, exists, func, insert, or_, select, true, update
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import joinedload, lazyload, make_transient_to_detached
 
@@ -279,10 +281,12 @@ def next_invoice_number(session, series: str = "invoice") -> int:
     """Take the next number: the UPDATE locks the counter row until this transaction ends."""
     # Core, not the ORM's bulk UPDATE (cProfile of 300 checkouts: 0.28 s -> 0.19 s).
     number = session.connection().execute(_NEXT_NUMBER, {"counter_series": series}).scalar()
-    if number is None:  # first number of a new series
-        session.add(InvoiceCounter(series=series, last_number=1))
-        session.flush()
-        number = 1
+    if number is None:  # first number of a new series: create its row once, even in a race
+        conn = session.connection()
+        dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+        conn.execute(dialect_insert(_COUNTERS).values(series=series, last_number=0)
+                     .on_conflict_do_nothing(index_elements=["series"]))
+        number = conn.execute(_NEXT_NUMBER, {"counter_series": series}).scalar()
     return number
 
 
