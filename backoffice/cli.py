@@ -14,6 +14,7 @@ from tqdm import tqdm
 from .demo import bulk_insert, seed_articles, seed_logins
 from .extensions import db
 from .models import Address
+from .transaction import unit_of_work
 
 partnerdesk_cli = AppGroup("partnerdesk", help="Set up and maintain Partnerdesk.")
 demo_cli = AppGroup("demo", help="Demo data.")
@@ -54,11 +55,13 @@ def setup_command(addresses):
 
 def _seed(addresses: int) -> None:
     started = time.perf_counter()
-    with tqdm(total=addresses, unit="addr", desc="demo addresses", disable=None) as bar:
-        result = bulk_insert(db.session, addresses, progress=bar.update)
+    with tqdm(total=addresses, unit="addr", desc="demo addresses", disable=None) as bar, \
+            unit_of_work() as session:
+        result = bulk_insert(session, addresses, progress=bar.update)
     elapsed = time.perf_counter() - started
-    seed_articles(db.session)
-    logins = seed_logins(db.session, current_app.appbuilder.sm)
+    with unit_of_work() as session:
+        seed_articles(session)
+        logins = seed_logins(session, current_app.appbuilder.sm)
     click.echo(
         f"Seeded {result.addresses} addresses ({result.partners} partners, depth "
         f"{result.max_depth}, largest firstline {result.largest_firstline}) in {elapsed:.1f} s."

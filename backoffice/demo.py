@@ -14,7 +14,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import numpy as np
 from sqlalchemy import func, select
+
+from downline.placement import place
+from downline.tree import ROOT_PATH
 
 from .bulk import sqlite_value
 from .models import Address, Article, Partner
@@ -151,20 +155,14 @@ def tree_shape(n: int, seed: int) -> TreeShape:
             recent.append(i)
             if len(recent) > 64:
                 del recent[:32]
-    path = ["/"] * (n + 1)
-    depth = [0] * (n + 1)
-    firstline = [0] * (n + 1)
-    downline = [0] * (n + 1)
-    for i in range(1, n + 1):
-        s = sponsor[i]
-        if s:
-            path[i] = f"{path[s]}{s}/"
-            depth[i] = depth[s] + 1
-            firstline[s] += 1
-    for i in range(n, 0, -1):  # children have larger ids than their sponsors
-        s = sponsor[i]
-        if s:
-            downline[s] += downline[i] + 1
+    # The tree columns as an import computes them (`downline.placement`): row i-1 is id i.
+    ids = np.arange(1, n + 1, dtype=np.int64)
+    parent_row = np.array([(s or 0) - 1 for s in sponsor[1:]], dtype=np.int64)
+    placement = place(ids, parent_row, np.zeros(n, dtype=np.int64), {})
+    path = [ROOT_PATH, *placement.path.tolist()]
+    depth = [0, *placement.depth.tolist()]
+    firstline = [0, *placement.firstline.tolist()]
+    downline = [0, *placement.downline.tolist()]
     return TreeShape(sponsor, kind, path, depth, firstline, downline)
 
 
@@ -217,7 +215,7 @@ def _chunks(iterable, size):
 
 
 def bulk_insert(session, n: int, progress=None, chunk_size: int = 20_000) -> SeedResult:
-    """Insert the demo tree into an empty address table. Commits."""
+    """Insert the demo tree into an empty address table (the caller commits)."""
     if session.execute(select(func.count()).select_from(Address)).scalar():
         raise RuntimeError("The address table is not empty; seed into a fresh database.")
     conn = session.connection()
@@ -267,7 +265,6 @@ def bulk_insert(session, n: int, progress=None, chunk_size: int = 20_000) -> See
             stats["partners"] += len(partners)
             if progress:
                 progress(len(chunk))
-    session.commit()
     return SeedResult(n, stats["partners"], stats["depth"], max(firstline.values(), default=0))
 
 
@@ -279,7 +276,6 @@ def seed_articles(session) -> int:
             session.add(Article(article_no=no, name=name, gross_price=Decimal(price),
                                 vat_rate=Decimal(vat), discountable_by_absolute_vouchers=discountable))
             added += 1
-    session.commit()
     return added
 
 
@@ -299,5 +295,4 @@ def seed_logins(session, security_manager) -> list[tuple[str, str, str]]:
                 select(Partner).where(Partner.address_id == address_id)).scalar_one()
             partner.user_id = user.id
         created.append((username, password, role_name))
-    session.commit()
     return created

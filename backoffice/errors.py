@@ -88,6 +88,8 @@ class RuleViolations(DomainError):
 
 
 class TooManyRequests(DomainError):
+    """A limit was reached; `retry_after` (seconds) is also sent as the Retry-After header."""
+
     code, status = "too_many_requests", 429
     default_message = _l("Too many requests; try again shortly.")
 

@@ -75,6 +75,7 @@ def run(n: int, database: str | None, repeat: int) -> None:
     from backoffice.demo import bulk_insert
     from backoffice.extensions import db
     from backoffice.models import Address, AddressTree
+    from backoffice.transaction import keep
     from downline import export, integrity, maintenance, moves, navigator, stats
 
     tmpdir = tempfile.TemporaryDirectory(prefix="pd-bench-downline-")
@@ -87,6 +88,7 @@ def run(n: int, database: str | None, repeat: int) -> None:
         upgrade(revision="heads")
         s = db.session
         bulk_insert(s, n)
+        keep(s)
         started = time.perf_counter()
         info = maintenance.rebuild(s)
         _emit("rebuild_seconds", time.perf_counter() - started, "s", backend, n, max_depth=info["max_depth"])

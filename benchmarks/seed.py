@@ -140,6 +140,7 @@ def run(n: int, database: str | None) -> None:
     from backoffice.bulk import sqlite_value
     from backoffice.demo import COLUMNS, PARTNER_COLUMNS, TREE_COLUMNS, bulk_insert, generate
     from backoffice.extensions import db
+    from backoffice.transaction import keep
 
     tmpdir = tempfile.TemporaryDirectory(prefix="pd-bench-")
     url = _sqlalchemy_url(database or f"sqlite:///{Path(tmpdir.name) / 'seed.db'}")
@@ -161,6 +162,7 @@ def run(n: int, database: str | None) -> None:
         # 1. The demo seed, exactly as `flask demo seed` runs it (minus logins and articles).
         started = time.perf_counter()
         result = bulk_insert(db.session, n)
+        keep(db.session)
         seed_seconds = time.perf_counter() - started
         seed_rss = _peak_rss_mib()
         db.session.remove()

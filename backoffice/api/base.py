@@ -12,7 +12,7 @@ from ..errors import DomainError
 from ..extensions import db
 from ..rules import apply_rules
 from ..transaction import discard
-from .errors import JsonErrors, domain_error_response, error_response
+from .errors import JsonErrors, domain_error_response
 
 
 class ModelApi(JsonErrors, ModelRestApi):
@@ -66,6 +66,3 @@ class RulesApi(ModelApi):
 
 class JsonErrorApi(JsonErrors, BaseApi):
     """A hand-written API: handlers raise `DomainError`s, the app's handler answers them."""
-
-    def _error(self, status: int, code: str, message, **extra):
-        return error_response(status, code, message, **extra)

@@ -63,6 +63,8 @@ def domain_error_response(exc: DomainError):
     status = exc.status if 400 <= exc.status < 600 else 422
     response = jsonify(exc.as_json())
     response.status_code = status
+    if exc.details.get("retry_after") is not None:
+        response.headers["Retry-After"] = str(exc.details["retry_after"])
     return response
 
 

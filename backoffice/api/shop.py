@@ -1,32 +1,30 @@
 """The shop's REST API: register customers, check vouchers, place and cancel orders, invoices.
 
-Token-authenticated (role Shop). Errors are `{"error": <machine code>, "message": <text>}`
-with a 4xx status. The handlers only parse and call `backoffice.services`.
+Token-authenticated (role Shop). Handlers parse the request, run the service in one unit of
+work (`backoffice.transaction.run`) and build the JSON answer from the service's plain
+result; refusals are `DomainError`s, answered in the one error shape (`backoffice.api.errors`).
 """
 
 from __future__ import annotations
 
 import math
 
-from flask import Response, current_app, request
+from flask import current_app, request
 from flask_appbuilder.api import expose
 from flask_appbuilder.security.decorators import protect
 from flask_babel import gettext as _
 
-from reports.invoices import render_invoice
-
-from ..errors import DomainError
+from .. import transaction
+from ..downloads import pdf_response
+from ..errors import DomainError, InvalidInput, NotFound, RuleViolations, TooManyRequests
 from ..extensions import db
 from ..models import Address, Invoice, InvoiceKind, Order
-from ..rules import RuleViolations
 from ..security import logged_in_user
-from ..services.orders import cancel_order, place_order, register_customer
+from ..services import customers, orders
 from ..services.throttle import voucher_checks
-from ..services.vouchers import BasketError, basket, check
+from ..services.vouchers import basket, check
 from .base import JsonErrorApi
 
-ERROR_SCHEMA = {"type": "object", "properties": {"error": {"type": "string"},
-                                                 "message": {"type": "string"}}}
 LINES_SCHEMA = {"type": "array", "items": {"type": "object", "required": ["article_no", "quantity"],
                                            "properties": {"article_no": {"type": "string"},
                                                           "quantity": {"type": "integer", "minimum": 1}}}}
@@ -44,22 +42,8 @@ class ShopApi(JsonErrorApi):
 
     def add_apispec_components(self, api_spec):
         super().add_apispec_components(api_spec)
-        for name, schema in (("ShopError", ERROR_SCHEMA), ("ShopLines", LINES_SCHEMA)):
-            if name not in api_spec.components.schemas:
-                api_spec.components.schema(name, schema)
-
-    # --- helpers ------------------------------------------------------------------------------
-
-    def _domain_error(self, exc: DomainError):
-        db.session.rollback()
-        status = exc.status if 400 <= exc.status < 500 else 422
-        return self._error(status, exc.code, exc.message, **exc.details)
-
-    def _json(self) -> dict | None:
-        data = request.get_json(silent=True)
-        return data if isinstance(data, dict) else None
-
-    # --- endpoints ----------------------------------------------------------------------------
+        if "ShopLines" not in api_spec.components.schemas:
+            api_spec.components.schema("ShopLines", LINES_SCHEMA)
 
     @expose("/customers", methods=["POST"])
     @protect()
@@ -115,20 +99,13 @@ class ShopApi(JsonErrorApi):
                 application/json:
                   schema: {$ref: '#/components/schemas/Error'}
         """
-        data = self._json()
-        if data is None:
-            return self._error(400, "invalid_json", _("Send a JSON object."))
+        data = _json_object()
         if not data.get("email"):
-            return self._error(422, "invalid_fields", _("An e-mail address is required."),
-                               fields={"email": [_("An e-mail address is required.")]})
-        try:
-            address = register_customer(db.session, data)
-        except RuleViolations as exc:
-            db.session.rollback()
-            return self._error(422, "invalid_fields", str(exc), fields=exc.errors)
-        except DomainError as exc:
-            return self._domain_error(exc)
-        return self.response(201, id=address.id, type=address.type.value, sponsor_id=address.sponsor_id)
+            raise RuleViolations({"email": [_("An e-mail address is required.")]},
+                                 _("An e-mail address is required."))
+        customer = transaction.run(lambda session: customers.register_customer(session, data),
+                                   on_conflict=lambda session, exc: _raise(customers.email_taken()))
+        return self.response(201, id=customer.id, type=customer.type.value, sponsor_id=customer.sponsor_id)
 
     @expose("/vouchers/check", methods=["POST"])
     @protect()
@@ -169,23 +146,17 @@ class ShopApi(JsonErrorApi):
                 application/json:
                   schema: {$ref: '#/components/schemas/Error'}
         """
-        data = self._json()
-        if data is None:
-            return self._error(400, "invalid_json", _("Send a JSON object."))
+        data = _json_object()
         customer_id = data.get("customer_id")
-        throttled = self._throttle(customer_id)
-        if throttled is not None:
-            return throttled
+        self._throttle(customer_id)
         customer = None
         if customer_id is not None:
             customer = db.session.get(Address, customer_id) if isinstance(customer_id, int) else None
             if customer is None:
-                return self._error(404, "unknown_customer", _("There is no customer with this id."))
-        try:
-            lines = basket(db.session, data.get("lines") or [])
-        except BasketError as exc:
-            return self._domain_error(exc)
+                raise NotFound("unknown_customer", _("There is no customer with this id."))
+        lines = basket(db.session, data.get("lines") or [])
         result = check(db.session, str(data.get("code") or ""), lines, customer)
+        transaction.discard()  # a check reads only
         body = {"valid": result.valid, "discount": str(result.discount)}
         if not result.valid:
             body.update(reason=result.reason, message=result.message)
@@ -203,12 +174,9 @@ class ShopApi(JsonErrorApi):
             wait = voucher_checks.hit(key, limit, window)
             if wait is not None:
                 seconds = max(1, math.ceil(wait))
-                response = self._error(429, "too_many_checks", _(
+                raise TooManyRequests("too_many_checks", _(
                     "Too many voucher checks. Please wait %(n)s seconds and try again.", n=seconds),
                     retry_after=seconds)
-                response.headers["Retry-After"] = str(seconds)
-                return response
-        return None
 
     @expose("/orders", methods=["POST"])
     @protect()
@@ -250,19 +218,18 @@ class ShopApi(JsonErrorApi):
                 application/json:
                   schema: {$ref: '#/components/schemas/Error'}
         """
-        data = self._json()
-        if data is None:
-            return self._error(400, "invalid_json", _("Send a JSON object."))
+        data = _json_object()
         customer_id = data.get("customer_id")
         if not isinstance(customer_id, int) or isinstance(customer_id, bool):
-            return self._error(422, "invalid_customer_id", _("customer_id must be a number."))
-        try:
-            code = data.get("voucher_code")
-            result = place_order(db.session, data.get("external_order_id"), customer_id,
-                                 data.get("lines") or [], str(code) if code else None)
-        except DomainError as exc:
-            return self._domain_error(exc)
-        return self.response(200 if result.repeated else 201, **result.as_dict())
+            message = _("customer_id must be a number.")
+            raise DomainError("invalid_customer_id", message, fields={"customer_id": [message]})
+        code = data.get("voucher_code")
+        external_id = data.get("external_order_id")
+        result = transaction.run(
+            lambda session: orders.place_order(session, external_id, customer_id,
+                                               data.get("lines") or [], str(code) if code else None),
+            retries=orders.CHECKOUT_RETRIES, on_conflict=orders.on_order_conflict(external_id))
+        return self.response(200 if result.repeated else 201, **order_json(result))
 
     @expose("/orders/<int:pk>/cancel", methods=["POST"])
     @protect()
@@ -289,11 +256,9 @@ class ShopApi(JsonErrorApi):
                 application/json:
                   schema: {$ref: '#/components/schemas/Error'}
         """
-        try:
-            result = cancel_order(db.session, pk)
-        except DomainError as exc:
-            return self._domain_error(exc)
-        return self.response(200, **result.as_dict())
+        result = transaction.run(lambda session: orders.cancel_order(session, pk),
+                                 on_conflict=orders.on_cancel_conflict(pk))
+        return self.response(200, **order_json(result))
 
     @expose("/orders/<int:pk>/invoice.pdf", methods=["GET"])
     @protect()
@@ -324,14 +289,47 @@ class ShopApi(JsonErrorApi):
         order = db.session.get(Order, pk)
         kind = request.args.get("kind", "invoice")
         if order is None or kind not in ("invoice", "cancellation"):
-            return self._error(404, "unknown_order", _("There is no order with this id."))
+            raise NotFound("unknown_order", _("There is no order with this id."))
         invoice = next((i for i in order.invoices if i.kind == InvoiceKind(kind)), None)
         if invoice is None:
-            return self._error(404, "no_invoice", _("This order has no such invoice."))
+            raise NotFound("no_invoice", _("This order has no such invoice."))
         return pdf_response(invoice)
 
 
-def pdf_response(invoice: Invoice) -> Response:
-    pdf = render_invoice(invoice, current_app.config)
-    return Response(pdf, mimetype="application/pdf", headers={
-        "Content-Disposition": f'inline; filename="{invoice.display_number}.pdf"'})
+def _json_object() -> dict:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise InvalidInput("invalid_json", _("Send a JSON object."))
+    return data
+
+
+def _raise(error: Exception):
+    raise error
+
+
+def _money(value) -> str:
+    return str(value)
+
+
+def order_json(result: orders.OrderResult) -> dict:
+    """The shop's answer for an order: amounts as decimal strings, invoice numbers as printed."""
+    order = result.summary
+    return {
+        "id": order.id,
+        "external_order_id": order.external_order_id,
+        "status": order.status.value,
+        "invoice_number": Invoice.format_number(order.invoice_number) if order.invoice_number else None,
+        "cancellation_invoice_number": (Invoice.format_number(order.cancellation_number)
+                                        if order.cancellation_number else None),
+        "subtotal": _money(order.subtotal),
+        "discount": _money(order.discount),
+        "total_gross": _money(order.total_gross),
+        "total_net": _money(order.total_net),
+        "total_vat": _money(order.total_vat),
+        "vat": [{"rate": _money(r.rate), "net": _money(r.net), "vat": _money(r.vat), "gross": _money(r.gross)}
+                for r in order.vat],
+        "voucher_code": order.voucher_code,
+        "customer": {"id": order.customer_id, "type": order.customer_type.value,
+                     "sponsor_id": order.customer_sponsor_id},
+        "repeated": result.repeated,
+    }

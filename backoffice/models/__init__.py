@@ -3,18 +3,13 @@
 from .addresses import Address, AddressTree, AddressType, Language, RegistrationSource, Salutation
 from .articles import VAT_RATES, Article
 from .audit import AuditEntry
+from .billing import Invoice, InvoiceCounter, InvoiceKind, InvoiceSeries
 from .downline import DownlineVisibility, PersonalDataExport
 from .imports import ImportRun, ImportStatus
+from .orders import LineKind, Order, OrderLine, OrderStatus
 from .partners import Partner
 from .tasks import Task, TaskStatus
 from .vouchers import (
-    Invoice,
-    InvoiceCounter,
-    InvoiceKind,
-    LineKind,
-    Order,
-    OrderLine,
-    OrderStatus,
     Redemption,
     VatMode,
     Voucher,
@@ -29,6 +24,7 @@ __all__ = [
     "Invoice",
     "InvoiceCounter",
     "InvoiceKind",
+    "InvoiceSeries",
     "LineKind",
     "Order",
     "OrderLine",

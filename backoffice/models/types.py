@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime
 
+from sqlalchemy import Numeric
 from sqlalchemy.types import DateTime, TypeDecorator
 
 
@@ -33,3 +34,8 @@ class UTCDateTime(TypeDecorator):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+# Money in euros to the cent, and VAT rates in percent (19.00, 7.00).
+MONEY = Numeric(12, 2)
+RATE = Numeric(4, 2)

@@ -1,4 +1,4 @@
-"""Vouchers, their codes, orders with their lines, redemptions and invoices.
+"""Vouchers, their codes and redemptions (a redemption ties a code to the order it paid).
 
 Counters that must never be exceeded under concurrency live on the rows that are
 updated conditionally (`voucher.redeemed_count`, `voucher_code.redeemed_count`); unique
@@ -6,8 +6,6 @@ indexes back up the rules that hold per order and per new customer.
 """
 
 from __future__ import annotations
-
-from decimal import Decimal
 
 from flask_appbuilder import Model
 from flask_babel import lazy_gettext as _l
@@ -19,19 +17,13 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    Numeric,
     String,
-    Text,
     Time,
-    UniqueConstraint,
 )
 from sqlalchemy.orm import relationship
 
 from .addresses import LabelledEnum, _enum
-from .types import UTCDateTime, utcnow
-
-MONEY = Numeric(12, 2)
-RATE = Numeric(4, 2)
+from .types import MONEY, RATE, UTCDateTime, utcnow
 
 
 class VoucherKind(LabelledEnum):
@@ -49,30 +41,6 @@ class VatMode(LabelledEnum):
 
 VatMode.LABELS = {"proportional": _l("Proportional to the basket's VAT rates"),
                   "fixed": _l("Fixed VAT rate")}
-
-
-class OrderStatus(LabelledEnum):
-    completed = "completed"
-    cancelled = "cancelled"
-
-
-OrderStatus.LABELS = {"completed": _l("Completed"), "cancelled": _l("Cancelled")}
-
-
-class LineKind(LabelledEnum):
-    article = "article"
-    voucher = "voucher"
-
-
-LineKind.LABELS = {"article": _l("Article"), "voucher": _l("Voucher")}
-
-
-class InvoiceKind(LabelledEnum):
-    invoice = "invoice"
-    cancellation = "cancellation"
-
-
-InvoiceKind.LABELS = {"invoice": _l("Invoice"), "cancellation": _l("Cancellation invoice")}
 
 
 class Voucher(Model):
@@ -157,61 +125,6 @@ class VoucherCode(Model):
         return self.code
 
 
-class Order(Model):
-    __tablename__ = "shop_order"
-
-    id = Column(Integer, primary_key=True)
-    # The shop's id: the same id again returns the first result (idempotency key).
-    external_order_id = Column(String(64), nullable=False, unique=True)
-    address_id = Column(Integer, ForeignKey("address.id", ondelete="RESTRICT"), nullable=False,
-                        index=True)
-    status = Column(_enum(OrderStatus, "order_status"), nullable=False, default=OrderStatus.completed)
-    voucher_code_id = Column(Integer, ForeignKey("voucher_code.id", ondelete="RESTRICT"), nullable=True,
-                             index=True)
-    subtotal_gross = Column(MONEY, nullable=False)
-    discount = Column(MONEY, nullable=False, default=Decimal("0.00"))
-    total_gross = Column(MONEY, nullable=False)
-    total_net = Column(MONEY, nullable=False)
-    total_vat = Column(MONEY, nullable=False)
-    placed_at = Column(UTCDateTime, nullable=False, default=utcnow, index=True)
-    cancelled_at = Column(UTCDateTime, nullable=True)
-
-    address = relationship("Address")
-    voucher_code = relationship("VoucherCode")
-    lines = relationship("OrderLine", back_populates="order", order_by="OrderLine.position",
-                         cascade="all, delete-orphan")
-    invoices = relationship("Invoice", back_populates="order", order_by="Invoice.id")
-
-    @property
-    def invoice_refs(self) -> list[tuple[int, str, str]]:
-        """(order id, invoice kind, invoice number) of this order's invoices, oldest first."""
-        return [(self.id, invoice.kind.value, invoice.display_number) for invoice in self.invoices]
-
-    def __str__(self) -> str:
-        return f"#{self.id} ({self.external_order_id})"
-
-
-class OrderLine(Model):
-    """An article line, or the voucher's discount (negative, one line per VAT rate)."""
-
-    __tablename__ = "order_line"
-    __table_args__ = (UniqueConstraint("order_id", "position", name="uq_order_line_position"),)
-
-    id = Column(Integer, primary_key=True)
-    order_id = Column(Integer, ForeignKey("shop_order.id", ondelete="CASCADE"), nullable=False)
-    position = Column(Integer, nullable=False)
-    kind = Column(_enum(LineKind, "line_kind"), nullable=False, default=LineKind.article)
-    article_id = Column(Integer, ForeignKey("article.id", ondelete="RESTRICT"), nullable=True)
-    article_no = Column(String(40), nullable=False)
-    name = Column(String(200), nullable=False)
-    quantity = Column(Integer, nullable=False)
-    unit_gross = Column(MONEY, nullable=False)
-    vat_rate = Column(RATE, nullable=False)
-    line_gross = Column(MONEY, nullable=False)
-
-    order = relationship("Order", back_populates="lines")
-
-
 class Redemption(Model):
     """One use of a code in a completed order; `released_at` once the order is cancelled."""
 
@@ -242,43 +155,3 @@ class Redemption(Model):
     owner = relationship("Partner")
 
 
-class InvoiceCounter(Model):
-    """The last number issued per series; the row is locked by the UPDATE that takes a number."""
-
-    __tablename__ = "invoice_counter"
-
-    series = Column(String(32), primary_key=True)
-    last_number = Column(Integer, nullable=False, default=0)
-
-
-class Invoice(Model):
-    __tablename__ = "invoice"
-    __table_args__ = (UniqueConstraint("order_id", "kind", name="uq_invoice_order_kind"),)
-
-    id = Column(Integer, primary_key=True)
-    number = Column(Integer, nullable=False, unique=True)
-    kind = Column(_enum(InvoiceKind, "invoice_kind"), nullable=False, default=InvoiceKind.invoice)
-    order_id = Column(Integer, ForeignKey("shop_order.id", ondelete="RESTRICT"), nullable=False)
-    cancels_invoice_id = Column(Integer, ForeignKey("invoice.id"), nullable=True)
-    issued_at = Column(UTCDateTime, nullable=False, default=utcnow)
-    delivery_date = Column(Date, nullable=False)
-    # Buyer as invoiced (an address may change or be anonymised later; the invoice may not).
-    buyer_name = Column(String(300), nullable=False)
-    buyer_address = Column(Text, nullable=True)
-    total_net = Column(MONEY, nullable=False)
-    total_vat = Column(MONEY, nullable=False)
-    total_gross = Column(MONEY, nullable=False)
-
-    order = relationship("Order", back_populates="invoices")
-    cancels = relationship("Invoice", remote_side=[id])
-
-    @property
-    def display_number(self) -> str:
-        return self.format_number(self.number)
-
-    @staticmethod
-    def format_number(number: int) -> str:
-        return f"RE-{number:06d}"
-
-    def __str__(self) -> str:
-        return self.display_number

@@ -1,8 +1,10 @@
-"""Shop use cases: register a customer, place an order (with a voucher), cancel it.
+"""Shop use cases: place an order (with a voucher), cancel it.
 
-`place_order` is the one transaction of a checkout (V7): order, lines, the voucher's
+`place_order` is the work of one checkout transaction (V7): order, lines, the voucher's
 lines, the redemption, the address type change (A3), the sponsor move for a partner code
-(V9) and the invoice number are committed together or not at all.
+(V9) and the invoice number. The caller runs it in one unit of work
+(`backoffice.transaction.run`, with `CHECKOUT_RETRIES` and `on_order_conflict`), so all of
+it is committed together or nothing is.
 
 Exactly-once (V11) on PostgreSQL:
 - counters are raised by conditional UPDATEs (`... WHERE redeemed_count < max_total`);
@@ -12,8 +14,8 @@ Exactly-once (V11) on PostgreSQL:
   maximum see the other order's outcome; a unique index on
   `redemption.new_customer_address_id` backs the new-customer rule up;
 - `external_order_id` is unique: a repeated or concurrent duplicate returns the first order;
-- invoice numbers come from a counter row raised by an UPDATE in the same transaction:
-  a rolled-back checkout gives its number back, so the series has no gaps.
+- invoice numbers come from a counter row raised by an UPDATE in the same transaction
+  (`backoffice.services.billing`): a rolled-back checkout gives its number back.
 SQLite serialises writers itself (one writer at a time), so the same code is safe there.
 """
 
@@ -27,101 +29,42 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 from sqlalchemy import bindparam, exists, func, insert, or_, select, true, update
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, lazyload, make_transient_to_detached
 
 from downline.sponsors import SponsorError, assign_sponsor
 
 from ..audit import acting_as
-from ..errors import DomainError
+from ..errors import Conflict, DomainError, NotFound
 from ..models import (
     Address,
     AddressType,
-    Invoice,
-    InvoiceCounter,
     InvoiceKind,
     LineKind,
     Order,
     OrderLine,
     OrderStatus,
-    Partner,
     Redemption,
     Voucher,
     VoucherCode,
     VoucherKind,
 )
-from ..models.addresses import RegistrationSource
 from ..models.types import utcnow
-from ..rules import RuleViolations, apply_rules
-from .money import ZERO, basket_totals, vat_of
-from .vouchers import VoucherRefused, basket, company_zone, evaluate, normalize
+from . import billing
+from .customers import SHOP_ACTOR
+from .money import ZERO, RateTotal, basket_totals, vat_of
+from .vouchers import VoucherRefused, basket, evaluate, normalize
 
-SHOP_ACTOR = "shop api"
-
-
-class NotFound(DomainError):
-    status = 404
+# Deadlocks against a concurrent staff move of the customer's new upline: run again.
+CHECKOUT_RETRIES = 2
 
 
-class Conflict(DomainError):
-    status = 409
 
-
-# --- customers ------------------------------------------------------------------------------
-
-CUSTOMER_FIELDS = ("salutation", "first_name", "last_name", "company", "email", "phone", "street",
-                   "postal_code", "city", "country", "language", "consent_contact_by_sponsor",
-                   "consent_marketing")
-
-
-def register_customer(session, data: dict) -> Address:
-    """A new customer from the shop; on a partner's subdomain that partner sponsors it
-    provisionally (a partner code in the first order may move it, V9)."""
-    from ..rules import normalize_email
-
-    email = data.get("email")
-    if email:
-        try:
-            normalized = normalize_email(str(email))
-        except ValueError:
-            normalized = None
-        if normalized:
-            existing = session.execute(select(Address.id).where(Address.email == normalized)).scalar()
-            if existing is not None:
-                raise Conflict("email_taken", _("An address with this e-mail exists."), id=existing)
-    values = {key: data[key] for key in CUSTOMER_FIELDS if key in data}
-    subdomain = data.get("partner_subdomain")
-    sponsor_id = None
-    source = RegistrationSource.shop
-    if subdomain:
-        partner = session.execute(select(Partner).where(
-            Partner.subdomain == str(subdomain).strip().lower())).scalar_one_or_none()
-        if partner is None:
-            raise DomainError("unknown_subdomain", _("There is no partner with this subdomain."))
-        sponsor_id, source = partner.address_id, RegistrationSource.partner_subdomain
-    address = Address(type=AddressType.new_customer, registration_source=source, **values)
-    address.consent_contact_by_sponsor = bool(values.get("consent_contact_by_sponsor", False))
-    address.consent_marketing = bool(values.get("consent_marketing", False))
-    address.sponsor_id = sponsor_id
-    apply_rules(session, address)
-    session.add(address)
-    with acting_as(SHOP_ACTOR, reason=_("registered in the shop")):
-        try:
-            session.commit()
-        except IntegrityError as exc:
-            session.rollback()
-            raise Conflict("email_taken", _("An address with this e-mail exists.")) from exc
-    return address
-
-
-# --- orders ---------------------------------------------------------------------------------
 
 # The checkout's statements are built once and run with parameters. Building a statement and
 # its cache key on every call cost more than executing it (cProfile of 400 checkouts:
 # about 1.5 ms a checkout, of 9 ms).
-_ORDERS, _COUNTERS = Order.__table__, InvoiceCounter.__table__
+_ORDERS = Order.__table__
 _VOUCHERS, _CODES = Voucher.__table__, VoucherCode.__table__
 # The customer's row, locked, and the id of an order with this external id if there is one.
 # Without the joined tree row: the downline hooks read places themselves (0.2 ms a checkout).
@@ -143,31 +86,17 @@ _COUNT_VOUCHER = (
 _COUNT_CODE = (update(_CODES).where(_CODES.c.id == bindparam("code_id"))
                .values(redeemed_count=_CODES.c.redeemed_count + 1))
 _COUNT_SINGLE_CODE = _COUNT_CODE.where(_CODES.c.redeemed_count < 1)
-_NEXT_NUMBER = (update(_COUNTERS).where(_COUNTERS.c.series == bindparam("counter_series"))
-                .values(last_number=_COUNTERS.c.last_number + 1).returning(_COUNTERS.c.last_number))
 _INSERT_ORDER = insert(_ORDERS).returning(_ORDERS.c.id)
 _INSERT_LINES = insert(OrderLine.__table__)
 _INSERT_REDEMPTION = insert(Redemption.__table__)
-_INVOICES = Invoice.__table__
-_INSERT_INVOICE = insert(_INVOICES)
 
 
-# PostgreSQL runs two pairs of these as one statement each (a data-modifying WITH), one round
-# trip fewer per pair: the code's counter is raised only if the voucher's UPDATE found a slot,
-# and the invoice is numbered and written together. SQLite (no UPDATE inside WITH) runs them
-# one after the other, with the same locks and outcome.
+# PostgreSQL runs these two as one statement (a data-modifying WITH), one round trip fewer:
+# the code's counter is raised only if the voucher's UPDATE found a slot. SQLite (no UPDATE
+# inside WITH) runs them one after the other, with the same locks and outcome.
 _VOUCHER_SLOT = _COUNT_VOUCHER.returning(_VOUCHERS.c.id).cte("voucher_slot")
 _COUNT_BOTH = {single: statement.where(exists(select(_VOUCHER_SLOT.c.id))).add_cte(_VOUCHER_SLOT)
                for single, statement in ((False, _COUNT_CODE), (True, _COUNT_SINGLE_CODE))}
-_INVOICE_VALUES = ("kind", "order_id", "cancels_invoice_id", "issued_at", "delivery_date", "buyer_name",
-                   "buyer_address", "total_net", "total_vat", "total_gross")
-_NUMBER = _NEXT_NUMBER.cte("number")
-_INSERT_NUMBERED_INVOICE = (
-    insert(_INVOICES)
-    .from_select(["number", *_INVOICE_VALUES],
-                 select(_NUMBER.c.last_number,
-                        *(bindparam(name, type_=_INVOICES.c[name].type) for name in _INVOICE_VALUES)))
-    .returning(_INVOICES.c.number).add_cte(_NUMBER))
 
 # The columns `_write_order` writes, in the order of its PostgreSQL statement.
 _ORDER_VALUES = ("external_order_id", "address_id", "status", "voucher_code_id", "subtotal_gross",
@@ -220,56 +149,58 @@ def _write_order(conn, values: dict, lines: list[dict], redemption: dict | None)
     return order_id
 
 
-@dataclass
+@dataclass(frozen=True)
+class OrderSummary:
+    """What the shop learns about an order: plain values, read before the commit (reading
+    the order afterwards would reload it, its lines, invoices, code and address)."""
+
+    id: int
+    external_order_id: str
+    status: OrderStatus
+    invoice_number: int | None
+    cancellation_number: int | None
+    subtotal: Decimal
+    discount: Decimal
+    total_gross: Decimal
+    total_net: Decimal
+    total_vat: Decimal
+    vat: list[RateTotal]
+    voucher_code: str | None
+    customer_id: int
+    customer_type: AddressType
+    customer_sponsor_id: int | None
+
+
+@dataclass(frozen=True)
 class OrderResult:
-    order: Order
-    repeated: bool = False
-    # The answer as it stood before the commit expired the objects: reading it afterwards
-    # reloaded the order, its lines, invoices, code and address (7 queries per checkout).
-    snapshot: dict | None = None
+    summary: OrderSummary
+    repeated: bool = False  # this external id (or cancel) was handled before: its first result
 
-    def as_dict(self) -> dict:
-        if self.snapshot is not None:
-            return dict(self.snapshot, repeated=self.repeated)
-        order = self.order
-        invoice = next((i for i in order.invoices if i.kind == InvoiceKind.invoice), None)
-        cancellation = next((i for i in order.invoices if i.kind == InvoiceKind.cancellation), None)
-        return dict(_answer(order, invoice.number if invoice else None,
-                            cancellation.number if cancellation else None,
-                            [(line.vat_rate, line.line_gross) for line in order.lines]),
-                    repeated=self.repeated)
+    @property
+    def order_id(self) -> int:
+        return self.summary.id
 
 
-def _answer(order: Order, invoice_number: int | None, cancellation_number: int | None,
-            vat_lines) -> dict:
-    """The shop's answer for an order; `vat_lines` are (VAT rate, line gross) pairs."""
-    return {
-        "id": order.id,
-        "external_order_id": order.external_order_id,
-        "status": order.status.value,
-        "invoice_number": Invoice.format_number(invoice_number) if invoice_number else None,
-        "cancellation_invoice_number": (Invoice.format_number(cancellation_number)
-                                        if cancellation_number else None),
-        "subtotal": str(order.subtotal_gross),
-        "discount": str(order.discount),
-        "total_gross": str(order.total_gross),
-        "total_net": str(order.total_net),
-        "total_vat": str(order.total_vat),
-        "vat": [{"rate": str(r.rate), "net": str(r.net), "vat": str(r.vat), "gross": str(r.gross)}
-                for r in vat_of(vat_lines)],
-        "voucher_code": order.voucher_code.code if order.voucher_code else None,
-        "customer": {"id": order.address.id, "type": order.address.type.value,
-                     "sponsor_id": order.address.sponsor_id},
-        "repeated": False,
-    }
+def _summary(order: Order, invoice_number: int | None, cancellation_number: int | None,
+             vat_lines) -> OrderSummary:
+    """`vat_lines` are (VAT rate, line gross) pairs of the order's lines."""
+    return OrderSummary(
+        id=order.id, external_order_id=order.external_order_id, status=order.status,
+        invoice_number=invoice_number, cancellation_number=cancellation_number,
+        subtotal=order.subtotal_gross, discount=order.discount, total_gross=order.total_gross,
+        total_net=order.total_net, total_vat=order.total_vat, vat=vat_of(vat_lines),
+        voucher_code=order.voucher_code.code if order.voucher_code else None,
+        customer_id=order.address.id, customer_type=order.address.type,
+        customer_sponsor_id=order.address.sponsor_id)
 
 
-class _Repeated(Exception):
-    """The order exists already: `place_order` answers with the first result."""
-
-    def __init__(self, order_id: int):
-        super().__init__(order_id)
-        self.order_id = order_id
+def _stored(order: Order, repeated: bool = False) -> OrderResult:
+    """The result of an order as stored (a repeat or a cancellation reads it back)."""
+    numbers = {invoice.kind: invoice.number for invoice in order.invoices}
+    return OrderResult(_summary(order, numbers.get(InvoiceKind.invoice),
+                                numbers.get(InvoiceKind.cancellation),
+                                [(line.vat_rate, line.line_gross) for line in order.lines]),
+                       repeated=repeated)
 
 
 def _by_external_id(session, external_order_id: str) -> Order | None:
@@ -277,54 +208,10 @@ def _by_external_id(session, external_order_id: str) -> Order | None:
                            .execution_options(populate_existing=True)).scalar_one_or_none()
 
 
-def next_invoice_number(session, series: str = "invoice") -> int:
-    """Take the next number: the UPDATE locks the counter row until this transaction ends."""
-    # Core, not the ORM's bulk UPDATE (cProfile of 300 checkouts: 0.28 s -> 0.19 s).
-    number = session.connection().execute(_NEXT_NUMBER, {"counter_series": series}).scalar()
-    if number is None:  # first number of a new series: create its row once, even in a race
-        conn = session.connection()
-        dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-        conn.execute(dialect_insert(_COUNTERS).values(series=series, last_number=0)
-                     .on_conflict_do_nothing(index_elements=["series"]))
-        number = conn.execute(_NEXT_NUMBER, {"counter_series": series}).scalar()
-    return number
-
-
-def _buyer(address: Address) -> tuple[str, str]:
-    lines = [address.street, " ".join(p for p in (address.postal_code, address.city) if p),
-             address.country]
-    return address.name or "?", "\n".join(p for p in lines if p)
-
-
-def _new_invoice(session, order: Order, kind: InvoiceKind, sign: int, now: datetime,
-                 cancels: Invoice | None = None) -> int:
-    """Number and write the order's invoice (or, with sign -1, its cancellation); its number.
-
-    A plain INSERT: nothing reads the invoice back as an object in the same transaction."""
-    name, postal = _buyer(order.address)
-    session.flush()  # everything else first: the counter row stays locked as briefly as possible
-    values = dict(order_id=order.id, kind=kind, cancels_invoice_id=cancels.id if cancels else None,
-                  issued_at=now, delivery_date=order.placed_at.astimezone(company_zone()).date(),
-                  buyer_name=name, buyer_address=postal, total_net=sign * order.total_net,
-                  total_vat=sign * order.total_vat, total_gross=sign * order.total_gross)
-    conn = session.connection()
-    if conn.dialect.name == "postgresql":
-        number = conn.execute(_INSERT_NUMBERED_INVOICE, dict(values, counter_series="invoice")).scalar()
-        if number is not None:
-            return number
-        # No counter row yet (the series' first number): created below.
-    number = next_invoice_number(session)
-    conn.execute(_INSERT_INVOICE, dict(values, number=number))
-    return number
-
-
-CHECKOUT_ATTEMPTS = 3
-RETRY_SQLSTATES = {"40P01", "40001"}  # deadlock_detected, serialization_failure
-
-
 def place_order(session, external_order_id: str, customer_id: int, lines: list[dict],
                 voucher_code: str | None = None, now: datetime | None = None) -> OrderResult:
-    """Validate again and commit the whole checkout atomically; idempotent by external id."""
+    """Validate again and write the whole checkout; idempotent by external id (a repeat
+    returns the first result and writes nothing)."""
     external_order_id = str(external_order_id or "").strip()
     if not external_order_id or len(external_order_id) > 64:
         raise DomainError("invalid_external_order_id", _("external_order_id needs 1 to 64 characters."))
@@ -333,40 +220,27 @@ def place_order(session, external_order_id: str, customer_id: int, lines: list[d
     if voucher_code:
         reason = lazy_gettext("partner code %(code)s in order %(id)s", code=voucher_code,
                               id=external_order_id)
-    for attempt in range(1, CHECKOUT_ATTEMPTS + 1):
-        try:
-            with acting_as(SHOP_ACTOR, reason=reason):
-                with session.no_autoflush:
-                    order, snapshot = _checkout(session, external_order_id, customer_id, lines,
-                                                voucher_code, now or utcnow())
-                session.commit()
-            break
-        except _Repeated as repeated:
-            session.rollback()
-            return OrderResult(session.get(Order, repeated.order_id, populate_existing=True),
-                               repeated=True)
-        except IntegrityError as exc:
-            session.rollback()
-            existing = _by_external_id(session, external_order_id)
-            if existing is not None:  # a concurrent duplicate of the same order won
-                return OrderResult(existing, repeated=True)
-            if "new_customer_address_id" in str(exc.orig) or "redemption" in str(exc.orig):
-                raise VoucherRefused("not_new_customer") from exc
-            raise Conflict("conflict", _("The order conflicts with another one; please retry.")) from exc
-        except OperationalError as exc:
-            session.rollback()
-            # PostgreSQL broke a deadlock (or a serialization conflict) by aborting this
-            # checkout, e.g. against a staff move of the customer's new upline: nothing of it
-            # was kept, so run it again; it then sees the other transaction's outcome.
-            if getattr(exc.orig, "sqlstate", None) not in RETRY_SQLSTATES or attempt == CHECKOUT_ATTEMPTS:
-                raise
-        except BaseException:
-            session.rollback()
-            raise
-    return OrderResult(order, snapshot=snapshot)
+    with acting_as(SHOP_ACTOR, reason=reason), session.no_autoflush:
+        return _checkout(session, external_order_id, customer_id, lines, voucher_code, now or utcnow())
 
 
-def _checkout(session, external_order_id, customer_id, lines, voucher_code, now) -> tuple[Order, dict]:
+def on_order_conflict(external_order_id: str):
+    """For `transaction.run`: a unique index refused the checkout. A concurrent duplicate of
+    the same order won (answer with it), or a concurrent order took the new-customer
+    discount (refused), or something else clashed (retry)."""
+    external_order_id = str(external_order_id or "").strip()
+
+    def settle(session, exc: IntegrityError) -> OrderResult:
+        existing = _by_external_id(session, external_order_id)
+        if existing is not None:
+            return _stored(existing, repeated=True)
+        if "new_customer_address_id" in str(exc.orig) or "redemption" in str(exc.orig):
+            raise VoucherRefused("not_new_customer") from exc
+        raise Conflict("conflict", _("The order conflicts with another one; please retry.")) from exc
+    return settle
+
+
+def _checkout(session, external_order_id, customer_id, lines, voucher_code, now) -> OrderResult:
     # The customer's row lock serialises this customer's checkouts (new-customer rule, per
     # customer maximum); fresh values, not what the session may have cached. The same query
     # asks whether this order exists already (a repeat returns it before any voucher check):
@@ -376,11 +250,11 @@ def _checkout(session, external_order_id, customer_id, lines, voucher_code, now)
     if row is None:
         first = _by_external_id(session, external_order_id)
         if first is not None:
-            raise _Repeated(first.id)
+            return _stored(first, repeated=True)
         raise NotFound("unknown_customer", _("There is no customer with this id."))
     address, existing_id = row
     if existing_id is not None:
-        raise _Repeated(existing_id)
+        return _stored(session.get(Order, existing_id, populate_existing=True), repeated=True)
     priced = basket(session, lines)
     shares: dict[Decimal, Decimal] = {}
     code = None
@@ -444,9 +318,9 @@ def _checkout(session, external_order_id, customer_id, lines, voucher_code, now)
     # above), the voucher's and the code's counters, the invoice counter.
     if code is not None:
         _count_redemption(session, code)
-    number = _new_invoice(session, order, InvoiceKind.invoice, 1, now)
-    answer = _answer(order, number, None, [(row["vat_rate"], row["line_gross"]) for row in line_rows])
-    return order, answer
+    number = billing.invoice_order(session, order, now)
+    return OrderResult(_summary(order, number, None, [(row["vat_rate"], row["line_gross"])
+                                                      for row in line_rows]))
 
 
 def _count_redemption(session, code: VoucherCode) -> None:
@@ -472,43 +346,39 @@ def cancel_order(session, order_id: int, now: datetime | None = None) -> OrderRe
     "exactly once", `first_order_at` stays), and turning it back into a new customer would let
     order-and-cancel earn a second new-customer discount (V8). A sponsor won by a partner
     code stays too; staff move addresses in the Desk, with reason and audit, if needed.
-    A second cancel changes nothing: the order row is locked and its status re-read.
+    A second cancel changes nothing: the order row is locked and its status re-read; two
+    cancels racing meet the unique (order, kind) of the invoice (`on_cancel_conflict`).
     """
     now = now or utcnow()
-    try:
-        order = session.execute(select(Order).where(Order.id == order_id).with_for_update()
-                                .execution_options(populate_existing=True)).scalar_one_or_none()
-        if order is None:
-            raise NotFound("unknown_order", _("There is no order with this id."))
-        if order.status == OrderStatus.cancelled:
-            session.rollback()
-            return OrderResult(order, repeated=True)
-        order.status = OrderStatus.cancelled
-        order.cancelled_at = now
-        redemption = session.execute(select(Redemption).where(
-            Redemption.order_id == order.id, Redemption.released_at.is_(None))).scalar_one_or_none()
-        if redemption is not None:
-            redemption.released_at = now
-            session.execute(update(Voucher).where(Voucher.id == redemption.voucher_id)
-                            .values(redeemed_count=Voucher.redeemed_count - 1)
-                            .execution_options(synchronize_session=False))
-            session.execute(update(VoucherCode).where(VoucherCode.id == redemption.code_id)
-                            .values(redeemed_count=VoucherCode.redeemed_count - 1)
-                            .execution_options(synchronize_session=False))
-        original = next((i for i in order.invoices if i.kind == InvoiceKind.invoice), None)
-        _new_invoice(session, order, InvoiceKind.cancellation, -1, now, cancels=original)
-        session.commit()
-    except IntegrityError as exc:
-        session.rollback()
-        order = session.get(Order, order_id)
+    order = session.execute(select(Order).where(Order.id == order_id).with_for_update()
+                            .execution_options(populate_existing=True)).scalar_one_or_none()
+    if order is None:
+        raise NotFound("unknown_order", _("There is no order with this id."))
+    if order.status == OrderStatus.cancelled:
+        return _stored(order, repeated=True)
+    order.status = OrderStatus.cancelled
+    order.cancelled_at = now
+    redemption = session.execute(select(Redemption).where(
+        Redemption.order_id == order.id, Redemption.released_at.is_(None))).scalar_one_or_none()
+    if redemption is not None:
+        redemption.released_at = now
+        session.execute(update(Voucher).where(Voucher.id == redemption.voucher_id)
+                        .values(redeemed_count=Voucher.redeemed_count - 1)
+                        .execution_options(synchronize_session=False))
+        session.execute(update(VoucherCode).where(VoucherCode.id == redemption.code_id)
+                        .values(redeemed_count=VoucherCode.redeemed_count - 1)
+                        .execution_options(synchronize_session=False))
+    original = next((i for i in order.invoices if i.kind == InvoiceKind.invoice), None)
+    number = billing.invoice_order(session, order, now, cancels=original, cancellation=True)
+    return OrderResult(_summary(order, original.number if original else None, number,
+                                [(line.vat_rate, line.line_gross) for line in order.lines]))
+
+
+def on_cancel_conflict(order_id: int):
+    """For `transaction.run`: a concurrent cancel of the same order won; answer with it."""
+    def settle(session, exc: IntegrityError) -> OrderResult:
+        order = session.get(Order, order_id, populate_existing=True)
         if order is not None and order.status == OrderStatus.cancelled:
-            return OrderResult(order, repeated=True)
+            return _stored(order, repeated=True)
         raise Conflict("conflict", _("The cancellation conflicts with another one; please retry.")) from exc
-    except BaseException:
-        session.rollback()
-        raise
-    return OrderResult(order)
-
-
-__all__ = ["Conflict", "NotFound", "OrderResult", "RuleViolations", "cancel_order", "place_order",
-           "register_customer"]
+    return settle

@@ -32,8 +32,9 @@ from backoffice.models import Address, AddressTree, AddressType, Language, Regis
 from backoffice.models.types import utcnow
 from backoffice.rules import clean_address
 from downline.moves import move
+from downline.placement import Place, place
 from downline.sponsors import SponsorError
-from downline.tree import ROOT_PATH, ids_in, lock_rows
+from downline.tree import lock_rows
 
 from ..report import Report
 from .base import Field, Kind, batched, lookup, present
@@ -194,7 +195,8 @@ class Addresses(Kind):
         self._place_new_rows(session, report, refs, n)
 
     def _place_new_rows(self, session, report, refs, n) -> None:
-        """Depth, path and sizes of the new rows; cycles among the file's references reported."""
+        """Depth, path and sizes of the new rows (`downline.placement`); cycles among the
+        file's references reported."""
         new = self.existing == 0
         parent_row, parent_db = self.parent_row, self.parent_db
         # A new row under an existing one hangs below that address's place in the database.
@@ -202,17 +204,7 @@ class Addresses(Kind):
         parent_db[under_existing] = self.existing[parent_row[under_existing]]
         parent_row[under_existing] = -1
         db_parents = sorted(set(parent_db[new & (parent_db > 0)].tolist()))
-        db_rows = {row.id: row for row in _rows_by_id(session, db_parents)}
-
-        depth = np.full(n, -1, dtype=np.int64)
-        path = np.empty(n, dtype=object)
-        roots = new & (parent_row < 0) & (parent_db == 0)
-        depth[roots] = 0
-        path[roots] = ROOT_PATH
-        for i in np.flatnonzero(new & (parent_db > 0)):
-            row = db_rows[int(parent_db[i])]
-            depth[i] = row.depth + 1
-            path[i] = f"{row.path}{row.id}/"
+        db_places = {row.id: Place(row.path, row.depth) for row in _rows_by_id(session, db_parents)}
         ids = self._new_ids(session, int(new.sum()))
         self.indexes = [SecondaryIndexes(session, "address"), SecondaryIndexes(session, "address_tree")]
         if not self.dry_run and len(ids) >= REBUILD_INDEXES_FROM and \
@@ -222,40 +214,12 @@ class Addresses(Kind):
         self.ids = np.zeros(n, dtype=np.int64)
         self.ids[new] = ids
         self.ids[~new] = self.existing[~new]
-        id_text = self.ids.astype(str).astype(object)
-        pending = new & (depth < 0)
-        while pending.any():
-            step = pending & (depth[np.maximum(parent_row, 0)] >= 0) & (parent_row >= 0)
-            if not step.any():
-                break
-            p = parent_row[step]
-            depth[step] = depth[p] + 1
-            path[step] = path[p] + id_text[p] + "/"
-            pending &= ~step
-        self._report_cycles(report, np.flatnonzero(pending))
-
-        firstline = np.zeros(n, dtype=np.int64)
-        downline = np.zeros(n, dtype=np.int64)
-        placed = new & (depth >= 0)
-        has_row_parent = placed & (parent_row >= 0)
-        np.add.at(firstline, parent_row[has_row_parent], 1)
-        for level in range(int(depth[placed].max()) if placed.any() else 0, 0, -1):
-            at = np.flatnonzero(has_row_parent & (depth == level))
-            np.add.at(downline, parent_row[at], downline[at] + 1)
-        self.depth, self.path, self.firstline, self.downline = depth, path, firstline, downline
-
+        placement = place(self.ids, parent_row, parent_db, db_places, new=new)
+        self._report_cycles(report, placement.stuck)
+        self.depth, self.path = placement.depth, placement.path
+        self.firstline, self.downline = placement.firstline, placement.downline
         # What the new rows add to addresses already in the database (and their uplines).
-        first_delta: dict[int, int] = {}
-        down_delta: dict[int, int] = {}
-        for i in np.flatnonzero(placed & (parent_db > 0)):
-            sponsor = int(parent_db[i])
-            first_delta[sponsor] = first_delta.get(sponsor, 0) + 1
-            down_delta[sponsor] = down_delta.get(sponsor, 0) + int(downline[i]) + 1
-        totals: dict[int, int] = {}
-        for sponsor, count in down_delta.items():
-            for ancestor in [*ids_in(db_rows[sponsor].path), sponsor]:
-                totals[ancestor] = totals.get(ancestor, 0) + count
-        self.first_delta, self.down_delta = first_delta, totals
+        self.first_delta, self.down_delta = placement.firstline_added, placement.downline_added
 
     def _report_cycles(self, report: Report, stuck: np.ndarray) -> None:
         if not len(stuck):

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from backoffice import transaction
 from backoffice.extensions import db
-from backoffice.models import Voucher, VoucherKind
+from backoffice.models import Order, Voucher, VoucherKind
+from backoffice.services import orders
+from backoffice.services.orders import OrderResult
 from backoffice.services.vouchers import add_code
 
 
@@ -32,3 +35,23 @@ def new_customer_voucher(**values) -> Voucher:
     values.setdefault("min_order_value", Decimal("20.00"))
     values.setdefault("released_for_partner_codes", True)
     return permanent_voucher(**values)
+
+
+def checkout(session, external_id, customer_id, lines, code=None, now=None) -> OrderResult:
+    """A checkout as the shop API runs it: one unit of work, run again after a deadlock, a
+    concurrent duplicate answered with the first result."""
+    return transaction.run(
+        lambda s: orders.place_order(s, external_id, customer_id, lines, code, now), session=session,
+        retries=orders.CHECKOUT_RETRIES, on_conflict=orders.on_order_conflict(external_id))
+
+
+def ordered(session, external_id, customer_id, lines, code=None, now=None) -> Order:
+    """The order a checkout stored, as the database holds it."""
+    result = checkout(session, external_id, customer_id, lines, code, now)
+    return session.get(Order, result.order_id)
+
+
+def cancel(session, order_id, now=None) -> OrderResult:
+    """A cancellation as the shop API runs it."""
+    return transaction.run(lambda s: orders.cancel_order(s, order_id, now), session=session,
+                           on_conflict=orders.on_cancel_conflict(order_id))

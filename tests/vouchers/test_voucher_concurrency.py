@@ -15,12 +15,18 @@ import sqlalchemy as sa
 from backoffice.errors import DomainError
 from backoffice.extensions import db
 from backoffice.models import Address, Order, Redemption, Voucher, VoucherKind
-from backoffice.services.orders import cancel_order, place_order
 from backoffice.services.vouchers import add_code, create_partner_code
 from downline import integrity, moves
 from downline.sponsors import SponsorError
 from tests.support.concurrency import run_together
-from tests.support.vouchers import new_customer_voucher, permanent_voucher, voucher_with_code
+from tests.support.vouchers import (
+    cancel,
+    checkout,
+    new_customer_voucher,
+    ordered,
+    permanent_voucher,
+    voucher_with_code,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -44,7 +50,7 @@ def race(app, calls):
 
 
 def order_call(external_id, customer_id, code):
-    return lambda session: place_order(session, external_id, customer_id,
+    return lambda session: checkout(session, external_id, customer_id,
                                        [{"article_no": "SHIRT", "quantity": 2}], code)
 
 
@@ -180,10 +186,10 @@ def test_one_new_customer_two_orders_at_once_gets_one_discount(app, ctx, make, s
 
 def test_two_concurrent_cancels_release_once(app, ctx, make, shirt):
     voucher, _ = voucher_with_code("CANCEL", max_total=3)
-    order = place_order(ctx, "x-1", make.address().id, [{"article_no": "SHIRT", "quantity": 1}],
-                        "cancel").order
+    order = ordered(ctx, "x-1", make.address().id, [{"article_no": "SHIRT", "quantity": 1}],
+                        "cancel")
     order_id = order.id
-    results, errors = race(app, [lambda s: cancel_order(s, order_id), lambda s: cancel_order(s, order_id)])
+    results, errors = race(app, [lambda s: cancel(s, order_id), lambda s: cancel(s, order_id)])
     assert errors == [] and sorted(r.repeated for r in results) == [False, True]
     db.session.expire_all()
     assert db.session.get(Voucher, voucher.id).redeemed_count == 0

@@ -11,10 +11,9 @@ from openpyxl import load_workbook
 
 from backoffice.extensions import db
 from backoffice.models import Voucher, VoucherCode
-from backoffice.services.orders import place_order
 from backoffice.services.vouchers import create_partner_code
 from tests.support.http import csrf_token, login
-from tests.support.vouchers import new_customer_voucher
+from tests.support.vouchers import checkout, new_customer_voucher
 
 
 @pytest.fixture
@@ -25,7 +24,7 @@ def two_code_owners(make):
     foreign = create_partner_code(db.session, schulz, voucher.id, "geheimcode")
     db.session.commit()
     make.article(article_no="SHIRT", gross_price=Decimal("25.00"))
-    place_order(db.session, "o-1", make.address(last_name="Kundin").id,
+    checkout(db.session, "o-1", make.address(last_name="Kundin").id,
                 [{"article_no": "SHIRT", "quantity": 1}], "geheimcode")
     return {"voucher": voucher, "meier": meier, "schulz": schulz, "own": own, "foreign": foreign}
 

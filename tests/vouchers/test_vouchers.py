@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
+from backoffice.api.shop import order_json
 from backoffice.errors import DomainError
 from backoffice.extensions import db
 from backoffice.models import (
@@ -23,7 +24,6 @@ from backoffice.models import (
     VoucherCode,
     VoucherKind,
 )
-from backoffice.services.orders import cancel_order, place_order
 from backoffice.services.vouchers import (
     UNAMBIGUOUS,
     VoucherRefused,
@@ -32,7 +32,14 @@ from backoffice.services.vouchers import (
     create_partner_code,
     generate_codes,
 )
-from tests.support.vouchers import new_customer_voucher, permanent_voucher, voucher_with_code
+from tests.support.vouchers import (
+    cancel,
+    checkout,
+    new_customer_voucher,
+    ordered,
+    permanent_voucher,
+    voucher_with_code,
+)
 
 
 @pytest.fixture
@@ -61,7 +68,7 @@ def test_new_customer_joins_firstline_of_code_owner(ctx, make, shop):
     result = check(ctx, "VonMeier", basket(ctx, lines(shirt=1, tea=1)), visitor)
     assert result.valid and result.discount == Decimal("5.00")
 
-    order = place_order(ctx, "shop-1", visitor.id, lines(shirt=1, tea=1), "VonMeier").order
+    order = ordered(ctx, "shop-1", visitor.id, lines(shirt=1, tea=1), "VonMeier")
     assert order.discount == Decimal("5.00")
     assert order.total_gross == Decimal("19.27")  # 19.99 + 4.28 - 5.00
     voucher_lines = [line for line in order.lines if line.kind == LineKind.voucher]
@@ -83,7 +90,7 @@ def test_new_customer_joins_firstline_of_code_owner(ctx, make, shop):
     again = check(ctx, "vonmeier", basket(ctx, lines(shirt=2)), visitor)
     assert not again.valid and again.reason == "not_new_customer"
     with pytest.raises(VoucherRefused) as refused:
-        place_order(ctx, "shop-2", visitor.id, lines(shirt=2), "VONMEIER")
+        checkout(ctx, "shop-2", visitor.id, lines(shirt=2), "VONMEIER")
     assert refused.value.reason == "not_new_customer"
     assert ctx.execute(sa.select(sa.func.count(Order.id))).scalar() == 1
 
@@ -91,10 +98,10 @@ def test_new_customer_joins_firstline_of_code_owner(ctx, make, shop):
 def test_repeating_an_order_returns_the_first_result(ctx, make, shop):
     _, code = voucher_with_code("SOMMER5")
     customer = make.address()
-    first = place_order(ctx, "ext-7", customer.id, lines(shirt=2), "sommer5")
-    second = place_order(ctx, "ext-7", customer.id, lines(tea=9), None)
-    assert second.repeated and second.order.id == first.order.id
-    assert second.as_dict()["total_gross"] == "34.98"
+    first = checkout(ctx, "ext-7", customer.id, lines(shirt=2), "sommer5")
+    second = checkout(ctx, "ext-7", customer.id, lines(tea=9), None)
+    assert second.repeated and second.order_id == first.order_id
+    assert order_json(second)["total_gross"] == "34.98"
     assert ctx.execute(sa.select(sa.func.count(Invoice.id))).scalar() == 1
     assert db.session.get(VoucherCode, code.id).redeemed_count == 1
 
@@ -105,9 +112,9 @@ def test_cancel_releases_the_redemption_once_and_keeps_type_and_sponsor(ctx, mak
     create_partner_code(ctx, meier, voucher.id, "vonmeier")
     ctx.commit()
     customer = make.address()
-    order = place_order(ctx, "c-1", customer.id, lines(shirt=2), "vonmeier").order
-    first = cancel_order(ctx, order.id)
-    second = cancel_order(ctx, order.id)
+    order = ordered(ctx, "c-1", customer.id, lines(shirt=2), "vonmeier")
+    first = cancel(ctx, order.id)
+    second = cancel(ctx, order.id)
     assert not first.repeated and second.repeated
     db.session.expire_all()
     assert db.session.get(Voucher, voucher.id).redeemed_count == 0
@@ -127,7 +134,7 @@ def test_cancel_releases_the_redemption_once_and_keeps_type_and_sponsor(ctx, mak
 
 def test_invoice_numbers_are_sequential(ctx, make, shop):
     customer = make.address()
-    numbers = [place_order(ctx, f"seq-{i}", customer.id, lines(tea=1)).order.invoices[0].number
+    numbers = [ordered(ctx, f"seq-{i}", customer.id, lines(tea=1)).invoices[0].number
                for i in range(4)]
     assert numbers == list(range(numbers[0], numbers[0] + 4))
 
@@ -135,11 +142,11 @@ def test_invoice_numbers_are_sequential(ctx, make, shop):
 def test_refused_order_saves_nothing_and_keeps_no_number(ctx, make, shop):
     _, code = voucher_with_code("MIN", min_order_value=Decimal("50.00"))
     customer = make.address()
-    before = place_order(ctx, "n-1", customer.id, lines(tea=1)).order.invoices[0].number
+    before = ordered(ctx, "n-1", customer.id, lines(tea=1)).invoices[0].number
     with pytest.raises(VoucherRefused) as refused:
-        place_order(ctx, "n-2", customer.id, lines(shirt=1, book=2), "MIN")  # book does not count
+        checkout(ctx, "n-2", customer.id, lines(shirt=1, book=2), "MIN")  # book does not count
     assert refused.value.reason == "min_order_value"
-    after = place_order(ctx, "n-3", customer.id, lines(tea=1)).order.invoices[0].number
+    after = ordered(ctx, "n-3", customer.id, lines(tea=1)).invoices[0].number
     assert after == before + 1
     assert ctx.execute(sa.select(sa.func.count(Order.id))).scalar() == 2
 
@@ -204,9 +211,9 @@ def test_per_customer_maximum(ctx, make, shop):
     voucher_with_code("TWICE", max_per_customer=2)
     customer = make.address()
     for i in range(2):
-        place_order(ctx, f"pc-{i}", customer.id, lines(shirt=1), "twice")
+        checkout(ctx, f"pc-{i}", customer.id, lines(shirt=1), "twice")
     with pytest.raises(VoucherRefused) as refused:
-        place_order(ctx, "pc-3", customer.id, lines(shirt=1), "twice")
+        checkout(ctx, "pc-3", customer.id, lines(shirt=1), "twice")
     assert refused.value.reason == "used_up"
 
 
@@ -214,9 +221,9 @@ def test_single_code_is_redeemed_once(ctx, make, shop):
     voucher = permanent_voucher(kind=VoucherKind.single, name="Einzel")
     [code] = generate_codes(ctx, voucher, "EIN-####-####", 1)
     ctx.commit()
-    place_order(ctx, "s-1", make.address().id, lines(shirt=1), code.code.lower())
+    checkout(ctx, "s-1", make.address().id, lines(shirt=1), code.code.lower())
     with pytest.raises(VoucherRefused) as refused:
-        place_order(ctx, "s-2", make.address().id, lines(shirt=1), code.code)
+        checkout(ctx, "s-2", make.address().id, lines(shirt=1), code.code)
     assert refused.value.reason == "used_up"
 
 

@@ -1,0 +1,88 @@
+"""Invoices and their gapless number series.
+
+An invoice belongs to a shop order (the customer's invoice and its cancellation) or to a
+partner (the monthly statement of charges): exactly one of `order_id` and `partner_id` is
+set. Each series (`InvoiceSeries`) numbers its invoices without gaps: the number is taken
+from the series' counter row in the invoice's own transaction, so a rolled-back invoice
+gives its number back.
+"""
+
+from __future__ import annotations
+
+from flask_appbuilder import Model
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import CheckConstraint, Column, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import relationship
+
+from .addresses import LabelledEnum, _enum
+from .types import MONEY, UTCDateTime, utcnow
+
+
+class InvoiceKind(LabelledEnum):
+    invoice = "invoice"
+    cancellation = "cancellation"
+
+
+InvoiceKind.LABELS = {"invoice": _l("Invoice"), "cancellation": _l("Cancellation invoice")}
+
+
+class InvoiceCounter(Model):
+    """The last number issued per series; the row is locked by the UPDATE that takes a number."""
+
+    __tablename__ = "invoice_counter"
+
+    series = Column(String(32), primary_key=True)
+    last_number = Column(Integer, nullable=False, default=0)
+
+
+class InvoiceSeries(LabelledEnum):
+    """A gapless number series with its own prefix: shop orders' invoices and their
+    cancellations, and partners' monthly statements and their corrections."""
+
+    order = "invoice"
+    partner = "partner"
+
+
+InvoiceSeries.LABELS = {"invoice": _l("Customer invoices"), "partner": _l("Partner invoices")}
+InvoiceSeries.PREFIXES = {"invoice": "RE", "partner": "PR"}
+
+
+class Invoice(Model):
+    __tablename__ = "invoice"
+    __table_args__ = (
+        UniqueConstraint("order_id", "kind", name="uq_invoice_order_kind"),
+        UniqueConstraint("series", "number", name="uq_invoice_series_number"),
+        CheckConstraint("(order_id IS NULL) <> (partner_id IS NULL)", name="ck_invoice_one_owner"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    series = Column(_enum(InvoiceSeries, "invoice_series"), nullable=False, default=InvoiceSeries.order,
+                    server_default=InvoiceSeries.order.value)
+    number = Column(Integer, nullable=False)
+    kind = Column(_enum(InvoiceKind, "invoice_kind"), nullable=False, default=InvoiceKind.invoice)
+    order_id = Column(Integer, ForeignKey("shop_order.id", ondelete="RESTRICT"), nullable=True)
+    partner_id = Column(Integer, ForeignKey("partner.id", ondelete="RESTRICT"), nullable=True, index=True)
+    cancels_invoice_id = Column(Integer, ForeignKey("invoice.id"), nullable=True)
+    issued_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    delivery_date = Column(Date, nullable=False)
+    # Buyer as invoiced (an address may change or be anonymised later; the invoice may not).
+    buyer_name = Column(String(300), nullable=False)
+    buyer_address = Column(Text, nullable=True)
+    total_net = Column(MONEY, nullable=False)
+    total_vat = Column(MONEY, nullable=False)
+    total_gross = Column(MONEY, nullable=False)
+
+    order = relationship("Order", back_populates="invoices")
+    partner = relationship("Partner")
+    cancels = relationship("Invoice", remote_side=[id])
+
+    @property
+    def display_number(self) -> str:
+        return self.format_number(self.number, self.series or InvoiceSeries.order)
+
+    @staticmethod
+    def format_number(number: int, series: InvoiceSeries = InvoiceSeries.order) -> str:
+        return f"{InvoiceSeries.PREFIXES[InvoiceSeries(series).value]}-{number:06d}"
+
+    def __str__(self) -> str:
+        return self.display_number
