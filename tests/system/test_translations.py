@@ -22,7 +22,8 @@ def _translated(message) -> bool:
 def test_every_marked_string_has_a_german_translation(tmp_path):
     template = tmp_path / "messages.pot"
     subprocess.run([sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg",
-                    "-k", "_l", "-k", "lazy_gettext", "--ignore-dirs=.* _* tests migrations benchmarks instance",
+                    "-k", "_l", "-k", "lazy_gettext",
+                    "--ignore-dirs=.* _* tests migrations benchmarks instance",
                     "-o", str(template), "."], cwd=ROOT, check=True, capture_output=True)
     with template.open("rb") as handle:
         wanted = [m for m in read_po(handle) if m.id]
