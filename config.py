@@ -71,6 +71,12 @@ class Config:
     COMPANY_NAME = os.environ.get("COMPANY_NAME", "Partnerdesk GmbH")
     COMPANY_ADDRESS = os.environ.get("COMPANY_ADDRESS", "Musterstraße 1\n10115 Berlin\nDeutschland")
     COMPANY_VAT_ID = os.environ.get("COMPANY_VAT_ID", "DE123456789")
+    # Partners' monthly invoices: where transfers go, the SEPA creditor identifier for
+    # direct debits, and the days from the invoice date to the due (collection) date.
+    COMPANY_IBAN = os.environ.get("COMPANY_IBAN", "DE89370400440532013000")
+    COMPANY_BIC = os.environ.get("COMPANY_BIC", "")
+    SEPA_CREDITOR_ID = os.environ.get("SEPA_CREDITOR_ID", "DE98ZZZ09999999999")
+    PARTNER_INVOICE_DUE_DAYS = int(os.environ.get("PARTNER_INVOICE_DUE_DAYS", "7"))
 
     # Vouchers: partner codes per partner; voucher checks per client / customer and window (V12).
     PARTNER_CODES_MAX = int(os.environ.get("PARTNER_CODES_MAX", "5"))

@@ -3,7 +3,7 @@
 from .addresses import Address, AddressTree, AddressType, Language, RegistrationSource, Salutation
 from .articles import VAT_RATES, Article
 from .audit import AuditEntry
-from .billing import Invoice, InvoiceCounter, InvoiceKind, InvoiceSeries
+from .billing import Invoice, InvoiceCounter, InvoiceKind, InvoiceLine, InvoiceSeries
 from .downline import DownlineVisibility, PersonalDataExport
 from .imports import ImportRun, ImportStatus
 from .orders import LineKind, Order, OrderLine, OrderStatus
@@ -24,6 +24,7 @@ __all__ = [
     "Invoice",
     "InvoiceCounter",
     "InvoiceKind",
+    "InvoiceLine",
     "InvoiceSeries",
     "LineKind",
     "Order",

@@ -11,19 +11,33 @@ from __future__ import annotations
 
 from flask_appbuilder import Model
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CheckConstraint, Column, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import relationship
 
 from .addresses import LabelledEnum, _enum
-from .types import MONEY, UTCDateTime, utcnow
+from .types import MONEY, RATE, UTCDateTime, utcnow
 
 
 class InvoiceKind(LabelledEnum):
     invoice = "invoice"
     cancellation = "cancellation"
+    credit_note = "credit_note"
 
 
-InvoiceKind.LABELS = {"invoice": _l("Invoice"), "cancellation": _l("Cancellation invoice")}
+InvoiceKind.LABELS = {"invoice": _l("Invoice"), "cancellation": _l("Cancellation invoice"),
+                      "credit_note": _l("Credit note")}
 
 
 class InvoiceCounter(Model):
@@ -53,6 +67,10 @@ class Invoice(Model):
         UniqueConstraint("order_id", "kind", name="uq_invoice_order_kind"),
         UniqueConstraint("series", "number", name="uq_invoice_series_number"),
         CheckConstraint("(order_id IS NULL) <> (partner_id IS NULL)", name="ck_invoice_one_owner"),
+        # One statement per partner and month, however often or concurrently the run starts.
+        Index("uq_invoice_partner_period", "partner_id", "period_start", unique=True,
+              postgresql_where=text("kind = 'invoice' AND partner_id IS NOT NULL"),
+              sqlite_where=text("kind = 'invoice' AND partner_id IS NOT NULL")),
     )
 
     id = Column(Integer, primary_key=True)
@@ -71,10 +89,19 @@ class Invoice(Model):
     total_net = Column(MONEY, nullable=False)
     total_vat = Column(MONEY, nullable=False)
     total_gross = Column(MONEY, nullable=False)
+    # A partner's statement: the service period (first and last day), when it is due, and
+    # the buyer's VAT id and mandate as invoiced.
+    period_start = Column(Date, nullable=True)
+    period_end = Column(Date, nullable=True)
+    due_date = Column(Date, nullable=True)
+    buyer_vat_id = Column(String(20), nullable=True)
+    mandate_reference = Column(String(35), nullable=True)
 
     order = relationship("Order", back_populates="invoices")
     partner = relationship("Partner")
     cancels = relationship("Invoice", remote_side=[id])
+    lines = relationship("InvoiceLine", back_populates="invoice", order_by="InvoiceLine.position",
+                         cascade="all, delete-orphan")
 
     @property
     def display_number(self) -> str:
@@ -86,3 +113,29 @@ class Invoice(Model):
 
     def __str__(self) -> str:
         return self.display_number
+
+
+class InvoiceLine(Model):
+    """A line of a partner's statement: one billed item (a charge, a credit), net, with its
+    VAT rate. `source`/`source_id` name what was billed; a unique index bills it once."""
+
+    __tablename__ = "invoice_line"
+    __table_args__ = (
+        UniqueConstraint("invoice_id", "position", name="uq_invoice_line_position"),
+        Index("uq_invoice_line_source", "source", "source_id", unique=True,
+              postgresql_where=text("source IS NOT NULL"), sqlite_where=text("source IS NOT NULL")),
+    )
+
+    id = Column(Integer, primary_key=True)
+    invoice_id = Column(Integer, ForeignKey("invoice.id", ondelete="CASCADE"), nullable=False)
+    position = Column(Integer, nullable=False)
+    description = Column(String(300), nullable=False)
+    quantity = Column(Numeric(12, 3), nullable=False)
+    unit_net = Column(MONEY, nullable=False)
+    vat_rate = Column(RATE, nullable=False)
+    net = Column(MONEY, nullable=False)
+    occurred_on = Column(Date, nullable=True)
+    source = Column(String(32), nullable=True)
+    source_id = Column(Integer, nullable=True)
+
+    invoice = relationship("Invoice", back_populates="lines")
