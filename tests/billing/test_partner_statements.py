@@ -94,8 +94,8 @@ def test_a_second_statement_for_the_month_or_a_second_bill_of_a_charge_is_refuse
 
 def test_more_credits_than_charges_make_a_credit_note(ctx, schulz):
     with transaction.unit_of_work(ctx):
-        invoice_id = issue_partner_statement(ctx, schulz, NOVEMBER, [charge(1, "-12.00", source="dispute_credit")],
-                                             date(2026, 12, 15), 7)
+        credit = charge(1, "-12.00", source="dispute_credit")
+        invoice_id = issue_partner_statement(ctx, schulz, NOVEMBER, [credit], date(2026, 12, 15), 7)
     invoice = ctx.get(Invoice, invoice_id)
     assert invoice.kind == InvoiceKind.credit_note and invoice.total_gross == D("-14.28")
 
