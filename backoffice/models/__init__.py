@@ -3,7 +3,17 @@
 from .addresses import Address, AddressTree, AddressType, Language, RegistrationSource, Salutation
 from .articles import VAT_RATES, Article
 from .audit import AuditEntry
-from .billing import Invoice, InvoiceCounter, InvoiceKind, InvoiceLine, InvoiceSeries
+from .billing import (
+    DebitStatus,
+    Invoice,
+    InvoiceCounter,
+    InvoiceKind,
+    InvoiceLine,
+    InvoiceSeries,
+    Payment,
+    SepaDebit,
+    SepaFile,
+)
 from .downline import DownlineVisibility, PersonalDataExport
 from .imports import ImportRun, ImportStatus
 from .orders import LineKind, Order, OrderLine, OrderStatus
@@ -24,6 +34,10 @@ __all__ = [
     "Invoice",
     "InvoiceCounter",
     "InvoiceKind",
+    "DebitStatus",
+    "Payment",
+    "SepaDebit",
+    "SepaFile",
     "InvoiceLine",
     "InvoiceSeries",
     "LineKind",

@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     Numeric,
     String,
     Text,
@@ -139,3 +140,78 @@ class InvoiceLine(Model):
     source_id = Column(Integer, nullable=True)
 
     invoice = relationship("Invoice", back_populates="lines")
+
+
+class SepaFile(Model):
+    """A pain.008 file as handed to the bank; kept so it can be downloaded again."""
+
+    __tablename__ = "sepa_file"
+
+    id = Column(Integer, primary_key=True)
+    message_id = Column(String(35), nullable=False, unique=True)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    created_by_id = Column(Integer, ForeignKey("ab_user.id", ondelete="SET NULL"), nullable=True)
+    debit_count = Column(Integer, nullable=False)
+    total = Column(MONEY, nullable=False)
+    xml = Column(LargeBinary, nullable=False)
+
+    debits = relationship("SepaDebit", back_populates="file", order_by="SepaDebit.id")
+
+    def __str__(self) -> str:
+        return self.message_id
+
+
+class DebitStatus(LabelledEnum):
+    submitted = "submitted"
+    returned = "returned"
+
+
+DebitStatus.LABELS = {"submitted": _l("Submitted"), "returned": _l("Returned")}
+
+
+class SepaDebit(Model):
+    """One invoice collected in one file. While a debit is submitted the invoice is in no
+    other file (partial unique index); a returned debit frees it for a later file."""
+
+    __tablename__ = "sepa_debit"
+    __table_args__ = (
+        Index("uq_sepa_debit_pending", "invoice_id", unique=True,
+              postgresql_where=text("status = 'submitted'"), sqlite_where=text("status = 'submitted'")),
+        CheckConstraint("amount > 0", name="ck_sepa_debit_amount_positive"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    file_id = Column(Integer, ForeignKey("sepa_file.id", ondelete="RESTRICT"), nullable=False, index=True)
+    invoice_id = Column(Integer, ForeignKey("invoice.id", ondelete="RESTRICT"), nullable=False, index=True)
+    partner_id = Column(Integer, ForeignKey("partner.id", ondelete="RESTRICT"), nullable=False, index=True)
+    amount = Column(MONEY, nullable=False)
+    sequence = Column(String(4), nullable=False)
+    mandate_reference = Column(String(35), nullable=False)
+    collect_on = Column(Date, nullable=False)
+    status = Column(_enum(DebitStatus, "debit_status"), nullable=False, default=DebitStatus.submitted)
+    returned_on = Column(Date, nullable=True)
+    return_reason = Column(String(200), nullable=True)
+    return_fee = Column(MONEY, nullable=True)
+
+    file = relationship("SepaFile", back_populates="debits")
+    invoice = relationship("Invoice")
+    partner = relationship("Partner")
+
+
+class Payment(Model):
+    """Money received for an invoice (a collected debit, a transfer) or taken back (a
+    returned debit, negative). An invoice's open amount is its gross minus its payments."""
+
+    __tablename__ = "invoice_payment"
+
+    id = Column(Integer, primary_key=True)
+    invoice_id = Column(Integer, ForeignKey("invoice.id", ondelete="RESTRICT"), nullable=False, index=True)
+    amount = Column(MONEY, nullable=False)
+    paid_on = Column(Date, nullable=False)
+    method = Column(String(16), nullable=False)  # direct_debit, transfer, return
+    reference = Column(String(140), nullable=True)
+    debit_id = Column(Integer, ForeignKey("sepa_debit.id", ondelete="RESTRICT"), nullable=True)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    created_by_id = Column(Integer, ForeignKey("ab_user.id", ondelete="SET NULL"), nullable=True)
+
+    invoice = relationship("Invoice")

@@ -1,0 +1,189 @@
+"""Collecting partners' invoices by SEPA direct debit, and money received against invoices (B3).
+
+Finance makes one pain.008 file for every partner invoice that is open, carries a mandate
+and is in no other pending debit. The invoices are locked while the file is made, and a
+partial unique index allows one submitted debit per invoice, so two people pressing the
+button at once cannot put an invoice into two files. A debit counts as paid on its
+collection date; a returned debit takes the money back (the invoice is open again and can
+go into a later file) and records the bank's fee, which the partner's next statement bills
+(`unbilled_return_fees`; the statement's unique line source bills each fee once). An
+invoice's open amount is its gross minus its payments.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from flask_babel import format_currency
+from flask_babel import gettext as _
+from sqlalchemy import func, select, update
+
+from ..errors import Conflict, InvalidInput, NotFound
+from ..models import (
+    DebitStatus,
+    Invoice,
+    InvoiceKind,
+    InvoiceLine,
+    InvoiceSeries,
+    Partner,
+    Payment,
+    SepaDebit,
+    SepaFile,
+)
+from . import sepa
+from .billing import Billable
+from .money import ZERO, cents
+
+DIRECT_DEBIT, TRANSFER, RETURN = "direct_debit", "transfer", "return"
+
+
+@dataclass(frozen=True)
+class DebitFile:
+    file_id: int
+    message_id: str
+    debit_count: int
+    total: Decimal
+    # Invoices with a mandate that could not be collected, and why (e.g. a lapsed mandate).
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+
+def open_amounts(session, invoice_ids: list[int]) -> dict[int, Decimal]:
+    """Gross minus payments, per invoice."""
+    if not invoice_ids:
+        return {}
+    paid = dict(session.execute(select(Payment.invoice_id, func.sum(Payment.amount))
+                                .where(Payment.invoice_id.in_(invoice_ids))
+                                .group_by(Payment.invoice_id)).all())
+    gross = session.execute(select(Invoice.id, Invoice.total_gross).where(Invoice.id.in_(invoice_ids))).all()
+    return {invoice_id: cents(total - Decimal(paid.get(invoice_id) or 0)) for invoice_id, total in gross}
+
+
+def _creditor(config: Mapping) -> sepa.Creditor:
+    return sepa.Creditor(config.get("COMPANY_NAME", ""), config.get("COMPANY_IBAN", ""),
+                         config.get("COMPANY_BIC") or None, config.get("SEPA_CREDITOR_ID", ""))
+
+
+def _last_collection(session, mandate_reference: str) -> date | None:
+    return session.execute(select(func.max(SepaDebit.collect_on)).where(
+        SepaDebit.mandate_reference == mandate_reference,
+        SepaDebit.status == DebitStatus.submitted)).scalar()
+
+
+def create_debit_file(session, made_on: date, config: Mapping, user_id: int | None = None) -> DebitFile:
+    """One pain.008 file with every collectable partner invoice; the caller commits."""
+    creditor = _creditor(config)
+    sepa.creditor_id(creditor.creditor_id)  # a wrong creditor id refuses the file before anything is written
+    pending = select(SepaDebit.id).where(SepaDebit.invoice_id == Invoice.id,
+                                         SepaDebit.status == DebitStatus.submitted).exists()
+    invoices = session.execute(
+        select(Invoice).where(Invoice.series == InvoiceSeries.partner, Invoice.kind == InvoiceKind.invoice,
+                              Invoice.mandate_reference.is_not(None), Invoice.total_gross > 0, ~pending)
+        .order_by(Invoice.id).with_for_update(of=Invoice)).scalars().all()
+    # Read again after the locks: a file made meanwhile by someone else has taken its invoices.
+    taken = set(session.execute(select(SepaDebit.invoice_id).where(
+        SepaDebit.invoice_id.in_([i.id for i in invoices]),
+        SepaDebit.status == DebitStatus.submitted)).scalars())
+    invoices = [i for i in invoices if i.id not in taken]
+    amounts = open_amounts(session, [i.id for i in invoices])
+    debits, rows, skipped = [], [], []
+    for invoice in invoices:
+        amount = amounts[invoice.id]
+        partner = session.get(Partner, invoice.partner_id)
+        if amount <= 0:
+            continue
+        if not partner.has_mandate:
+            skipped.append((invoice.display_number, _("The partner has no mandate any more.")))
+            continue
+        collect_on = sepa.collection_date(invoice.due_date or made_on, made_on)
+        try:
+            last = _last_collection(session, partner.mandate_reference)
+            sequence = sepa.sequence_type(partner.mandate_date, last, collect_on)
+        except sepa.MandateLapsed as exc:
+            skipped.append((invoice.display_number, exc.message))
+            continue
+        period = f"{invoice.period_start:%m/%Y}" if invoice.period_start else ""
+        debits.append(sepa.Debit(
+            end_to_end_id=invoice.display_number, name=partner.address.name or invoice.buyer_name,
+            iban=partner.iban, bic=partner.bic or None, mandate_reference=partner.mandate_reference,
+            mandate_date=partner.mandate_date, amount=amount, collect_on=collect_on, sequence=sequence,
+            text=f"Rechnung {invoice.display_number} {period}".strip()))
+        rows.append(dict(invoice_id=invoice.id, partner_id=partner.id, amount=amount, sequence=sequence,
+                         mandate_reference=partner.mandate_reference, collect_on=collect_on))
+    if not debits:
+        raise InvalidInput("no_debits", _("There is nothing to collect."), skipped=skipped or None)
+    message_id = f"PD{made_on:%Y%m%d}{secrets.token_hex(6).upper()}"
+    xml = sepa.pain008(creditor, debits, message_id)
+    total = sum((d.amount for d in debits), ZERO)
+    file = SepaFile(message_id=message_id, created_by_id=user_id, debit_count=len(debits), total=total,
+                    xml=xml)
+    session.add(file)
+    session.flush()
+    for row in rows:
+        debit = SepaDebit(file_id=file.id, status=DebitStatus.submitted, **row)
+        session.add(debit)
+        session.flush()
+        session.add(Payment(invoice_id=row["invoice_id"], amount=row["amount"], paid_on=row["collect_on"],
+                            method=DIRECT_DEBIT, reference=message_id, debit_id=debit.id,
+                            created_by_id=user_id))
+    session.flush()
+    return DebitFile(file.id, message_id, len(debits), total, skipped)
+
+
+def record_return(session, debit_id: int, returned_on: date, reason: str, fee: Decimal,
+                  user_id: int | None = None) -> int:
+    """The bank returned a debit: the money is taken back, the invoice is open again, the
+    fee waits for the partner's next statement. Exactly once: a second report of the same
+    return changes nothing. The invoice's id."""
+    if fee < 0:
+        raise InvalidInput("invalid_fee", _("The fee cannot be negative."))
+    debit = session.get(SepaDebit, debit_id)
+    if debit is None:
+        raise NotFound("unknown_debit", _("There is no such direct debit."))
+    changed = session.execute(
+        update(SepaDebit).where(SepaDebit.id == debit_id, SepaDebit.status == DebitStatus.submitted)
+        .values(status=DebitStatus.returned, returned_on=returned_on, return_reason=(reason or "")[:200],
+                return_fee=cents(fee)).execution_options(synchronize_session=False)).rowcount
+    if changed != 1:
+        raise Conflict("already_returned", _("This direct debit was recorded as returned already."))
+    session.add(Payment(invoice_id=debit.invoice_id, amount=-debit.amount, paid_on=returned_on, method=RETURN,
+                        reference=(reason or "")[:140], debit_id=debit.id, created_by_id=user_id))
+    session.flush()
+    return debit.invoice_id
+
+
+def record_transfer(session, invoice_id: int, amount: Decimal, paid_on: date, reference: str = "",
+                    user_id: int | None = None) -> Decimal:
+    """A transfer received for an invoice; its open amount afterwards. More than is open is
+    refused (a mistyped amount would hide an open invoice)."""
+    invoice = session.execute(select(Invoice).where(Invoice.id == invoice_id).with_for_update()).scalar()
+    if invoice is None:
+        raise NotFound("unknown_invoice", _("There is no such invoice."))
+    amount = cents(amount)
+    open_now = open_amounts(session, [invoice_id])[invoice_id]
+    if amount <= 0:
+        raise InvalidInput("invalid_amount", _("The amount must be positive."))
+    if amount > open_now:
+        raise InvalidInput("overpaid", _("Only %(open)s are open on this invoice.",
+                                         open=format_currency(open_now, "EUR")))
+    session.add(Payment(invoice_id=invoice_id, amount=amount, paid_on=paid_on, method=TRANSFER,
+                        reference=(reference or "")[:140], created_by_id=user_id))
+    session.flush()
+    return open_now - amount
+
+
+RETURN_FEE = "return_fee"
+
+
+def unbilled_return_fees(session, partner_id: int, vat_rate: Decimal) -> list[Billable]:
+    """The partner's return fees no statement has billed yet, as items for the next one."""
+    billed = select(InvoiceLine.id).where(InvoiceLine.source == RETURN_FEE,
+                                          InvoiceLine.source_id == SepaDebit.id).exists()
+    debits = session.execute(select(SepaDebit).where(
+        SepaDebit.partner_id == partner_id, SepaDebit.status == DebitStatus.returned,
+        SepaDebit.return_fee > 0, ~billed).order_by(SepaDebit.id)).scalars()
+    return [Billable(RETURN_FEE, debit.id, f"Gebühr Rücklastschrift {debit.invoice.display_number}",
+                     debit.return_fee, vat_rate, debit.returned_on) for debit in debits]
