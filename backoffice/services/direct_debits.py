@@ -187,3 +187,49 @@ def unbilled_return_fees(session, partner_id: int, vat_rate: Decimal) -> list[Bi
         SepaDebit.return_fee > 0, ~billed).order_by(SepaDebit.id)).scalars()
     return [Billable(RETURN_FEE, debit.id, f"Gebühr Rücklastschrift {debit.invoice.display_number}",
                      debit.return_fee, vat_rate, debit.returned_on) for debit in debits]
+
+
+@dataclass(frozen=True)
+class StatementRow:
+    id: int
+    number: str
+    kind: InvoiceKind
+    partner: str
+    period_start: date | None
+    gross: Decimal
+    open: Decimal
+    due_date: date | None
+    by_debit: bool
+
+
+def statements(session, *, open_only: bool = False, limit: int = 200) -> list[StatementRow]:
+    """Partners' statements, newest first, with what is still open on each."""
+    invoices = session.execute(select(Invoice).where(Invoice.series == InvoiceSeries.partner)
+                               .order_by(Invoice.id.desc()).limit(limit)).scalars().all()
+    amounts = open_amounts(session, [i.id for i in invoices])
+    rows = [StatementRow(i.id, i.display_number, i.kind, i.buyer_name, i.period_start, i.total_gross,
+                         amounts[i.id], i.due_date, bool(i.mandate_reference)) for i in invoices]
+    return [r for r in rows if r.open != 0] if open_only else rows
+
+
+def debit_files(session, limit: int = 100) -> list[SepaFile]:
+    return session.execute(select(SepaFile).order_by(SepaFile.id.desc()).limit(limit)).scalars().all()
+
+
+@dataclass(frozen=True)
+class StatementDetail:
+    invoice: Invoice
+    payments: list[Payment]
+    debits: list[SepaDebit]
+    open: Decimal
+
+
+def statement_detail(session, invoice_id: int) -> StatementDetail:
+    invoice = session.get(Invoice, invoice_id)
+    if invoice is None or invoice.series != InvoiceSeries.partner:
+        raise NotFound("unknown_invoice", _("There is no such invoice."))
+    payments = session.execute(select(Payment).where(Payment.invoice_id == invoice_id)
+                               .order_by(Payment.id)).scalars().all()
+    debits = session.execute(select(SepaDebit).where(SepaDebit.invoice_id == invoice_id)
+                             .order_by(SepaDebit.id)).scalars().all()
+    return StatementDetail(invoice, payments, debits, open_amounts(session, [invoice_id])[invoice_id])

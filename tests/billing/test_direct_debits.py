@@ -43,7 +43,8 @@ def make_file(ctx, app, made_on: date):
 def partners(make):
     schulz = make.partner("schulz", mandate_reference="PD-0001", **MANDATE)
     meier = make.partner("meier", mandate_reference="PD-0002", **MANDATE)
-    lapsed = make.partner("alt", mandate_reference="PD-0003", iban=MANDATE["iban"], mandate_date=date(2022, 1, 5))
+    lapsed = make.partner("alt", mandate_reference="PD-0003", iban=MANDATE["iban"],
+                          mandate_date=date(2022, 1, 5))
     transfer = make.partner("ueberweiser")
     return schulz, meier, lapsed, transfer
 

@@ -1,0 +1,14 @@
+"""Partner billing: monthly statements, SEPA direct debits, returns and transfers (B2–B4)."""
+
+from flask_babel import lazy_gettext as _l
+
+from ..security import FINANCE, STAFF
+from ..views.billing import BillingView
+from . import ALL, Area, Page
+
+AREA = Area(
+    name="billing",
+    order=45,
+    pages=(Page(BillingView, "Partner invoices", _l("Partner invoices"), "fa-file-text-o", "Desk",
+                {FINANCE: ALL, STAFF: "can_index|can_statement|can_pdf|can_file"}),),
+)

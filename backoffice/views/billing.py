@@ -1,0 +1,136 @@
+"""Finance's billing pages: partners' statements with their PDF, SEPA files, returns, transfers.
+
+The pages parse the form, call `backoffice.services.direct_debits` in one unit of work and
+show the outcome as a message; a refused action (a domain error) shows its message and
+changes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from flask import Response, abort, current_app, flash, redirect, request, url_for
+from flask_appbuilder import BaseView, expose, has_access
+from flask_babel import format_currency
+from flask_babel import gettext as _
+
+from imports.values import decimal_text
+
+from .. import transaction
+from ..errors import InvalidInput
+from ..extensions import db
+from ..models import DebitStatus, Invoice, InvoiceSeries, SepaFile
+from ..security import logged_in_user
+from ..services import direct_debits
+from ..services.billing import render_partner_invoice
+from ..services.vouchers import company_zone
+from .mixins import local_datetime, money
+
+
+def company_today() -> date:
+    return datetime.now(company_zone()).date()
+
+
+def _user_id() -> int | None:
+    user = logged_in_user()
+    return getattr(user, "id", None)
+
+
+def _amount(raw: str, field: str):
+    value = decimal_text(str(raw or "").replace("€", "").strip())
+    if value is None:
+        raise InvalidInput("invalid_amount", _("Write the amount as 1.234,56 or 1234.56."),
+                           fields={field: [_("Write the amount as 1.234,56 or 1234.56.")]})
+    return value
+
+
+def _day(raw: str, field: str) -> date:
+    text = str(raw or "").strip()
+    for pattern in ("%d.%m.%Y", "%Y-%m-%d"):
+        try:
+            return datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
+    raise InvalidInput("invalid_date", _("Write the date as 31.12.2026."),
+                       fields={field: [_("Write the date as 31.12.2026.")]})
+
+
+def _statement_or_404(pk: int) -> Invoice:
+    invoice = db.session.get(Invoice, pk)
+    if invoice is None or invoice.series != InvoiceSeries.partner:
+        abort(404)
+    return invoice
+
+
+class BillingView(BaseView):
+    route_base = "/billing"
+    default_view = "index"
+
+    @expose("/")
+    @has_access
+    def index(self):
+        open_only = request.args.get("open") == "1"
+        rows = direct_debits.statements(db.session, open_only=open_only)
+        files = direct_debits.debit_files(db.session, limit=20)
+        return self.render_template("billing/index.html", rows=rows, files=files, open_only=open_only,
+                                    money=money, when=local_datetime)
+
+    @expose("/statement/<int:pk>")
+    @has_access
+    def statement(self, pk):
+        detail = direct_debits.statement_detail(db.session, pk)
+        return self.render_template("billing/statement.html", invoice=detail.invoice,
+                                    payments=detail.payments, debits=detail.debits,
+                                    open_amount=detail.open, money=money,
+                                    submitted=DebitStatus.submitted, today=company_today())
+
+    @expose("/statement/<int:pk>.pdf")
+    @has_access
+    def pdf(self, pk):
+        invoice = _statement_or_404(pk)
+        return Response(render_partner_invoice(invoice, current_app.config), mimetype="application/pdf",
+                        headers={"Content-Disposition": f'inline; filename="{invoice.display_number}.pdf"'})
+
+    @expose("/statement/<int:pk>/transfer", methods=["POST"])
+    @has_access
+    def transfer(self, pk):
+        _statement_or_404(pk)
+        amount = _amount(request.form.get("amount"), "amount")
+        paid_on = _day(request.form.get("paid_on"), "paid_on")
+        with transaction.unit_of_work():
+            left = direct_debits.record_transfer(db.session, pk, amount, paid_on,
+                                                 request.form.get("reference", ""), _user_id())
+        flash(_("Transfer recorded; open: %(open)s.", open=format_currency(left, "EUR")), "success")
+        return redirect(url_for(".statement", pk=pk))
+
+    @expose("/debit/<int:pk>/return", methods=["POST"])
+    @has_access
+    def debit_return(self, pk):
+        fee = _amount(request.form.get("fee") or "0", "fee")
+        returned_on = _day(request.form.get("returned_on"), "returned_on")
+        with transaction.unit_of_work():
+            invoice_id = direct_debits.record_return(db.session, pk, returned_on,
+                                                     request.form.get("reason", ""), fee, _user_id())
+        flash(_("Return recorded; the invoice is open again."), "success")
+        return redirect(url_for(".statement", pk=invoice_id))
+
+    @expose("/sepa-files", methods=["POST"])
+    @has_access
+    def make_file(self):
+        with transaction.unit_of_work():
+            result = direct_debits.create_debit_file(db.session, company_today(), current_app.config,
+                                                     _user_id())
+        flash(_("SEPA file %(id)s with %(n)s debits over %(total)s created.", id=result.message_id,
+                n=result.debit_count, total=format_currency(result.total, "EUR")), "success")
+        for number, reason in result.skipped:
+            flash(_("%(number)s not collected: %(reason)s", number=number, reason=reason), "warning")
+        return redirect(url_for(".index"))
+
+    @expose("/sepa-files/<int:pk>.xml")
+    @has_access
+    def file(self, pk):
+        file = db.session.get(SepaFile, pk)
+        if file is None:
+            abort(404)
+        return Response(file.xml, mimetype="application/xml",
+                        headers={"Content-Disposition": f'attachment; filename="{file.message_id}.xml"'})
