@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime
 
 import click
 from flask import current_app
@@ -14,9 +15,13 @@ from tqdm import tqdm
 from .demo import bulk_insert, seed_articles, seed_logins
 from .extensions import db
 from .models import Address
+from .services import monthly_invoice
+from .services.billing import Period
+from .services.vouchers import company_zone
 from .transaction import unit_of_work
 
 partnerdesk_cli = AppGroup("partnerdesk", help="Set up and maintain Partnerdesk.")
+billing_cli = AppGroup("billing", help="Partners' monthly invoices.")
 demo_cli = AppGroup("demo", help="Demo data.")
 
 
@@ -79,3 +84,26 @@ def seed_command(addresses):
     except RuntimeError as exc:
         raise click.ClickException(str(exc)) from exc
 
+
+
+@billing_cli.command("run")
+@click.option("--period", help="The month to bill, YYYY-MM (default: the previous month).")
+@click.option("--dry-run", is_flag=True, help="Show what would be billed; write nothing.")
+def billing_run_command(period, dry_run):
+    """Bill every partner with something to bill for the month; safe to run again."""
+    today = datetime.now(company_zone()).date()
+    month = Period.parse(period) if period else Period.before(today)
+    with tqdm(unit="partner", desc=f"billing {month.start:%Y-%m}", disable=None) as bar:
+        def progress(done, total):
+            bar.total = total
+            bar.update(done - bar.n)
+
+        result = monthly_invoice.run(db.session, month, today, current_app.config["PARTNER_INVOICE_DUE_DAYS"],
+                                     dry_run=dry_run, progress=progress)
+    if dry_run:
+        for partner_id, items, net in result.planned:
+            click.echo(f"partner {partner_id}: {items} items, {net} EUR net")
+        click.echo(f"{result.partners} partners would be billed for {month.start:%Y-%m} (dry run).")
+    else:
+        click.echo(f"{month.start:%Y-%m}: {len(result.written)} invoices written, "
+                   f"{len(result.skipped)} partners billed before.")

@@ -2,7 +2,9 @@
 
 from flask_babel import lazy_gettext as _l
 
+from ..cli import billing_cli
 from ..security import FINANCE, STAFF
+from ..tasks import billing as billing_tasks
 from ..views.billing import BillingView
 from . import ALL, Area, Page
 
@@ -11,4 +13,6 @@ AREA = Area(
     order=45,
     pages=(Page(BillingView, "Partner invoices", _l("Partner invoices"), "fa-file-text-o", "Desk",
                 {FINANCE: ALL, STAFF: "can_index|can_statement|can_pdf|can_file"}),),
+    commands=(billing_cli,),
+    task_modules=(billing_tasks,),
 )

@@ -70,8 +70,8 @@ class Invoice(Model):
         CheckConstraint("(order_id IS NULL) <> (partner_id IS NULL)", name="ck_invoice_one_owner"),
         # One statement per partner and month, however often or concurrently the run starts.
         Index("uq_invoice_partner_period", "partner_id", "period_start", unique=True,
-              postgresql_where=text("kind = 'invoice' AND partner_id IS NOT NULL"),
-              sqlite_where=text("kind = 'invoice' AND partner_id IS NOT NULL")),
+              postgresql_where=text("partner_id IS NOT NULL AND cancels_invoice_id IS NULL"),
+              sqlite_where=text("partner_id IS NOT NULL AND cancels_invoice_id IS NULL")),
     )
 
     id = Column(Integer, primary_key=True)

@@ -21,7 +21,7 @@ down_revision = "0009_billing_invoices"
 branch_labels = None
 depends_on = None
 
-PARTNER_STATEMENT = sa.text("kind = 'invoice' AND partner_id IS NOT NULL")
+PARTNER_STATEMENT = sa.text("partner_id IS NOT NULL AND cancels_invoice_id IS NULL")
 BILLED = sa.text("source IS NOT NULL")
 
 
