@@ -3,10 +3,13 @@
 from .addresses import Address, AddressTree, AddressType, Language, RegistrationSource, Salutation
 from .articles import VAT_RATES, Article
 from .audit import AuditEntry
+from .customers import CustomerAccount, CustomerSignIn
 from .downline import DownlineVisibility, PersonalDataExport
 from .imports import ImportRun, ImportStatus
+from .mail import MailStatus, OutboxMail
 from .partners import Partner
 from .tasks import Task, TaskStatus
+from .teams import TeamInvitation, TeamMember
 from .vouchers import (
     Invoice,
     InvoiceCounter,
@@ -41,6 +44,12 @@ __all__ = [
     "AddressType",
     "Article",
     "AuditEntry",
+    "CustomerAccount",
+    "CustomerSignIn",
+    "MailStatus",
+    "OutboxMail",
+    "TeamInvitation",
+    "TeamMember",
     "DownlineVisibility",
     "ImportRun",
     "ImportStatus",
