@@ -17,7 +17,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from .bulk import sqlite_value
-from .models import Address, Article, Partner
+from .models import Address, Article, Partner, TeamMember
 
 FIRST_NAMES = (
     "Anna Maria Laura Julia Lena Sarah Katharina Lisa Sophie Hannah Lea Johanna Emma Mia Clara "
@@ -299,5 +299,29 @@ def seed_logins(session, security_manager) -> list[tuple[str, str, str]]:
                 select(Partner).where(Partner.address_id == address_id)).scalar_one()
             partner.user_id = user.id
         created.append((username, password, role_name))
+    session.commit()
+    created.extend(seed_teams_and_customers(session, security_manager))
+    return created
+
+
+# A member of meier's team: sees meier's partner area, not its payment profile or team.
+DEMO_TEAM = [("kollegin", "kollegin", "Klara", "Kollegin", "meier")]
+
+
+def seed_teams_and_customers(session, security_manager) -> list[tuple[str, str, str]]:
+    """Team members of the demo partners and customer accounts for the portal (idempotent)."""
+    created = []
+    for username, password, first, last, owner in DEMO_TEAM:
+        user = security_manager.find_user(username=username)
+        if user is None:
+            user = security_manager.add_user(username, first, last, f"{username}@partnerdesk.test",
+                                             security_manager.find_role("Partner"), password)
+        owner_user = security_manager.find_user(username=owner)
+        partner = (session.scalar(select(Partner).where(Partner.user_id == owner_user.id))
+                   if owner_user else None)
+        joined = session.scalar(select(TeamMember).where(TeamMember.user_id == user.id))
+        if partner is not None and joined is None:
+            session.add(TeamMember(partner_id=partner.id, user_id=user.id))
+        created.append((username, password, "Partner"))
     session.commit()
     return created

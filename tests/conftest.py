@@ -166,6 +166,15 @@ class Factory:
         db.session.commit()
         return partner
 
+    def team_member(self, partner: Partner, username: str):
+        """A login of `partner`'s team (not its owner)."""
+        from backoffice.models import TeamMember
+
+        user = self.user(username, "Partner")
+        db.session.add(TeamMember(partner_id=partner.id, user_id=user.id))
+        db.session.commit()
+        return user
+
     def article(self, **values) -> Article:
         self.n += 1
         values.setdefault("article_no", f"T-{self.n:04d}")

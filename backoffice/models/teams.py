@@ -10,9 +10,10 @@ hash of their link's secret, expire, and are used once.
 from __future__ import annotations
 
 from flask_appbuilder import Model
-from sqlalchemy import Column, ForeignKey, Integer, String
+from sqlalchemy import Column, ForeignKey, Integer, Select, String, or_, select
 from sqlalchemy.orm import relationship
 
+from .partners import Partner
 from .types import UTCDateTime, utcnow
 
 
@@ -51,3 +52,10 @@ class TeamInvitation(Model):
 
     def __str__(self) -> str:
         return self.email
+
+
+def organisation_of(user_id: int) -> Select:
+    """The partner a login works for: the one it owns or the one whose team it belongs to."""
+    return select(Partner).where(or_(
+        Partner.user_id == user_id,
+        Partner.id.in_(select(TeamMember.partner_id).where(TeamMember.user_id == user_id))))
