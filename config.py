@@ -112,7 +112,5 @@ class Config:
     MAIL_OUTBOX_DIR = os.environ.get("MAIL_OUTBOX_DIR", str(BASE_DIR / "instance" / "mail"))
     # A sender's claim on a batch of mails; after it runs out another worker may send them.
     MAIL_CLAIM_SECONDS = int(os.environ.get("MAIL_CLAIM_SECONDS", "300"))
-    # Links in mails point here (the Desk's public URL).
-    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
     # Customer portal: how long an e-mailed or shop-issued sign-in link works.
     CUSTOMER_LINK_MINUTES = int(os.environ.get("CUSTOMER_LINK_MINUTES", "15"))

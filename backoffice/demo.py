@@ -17,7 +17,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from .bulk import sqlite_value
-from .models import Address, Article, Partner, TeamMember
+from .models import Address, AddressType, Article, CustomerAccount, Partner, TeamMember
 
 FIRST_NAMES = (
     "Anna Maria Laura Julia Lena Sarah Katharina Lisa Sophie Hannah Lea Johanna Emma Mia Clara "
@@ -306,6 +306,10 @@ def seed_logins(session, security_manager) -> list[tuple[str, str, str]]:
 
 # A member of meier's team: sees meier's partner area, not its payment profile or team.
 DEMO_TEAM = [("kollegin", "kollegin", "Klara", "Kollegin", "meier")]
+# Customer accounts of the portal (`/c/`): the first customers with an e-mail address; they sign
+# in by link, which the Desk's Outbox shows when no SMTP server is configured.
+DEMO_CUSTOMER_ACCOUNTS = 5
+DEMO_STORES = [("Kräuterladen am Markt", "https://kraeuterladen.example"), ("Hofcafé Linde", None)]
 
 
 def seed_teams_and_customers(session, security_manager) -> list[tuple[str, str, str]]:
@@ -323,5 +327,13 @@ def seed_teams_and_customers(session, security_manager) -> list[tuple[str, str, 
         if partner is not None and joined is None:
             session.add(TeamMember(partner_id=partner.id, user_id=user.id))
         created.append((username, password, "Partner"))
+    has_accounts = session.scalar(select(func.count()).select_from(CustomerAccount)) > 0
+    customers = [] if has_accounts else session.scalars(
+        select(Address).where(Address.type.in_([AddressType.customer, AddressType.new_customer]),
+                              Address.email.is_not(None))
+        .order_by(Address.id).limit(DEMO_CUSTOMER_ACCOUNTS)).all()
+    for number, address in enumerate(customers):
+        store = DEMO_STORES[number] if number < len(DEMO_STORES) else (None, None)
+        session.add(CustomerAccount(address_id=address.id, store_name=store[0], store_url=store[1]))
     session.commit()
     return created

@@ -46,7 +46,8 @@ def customer_required(view):
 
 def _render(template: str, status: int = 200, **values):
     values.setdefault("customer", signed_in_customer())
-    return render_template(template, lang="en" if str(get_locale() or "de") == "en" else "de", money=lambda v: format_currency(v, "EUR"),
+    lang = "en" if str(get_locale() or "de") == "en" else "de"
+    return render_template(template, lang=lang, money=lambda v: format_currency(v, "EUR"),
                            when=lambda v: format_datetime(v, "short") if v else "", **values), status
 
 

@@ -19,7 +19,8 @@ def order_for(address, number: str, article: str) -> Order:
                   subtotal_gross=Decimal("11.90"), discount=Decimal("0.00"), total_gross=Decimal("11.90"),
                   total_net=Decimal("10.00"), total_vat=Decimal("1.90"))
     order.lines = [OrderLine(position=1, article_no="A-1", name=article, quantity=1,
-                             unit_gross=Decimal("11.90"), vat_rate=Decimal("19"), line_gross=Decimal("11.90"))]
+                             unit_gross=Decimal("11.90"), vat_rate=Decimal("19"),
+                             line_gross=Decimal("11.90"))]
     db.session.add(order)
     db.session.commit()
     return order
