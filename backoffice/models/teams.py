@@ -10,7 +10,7 @@ hash of their link's secret, expire, and are used once.
 from __future__ import annotations
 
 from flask_appbuilder import Model
-from sqlalchemy import Column, ForeignKey, Integer, Select, String, or_, select
+from sqlalchemy import Column, ForeignKey, Integer, Select, String, case, or_, select
 from sqlalchemy.orm import relationship
 
 from .partners import Partner
@@ -55,7 +55,10 @@ class TeamInvitation(Model):
 
 
 def organisation_of(user_id: int) -> Select:
-    """The partner a login works for: the one it owns or the one whose team it belongs to."""
-    return select(Partner).where(or_(
+    """The partner a login works for: the one it owns or the one whose team it belongs to.
+    Should a login be both (staff linked an owner login that is a member elsewhere), the
+    owned partner wins: one answer, never two."""
+    return (select(Partner).where(or_(
         Partner.user_id == user_id,
         Partner.id.in_(select(TeamMember.partner_id).where(TeamMember.user_id == user_id))))
+        .order_by(case((Partner.user_id == user_id, 0), else_=1), Partner.id).limit(1))

@@ -92,7 +92,20 @@ def open_invitations(session, partner: Partner) -> list[TeamInvitation]:
 
 
 def _user_by_email(session, email: str) -> User | None:
-    return session.scalars(sa.select(User).where(sa.func.lower(User.email) == email)).first()
+    return session.scalars(sa.select(User).where(
+        sa.or_(sa.func.lower(User.email) == email, sa.func.lower(User.username) == email))).first()
+
+
+def _refuse_taken(session, email: str) -> User | None:
+    """An invitation creates a new login, or revives the login of a removed team member; it
+    never takes over a login in use (a colleague's, staff's, another partner's)."""
+    user = _user_by_email(session, email)
+    if user is None:
+        return None
+    if user.active or partner_of_user(session, user.id) is not None or \
+            any(role.name != PARTNER_ROLE for role in user.roles):
+        raise Conflict("login_exists", _("There is already a login with this e-mail address."))
+    return user
 
 
 def invite(session, partner: Partner, email: str, *, language: str = "de", inviter_name: str = "",
@@ -103,9 +116,7 @@ def invite(session, partner: Partner, email: str, *, language: str = "de", invit
         email = normalize_email(email or "")
     except (EmailNotValidError, ValueError):
         raise RuleViolations({"email": [_("Not a valid e-mail address.")]}) from None
-    user = _user_by_email(session, email)
-    if user is not None and user.active and partner_of_user(session, user.id) is not None:
-        raise Conflict("already_in_a_team", _("This e-mail address already belongs to a partner's team."))
+    _refuse_taken(session, email)
     now = utcnow()
     for old in open_invitations(session, partner):
         if old.email == email:
@@ -159,16 +170,14 @@ def accept(session, token: str, *, first_name: str, last_name: str, password: st
     if taken != 1:
         raise DomainError("invitation_used", _("This invitation has already been used."), status=410)
     partner = session.get(Partner, invitation.partner_id)
-    user = _user_by_email(session, invitation.email)
-    if user is not None and partner_of_user(session, user.id) is not None:
-        raise Conflict("already_in_a_team", _("This e-mail address already belongs to a partner's team."))
+    user = _refuse_taken(session, invitation.email)
     role = session.scalar(sa.select(Role).where(Role.name == PARTNER_ROLE))
     method = current_app.config.get("FAB_PASSWORD_HASH_METHOD", "scrypt")
     if user is None:
         user = User(username=invitation.email, email=invitation.email, roles=[role])
         session.add(user)
-    elif role not in user.roles:
-        user.roles.append(role)
+    else:
+        user.roles = [role]
     user.first_name, user.last_name = (first_name or "").strip()[:64], last_name.strip()[:64]
     user.password = generate_password_hash(password, method=method)
     user.active = True

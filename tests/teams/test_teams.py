@@ -171,3 +171,29 @@ def test_partners_and_members_cannot_open_the_desks_team_pages(client, make, mei
         for url in ["/desk/team-members/list/", "/desk/team-invitations/list/"]:
             assert client.get(url).status_code in (302, 403), (who, url)
         client.get("/logout/")
+
+
+def test_an_invitation_never_takes_over_an_existing_login(client, make, meier):
+    make.user("staff", "Staff")
+    make.partner("schulz")
+    db.session.execute(sa.update(User).values(email=User.username + "@example.org"))
+    db.session.commit()
+    login(client, "meier")
+    for email in ("staff@example.org", "schulz@example.org", "meier@example.org"):
+        _invite(client, email)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(TeamInvitation)) == 0
+    assert "Es gibt bereits eine Anmeldung mit dieser E-Mail-Adresse." in \
+        client.get("/my/team/").get_data(as_text=True)
+
+
+def test_a_removed_member_can_be_invited_again(app, client, make, meier, smtp_server):
+    login(client, "meier")
+    _invite(client)
+    _join(app.test_client(), _mailed_link(smtp_server))
+    kim = db.session.scalar(sa.select(User).where(User.username == "kim@example.org"))
+    token = csrf_token(client, "/my/team/")
+    client.post(f"/my/team/remove/{kim.id}", data={"csrf_token": token})
+    _invite(client)
+    link = _mailed_link(smtp_server, 2)
+    assert _join(app.test_client(), link, password="neues-passwort-2").status_code == 302
+    login(app.test_client(), "kim@example.org", "neues-passwort-2")
