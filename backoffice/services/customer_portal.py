@@ -35,6 +35,7 @@ from . import mail
 
 CUSTOMER_TYPES = (AddressType.new_customer, AddressType.customer)
 SALT = "customer-sign-in"
+MAILED_LINKS_MAX = 5
 
 
 @dataclass(frozen=True)
@@ -87,10 +88,19 @@ def _new_link(session, address: Address, source: str, portal_url: str) -> SignIn
     return SignInLink(f"{portal_url.rstrip('/')}/sign-in/{token}", expires_at, address.id)
 
 
+def _recent_links(session, address_id: int) -> int:
+    since = utcnow() - timedelta(minutes=minutes())
+    return session.scalar(sa.select(sa.func.count()).select_from(CustomerSignIn).where(
+        CustomerSignIn.address_id == address_id, CustomerSignIn.source == "email",
+        CustomerSignIn.created_at > since))
+
+
 def request_link(session, email: str, portal_url: str) -> None:
-    """Mail a sign-in link to `email` if it belongs to a customer; silently nothing otherwise."""
+    """Mail a sign-in link to `email` if it belongs to a customer; silently nothing otherwise,
+    and nothing once `MAILED_LINKS_MAX` links went to it within the links' lifetime (the form
+    must not become a way to flood somebody's inbox)."""
     address = customer_by_email(session, email)
-    if address is None or not address.email:
+    if address is None or not address.email or _recent_links(session, address.id) >= MAILED_LINKS_MAX:
         return
     link = _new_link(session, address, "email", portal_url)
     mail.queue_mail(session, "customer_sign_in", address.email, address.language,

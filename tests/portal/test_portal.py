@@ -155,3 +155,11 @@ def test_order_lines_show_on_the_order_page(app, anna):
     assert "Zahnpasta" in page and "SHOP-1001" in page
     assert db.session.scalar(sa.select(sa.func.count()).select_from(OrderLine)) == 1
     assert Decimal("0") <= order.total_gross
+
+
+def test_the_form_sends_no_more_than_five_links_in_fifteen_minutes(client, anna):
+    from backoffice.models.mail import OutboxMail
+
+    for _ in range(7):
+        assert _request_link(client, "anna@example.org").status_code == 200
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMail)) == 5
