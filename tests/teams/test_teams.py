@@ -197,3 +197,17 @@ def test_a_removed_member_can_be_invited_again(app, client, make, meier, smtp_se
     link = _mailed_link(smtp_server, 2)
     assert _join(app.test_client(), link, password="neues-passwort-2").status_code == 302
     login(app.test_client(), "kim@example.org", "neues-passwort-2")
+
+
+def test_staff_make_a_member_the_owner(client, make, meier):
+    kollegin = make.team_member(meier, "kollegin")
+    make.user("staff", "Staff")
+    login(client, "staff")
+    member_id = db.session.scalar(sa.select(TeamMember.id).where(TeamMember.user_id == kollegin.id))
+    old_owner = meier.user_id
+    token = csrf_token(client, f"/desk/team-members/show/{member_id}")
+    response = client.post(f"/desk/team-members/action/make_owner/{member_id}", data={"csrf_token": token})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Partner, meier.id).user_id == kollegin.id
+    assert [m.user_id for m in db.session.scalars(sa.select(TeamMember))] == [old_owner]
