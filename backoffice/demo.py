@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
+from . import transaction
 from .bulk import sqlite_value
 from .models import Address, AddressType, Article, CustomerAccount, Partner, TeamMember
 
@@ -335,5 +336,5 @@ def seed_teams_and_customers(session, security_manager) -> list[tuple[str, str, 
     for number, address in enumerate(customers):
         store = DEMO_STORES[number] if number < len(DEMO_STORES) else (None, None)
         session.add(CustomerAccount(address_id=address.id, store_name=store[0], store_url=store[1]))
-    session.commit()
+    transaction.keep(session)
     return created
