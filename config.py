@@ -102,3 +102,21 @@ class Config:
     # become background tasks (202).
     IMPORTS_DIR = os.environ.get("IMPORTS_DIR", str(BASE_DIR / "instance" / "imports"))
     IMPORT_INLINE_MAX_BYTES = int(os.environ.get("IMPORT_INLINE_MAX_BYTES", str(2 * 1024 * 1024)))
+
+    # Mail (backoffice/tasks/mail.py): every mail is queued in the outbox table and sent by the
+    # `mail.send` task. Without MAIL_SERVER (the embedded default) mails are written as .eml
+    # files to MAIL_OUTBOX_DIR and shown to staff on the Desk's "Outbox" page.
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME", "")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
+    MAIL_USE_TLS = os.environ.get("MAIL_USE_TLS", "") == "1"
+    MAIL_USE_SSL = os.environ.get("MAIL_USE_SSL", "") == "1"
+    MAIL_TIMEOUT = float(os.environ.get("MAIL_TIMEOUT", "10"))
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Partnerdesk <noreply@partnerdesk.local>")
+    MAIL_MESSAGE_ID_DOMAIN = os.environ.get("MAIL_MESSAGE_ID_DOMAIN", "partnerdesk.local")
+    MAIL_OUTBOX_DIR = os.environ.get("MAIL_OUTBOX_DIR", str(BASE_DIR / "instance" / "mail"))
+    # A sender's claim on a batch of mails; after it runs out another worker may send them.
+    MAIL_CLAIM_SECONDS = int(os.environ.get("MAIL_CLAIM_SECONDS", "300"))
+    # Customer portal: how long an e-mailed or shop-issued sign-in link works.
+    CUSTOMER_LINK_MINUTES = int(os.environ.get("CUSTOMER_LINK_MINUTES", "15"))

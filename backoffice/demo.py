@@ -21,7 +21,7 @@ from downline.placement import place
 from downline.tree import ROOT_PATH
 
 from .bulk import sqlite_value
-from .models import Address, Article, Partner
+from .models import Address, AddressType, Article, CustomerAccount, Partner, TeamMember
 
 FIRST_NAMES = (
     "Anna Maria Laura Julia Lena Sarah Katharina Lisa Sophie Hannah Lea Johanna Emma Mia Clara "
@@ -295,4 +295,39 @@ def seed_logins(session, security_manager) -> list[tuple[str, str, str]]:
                 select(Partner).where(Partner.address_id == address_id)).scalar_one()
             partner.user_id = user.id
         created.append((username, password, role_name))
+    created.extend(seed_teams_and_customers(session, security_manager))
+    return created
+
+
+# A member of meier's team: sees meier's partner area, not its payment profile or team.
+DEMO_TEAM = [("kollegin", "kollegin", "Klara", "Kollegin", "meier")]
+# Customer accounts of the portal (`/c/`): the first customers with an e-mail address; they sign
+# in by link, which the Desk's Outbox shows when no SMTP server is configured.
+DEMO_CUSTOMER_ACCOUNTS = 5
+DEMO_STORES = [("Kräuterladen am Markt", "https://kraeuterladen.example"), ("Hofcafé Linde", None)]
+
+
+def seed_teams_and_customers(session, security_manager) -> list[tuple[str, str, str]]:
+    """Team members of the demo partners and customer accounts for the portal (idempotent)."""
+    created = []
+    for username, password, first, last, owner in DEMO_TEAM:
+        user = security_manager.find_user(username=username)
+        if user is None:
+            user = security_manager.add_user(username, first, last, f"{username}@partnerdesk.test",
+                                             security_manager.find_role("Partner"), password)
+        owner_user = security_manager.find_user(username=owner)
+        partner = (session.scalar(select(Partner).where(Partner.user_id == owner_user.id))
+                   if owner_user else None)
+        joined = session.scalar(select(TeamMember).where(TeamMember.user_id == user.id))
+        if partner is not None and joined is None:
+            session.add(TeamMember(partner_id=partner.id, user_id=user.id))
+        created.append((username, password, "Partner"))
+    has_accounts = session.scalar(select(func.count()).select_from(CustomerAccount)) > 0
+    customers = [] if has_accounts else session.scalars(
+        select(Address).where(Address.type.in_([AddressType.customer, AddressType.new_customer]),
+                              Address.email.is_not(None))
+        .order_by(Address.id).limit(DEMO_CUSTOMER_ACCOUNTS)).all()
+    for number, address in enumerate(customers):
+        store = DEMO_STORES[number] if number < len(DEMO_STORES) else (None, None)
+        session.add(CustomerAccount(address_id=address.id, store_name=store[0], store_url=store[1]))
     return created

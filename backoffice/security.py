@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from .extensions import db
 from .models import Partner
+from .models.teams import organisation_of
 
 # The roles of Partnerdesk. Their permissions are FAB "builtin roles": regexes over view and
 # permission names, kept in code (reviewed like code) instead of rows an admin could drift,
@@ -133,15 +134,32 @@ def logged_in_user():
 
 
 def current_partner() -> Partner | None:
-    """The partner linked to the logged-in user, cached for the request."""
+    """The partner the logged-in user works for, cached for the request: the one it owns
+    (`partner.user_id`) or the one whose team it belongs to (`TeamMember`). Every row scope
+    of the partner area goes through here, so a team member sees what the owner sees, and a
+    removed member (no membership row, login deactivated) sees nothing from its next request on."""
     user = logged_in_user()
-    if user is None or not getattr(user, "is_authenticated", False):
+    if user is None or not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", True):
         return None
     if "current_partner" not in g:
-        g.current_partner = db.session.execute(
-            select(Partner).where(Partner.user_id == user.id)
-        ).scalar_one_or_none()
+        g.current_partner = db.session.execute(organisation_of(user.id)).scalar_one_or_none()
     return g.current_partner
+
+
+def current_user_id() -> int:
+    user = logged_in_user()
+    return user.id if user is not None and getattr(user, "is_authenticated", False) else NO_PARTNER
+
+
+def is_partner_owner() -> bool:
+    """Whether the logged-in user owns its partner (payment profile and team are the owner's)."""
+    partner = current_partner()
+    return partner is not None and partner.user_id == current_user_id()
+
+
+def current_owned_partner_id() -> int:
+    """The partner id for owner-only pages: the current partner's for its owner, else none."""
+    return current_partner_id() if is_partner_owner() else NO_PARTNER
 
 
 def current_partner_id() -> int:

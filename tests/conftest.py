@@ -80,6 +80,9 @@ def app(database_url, tmp_path_factory):
         "TASKS_QUEUE_URL": f"sqlite:///{tasks / 'queue.sqlite'}",
         "TASKS_FILES_DIR": str(tasks / "files"),
         "IMPORTS_DIR": str(tmp_path_factory.mktemp("imports")),
+        # Mail: the embedded default (.eml files) unless a test starts `smtp_server`.
+        "MAIL_SERVER": "",
+        "MAIL_OUTBOX_DIR": str(tmp_path_factory.mktemp("mail")),
     })
     with app.app_context():
         from flask_migrate import upgrade
@@ -162,6 +165,15 @@ class Factory:
         db.session.add(partner)
         db.session.commit()
         return partner
+
+    def team_member(self, partner: Partner, username: str):
+        """A login of `partner`'s team (not its owner)."""
+        from backoffice.models import TeamMember
+
+        user = self.user(username, "Partner")
+        db.session.add(TeamMember(partner_id=partner.id, user_id=user.id))
+        db.session.commit()
+        return user
 
     def article(self, **values) -> Article:
         self.n += 1
@@ -284,3 +296,20 @@ def task_worker_process(task_queue, database_url, tmp_path):
             proc.kill()
         proc.wait()
         log.close()
+
+
+@pytest.fixture
+def smtp_server(app, tmp_path):
+    """A real SMTP server on loopback that the app sends its mail to (`smtp_server.stop()`
+    takes it down, `.start()` brings it back on the same port)."""
+    from tests.support.smtp import SmtpServer
+
+    server = SmtpServer()
+    server.start()
+    settings = {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": server.port, "MAIL_TIMEOUT": 3,
+                "MAIL_OUTBOX_DIR": str(tmp_path / "mail")}
+    saved = {key: app.config.get(key) for key in settings}
+    app.config.update(settings)
+    yield server
+    server.stop()
+    app.config.update(saved)

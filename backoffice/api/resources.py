@@ -6,7 +6,7 @@ from flask_appbuilder.models.sqla.filters import FilterEqualFunction
 
 from ..datamodel import Interface
 from ..models import Address, Article, Partner
-from ..security import current_partner_address_id, current_partner_id
+from ..security import current_owned_partner_id, current_partner_address_id, current_partner_id
 from .base import RulesApi
 
 ADDRESS_FIELDS = [
@@ -14,8 +14,9 @@ ADDRESS_FIELDS = [
     "postal_code", "city", "country", "language", "registration_source", "sponsor_id",
     "consent_contact_by_sponsor", "consent_marketing", "external_key",
 ]
-PARTNER_PROFILE_FIELDS = ["profile_text", "notification_email", "time_zone", "available",
-                          "iban", "bic", "mandate_reference", "mandate_date"]
+PUBLIC_PROFILE_FIELDS = ["profile_text", "notification_email", "time_zone", "available"]
+PAYMENT_FIELDS = ["iban", "bic", "mandate_reference", "mandate_date"]
+PARTNER_PROFILE_FIELDS = PUBLIC_PROFILE_FIELDS + PAYMENT_FIELDS
 
 
 class AddressApi(RulesApi):
@@ -60,17 +61,27 @@ class ArticleApi(RulesApi):
 
 
 class MyProfileApi(RulesApi):
-    """The logged-in partner's own profile: read and update, nothing else."""
+    """The profile of the logged-in user's partner (owner or team member): read and update."""
 
     resource_name = "my_profile"
     datamodel = Interface(Partner)
     include_route_methods = {"get_list", "get", "put", "info"}
     base_filters = [["id", FilterEqualFunction, current_partner_id]]
-    list_columns = ["id", "subdomain", *PARTNER_PROFILE_FIELDS]
+    list_columns = ["id", "subdomain", *PUBLIC_PROFILE_FIELDS]
     show_columns = list_columns
-    edit_columns = PARTNER_PROFILE_FIELDS
+    edit_columns = PUBLIC_PROFILE_FIELDS
     search_columns = ["subdomain"]  # never empty: FAB reads [] as "all columns"
     order_columns = ["id"]
+
+
+class MyPaymentProfileApi(MyProfileApi):
+    """The payment profile (SEPA mandate): its owner's alone, not the team members'."""
+
+    resource_name = "my_payment_profile"
+    base_filters = [["id", FilterEqualFunction, current_owned_partner_id]]
+    list_columns = ["id", "subdomain", *PAYMENT_FIELDS]
+    show_columns = list_columns
+    edit_columns = PAYMENT_FIELDS
 
 
 class MyAddressesApi(RulesApi):

@@ -14,52 +14,21 @@ from .billing import (
     SepaDebit,
     SepaFile,
 )
+from .customers import CustomerAccount, CustomerSignIn
 from .downline import DownlineVisibility, PersonalDataExport
 from .imports import ImportRun, ImportStatus
+from .mail import MailStatus, OutboxMail
 from .orders import LineKind, Order, OrderLine, OrderStatus
 from .partners import Partner
 from .tasks import Task, TaskStatus
-from .vouchers import (
-    Redemption,
-    VatMode,
-    Voucher,
-    VoucherCode,
-    VoucherKind,
-)
+from .teams import TeamInvitation, TeamMember
+from .vouchers import Redemption, VatMode, Voucher, VoucherCode, VoucherKind
 
 __all__ = [
-    "VAT_RATES",
-    "Address",
-    "AddressTree",
-    "Invoice",
-    "InvoiceCounter",
-    "InvoiceKind",
-    "DebitStatus",
-    "Payment",
-    "SepaDebit",
-    "SepaFile",
-    "InvoiceLine",
-    "InvoiceSeries",
-    "LineKind",
-    "Order",
-    "OrderLine",
-    "OrderStatus",
-    "Redemption",
-    "VatMode",
-    "Voucher",
-    "VoucherCode",
-    "VoucherKind",
-    "AddressType",
-    "Article",
-    "AuditEntry",
-    "DownlineVisibility",
-    "ImportRun",
-    "ImportStatus",
-    "Task",
-    "TaskStatus",
-    "Language",
-    "Partner",
-    "PersonalDataExport",
-    "RegistrationSource",
-    "Salutation",
-    ]
+    "VAT_RATES", "Address", "AddressTree", "AddressType", "Article", "AuditEntry", "CustomerAccount",
+    "CustomerSignIn", "DebitStatus", "DownlineVisibility", "ImportRun", "ImportStatus", "Invoice",
+    "InvoiceCounter", "InvoiceKind", "InvoiceLine", "InvoiceSeries", "Language", "LineKind", "MailStatus",
+    "Order", "OrderLine", "OrderStatus", "OutboxMail", "Partner", "Payment", "PersonalDataExport",
+    "Redemption", "RegistrationSource", "Salutation", "SepaDebit", "SepaFile", "Task", "TaskStatus",
+    "TeamInvitation", "TeamMember", "VatMode", "Voucher", "VoucherCode", "VoucherKind",
+]

@@ -14,7 +14,7 @@ from ..models import Address, Partner
 from ..security import current_partner_address_id, current_partner_id
 from .addresses import ADDRESS_LABELS, DATE_FORMATTERS
 from .mixins import ExportMixin, RulesMixin, yes_no
-from .partners import PARTNER_LABELS, PROFILE_COLUMNS
+from .partners import PARTNER_LABELS, PUBLIC_PROFILE_COLUMNS
 
 PARTNER_ADDRESS_COLUMNS = ["id", "salutation", "first_name", "last_name", "company", "type",
                            "postal_code", "city", "registered_at", "first_order_at",
@@ -30,10 +30,11 @@ class MyProfileView(RulesMixin, ModelView):
     base_permissions = ["can_list", "can_show", "can_edit"]
     base_filters = [["id", FilterEqualFunction, current_partner_id]]
     label_columns = PARTNER_LABELS
-    list_columns = ["address", "subdomain", "time_zone", "available", "has_mandate"]
-    show_columns = ["address", "subdomain"] + PROFILE_COLUMNS
-    edit_columns = PROFILE_COLUMNS
-    formatters_columns = {"available": yes_no, "has_mandate": yes_no}
+    list_columns = ["address", "subdomain", "time_zone", "available"]
+    # The payment profile is the owner's own page (`MyPaymentProfileView`).
+    show_columns = ["address", "subdomain"] + PUBLIC_PROFILE_COLUMNS
+    edit_columns = PUBLIC_PROFILE_COLUMNS
+    formatters_columns = {"available": yes_no}
     # Never empty: FAB treats [] as "all columns", which embeds a dropdown of every address.
     search_columns = ["subdomain"]
     order_columns = ["subdomain"]

@@ -29,8 +29,10 @@ PARTNER_LABELS = {
     "updated_at": _l("Updated at"),
 }
 
-PROFILE_COLUMNS = ["profile_text", "picture", "notification_email", "time_zone", "available",
-                   "iban", "bic", "mandate_reference", "mandate_date"]
+# The payment profile is the owner's: team members see and edit the public profile only.
+PUBLIC_PROFILE_COLUMNS = ["profile_text", "picture", "notification_email", "time_zone", "available"]
+PAYMENT_COLUMNS = ["iban", "bic", "mandate_reference", "mandate_date"]
+PROFILE_COLUMNS = PUBLIC_PROFILE_COLUMNS + PAYMENT_COLUMNS
 
 
 class PartnerView(RulesMixin, ExportMixin, ModelView):

@@ -41,3 +41,18 @@ def test_seed_inserts_tree_articles_and_logins(app, ctx):
     assert umlaut > 0
     for username, password, *_ in DEMO_LOGINS:
         login(app.test_client(), username, password)
+
+
+def test_seed_adds_a_team_member_and_customer_accounts(app, ctx):
+    from backoffice.models import CustomerAccount, TeamMember
+
+    bulk_insert(ctx, 500)
+    seed_logins(ctx, app.appbuilder.sm)
+    seed_logins(ctx, app.appbuilder.sm)  # idempotent
+    meier = ctx.execute(select(Partner).where(Partner.subdomain == "meier")).scalar_one()
+    assert [m.partner_id for m in ctx.scalars(select(TeamMember))] == [meier.id]
+    accounts = ctx.scalars(select(CustomerAccount)).all()
+    assert len(accounts) == 5 and any(a.store_url for a in accounts)
+    client = app.test_client()
+    login(client, "kollegin", "kollegin")
+    assert client.get("/my/addresses/list/").status_code == 200

@@ -1,7 +1,8 @@
 """A partner sees its own profile and the addresses it sponsors, never another partner's.
 
-Partner B's records carry markers; partner A walks every GET route of the app with
-B's ids substituted, plus the write routes, and no response may show a marker.
+Partner B's records carry markers; partner A (its owner, and again a member of its team)
+walks every GET route of the app with B's ids substituted, plus the write routes, and no
+response may show a marker.
 """
 
 import io
@@ -32,6 +33,14 @@ def two_partners(make):
     foreign = make.address(last_name="Geheimkunde", email="geheim@b-kunde.example",
                            sponsor=schulz.address, consent_contact_by_sponsor=True)
     return {"meier": meier, "schulz": schulz, "own": own, "foreign": foreign, "root": root}
+
+
+@pytest.fixture(params=["meier", "kollegin"], ids=["owner", "team member"])
+def meier_login(request, make, two_partners) -> str:
+    """Who works for partner A: its owner, and a member of its team, who must see the same."""
+    if request.param == "kollegin":
+        make.team_member(two_partners["meier"], "kollegin")
+    return request.param
 
 
 def _text(response) -> str:
@@ -74,16 +83,16 @@ def _urls(rule, ids):
             yield url.replace("/csv", "/xlsx")
 
 
-def test_partner_sees_own_firstline_only(client, two_partners):
-    login(client, "meier")
+def test_partner_sees_own_firstline_only(client, two_partners, meier_login):
+    login(client, meier_login)
     page = client.get("/my/addresses/list/").get_data(as_text=True)
     assert "Alphakunde" in page
     assert "alpha@a-kunde.example" in page  # consented contact data of own customer
     assert "Geheimkunde" not in page
 
 
-def test_no_get_route_shows_another_partners_data(app, client, two_partners):
-    login(client, "meier")
+def test_no_get_route_shows_another_partners_data(app, client, two_partners, meier_login):
+    login(client, meier_login)
     ids = [two_partners["foreign"].id, two_partners["schulz"].id, two_partners["schulz"].address_id]
     checked = 0
     for rule in _get_routes(app):
@@ -108,8 +117,8 @@ def test_downline_partner_sees_nothing_above_itself(client, two_partners):
     assert "Geheimkunde" in client.get("/my/addresses/list/").get_data(as_text=True)
 
 
-def test_search_filter_cannot_reach_outside_own_rows(client, two_partners):
-    login(client, "meier")
+def test_search_filter_cannot_reach_outside_own_rows(client, two_partners, meier_login):
+    login(client, meier_login)
     # Search for a prefix: the page echoes the search term, the rows must not match.
     for url in ["/my/addresses/list/?_flt_0_last_name=Geheim",
                 "/my/addresses/export/csv?_flt_0_last_name=Geheim",
@@ -120,8 +129,8 @@ def test_search_filter_cannot_reach_outside_own_rows(client, two_partners):
         assert not _leaks(response), url
 
 
-def test_partner_forms_offer_no_dropdown_of_other_records(client, two_partners):
-    login(client, "meier")
+def test_partner_forms_offer_no_dropdown_of_other_records(client, two_partners, meier_login):
+    login(client, meier_login)
     for url in ["/my/profile/list/", "/my/addresses/list/",
                 f"/my/profile/edit/{two_partners['meier'].id}"]:
         text = client.get(url).get_data(as_text=True)
@@ -151,8 +160,8 @@ def test_partner_edits_own_profile(client, two_partners):
     assert db.session.get(Partner, meier_id).profile_text == "Naturkosmetik aus Berlin"
 
 
-def test_partner_api_is_scoped(client, two_partners):
-    headers = api_token(client, "meier")
+def test_partner_api_is_scoped(client, two_partners, meier_login):
+    headers = api_token(client, meier_login)
     listing = client.get("/api/v1/my_addresses/", headers=headers)
     assert listing.status_code == 200
     names = {row["last_name"] for row in listing.json["result"]}
@@ -234,8 +243,9 @@ def outsider(make, two_partners):
     return {"fremd": fremd, "kundin": kundin}
 
 
-def test_no_get_route_shows_a_partner_outside_the_own_downline(app, client, two_partners, outsider):
-    login(client, "meier")
+def test_no_get_route_shows_a_partner_outside_the_own_downline(app, client, two_partners, outsider,
+                                                               meier_login):
+    login(client, meier_login)
     ids = [outsider["kundin"].id, outsider["fremd"].address_id, two_partners["root"].id]
     checked = 0
     for rule in _get_routes(app):
@@ -266,8 +276,8 @@ def test_downline_urls_refuse_nodes_above_and_beside_the_partner(client, two_par
     assert client.get("/my/downline/").headers["Location"].endswith(f"/my/downline/node/{schulz}")
 
 
-def test_deeper_levels_never_show_contact_data(client, two_partners):
-    login(client, "meier")
+def test_deeper_levels_never_show_contact_data(client, two_partners, meier_login):
+    login(client, meier_login)
     schulz = two_partners["schulz"].address_id
     page = client.get(f"/my/downline/node/{schulz}").get_data(as_text=True)
     assert "Geheimkunde" in page and "geheim@b-kunde.example" not in page

@@ -1,0 +1,158 @@
+"""Mail through the outbox: render a mail into a row now, send it later, never twice.
+
+    mail.queue_mail(session, "team_invitation", "kim@example.org", "en", {"link": …})
+
+`queue_mail` renders the mail's templates in the recipient's language and adds an
+`OutboxMail` row to the caller's transaction: the mail exists exactly when the change that
+caused it is committed. The sender (`backoffice/tasks/mail.py`) claims due rows with a
+guarded UPDATE (on PostgreSQL after `FOR UPDATE SKIP LOCKED`), so two workers never hold the
+same row; it marks a row sent only while its claim holds, and after a failure waits longer
+each time (`backoff`). A sender that dies between sending and marking leaves a claim that
+runs out: the row is sent again with the same Message-ID, which receivers treat as a
+duplicate.
+
+Templates: `templates/mail/<kind>.<language>.txt` (plain text; `{% set subject = … %}` at
+its top gives the subject) and `templates/mail/<kind>.<language>.html` (the HTML part).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from jinja2 import TemplateNotFound
+
+from ..errors import InvalidInput
+from ..models.mail import MailStatus, OutboxMail
+from ..models.types import utcnow
+
+LANGUAGES = ("de", "en")
+QUEUED_FLAG = "mail_queued"  # session.info: this transaction wrote outbox rows
+BACKOFF_FIRST_SECONDS = 30
+BACKOFF_MAX_SECONDS = 3600
+
+
+def language_of(value) -> str:
+    """The recipient's language as one of ours (German unless it is English)."""
+    code = getattr(value, "value", value) or ""
+    return code if code in LANGUAGES else "de"
+
+
+def render(kind: str, language: str, context: dict) -> tuple[str, str, str | None]:
+    """(subject, text, html) of a mail in `language`."""
+    env = current_app.jinja_env
+    language = language_of(language)
+    try:
+        text_template = env.get_template(f"mail/{kind}.{language}.txt")
+    except TemplateNotFound:
+        raise InvalidInput("unknown_mail", f"no mail template {kind!r}") from None
+    module = text_template.make_module(dict(context, language=language))
+    subject = " ".join(str(getattr(module, "subject", kind)).split())
+    try:
+        html = env.get_template(f"mail/{kind}.{language}.html").render(
+            dict(context, language=language, subject=subject))
+    except TemplateNotFound:
+        html = None
+    return subject, str(module).strip() + "\n", html
+
+
+def new_message_id() -> str:
+    domain = current_app.config.get("MAIL_MESSAGE_ID_DOMAIN") or "partnerdesk.local"
+    return f"<{uuid.uuid4().hex}@{domain}>"
+
+
+def queue_mail(session, kind: str, recipient: str, language, context: dict) -> OutboxMail:
+    """Add the rendered mail to the caller's transaction; it is sent after the commit."""
+    if not recipient or "@" not in recipient:
+        raise InvalidInput("invalid_recipient", "a mail needs a recipient address")
+    language = language_of(language)
+    subject, text, html = render(kind, language, context)
+    mail = OutboxMail(message_id=new_message_id(), kind=kind, recipient=recipient.strip(),
+                      language=language, subject=subject[:300], body_text=text, body_html=html,
+                      status=MailStatus.pending, attempts=0, next_attempt_at=utcnow())
+    session.add(mail)
+    session.info[QUEUED_FLAG] = True
+    return mail
+
+
+def backoff(attempts: int) -> timedelta:
+    """Wait after the `attempts`-th failed attempt: 30 s, 1 min, 2 min, … at most an hour."""
+    seconds = BACKOFF_FIRST_SECONDS * 2 ** max(attempts - 1, 0)
+    return timedelta(seconds=min(seconds, BACKOFF_MAX_SECONDS))
+
+
+def _due(now: datetime):
+    table = OutboxMail.__table__
+    return sa.and_(table.c.status == MailStatus.pending.value, table.c.next_attempt_at <= now,
+                   sa.or_(table.c.claimed_until.is_(None), table.c.claimed_until < now))
+
+
+def claim_due(session, worker: str, *, now: datetime | None = None, limit: int = 20,
+              lease_seconds: int = 300) -> list[int]:
+    """Take up to `limit` due mails for `worker` until `lease_seconds` from now; the ids taken.
+
+    On PostgreSQL the candidates are locked with `FOR UPDATE SKIP LOCKED`: a second worker
+    takes other rows instead of waiting for these. The UPDATE repeats the "due and unclaimed"
+    test, so a row another worker claimed and committed in between is not taken (SQLite has
+    one writer at a time; there the UPDATE's condition alone decides).
+    """
+    now = now or utcnow()
+    table = OutboxMail.__table__
+    candidates = (sa.select(table.c.id).where(_due(now)).order_by(table.c.next_attempt_at, table.c.id)
+                  .limit(limit))
+    if session.get_bind().dialect.name == "postgresql":
+        candidates = candidates.with_for_update(skip_locked=True)
+    for _ in range(5):  # another worker took all candidates in between: look again
+        ids = session.scalars(candidates).all()
+        if not ids:
+            return []
+        statement = (sa.update(table).where(table.c.id.in_(ids), _due(now))
+                     .values(claimed_by=worker, claimed_until=now + timedelta(seconds=lease_seconds))
+                     .returning(table.c.id))
+        claimed = sorted(session.execute(statement).scalars().all())
+        if claimed:
+            return claimed
+    return []
+
+
+def _own(mail_id: int, worker: str):
+    table = OutboxMail.__table__
+    return sa.update(table).where(table.c.id == mail_id, table.c.claimed_by == worker,
+                                  table.c.status == MailStatus.pending.value)
+
+
+def mark_sent(session, mail_id: int, worker: str, *, eml_path: str | None = None) -> bool:
+    """Record the sending, if `worker` still holds the claim."""
+    table = OutboxMail.__table__
+    done = session.execute(_own(mail_id, worker).values(
+        status=MailStatus.sent.value, sent_at=utcnow(), attempts=table.c.attempts + 1,
+        claimed_until=None, last_error=None, eml_path=eml_path)).rowcount
+    return done == 1
+
+
+def mark_failed(session, mail_id: int, worker: str, error: str, *, permanent: bool = False,
+                now: datetime | None = None) -> None:
+    """A failed attempt: try again after the backoff, or never (`permanent`)."""
+    now = now or utcnow()
+    mail = session.get(OutboxMail, mail_id, populate_existing=True)
+    if mail is None or mail.claimed_by != worker or mail.status != MailStatus.pending:
+        return
+    attempts = mail.attempts + 1
+    session.execute(_own(mail_id, worker).values(
+        status=(MailStatus.failed if permanent else MailStatus.pending).value, attempts=attempts,
+        next_attempt_at=now + backoff(attempts), claimed_until=None, last_error=error[:2000]))
+
+
+def retry_now(session, mail_id: int) -> None:
+    """Staff: send a waiting or failed mail at the next run, without waiting for the backoff."""
+    mail = session.get(OutboxMail, mail_id)
+    if mail is None or mail.status == MailStatus.sent:
+        return
+    mail.status, mail.next_attempt_at, mail.claimed_until = MailStatus.pending, utcnow(), None
+
+
+def pending_count(session) -> int:
+    return session.scalar(sa.select(sa.func.count()).select_from(OutboxMail)
+                          .where(OutboxMail.status == MailStatus.pending))

@@ -1,0 +1,161 @@
+"""Sending the outbox: the `mail.send` task, run after every commit that queued mail and
+every minute as a drain for what a lost task or a down server left.
+
+Flask-Mailman builds and sends the messages: unlike Flask-Mail it has a connection timeout
+(`MAIL_TIMEOUT`: a hanging server cannot block a worker for ever), takes the Message-ID as a
+plain header without adding a second one, and gives the finished message as bytes, which is
+also what the embedded default writes as an `.eml` file when no `MAIL_SERVER` is set.
+
+Each mail goes through three short transactions: claim (`services.mail.claim_due`), send,
+record. A connection error or a 4xx answer means "try again later" (with growing waits); a
+5xx refusal of the recipient or the message is final.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import uuid
+from pathlib import Path
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from flask_mailman import EmailMultiAlternatives, Mail
+from huey import crontab
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from backoffice import transaction
+from backoffice.extensions import db
+from backoffice.models.mail import OutboxMail
+from backoffice.services import mail as outbox
+
+from .registry import task
+from .runner import submit, worker_id
+
+log = logging.getLogger(__name__)
+
+mailman = Mail()
+
+
+def init_app(app) -> None:
+    mailman.init_app(app)
+
+
+def embedded(app=None) -> bool:
+    """No SMTP server configured: mails become `.eml` files (the demo works alone)."""
+    return not (app or current_app).config.get("MAIL_SERVER")
+
+
+def build_message(mail: OutboxMail) -> EmailMultiAlternatives:
+    config = current_app.config
+    message = EmailMultiAlternatives(
+        subject=mail.subject, body=mail.body_text, from_email=config["MAIL_DEFAULT_SENDER"],
+        to=[mail.recipient], headers={"Message-ID": mail.message_id}, connection=None)
+    if mail.body_html:
+        message.attach_alternative(mail.body_html, "text/html")
+    return message
+
+
+def eml_bytes(mail: OutboxMail) -> bytes:
+    return build_message(mail).message().as_bytes(linesep="\r\n")
+
+
+def _connection():
+    config = current_app.config
+    return mailman.get_connection(
+        backend="smtp", fail_silently=False, host=config["MAIL_SERVER"], port=int(config["MAIL_PORT"]),
+        username=config.get("MAIL_USERNAME") or "", password=config.get("MAIL_PASSWORD") or "",
+        use_tls=bool(config.get("MAIL_USE_TLS")), use_ssl=bool(config.get("MAIL_USE_SSL")),
+        timeout=float(config["MAIL_TIMEOUT"]))
+
+
+def _write_eml(mail_id: int, message: EmailMultiAlternatives) -> str:
+    folder = Path(current_app.config["MAIL_OUTBOX_DIR"])
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{mail_id:08d}.eml"
+    partial = path.with_name(path.name + ".part")
+    partial.write_bytes(message.message().as_bytes(linesep="\r\n"))
+    partial.replace(path)
+    return str(path)
+
+
+def _is_permanent(exc: BaseException) -> bool:
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _ in exc.recipients.values())
+    code = getattr(exc, "smtp_code", None)
+    return isinstance(code, int) and code >= 500 and not isinstance(exc, smtplib.SMTPServerDisconnected)
+
+
+def deliver(session: Session | None = None, *, limit: int = 20) -> dict:
+    """Send every due mail (in batches of `limit`); {"sent": n, "failed": n}."""
+    session = session or db.session
+    config = current_app.config
+    worker = f"{worker_id()}:{uuid.uuid4().hex[:8]}"  # one per run: threads too
+    lease = int(config["MAIL_CLAIM_SECONDS"])
+    counts = {"sent": 0, "failed": 0}
+    while True:
+        with transaction.unit_of_work(session):
+            ids = outbox.claim_due(session, worker, limit=limit, lease_seconds=lease)
+        if not ids:
+            return counts
+        connection = None if embedded() else _connection()
+        try:
+            for mail_id in ids:
+                counts["sent" if _send_one(session, mail_id, worker, connection) else "failed"] += 1
+        finally:
+            if connection is not None:
+                connection.close()
+
+
+def _send_one(session, mail_id: int, worker: str, connection) -> bool:
+    mail = session.get(OutboxMail, mail_id, populate_existing=True)
+    message, recipient = build_message(mail), mail.recipient
+    transaction.discard(session)  # no transaction held open while the server answers
+    try:
+        if connection is None:
+            eml_path = _write_eml(mail_id, message)
+        else:
+            eml_path = None
+            connection.open()
+            connection.send_messages([message])
+    except (TimeoutError, smtplib.SMTPException, OSError) as exc:
+        log.warning("mail %s to %s not sent: %s", mail_id, recipient, exc)
+        if connection is not None:
+            connection.close()  # the next mail of the batch opens a fresh one
+        with transaction.unit_of_work(session):
+            outbox.mark_failed(session, mail_id, worker, f"{type(exc).__name__}: {exc}",
+                               permanent=_is_permanent(exc))
+        return False
+    with transaction.unit_of_work(session):
+        outbox.mark_sent(session, mail_id, worker, eml_path=eml_path)
+    return True
+
+
+@task("mail.send", schedule=crontab(minute="*"), title=_l("Send waiting e-mails"))
+def send_task(session, ctx) -> dict:
+    transaction.keep(session)
+    return deliver(session)
+
+
+def _queued_mail(session) -> None:
+    """After a commit that wrote outbox rows: a `mail.send` task sends them now. If the queue
+    cannot take it, the minutely drain sends them a little later."""
+    if not session.info.pop(outbox.QUEUED_FLAG, False):
+        return
+    if not current_app or not current_app.config.get("MAIL_SEND_AFTER_COMMIT", True):
+        return
+    try:
+        with Session(db.engine) as side:
+            submit(side, "mail.send", {}, user_id=None, title=str(_l("Send waiting e-mails")))
+    except Exception:
+        log.exception("mail.send not submitted; the periodic run sends the mail")
+
+
+def _rolled_back(session, *_args) -> None:
+    session.info.pop(outbox.QUEUED_FLAG, None)
+
+
+if not event.contains(Session, "after_commit", _queued_mail):
+    event.listen(Session, "after_commit", _queued_mail)
+    event.listen(Session, "after_soft_rollback", _rolled_back)

@@ -1,0 +1,63 @@
+"""A customer sees the own data only: customer A walks every GET route of the app with
+customer B's ids (address, order) substituted, and no page may show B's data."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from backoffice.extensions import db
+from backoffice.models import AddressType, Order, OrderLine, OrderStatus
+from backoffice.services import customer_portal
+from tests.support.http import csrf_token
+from tests.system.test_partner_isolation import _get_routes, _text, _urls
+
+B_MARKERS = ["Geheimkundin", "geheim@b-kundin.example", "SHOP-GEHEIM-9", "Geheimsalbe"]
+
+
+def order_for(address, number: str, article: str) -> Order:
+    order = Order(external_order_id=number, address_id=address.id, status=OrderStatus.completed,
+                  subtotal_gross=Decimal("11.90"), discount=Decimal("0.00"), total_gross=Decimal("11.90"),
+                  total_net=Decimal("10.00"), total_vat=Decimal("1.90"))
+    order.lines = [OrderLine(position=1, article_no="A-1", name=article, quantity=1,
+                             unit_gross=Decimal("11.90"), vat_rate=Decimal("19"),
+                             line_gross=Decimal("11.90"))]
+    db.session.add(order)
+    db.session.commit()
+    return order
+
+
+def signed_in(app, address):
+    """A browser session of `address` in the portal, signed in through a shop link."""
+    with app.test_request_context():
+        link = customer_portal.shop_link(db.session, "http://localhost/c", address_id=address.id)
+        db.session.commit()
+    client = app.test_client()
+    path = link.url[link.url.index("/c/sign-in/"):]
+    response = client.post(path, data={"csrf_token": csrf_token(client, path)})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return client
+
+
+def test_no_get_route_shows_another_customers_data(app, make):
+    anna = make.address(first_name="Anna", last_name="Kundin", email="anna@example.org",
+                        type=AddressType.customer)
+    order_for(anna, "SHOP-1001", "Zahnpasta")
+    bea = make.address(first_name="Bea", last_name="Geheimkundin", email="geheim@b-kundin.example",
+                       type=AddressType.new_customer)
+    foreign = order_for(bea, "SHOP-GEHEIM-9", "Geheimsalbe")
+    client = signed_in(app, anna)
+    assert "SHOP-1001" in client.get("/c/").get_data(as_text=True)
+    checked = 0
+    for rule in _get_routes(app):
+        for url in _urls(rule, [bea.id, foreign.id]):
+            response = client.get(url)
+            assert response.status_code < 500, f"{url} answered {response.status_code}"
+            text = _text(response)
+            assert not [m for m in B_MARKERS if m in text], f"{url} shows customer B's data"
+            if url.startswith("/c/orders/"):
+                assert response.status_code == 404, url
+            checked += 1
+    assert checked > 30
+    # The portal session is no Desk login.
+    for url in ["/addressview/list/", "/my/addresses/list/", "/desk/outbox/list/"]:
+        assert client.get(url).status_code in (302, 401, 403), url
