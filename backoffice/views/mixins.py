@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from flask import Response, request
 from flask_appbuilder import expose, has_access
 from flask_appbuilder.urltools import get_filter_args, get_order_args
-from flask_babel import format_currency, format_datetime
+from flask_babel import format_currency, format_datetime, format_decimal
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 from wtforms import BooleanField, SelectField
@@ -20,6 +20,7 @@ from reports.tabular import write_csv, write_xlsx
 from ..extensions import db
 from ..rules import CLEANERS, RELATION_IDS, apply_rules, record_fields, values_of
 from ..timezones import viewer_time_zone
+from .localized import LocalizedMixin, file_name
 
 
 def _own_id():
@@ -72,7 +73,7 @@ def optional_checkboxes(form_cls):
     return form_cls
 
 
-class CheckboxesMixin:
+class CheckboxesMixin(LocalizedMixin):
     """Unticked boxes are a valid answer (False) on every generated add/edit form."""
 
     def _init_forms(self):
@@ -140,18 +141,19 @@ def money(value):
 
 
 def percent(value):
-    return "" if value is None else f"{value.normalize():f} %"
+    return "" if value is None else f"{format_decimal(value.normalize())} %"
 
 
 def yes_no(value):
     return Markup('<i class="fa fa-check"></i>') if value else ""
 
 
-class ExportMixin:
+class ExportMixin(LocalizedMixin):
     """`/export/xlsx` and `/export/csv` of the current filtered, sorted list.
 
     Uses the view's own base filters, so a partner's export holds exactly what its list
-    shows. `export_columns` defaults to the list columns.
+    shows. `export_columns` defaults to the list columns; the file is named after the
+    list's title in the UI language.
     """
 
     list_template = "partnerdesk/list_with_export.html"
@@ -176,7 +178,7 @@ class ExportMixin:
         columns = self.export_columns or self.list_columns
         headers = [str(self.label_columns.get(c, c)) for c in columns]
         tz = ZoneInfo(viewer_time_zone())
-        name = self.__class__.__name__.removesuffix("View").lower()
+        name = file_name(self.list_title or self.__class__.__name__.removesuffix("View"))
         if fmt == "csv":
             body = write_csv(headers, self._export_rows(columns), tz)
             mimetype = "text/csv; charset=utf-8"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from flask import flash, redirect, request, url_for
 from flask_appbuilder import ModelView, expose, has_access
 from flask_babel import gettext as _
@@ -31,6 +29,7 @@ from ..models import (
 )
 from ..services.voucher_rules import check_voucher_record
 from ..services.vouchers import add_code, generate_codes
+from .localized import rate_choice
 from .mixins import (
     CheckboxesMixin,
     ExportMixin,
@@ -60,11 +59,6 @@ VOUCHER_FIELDS = ["name", "kind", "amount", "vat_mode", "fixed_vat_rate", "new_c
                   "released_for_partner_codes", "for_customer_id", "active"]
 
 
-def _rate(value):
-    return None if value in (None, "") else Decimal(value)
-
-
-
 def _whole_number(raw) -> int:
     text = str(raw or "0").strip()
     if not text.isdigit():
@@ -90,7 +84,7 @@ class VoucherView(CheckboxesMixin, ExportMixin, ModelView):
     add_form_extra_fields = {
         "kind": enum_select(_l("Kind"), VoucherKind),
         "vat_mode": enum_select(_l("VAT handling"), VatMode),
-        "fixed_vat_rate": SelectField(_l("Fixed VAT rate"), coerce=_rate, validators=[Optional()],
+        "fixed_vat_rate": SelectField(_l("Fixed VAT rate"), coerce=rate_choice, validators=[Optional()],
                                       choices=[("", "—")] + [(str(r), f"{r} %") for r in VAT_RATES]),
         "for_customer_id": IntegerField(_l("Only for customer (address no.)"), validators=[Optional()]),
         "window_start": TimeField(_l("Window start"), validators=[Optional()]),
