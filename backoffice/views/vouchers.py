@@ -7,7 +7,7 @@ from flask_appbuilder import ModelView, expose, has_access
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import generate_csrf
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from wtforms import IntegerField, SelectField, TimeField
 from wtforms.validators import Optional
 
@@ -33,9 +33,11 @@ from .localized import rate_choice
 from .mixins import (
     CheckboxesMixin,
     ExportMixin,
+    RecordLinksMixin,
     enum_select,
     label_of,
     local_datetime,
+    may,
     money,
     percent,
     yes_no,
@@ -65,7 +67,7 @@ def _whole_number(raw) -> int:
         raise InvalidInput("invalid_count", _("Give the number of codes as a whole number."))
     return int(text)
 
-class VoucherView(CheckboxesMixin, ExportMixin, ModelView):
+class VoucherView(RecordLinksMixin, CheckboxesMixin, ExportMixin, ModelView):
     datamodel = Interface(Voucher)
     list_title = _l("Vouchers")
     show_title = _l("Voucher")
@@ -103,6 +105,18 @@ class VoucherView(CheckboxesMixin, ExportMixin, ModelView):
     def pre_update(self, item):
         check_voucher_record(item)
 
+    def record_links(self, item):
+        links = []
+        if may("can_edit", "VoucherView"):
+            links.append((_("Edit"), url_for("VoucherView.edit", pk=item.id), "fa-edit", "voucher-edit"))
+        if may("can_codes", "VoucherView"):
+            links.append((_("Add or generate codes"), url_for("VoucherView.codes", pk=item.id), "fa-plus",
+                          "voucher-add-codes"))
+        if may("can_list", "VoucherCodeView"):
+            links.append((_("Codes of this voucher"), url_for("VoucherCodeView.list", _flt_0_voucher=item.id),
+                          "fa-barcode", "voucher-codes"))
+        return links
+
     @expose("/codes/<int:pk>", methods=["GET", "POST"])
     @has_access
     def codes(self, pk):
@@ -128,7 +142,7 @@ class VoucherView(CheckboxesMixin, ExportMixin, ModelView):
                                     title=_("Codes of %(name)s", name=voucher.name))
 
 
-class VoucherCodeView(ExportMixin, ModelView):
+class VoucherCodeView(RecordLinksMixin, ExportMixin, ModelView):
     datamodel = Interface(VoucherCode)
     list_title = _l("Voucher codes")
     show_title = _l("Voucher code")
@@ -145,6 +159,17 @@ class VoucherCodeView(ExportMixin, ModelView):
     order_columns = ["code", "batch", "redeemed_count", "created_at"]
     formatters_columns = {"active": yes_no, "created_at": local_datetime}
     base_order = ("code", "asc")
+
+    def list_help(self):
+        if not may("can_codes", "VoucherView"):
+            return None
+        return Markup(escape(_("New codes, one by one or generated from a pattern: open a voucher and "
+                               "choose “Add or generate codes”."))) + Markup(
+            ' <a href="{}" data-test="to-vouchers">{}</a>').format(url_for("VoucherView.list"), _("Vouchers"))
+
+    def record_links(self, item):
+        return [(_("Voucher: %(name)s", name=item.voucher.name),
+                 url_for("VoucherView.show", pk=item.voucher_id), "fa-ticket", "code-voucher")]
 
 
 class RedemptionView(ExportMixin, ModelView):
