@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from flask_babel import format_decimal
 from markupsafe import Markup, escape
 
 WIDTH, HEIGHT, LEFT, BOTTOM, TOP = 640, 200, 44, 28, 12
 
 
-def bar_chart(points: Sequence[tuple[str, float]], title: str, value_text=str, every: int = 1,
+def bar_chart(points: Sequence[tuple[str, float]], title: str, value_text=format_decimal, every: int = 1,
               colour: str = "#337ab7", test_id: str = "") -> Markup:
     """One bar per point (label, value); every `every`-th label is written under its bar."""
     values = [float(v) for _, v in points]

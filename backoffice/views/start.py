@@ -16,6 +16,7 @@ from ..extensions import db
 from ..local_values import language
 from ..security import FINANCE, PARTNER_ROLE, STAFF, current_partner
 from ..services import start_pages
+from .addresses import audit_field, audit_value
 from .charts import bar_chart
 from .mixins import local_datetime
 
@@ -76,4 +77,4 @@ class StartView(IndexView):
                                   test_id="chart-voucher-cost"),
             }
         return self.render_template(self.index_template, sections=sections, number=format_decimal,
-                                    when=local_datetime)
+                                    when=local_datetime, field=audit_field, value=audit_value)
