@@ -68,3 +68,24 @@ def test_voucher_codes_can_be_found_from_the_voucher_and_the_codes_list(staff):
     codes = staff.get("/vouchercodeview/list/").get_data(as_text=True)
     assert 'data-test="list-help"' in codes and 'data-test="to-vouchers"' in codes
     assert staff.get(f"/voucherview/codes/{voucher.id}").status_code == 200
+
+
+def test_the_navigator_starts_at_a_root_or_a_searched_name(staff, make):
+    top = make.address(last_name="Firmenspitze")
+    make.address(last_name="Brombeer", first_name="Hanna", sponsor=top)
+    make.address(last_name="Brombeerhecke", sponsor=top)
+    start = staff.get("/desk/downline/").get_data(as_text=True)
+    assert 'data-test="navigator-roots"' in start and f"/desk/downline/node/{top.id}" in start
+    found = staff.get("/desk/downline/?address=brombeer").get_data(as_text=True)
+    assert "Brombeerhecke" in found and "Hanna Brombeer" in found
+    one = staff.get("/desk/downline/?address=Hanna%20Brom")
+    assert one.status_code == 302 and "/desk/downline/node/" in one.headers["Location"]
+    assert 'data-test="navigator-none"' in staff.get("/desk/downline/?address=Zzz").get_data(as_text=True)
+
+
+def test_long_firstlines_page_with_previous_and_next(staff, make):
+    top = make.address(last_name="Spitze")
+    for n in range(120):
+        make.address(last_name=f"Glied{n:03d}", sponsor=top)
+    html = staff.get(f"/desk/downline/node/{top.id}?page=1").get_data(as_text=True)
+    assert 'data-test="page-prev"' in html and 'data-test="page-next"' in html
