@@ -74,7 +74,8 @@ def optional_checkboxes(form_cls):
 
 
 class CheckboxesMixin(LocalizedMixin):
-    """Unticked boxes are a valid answer (False) on every generated add/edit form."""
+    """Unticked boxes are a valid answer (False) on every generated add/edit form; numbers
+    and dates are read and shown in the UI language (`LocalizedMixin`)."""
 
     def _init_forms(self):
         super()._init_forms()
