@@ -10,19 +10,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from flask import Flask, abort, request
-from flask_appbuilder import AppBuilder, IndexView
+from flask_appbuilder import AppBuilder
 
 from backoffice import areas, audit
 from backoffice.api import errors as api_errors
 from backoffice.extensions import csrf, db, migrate
 from backoffice.security import SecurityManager
 from backoffice.timezones import viewer_time_zone
+from backoffice.views.start import StartView
 from config import BASE_DIR, Config
 from downline import tree
-
-
-class DeskIndexView(IndexView):
-    index_template = "partnerdesk/index.html"
 
 
 def create_app(overrides: Mapping | None = None) -> Flask:
@@ -53,7 +50,7 @@ def create_app(overrides: Mapping | None = None) -> Flask:
     # token-authenticated REST APIs when it finds this extension.
     csrf.init_app(app)
     with app.app_context():
-        appbuilder = AppBuilder(indexview=DeskIndexView, security_manager_class=SecurityManager)
+        appbuilder = AppBuilder(indexview=StartView, security_manager_class=SecurityManager)
         appbuilder.init_app(app, db.session)
         areas.register(app, appbuilder, every_area)
         app.extensions["babel"].timezone_selector = viewer_time_zone

@@ -35,6 +35,8 @@ class Config:
     FAB_UPDATE_PERMS = False
     FAB_ADD_SECURITY_API = False
     FAB_API_SWAGGER_UI = True
+    # The Desk's frame (its stylesheet, the date pickers in the UI language) around every page.
+    FAB_BASE_TEMPLATE = "partnerdesk/base.html"
     FAB_API_MAX_PAGE_SIZE = 500
     AUTH_TYPE = 1  # AUTH_DB
     AUTH_ROLE_ADMIN = "Admin"

@@ -11,6 +11,7 @@ import contextlib
 import contextvars
 from dataclasses import dataclass
 
+from flask import g, has_request_context
 from sqlalchemy import event, insert, inspect
 from sqlalchemy.orm import Session
 
@@ -47,6 +48,15 @@ def acting_as(label: str, user_id: int | None = None, reason=None):
     finally:
         _actor.reset(token)
         _reason.reset(reason_token)
+
+
+def current_reason():
+    """The reason named by `acting_as`, else the one a Desk form gave for this request
+    (`g.audit_reason`, e.g. the reason for a new sponsor in the address form)."""
+    reason = _reason.get()
+    if reason is None and has_request_context():
+        reason = g.get("audit_reason")
+    return reason
 
 
 def current_actor() -> Actor:
@@ -113,7 +123,7 @@ def _before_flush(session: Session, flush_context, instances):
                 continue  # a new record's first values are no change; its first sponsor is
             entry = {"actor_user_id": actor.user_id, "actor_label": actor.label,
                      "entity": type(obj).__tablename__, "field": field, "old_value": _display(old),
-                     "new_value": _display(new), "reason": _display(_reason.get())}
+                     "new_value": _display(new), "reason": _display(current_reason())}
             pending.append((entry, obj, created))
 
 

@@ -16,14 +16,30 @@ from flask_appbuilder.models.sqla import filters
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 
 from . import transaction
+from .local_values import filter_value
+
+
+class LocalValue:
+    """A filter that reads its typed value the German or English way (`local_values`)."""
+
+    def apply(self, query, value):
+        return super().apply(query, filter_value(self.datamodel, self.column_name, value))
+
+
+def _local(filter_classes):
+    return [type(f.__name__, (LocalValue, f), {}) for f in filter_classes]
+
+
+LOCAL_TYPES = ("is_integer", "is_float", "is_numeric", "is_date", "is_datetime")
 
 
 class FilterConverter(filters.SQLAFilterConverter):
-    """FAB's filters, plus times of day (a voucher's redemption window): FAB knows none and
-    warned about every TIME column at start-up."""
+    """FAB's filters with German and English numbers and dates, plus times of day (a
+    voucher's redemption window): FAB knows none and warned about every TIME column."""
 
     conversion_table = (
-        *filters.SQLAFilterConverter.conversion_table,
+        *((test, _local(classes) if test in LOCAL_TYPES else classes)
+          for test, classes in filters.SQLAFilterConverter.conversion_table),
         ("is_time", [filters.FilterEqual, filters.FilterGreater, filters.FilterSmaller,
                      filters.FilterNotEqual]),
     )

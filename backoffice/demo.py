@@ -20,8 +20,12 @@ from sqlalchemy import func, select
 from downline.placement import place
 from downline.tree import ROOT_PATH
 
+from . import transaction
 from .bulk import sqlite_value
-from .models import Address, AddressType, Article, CustomerAccount, Partner, TeamMember
+from .errors import DomainError
+from .models import Address, AddressType, Article, CustomerAccount, Partner, TeamMember, Voucher, VoucherKind
+from .services import orders as shop_orders
+from .services.vouchers import add_code, create_partner_code, generate_codes
 
 FIRST_NAMES = (
     "Anna Maria Laura Julia Lena Sarah Katharina Lisa Sophie Hannah Lea Johanna Emma Mia Clara "
@@ -183,6 +187,8 @@ def generate(n: int, seed: int = 20261122, now: datetime | None = None):
         registered = start + timedelta(seconds=int((now - start).total_seconds() * i / (n + 1)))
         first_order = (registered + timedelta(days=int(rnd.random() * 40), hours=3)
                        if kind != "new_customer" else None)
+        if first_order is not None and first_order >= now:  # never a first order in the future
+            first_order = registered + (now - registered) / 2
         postal_code, city = CITIES[int(rnd.random() * len(CITIES))]
         company = last if i == 1 else (f"{last} Naturkosmetik" if kind == "partner"
                                        and rnd.random() < 0.1 else None)
@@ -277,6 +283,58 @@ def seed_articles(session) -> int:
                                 vat_rate=Decimal(vat), discountable_by_absolute_vouchers=discountable))
             added += 1
     return added
+
+
+def seed_vouchers_and_orders(session, now: datetime | None = None, orders: int = 40) -> int:
+    """Vouchers of each kind, partner codes, printed single codes, orders of new customers
+    with redemptions and invoices, one cancellation: every voucher page has something in
+    it. Orders are placed after each customer registered and before `now`, each in its own
+    unit of work as the shop API places them. Returns the number of orders placed."""
+    now = now or datetime.now(UTC).replace(microsecond=0)
+    if session.execute(select(func.count()).select_from(Voucher)).scalar():
+        return 0
+    permanent = Voucher(name="5 € für Neukunden", kind=VoucherKind.permanent, amount=Decimal("5.00"),
+                        new_customers_only=True, min_order_value=Decimal("20.00"),
+                        released_for_partner_codes=True)
+    printed = Voucher(name="10 € Messegutschein", kind=VoucherKind.single, amount=Decimal("10.00"),
+                      valid_until=(now + timedelta(days=180)).date())
+    loyalty = Voucher(name="3 € Treuegutschein", kind=VoucherKind.permanent, amount=Decimal("3.00"),
+                      max_total=500)
+    session.add_all([permanent, printed, loyalty])
+    session.flush()
+    partners = {p.address_id: p for p in session.execute(
+        select(Partner).where(Partner.address_id.in_([2, 3]))).scalars()}
+    codes = []
+    for address_id, code in ((2, "vonmeier"), (3, "schulzspart")):
+        if address_id in partners:
+            codes.append(create_partner_code(session, partners[address_id], permanent.id, code).code)
+    generate_codes(session, printed, "MESSE-####", 25, batch="Messe 2026")
+    add_code(session, loyalty, "TREUE3")
+    transaction.keep(session)
+    customers = session.execute(
+        select(Address.id, Address.registered_at).where(
+            Address.type == AddressType.new_customer, Address.id > 3,
+            Address.registered_at < now - timedelta(days=3))
+        .order_by(Address.registered_at.desc()).limit(orders)).all()
+    placed = []
+    for n, (customer_id, registered) in enumerate(customers):
+        at = min(registered + timedelta(days=1 + n % 5, hours=2), now - timedelta(hours=1))
+        code = codes[n % len(codes)] if codes and n % 3 != 2 else ("TREUE3" if n % 3 == 2 else None)
+        lines = [{"article_no": ARTICLES[n % len(ARTICLES)][0], "quantity": 1 + n % 2},
+                 {"article_no": ARTICLES[(n + 3) % len(ARTICLES)][0], "quantity": 1}]
+        external_id = f"DEMO-{n + 1:05d}"
+        try:
+            result = transaction.run(
+                lambda s, c=customer_id, lines=lines, code=code, at=at, e=external_id:
+                shop_orders.place_order(s, e, c, lines, code, now=at),
+                session=session, on_conflict=shop_orders.on_order_conflict(external_id))
+            placed.append(result.order_id)
+        except DomainError:  # a voucher condition said no: this customer orders nothing
+            continue
+    if placed:
+        transaction.run(lambda s: shop_orders.cancel_order(s, placed[0], now=now - timedelta(minutes=30)),
+                        session=session, on_conflict=shop_orders.on_cancel_conflict(placed[0]))
+    return len(placed)
 
 
 def seed_logins(session, security_manager) -> list[tuple[str, str, str]]:

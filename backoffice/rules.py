@@ -20,6 +20,7 @@ from flask import has_request_context
 from flask_appbuilder.security.sqla.models import User
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from schwifty import BIC, IBAN
 from schwifty.exceptions import SchwiftyException
 from sqlalchemy import func, inspect, select
@@ -86,6 +87,30 @@ _PLAIN_EMAIL = re.compile(
 _SPECIAL_USE_TLDS = ("arpa", "invalid", "local", "localhost", "onion", "test")
 
 
+# email-validator explains its refusals in English only: the common reasons, in the UI
+# language; any other becomes the general one.
+EMAIL_REASONS = (
+    ("must have an @-sign", _l("an e-mail address needs an @ sign")),
+    ("something before the @-sign", _l("there must be something before the @ sign")),
+    ("something after the @-sign", _l("there must be something after the @ sign")),
+    ("two periods in a row", _l("it must not have two dots in a row")),
+    ("should have a period", _l("the part after the @ sign needs a dot (example.org)")),
+    ("special-use or reserved name", _l("the part after the @ sign is a reserved name")),
+    ("too long", _l("it is too long")),
+    ("invalid character", _l("it contains characters an e-mail address cannot have")),
+    ("unsafe characters", _l("it contains characters an e-mail address cannot have")),
+    ("not within a valid top-level domain", _l("the part after the @ sign has no valid ending")),
+)
+
+
+def email_reason(error: Exception) -> str:
+    text = str(error)
+    for english, reason in EMAIL_REASONS:
+        if english in text:
+            return str(reason)
+    return str(_l("write it as name@example.org"))
+
+
 def normalize_email(value: str) -> str:
     lowered = value.strip().lower()
     if _PLAIN_EMAIL.fullmatch(lowered) and not lowered.endswith(_SPECIAL_USE_TLDS):
@@ -93,7 +118,7 @@ def normalize_email(value: str) -> str:
     try:
         return validate_email(value.strip(), check_deliverability=False).normalized.lower()
     except EmailNotValidError as exc:
-        raise ValueError(_("Not a valid e-mail address: %(reason)s", reason=str(exc))) from exc
+        raise ValueError(_("Not a valid e-mail address: %(reason)s", reason=email_reason(exc))) from exc
 
 
 def normalize_iban(value: str) -> str:
@@ -117,7 +142,8 @@ def normalize_postal_code(value: str, country: str | None) -> str:
     value = value.strip().upper()
     pattern = _POSTAL_CODE_RES.get((country or "DE").upper())
     if pattern and not pattern.fullmatch(value):
-        raise ValueError(_("Not a valid postal code for %(country)s.", country=country or "DE"))
+        raise ValueError(_("Not a valid postal code for %(country)s.",
+                           country=countries().get((country or "DE").upper(), country or "DE")))
     if not pattern and not re.fullmatch(r"[A-Z0-9 -]{2,10}", value):
         raise ValueError(_("Not a valid postal code."))
     return value

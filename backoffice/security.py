@@ -88,6 +88,16 @@ class SecurityManager(FabSecurityManager):
     a builtin role like the others (`ROLES`), the user comes with roles and groups in one
     query, and a token's user is kept a few seconds (`TokenUsers`)."""
 
+    # Menu entries of a partner's own area: hidden from a login without a partner (an
+    # administrator's role may open them, but there is no area of its own to show).
+    partner_menus: frozenset[str] = frozenset()
+
+    def has_access(self, permission_name, view_name):
+        if (permission_name == "menu_access" and view_name in self.partner_menus
+                and current_partner() is None):
+            return False
+        return super().has_access(permission_name, view_name)
+
     def is_item_public(self, permission_name, view_name):
         public = self.builtin_roles.get(self.auth_role_public)
         if public is None:

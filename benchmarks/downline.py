@@ -34,6 +34,7 @@ TARGETS_MS = {
     "firstline_page_p95": 20, "new_customers_page_p95": 30, "counts_per_level_root_p95": 500,
     "search_in_100k_downline_p95": 50, "move_1k_subtree_p95": 50, "move_100k_subtree": 3000,
     "export_100k_csv": 1000, "export_100k_xlsx": 5000, "downline_check": 10000,
+    "start_page_staff_p95": 200, "start_page_partner_p95": 200, "start_page_finance_p95": 200,
 }
 
 
@@ -75,6 +76,7 @@ def run(n: int, database: str | None, repeat: int) -> None:
     from backoffice.demo import bulk_insert
     from backoffice.extensions import db
     from backoffice.models import Address, AddressTree
+    from backoffice.services import start_pages
     from backoffice.transaction import keep
     from downline import export, integrity, maintenance, moves, navigator, stats
 
@@ -124,6 +126,13 @@ def run(n: int, database: str | None, repeat: int) -> None:
 
         _emit("firstline_page_p95", _p95(page, repeat), "ms", backend, n, baseline=_p95(page_raw, repeat),
               firstline=big.firstline_count)
+
+        # The figures of each role's start page (the biggest sponsor as the partner).
+        today = datetime.now(UTC).date()
+        for role, figures in (("staff", lambda: start_pages.staff_figures(s, today)),
+                              ("partner", lambda: start_pages.partner_figures(s, big.id, -1, today)),
+                              ("finance", lambda: start_pages.finance_figures(s, today))):
+            _emit(f"start_page_{role}_p95", _p95(figures, repeat), "ms", backend, n)
 
         def newc():
             navigator.firstline(s, big, sort="registered_at", desc=True, new_customers_only=True)

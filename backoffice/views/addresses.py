@@ -1,15 +1,29 @@
 """Desk views for addresses: the full list, the "never ordered" selection, the audit trail."""
 
+from flask import flash, g, url_for
 from flask_appbuilder import ModelView
 from flask_appbuilder.models.sqla.filters import FilterEqual
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from wtforms import IntegerField, SelectField
+from markupsafe import Markup
+from wtforms import IntegerField, SelectField, TextAreaField
 from wtforms.validators import Optional
 
 from ..datamodel import Interface
+from ..extensions import db
 from ..models import Address, AddressType, AuditEntry, Language, RegistrationSource, Salutation
 from ..rules import countries
-from .mixins import ExportMixin, RulesMixin, enum_select, label_of, local_datetime, yes_no
+from .mixins import (
+    ExportMixin,
+    RecordLinksMixin,
+    RulesMixin,
+    enum_select,
+    label_of,
+    local_datetime,
+    may,
+    own_id,
+    yes_no,
+)
 
 ADDRESS_LABELS = {
     "id": _l("No."),
@@ -67,6 +81,31 @@ DATE_FORMATTERS = {
 }
 
 
+# What the audit trail's field names mean to a reader.
+AUDIT_FIELDS = {"sponsor_id": _l("Sponsor"), "type": _l("Type"), "iban": _l("IBAN"), "bic": _l("BIC"),
+                "mandate_reference": _l("Mandate reference"), "mandate_date": _l("Mandate date")}
+AUDIT_ENTITIES = {"address": _l("Address"), "partner": _l("Partner")}
+
+
+def audit_field(value):
+    return str(AUDIT_FIELDS.get(value, value or ""))
+
+
+def audit_entity(value):
+    return str(AUDIT_ENTITIES.get(value, value or ""))
+
+
+def audit_value(value):
+    """An old or new value as a person reads it: a sponsor's name and number, a type's label."""
+    if value in (None, ""):
+        return ""
+    if str(value).isdigit():
+        address = db.session.get(Address, int(value))
+        if address is not None:
+            return f"{address.name} ({_('No.')} {address.id})"
+    return label_of(AddressType)(value)
+
+
 class AuditEntryView(ExportMixin, ModelView):
     """Read-only trail; also shown as a tab on each address."""
 
@@ -90,10 +129,31 @@ class AuditEntryView(ExportMixin, ModelView):
         "new_value": _l("New value"),
         "reason": _l("Reason"),
     }
-    formatters_columns = DATE_FORMATTERS
+    formatters_columns = {**DATE_FORMATTERS, "field": audit_field, "entity": audit_entity,
+                          "old_value": audit_value, "new_value": audit_value}
 
 
-class AddressView(RulesMixin, ExportMixin, ModelView):
+def sponsor_reason_required(form_cls):
+    """A new sponsor in the edit form needs a reason, as on the move page; it goes into the
+    audit trail with the change."""
+
+    class SponsorReasonForm(form_cls):
+        def validate(self, extra_validators=None):
+            ok = super().validate(extra_validators)
+            pk = own_id()
+            stored = db.session.get(Address, pk) if pk is not None else None
+            changed = stored is not None and self.sponsor_id.data != stored.sponsor_id
+            if changed and not (self.sponsor_reason.data or "").strip():
+                self.sponsor_reason.errors = [*self.sponsor_reason.errors,
+                                              _("Give a reason for the new sponsor.")]
+                return False
+            return ok
+
+    SponsorReasonForm.__name__ = form_cls.__name__
+    return SponsorReasonForm
+
+
+class AddressView(RecordLinksMixin, RulesMixin, ExportMixin, ModelView):
     datamodel = Interface(Address)
     list_title = _l("Addresses")
     show_title = _l("Address")
@@ -115,7 +175,8 @@ class AddressView(RulesMixin, ExportMixin, ModelView):
                     "consent_contact_by_sponsor", "consent_marketing", "external_key",
                     "created_at", "updated_at"]
     add_columns = FORM_COLUMNS
-    edit_columns = FORM_COLUMNS
+    edit_columns = [*FORM_COLUMNS[:FORM_COLUMNS.index("sponsor_id") + 1], "sponsor_reason",
+                    *FORM_COLUMNS[FORM_COLUMNS.index("sponsor_id") + 1:]]
     # An id field, not a dropdown: a dropdown of a million sponsors is unusable.
     add_form_extra_fields = {
         "type": enum_select(_l("Type"), AddressType, default=AddressType.new_customer),
@@ -128,11 +189,52 @@ class AddressView(RulesMixin, ExportMixin, ModelView):
         "sponsor_id": IntegerField(_l("Sponsor (address no.)"), validators=[Optional()],
                                    description=_l("Number of the sponsoring address.")),
     }
-    edit_form_extra_fields = add_form_extra_fields
+    edit_form_extra_fields = {**add_form_extra_fields, "sponsor_reason": TextAreaField(
+        _l("Reason for a new sponsor"), validators=[Optional()],
+        description=_l("Needed when the sponsor changes; it is kept in the audit trail."))}
     base_order = ("id", "desc")
     formatters_columns = DATE_FORMATTERS
     related_views = [AuditEntryView]
     page_size = 25
+
+    def _init_forms(self):
+        super()._init_forms()
+        self.edit_form = sponsor_reason_required(self.edit_form)
+
+    def pre_update(self, item):
+        super().pre_update(item)
+        g.audit_reason = (getattr(item, "sponsor_reason", None) or "").strip() or None
+
+    def post_add(self, item):
+        self._flash_link(item)
+
+    def post_update(self, item):
+        g.pop("audit_reason", None)
+        self._flash_link(item)
+
+    @staticmethod
+    def _flash_link(item):
+        flash(Markup('<a href="{}" data-test="saved-record">{}</a>').format(
+            url_for("AddressView.show", pk=item.id),
+            _("Open %(name)s (No. %(id)s)", name=item.name, id=item.id)), "info")
+
+    def record_links(self, item):
+        links = []
+        if may("can_edit", "AddressView"):
+            links.append((_("Edit"), url_for("AddressView.edit", pk=item.id), "fa-edit", "address-edit"))
+        if item.sponsor_id:
+            links.append((_("Sponsor: %(name)s", name=item.sponsor.name),
+                          url_for("AddressView.show", pk=item.sponsor_id), "fa-level-up", "address-sponsor"))
+        if may("can_node", "DeskDownlineView"):
+            links.append((_("Downline"), url_for("DeskDownlineView.node", pk=item.id), "fa-sitemap",
+                          "address-downline"))
+        if may("can_move", "DeskDownlineView"):
+            links.append((_("Move to another sponsor"), url_for("DeskDownlineView.move", address=item.id),
+                          "fa-exchange", "address-move"))
+        if may("can_list", "AuditEntryView"):
+            links.append((_("Audit trail"), url_for("AuditEntryView.list", _flt_0_address_id=item.id),
+                          "fa-history", "address-audit"))
+        return links
 
 
 class NeverOrderedView(ExportMixin, ModelView):

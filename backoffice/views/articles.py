@@ -8,6 +8,7 @@ from wtforms import SelectField
 
 from ..datamodel import Interface
 from ..models import VAT_RATES, Article
+from .localized import rate_choice
 from .mixins import ExportMixin, RulesMixin, local_datetime, money, percent, yes_no
 
 
@@ -37,7 +38,7 @@ class ArticleView(RulesMixin, ExportMixin, ModelView):
     edit_columns = list_columns
     add_form_extra_fields = {
         "vat_rate": SelectField(_l("VAT rate"), choices=[(str(r), f"{r} %") for r in VAT_RATES],
-                                coerce=Decimal, default=Decimal("19")),
+                                coerce=rate_choice, default=Decimal("19")),
     }
     edit_form_extra_fields = add_form_extra_fields
     formatters_columns = {"vat_rate": percent, "gross_price": money,

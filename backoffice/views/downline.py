@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Response, abort, current_app, flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -26,6 +27,7 @@ from .. import transaction
 from ..extensions import db
 from ..models import AddressType
 from ..security import current_partner_address_id, logged_in_user
+from ..services import address_search
 from ..tasks import submit
 from ..timezones import viewer_time_zone
 from .mixins import local_datetime
@@ -229,10 +231,13 @@ class DeskDownlineView(_DownlineBase):
     @expose("/")
     @has_access
     def start(self):
-        pk = _int_arg("address")
-        if pk is not None:
-            return redirect(url_for(".node", pk=pk))
-        return self.render_template("downline/desk_start.html")
+        """Start at a number, a name (the matches to choose from) or one of the tree's roots."""
+        query = (request.args.get("address") or "").strip()
+        matches = address_search.by_name(db.session, query) if query else []
+        if len(matches) == 1:
+            return redirect(url_for(".node", pk=matches[0].id))
+        return self.render_template("downline/desk_start.html", query=query, matches=matches,
+                                    roots=address_search.roots(db.session), number=format_decimal)
 
     @expose("/node/<int:pk>")
     @has_access

@@ -24,9 +24,11 @@ from reports.tabular import write_csv
 
 from .. import transaction
 from ..extensions import db
+from ..local_values import language
 from ..models import ImportRun, ImportStatus
 from ..security import logged_in_user
 from ..tasks import submit
+from .localized import file_name
 from .mixins import local_datetime
 
 KIND_LABELS = {
@@ -134,8 +136,11 @@ class ImportsView(BaseView):
         if kind not in KINDS:
             abort(404)
         header, example = kind_of(kind).template()
+        if language() == "de":  # the German header names, which the import reads as well
+            header = [f.aliases[0] if f.aliases else f.name for f in kind_of(kind).fields]
+        name = file_name(f"{_('Template')} {KIND_LABELS[kind]}")
         return Response(write_csv(header, [example]), mimetype=MIMETYPES["csv"], headers={
-            "Content-Disposition": f'attachment; filename="template-{kind}.csv"'})
+            "Content-Disposition": f'attachment; filename="{name}.csv"'})
 
 
 def _user_names(runs) -> dict[int, str]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import copy
 from zoneinfo import ZoneInfo
 
-from flask import Response, request
+from flask import Response, current_app, request
 from flask_appbuilder import expose, has_access
 from flask_appbuilder.urltools import get_filter_args, get_order_args
-from flask_babel import format_currency, format_datetime
+from flask_babel import format_currency, format_datetime, format_decimal
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 from wtforms import BooleanField, SelectField
@@ -20,9 +20,10 @@ from reports.tabular import write_csv, write_xlsx
 from ..extensions import db
 from ..rules import CLEANERS, RELATION_IDS, apply_rules, record_fields, values_of
 from ..timezones import viewer_time_zone
+from .localized import LocalizedMixin, file_name
 
 
-def _own_id():
+def own_id():
     pk = (request.view_args or {}).get("pk")
     return int(pk) if pk is not None and str(pk).isdigit() else None
 
@@ -33,9 +34,9 @@ def with_rules(form_cls, model):
     class RuledForm(form_cls):
         def validate(self, extra_validators=None):
             ok = super().validate(extra_validators)
-            own_id = _own_id()
+            pk = own_id()
             # Rules judge the whole record: fields not on this form keep their stored values.
-            stored = db.session.get(model, own_id) if own_id is not None else None
+            stored = db.session.get(model, pk) if pk is not None else None
             values = values_of(stored, record_fields(model)) if stored is not None else {}
             for name, field in self._fields.items():
                 value = field.data
@@ -46,7 +47,7 @@ def with_rules(form_cls, model):
                 else:
                     values[name] = value
             with db.session.no_autoflush:
-                _, errors = CLEANERS[model](db.session, values, own_id)
+                _, errors = CLEANERS[model](db.session, values, pk)
             shown = False
             for field, messages in errors.items():
                 target = self._fields.get(field) or self._fields.get(field.removesuffix("_id"))
@@ -72,8 +73,9 @@ def optional_checkboxes(form_cls):
     return form_cls
 
 
-class CheckboxesMixin:
-    """Unticked boxes are a valid answer (False) on every generated add/edit form."""
+class CheckboxesMixin(LocalizedMixin):
+    """Unticked boxes are a valid answer (False) on every generated add/edit form; numbers
+    and dates are read and shown in the UI language (`LocalizedMixin`)."""
 
     def _init_forms(self):
         super()._init_forms()
@@ -96,6 +98,32 @@ class RulesMixin(CheckboxesMixin):
 
     def pre_update(self, item):
         apply_rules(db.session, item)
+
+
+class RecordLinksMixin:
+    """No dead ends: a record's show page leads on (`record_links(item)`: label, href, icon,
+    test id of the pages about it the user may open), and a list may say where its records
+    come from (`list_help()`)."""
+
+    show_template = "partnerdesk/show_with_links.html"
+
+    def record_links(self, item) -> list[tuple]:
+        return []
+
+    def list_help(self):
+        return None
+
+    def render_template(self, template, **kwargs):
+        if template == self.show_template and "pk" in kwargs:
+            item = self.datamodel.get(kwargs["pk"], self._base_filters)
+            kwargs["record_links"] = self.record_links(item) if item is not None else []
+        elif template == self.list_template:
+            kwargs["list_help"] = self.list_help()
+        return super().render_template(template, **kwargs)
+
+
+def may(permission: str, view: str) -> bool:
+    return current_app.appbuilder.sm.has_access(permission, view)
 
 
 def enum_select(label, enum_class, blank: bool = False, **kwargs) -> SelectField:
@@ -140,18 +168,19 @@ def money(value):
 
 
 def percent(value):
-    return "" if value is None else f"{value.normalize():f} %"
+    return "" if value is None else f"{format_decimal(value.normalize())} %"
 
 
 def yes_no(value):
     return Markup('<i class="fa fa-check"></i>') if value else ""
 
 
-class ExportMixin:
+class ExportMixin(LocalizedMixin):
     """`/export/xlsx` and `/export/csv` of the current filtered, sorted list.
 
     Uses the view's own base filters, so a partner's export holds exactly what its list
-    shows. `export_columns` defaults to the list columns.
+    shows. `export_columns` defaults to the list columns; the file is named after the
+    list's title in the UI language.
     """
 
     list_template = "partnerdesk/list_with_export.html"
@@ -176,7 +205,7 @@ class ExportMixin:
         columns = self.export_columns or self.list_columns
         headers = [str(self.label_columns.get(c, c)) for c in columns]
         tz = ZoneInfo(viewer_time_zone())
-        name = self.__class__.__name__.removesuffix("View").lower()
+        name = file_name(self.list_title or self.__class__.__name__.removesuffix("View"))
         if fmt == "csv":
             body = write_csv(headers, self._export_rows(columns), tz)
             mimetype = "text/csv; charset=utf-8"

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from flask import flash, redirect, request, url_for
 from flask_appbuilder import ModelView, expose, has_access
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import generate_csrf
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from wtforms import IntegerField, SelectField, TimeField
 from wtforms.validators import Optional
 
@@ -31,12 +29,15 @@ from ..models import (
 )
 from ..services.voucher_rules import check_voucher_record
 from ..services.vouchers import add_code, generate_codes
+from .localized import rate_choice
 from .mixins import (
     CheckboxesMixin,
     ExportMixin,
+    RecordLinksMixin,
     enum_select,
     label_of,
     local_datetime,
+    may,
     money,
     percent,
     yes_no,
@@ -60,18 +61,13 @@ VOUCHER_FIELDS = ["name", "kind", "amount", "vat_mode", "fixed_vat_rate", "new_c
                   "released_for_partner_codes", "for_customer_id", "active"]
 
 
-def _rate(value):
-    return None if value in (None, "") else Decimal(value)
-
-
-
 def _whole_number(raw) -> int:
     text = str(raw or "0").strip()
     if not text.isdigit():
         raise InvalidInput("invalid_count", _("Give the number of codes as a whole number."))
     return int(text)
 
-class VoucherView(CheckboxesMixin, ExportMixin, ModelView):
+class VoucherView(RecordLinksMixin, CheckboxesMixin, ExportMixin, ModelView):
     datamodel = Interface(Voucher)
     list_title = _l("Vouchers")
     show_title = _l("Voucher")
@@ -90,7 +86,7 @@ class VoucherView(CheckboxesMixin, ExportMixin, ModelView):
     add_form_extra_fields = {
         "kind": enum_select(_l("Kind"), VoucherKind),
         "vat_mode": enum_select(_l("VAT handling"), VatMode),
-        "fixed_vat_rate": SelectField(_l("Fixed VAT rate"), coerce=_rate, validators=[Optional()],
+        "fixed_vat_rate": SelectField(_l("Fixed VAT rate"), coerce=rate_choice, validators=[Optional()],
                                       choices=[("", "—")] + [(str(r), f"{r} %") for r in VAT_RATES]),
         "for_customer_id": IntegerField(_l("Only for customer (address no.)"), validators=[Optional()]),
         "window_start": TimeField(_l("Window start"), validators=[Optional()]),
@@ -108,6 +104,18 @@ class VoucherView(CheckboxesMixin, ExportMixin, ModelView):
 
     def pre_update(self, item):
         check_voucher_record(item)
+
+    def record_links(self, item):
+        links = []
+        if may("can_edit", "VoucherView"):
+            links.append((_("Edit"), url_for("VoucherView.edit", pk=item.id), "fa-edit", "voucher-edit"))
+        if may("can_codes", "VoucherView"):
+            links.append((_("Add or generate codes"), url_for("VoucherView.codes", pk=item.id), "fa-plus",
+                          "voucher-add-codes"))
+        if may("can_list", "VoucherCodeView"):
+            links.append((_("Codes of this voucher"), url_for("VoucherCodeView.list", _flt_0_voucher=item.id),
+                          "fa-barcode", "voucher-codes"))
+        return links
 
     @expose("/codes/<int:pk>", methods=["GET", "POST"])
     @has_access
@@ -134,7 +142,7 @@ class VoucherView(CheckboxesMixin, ExportMixin, ModelView):
                                     title=_("Codes of %(name)s", name=voucher.name))
 
 
-class VoucherCodeView(ExportMixin, ModelView):
+class VoucherCodeView(RecordLinksMixin, ExportMixin, ModelView):
     datamodel = Interface(VoucherCode)
     list_title = _l("Voucher codes")
     show_title = _l("Voucher code")
@@ -151,6 +159,17 @@ class VoucherCodeView(ExportMixin, ModelView):
     order_columns = ["code", "batch", "redeemed_count", "created_at"]
     formatters_columns = {"active": yes_no, "created_at": local_datetime}
     base_order = ("code", "asc")
+
+    def list_help(self):
+        if not may("can_codes", "VoucherView"):
+            return None
+        return Markup(escape(_("New codes, one by one or generated from a pattern: open a voucher and "
+                               "choose “Add or generate codes”."))) + Markup(
+            ' <a href="{}" data-test="to-vouchers">{}</a>').format(url_for("VoucherView.list"), _("Vouchers"))
+
+    def record_links(self, item):
+        return [(_("Voucher: %(name)s", name=item.voucher.name),
+                 url_for("VoucherView.show", pk=item.voucher_id), "fa-ticket", "code-voucher")]
 
 
 class RedemptionView(ExportMixin, ModelView):

@@ -66,11 +66,13 @@ def test_desk_edit_records_the_logged_in_user_and_shows_it_on_the_address(client
     response = client.post(f"/addressview/edit/{address.id}", data={
         "csrf_token": token, "type": "new_customer", "last_name": "Umzug", "first_name": "Erika",
         "email": address.email, "postal_code": "10115", "city": "Berlin", "country": "DE",
-        "language": "de", "registration_source": "desk", "sponsor_id": str(new.id)})
+        "language": "de", "registration_source": "desk", "sponsor_id": str(new.id),
+        "sponsor_reason": "Wunsch der Kundin"})  # a new sponsor needs a reason
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
     db.session.expire_all()
     entry = [e for e in make.audit_for(address.id) if e.field == "sponsor_id"][-1]
     assert entry.actor_label == "staff" and entry.actor_user_id is not None
     assert (entry.old_value, entry.new_value) == (str(old.id), str(new.id))
     show = client.get(f"/addressview/show/{address.id}").get_data(as_text=True)
-    assert "sponsor_id" in show and str(new.id) in show and "staff" in show
+    # The trail names the field and the sponsor as people read them, not `sponsor_id` and a number.
+    assert "Sponsor" in show and f"Neusponsor ({'Nr.'} {new.id})" in show and "staff" in show

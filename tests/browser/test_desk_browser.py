@@ -90,7 +90,7 @@ def test_staff_creates_address_finds_it_and_exports_the_filtered_list(page, make
     with page.expect_download() as download_info:
         export.click()
     download = download_info.value
-    assert download.suggested_filename == "address.xlsx"
+    assert download.suggested_filename == "adressen.xlsx"  # the list title in the UI language
     path = tmp_path / download.suggested_filename
     download.save_as(path)
 

@@ -1,0 +1,88 @@
+"""No dead ends: every menu entry a role sees opens a page for that role, and the pages for
+what goes wrong (403, 404, 500) are the Desk's own, in the UI language."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.support.http import login
+
+ROLES = ["Admin", "Staff", "Finance", "Partner"]
+REFUSED = ("Access is Denied", "Zugriff verweigert", 'data-test="error-page"')
+
+
+def _menu_links(html: str) -> list[str]:
+    """The hrefs of the navigation bar's entries (dropdown items and top-level links)."""
+    navbar = html.split('<div class="navbar-collapse', 1)[-1].split("</nav>", 1)[0]
+    links = re.findall(r'<a [^>]*href="(/[^"#]*)"', navbar)
+    skip = ("/logout", "/lang/", "/users/userinfo", "/resetmypassword", "/login")
+    return sorted({link for link in links if not link.startswith(skip)})
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_menu_entry_opens_a_page_for_the_role_that_sees_it(client, make, role):
+    if role == "Partner":
+        make.partner("menu_user")
+    else:
+        make.user("menu_user", role)
+    login(client, "menu_user")
+    start = client.get("/")
+    assert start.status_code == 200
+    links = _menu_links(start.get_data(as_text=True))
+    assert links, "no menu entries found"
+    for link in links:
+        response = client.get(link, follow_redirects=True)
+        body = response.get_data(as_text=True)
+        assert response.status_code == 200, f"{role}: {link} answered {response.status_code}"
+        assert not any(text in body for text in REFUSED), f"{role}: {link} leads to a refusal"
+        assert "/login" not in response.request.path, f"{role}: {link} sent back to the login"
+
+
+def test_an_administrator_without_a_partner_sees_no_partner_area(client, make):
+    make.user("chefin", "Admin")
+    login(client, "chefin")
+    links = _menu_links(client.get("/").get_data(as_text=True))
+    assert "/my/downline/" not in links and not any(link.startswith("/my") for link in links)
+
+
+def test_finance_sees_the_import_history_but_no_upload_form(client, make):
+    make.user("fiona", "Finance")
+    login(client, "fiona")
+    page = client.get("/imports/").get_data(as_text=True)
+    assert 'data-test="import-upload"' not in page
+
+
+def test_missing_page_is_the_desks_own_page_in_german_and_english(client, make):
+    make.user("staff", "Staff")
+    login(client, "staff")
+    response = client.get("/addressview/show/999999")
+    if response.status_code == 302:  # FAB sends a missing record back to the list
+        response = client.get("/nowhere-at-all/")
+    assert response.status_code == 404
+    html = response.get_data(as_text=True)
+    assert 'data-test="error-page"' in html and "Seite nicht gefunden" in html
+    assert "Zur Startseite" in html and "navbar" in html
+    client.get("/lang/en")
+    html = client.get("/nowhere-at-all/").get_data(as_text=True)
+    assert "Page not found" in html and "To the start page" in html
+
+
+def test_api_paths_keep_their_json_errors(client):
+    response = client.get("/api/v1/nowhere/")
+    assert response.status_code == 404 and response.is_json and response.json["error"]
+
+
+def test_a_server_error_shows_the_desks_page_without_details(app):
+    propagate = app.config.get("PROPAGATE_EXCEPTIONS")
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    try:
+        with app.test_request_context("/addressview/list/"):
+            app.preprocess_request()
+            response = app.handle_exception(RuntimeError("secret detail"))
+    finally:
+        app.config["PROPAGATE_EXCEPTIONS"] = propagate
+    html = response.get_data(as_text=True)
+    assert response.status_code == 500 and "Etwas ist schiefgegangen" in html
+    assert "secret detail" not in html and "Traceback" not in html
