@@ -20,7 +20,11 @@ from werkzeug.serving import make_server
 from app import create_app
 from backoffice.cli import init_roles
 from backoffice.extensions import db
+from backoffice.services.throttle import failed_logins
 from backoffice.models import Address, AddressType, Article, AuditEntry, Partner
+
+# Apps built by tests, benchmarks' smoke runs and worker processes get the development key.
+os.environ.setdefault("PARTNERDESK_ENV", "test")
 
 
 def our_tables() -> list[str]:
@@ -80,6 +84,7 @@ def app(database_url, tmp_path_factory):
         "TASKS_QUEUE_URL": f"sqlite:///{tasks / 'queue.sqlite'}",
         "TASKS_FILES_DIR": str(tasks / "files"),
         "IMPORTS_DIR": str(tmp_path_factory.mktemp("imports")),
+        "RATELIMIT_STORAGE_URI": f"sqlite:///{tasks / 'ratelimits.sqlite'}",
     })
     with app.app_context():
         from flask_migrate import upgrade
@@ -112,6 +117,7 @@ def _clean_database(request):
         db.session.execute(sa.text("DELETE FROM ab_user_role"))
         db.session.execute(sa.text("DELETE FROM ab_user"))
         db.session.commit()
+        failed_logins.reset()  # and every other throttle's counters
         db.session.remove()
 
 

@@ -8,6 +8,7 @@ from .downline import DownlineVisibility, PersonalDataExport
 from .imports import ImportRun, ImportStatus
 from .orders import LineKind, Order, OrderLine, OrderStatus
 from .partners import Partner
+from .sessions import LoginGeneration
 from .tasks import Task, TaskStatus
 from .vouchers import (
     Redemption,
@@ -26,6 +27,7 @@ __all__ = [
     "InvoiceKind",
     "InvoiceSeries",
     "LineKind",
+    "LoginGeneration",
     "Order",
     "OrderLine",
     "OrderStatus",
