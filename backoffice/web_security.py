@@ -44,7 +44,7 @@ class InsecureConfiguration(RuntimeError):
 def check_secret_key(app: Flask) -> None:
     if app.config.get("SECRET_KEY"):
         return
-    env = os.environ.get("PARTNERDESK_ENV") or app.config.get("PARTNERDESK_ENV")
+    env = os.environ.get("PARTNERDESK_ENV", app.config.get("PARTNERDESK_ENV"))
     if app.testing or app.debug or env in DEVELOPMENT_ENVS:
         app.config["SECRET_KEY"] = DEVELOPMENT_KEY
         return
@@ -100,8 +100,8 @@ def login_name() -> str:
 def _limits():
     config = current_app.config
     window = int(config.get("LOGIN_FAILURE_WINDOW_SECONDS", 900))
-    return (int(config.get("LOGIN_FAILURES_PER_ACCOUNT", 10)), int(config.get("LOGIN_FAILURES_PER_CLIENT", 50)),
-            window)
+    return (int(config.get("LOGIN_FAILURES_PER_ACCOUNT", 10)),
+            int(config.get("LOGIN_FAILURES_PER_CLIENT", 50)), window)
 
 
 def login_blocked(username: str, client: str | None) -> float | None:

@@ -20,8 +20,8 @@ from werkzeug.serving import make_server
 from app import create_app
 from backoffice.cli import init_roles
 from backoffice.extensions import db
-from backoffice.services.throttle import failed_logins
 from backoffice.models import Address, AddressType, Article, AuditEntry, Partner
+from backoffice.services.throttle import failed_logins
 
 # Apps built by tests, benchmarks' smoke runs and worker processes get the development key.
 os.environ.setdefault("PARTNERDESK_ENV", "test")

@@ -7,8 +7,10 @@ from wtforms import IntegerField, SelectField
 from wtforms.validators import Optional
 
 from ..datamodel import Interface
+from ..extensions import db
 from ..models import Address, AddressType, AuditEntry, Language, RegistrationSource, Salutation
 from ..rules import countries
+from ..services.privacy import refuse_hard_delete
 from .mixins import ExportMixin, RulesMixin, enum_select, label_of, local_datetime, yes_no
 
 ADDRESS_LABELS = {
@@ -133,6 +135,10 @@ class AddressView(RulesMixin, ExportMixin, ModelView):
     formatters_columns = DATE_FORMATTERS
     related_views = [AuditEntryView]
     page_size = 25
+
+    def pre_delete(self, item):
+        """FAB flashes the refusal's message (a partner's address, orders, a downline)."""
+        refuse_hard_delete(db.session, item.id)
 
 
 class NeverOrderedView(ExportMixin, ModelView):
