@@ -152,7 +152,8 @@ class SecurityManager(FabSecurityManager):
 
     def on_user_login(self, user) -> None:
         super().on_user_login(user)
-        session["login_gen"] = generation(self.session, user.id)
+        if not request.path.startswith("/api/"):  # a token carries its own (`gen` claim)
+            session["login_gen"] = generation(self.session, user.id)
 
     def on_user_logout(self, user) -> None:
         super().on_user_logout(user)
