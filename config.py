@@ -65,6 +65,9 @@ class Config:
     HTTPS = os.environ.get("HTTPS", "").lower() in ("1", "true", "yes")
     SESSION_COOKIE_SECURE = HTTPS
     HSTS_SECONDS = int(os.environ.get("HSTS_SECONDS", "31536000"))
+    # Behind one reverse proxy: take the client's address and scheme from its X-Forwarded-*
+    # headers (the login throttle counts per client address).
+    BEHIND_PROXY = os.environ.get("BEHIND_PROXY", "").lower() in ("1", "true", "yes")
 
     # Counters of the throttles (voucher checks, failed logins), shared by every process:
     # Redis for several machines, else an embedded SQLite file all workers of a machine share.

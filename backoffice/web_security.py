@@ -23,6 +23,7 @@ import os
 
 from flask import Flask, abort, current_app, request, session
 from flask_babel import gettext as _
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .errors import TooManyRequests
 from .services.throttle import failed_logins
@@ -54,6 +55,8 @@ def check_secret_key(app: Flask) -> None:
 
 
 def install(app: Flask) -> None:
+    if app.config.get("BEHIND_PROXY"):
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
     views = {type(view).__name__: view for view in app.appbuilder.baseviews}
 
     @app.before_request
