@@ -274,3 +274,18 @@ def test_security_headers_on_every_page(app, client, everybody):
 
 def test_csrf_tokens_expire(app):
     assert app.config["WTF_CSRF_TIME_LIMIT"]
+
+
+def test_partner_apis_select_filter_and_sort_by_visible_columns_only(client, everybody):
+    """Rison `columns`, `filters` and `order_column` on hidden columns reveal nothing."""
+    headers = api_token(client, "meier")
+    for api in ("my_addresses", "my_profile"):
+        for hidden in ("email", "phone", "street", "sponsor_id", "iban", "user_id", "address_id"):
+            for q in (f"(columns:!({hidden}))", f"(filters:!((col:{hidden},opr:sw,value:g)))",
+                      f"(order_column:{hidden},order_direction:asc)"):
+                response = client.get(f"/api/v1/{api}/?q={q}", headers=headers)
+                assert response.status_code in (200, 400), (api, q)
+                text = response.get_data(as_text=True)
+                assert not [m for m in B_MARKERS if m in text], (api, q)
+                if response.status_code == 200 and api == "my_addresses":
+                    assert f'"{hidden}"' not in text, (api, q, text[:300])
