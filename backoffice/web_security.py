@@ -7,8 +7,8 @@ login throttle and the login generation of browser sessions.
   refuses to start without a real one.
 - **Headers** on every answer: a Content-Security-Policy (own origin only, no framing by
   other sites), `nosniff`, a Referrer-Policy and, when served over HTTPS (`HTTPS=1`), HSTS.
-  FAB's templates still carry inline scripts, so `script-src` allows them; everything else
-  (objects, base URIs, foreign origins) is closed.
+  Inline scripts run only with the answer's nonce (FAB's templates ask `csp_nonce()` for
+  it); objects, base URIs and foreign origins are closed.
 - **Sort keys.** FAB sorts a Desk list (and our exports) by any `_oc_<View>` column, also a
   hidden one, whose order then reveals the hidden values. Only a view's `order_columns`
   (all of them listed columns) are accepted.
@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import math
 import os
+import secrets
 
-from flask import Flask, abort, current_app, request, session
+from flask import Flask, abort, current_app, g, request
 from flask_babel import gettext as _
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -33,9 +34,18 @@ DEVELOPMENT_ENVS = {"development", "test"}
 LOGIN_PATHS = {"/login/", "/api/v1/security/login"}
 SORT_PREFIX = "_oc_"
 
-CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+# Scripts: our own files and inline blocks carrying this answer's nonce (FAB's templates
+# ask `csp_nonce()` for it); no other inline script. Styles may be inline (FAB's widgets).
+CSP = ("default-src 'self'; script-src 'self'{nonce}; style-src 'self' 'unsafe-inline'; "
        "img-src 'self' data:; font-src 'self' data:; object-src 'none'; base-uri 'self'; "
        "form-action 'self'; frame-ancestors 'self'")
+
+
+def csp_nonce() -> str:
+    """The nonce of this answer's inline scripts (`nonce="{{ csp_nonce() }}"` in a template)."""
+    if "csp_nonce" not in g:
+        g.csp_nonce = secrets.token_urlsafe(18)
+    return g.csp_nonce
 
 
 class InsecureConfiguration(RuntimeError):
@@ -57,6 +67,7 @@ def check_secret_key(app: Flask) -> None:
 def install(app: Flask) -> None:
     if app.config.get("BEHIND_PROXY"):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+    app.jinja_env.globals["csp_nonce"] = csp_nonce
     views = {type(view).__name__: view for view in app.appbuilder.baseviews}
 
     @app.before_request
@@ -80,7 +91,8 @@ def install(app: Flask) -> None:
     @app.after_request
     def _security_headers(response):
         headers = response.headers
-        headers.setdefault("Content-Security-Policy", CSP)
+        nonce = f" 'nonce-{g.csp_nonce}'" if "csp_nonce" in g else ""
+        headers.setdefault("Content-Security-Policy", CSP.format(nonce=nonce))
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("X-Frame-Options", "SAMEORIGIN")
         headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
@@ -125,7 +137,3 @@ def login_succeeded(username: str) -> None:
     """A right password forgets the account's earlier typos (the client's count stays)."""
     per_account, _per_client, window = _limits()
     failed_logins.clear(f"account:{username}", per_account, window)
-
-
-def remember_generation(number: int) -> None:
-    session["login_gen"] = number

@@ -289,3 +289,17 @@ def test_partner_apis_select_filter_and_sort_by_visible_columns_only(client, eve
                 assert not [m for m in B_MARKERS if m in text], (api, q)
                 if response.status_code == 200 and api == "my_addresses":
                     assert f'"{hidden}"' not in text, (api, q, text[:300])
+
+
+def test_inline_scripts_run_only_with_the_answers_nonce(client, everybody):
+    import re
+    login(client, "staff")
+    for url in ["/addressview/list/", "/swagger/v1", "/desk/privacy/"]:
+        response = client.get(url)
+        policy = response.headers["Content-Security-Policy"]
+        script_src = next(p for p in policy.split(";") if p.strip().startswith("script-src"))
+        assert "unsafe-inline" not in script_src, url
+        nonces = set(re.findall(r"<script[^>]*nonce=\"([^\"]*)\"", response.get_data(as_text=True)))
+        inline = re.findall(r"<script(?![^>]*\bsrc=)([^>]*)>", response.get_data(as_text=True))
+        assert all("nonce=" in attrs for attrs in inline), url
+        assert all(f"'nonce-{n}'" in script_src for n in nonces), url
