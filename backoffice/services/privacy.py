@@ -11,7 +11,7 @@ when an address may be deleted at all.
   are cleared, the linked login deactivated and its sessions ended. The erasure is audited
   with who and why.
 - `refuse_hard_delete` says why an address cannot be deleted: a partner's, one with
-  orders, invoices, redemptions or a downline (erase it instead).
+  orders, invoices, redemptions, a downline or vouchers reserved for it (erase it instead).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..errors import Conflict, NotFound, RuleViolations
-from ..models import Address, AuditEntry, Invoice, Order, Partner, Redemption
+from ..models import Address, AuditEntry, Invoice, Order, Partner, Redemption, Voucher, VoucherCode
 from .sessions import end_sessions
 
 MASTER_FIELDS = ["id", "type", "salutation", "first_name", "last_name", "company", "email", "phone",
@@ -172,6 +172,9 @@ def refuse_hard_delete(session: Session, address_id: int) -> None:
         reasons.append(_("voucher redemptions"))
     if count(select(func.count()).select_from(Address).where(Address.sponsor_id == address_id)):
         reasons.append(_("a downline"))
+    if count(select(func.count()).select_from(Voucher).where(Voucher.for_customer_id == address_id)) or \
+            count(select(func.count()).select_from(VoucherCode).where(VoucherCode.for_customer_id == address_id)):
+        reasons.append(_("vouchers reserved for it"))
     if reasons:
         raise Conflict("address_in_use", _(
             "This address has %(what)s and cannot be deleted; erase its personal data (GDPR) instead.",

@@ -17,7 +17,7 @@ from backoffice.extensions import db
 from backoffice.models import Address, AuditEntry, Invoice, Order
 from backoffice.services import privacy
 from tests.support.http import api_token, csrf_token, login
-from tests.support.vouchers import ordered
+from tests.support.vouchers import ordered, permanent_voucher
 
 PERSONAL = ["Erika", "Musterfrau", "erika@example.org", "+49 30 1234", "Hauptstraße 5", "Leipzig"]
 
@@ -92,7 +92,11 @@ def test_hard_delete_refused_with_a_reason(ctx, make, erika):
         with pytest.raises(Conflict) as refused:
             privacy.refuse_hard_delete(ctx, pk)
         assert refused.value.code == code and refused.value.message
-    privacy.refuse_hard_delete(ctx, make.address(last_name="Ohne").id)  # nothing holds it
+    free = make.address(last_name="Ohne")
+    privacy.refuse_hard_delete(ctx, free.id)  # nothing holds it
+    permanent_voucher(for_customer_id=free.id)
+    with pytest.raises(Conflict):
+        privacy.refuse_hard_delete(ctx, free.id)
 
 
 def test_delete_refusals_in_api_and_desk(app, client, make, erika):

@@ -303,3 +303,17 @@ def test_inline_scripts_run_only_with_the_answers_nonce(client, everybody):
         inline = re.findall(r"<script(?![^>]*\bsrc=)([^>]*)>", response.get_data(as_text=True))
         assert all("nonce=" in attrs for attrs in inline), url
         assert all(f"'nonce-{n}'" in script_src for n in nonces), url
+
+
+def test_an_admins_password_reset_ends_the_users_sessions(app, make):
+    user = make.user("staff", "Staff")
+    make.user("admin", "Admin")
+    staff = login(app.test_client(), "staff")
+    admin = login(app.test_client(), "admin")
+    url = f"/resetpassword/form?pk={user.id}"
+    token = csrf_token(admin, url)
+    answer = admin.post(url, data={"csrf_token": token, "password": "N3ues-Passwort!",
+                                   "conf_password": "N3ues-Passwort!"})
+    assert answer.status_code == 302
+    assert staff.get("/addressview/list/").status_code == 302
+    assert admin.get("/addressview/list/").status_code == 200
