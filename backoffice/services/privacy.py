@@ -172,8 +172,8 @@ def refuse_hard_delete(session: Session, address_id: int) -> None:
         reasons.append(_("voucher redemptions"))
     if count(select(func.count()).select_from(Address).where(Address.sponsor_id == address_id)):
         reasons.append(_("a downline"))
-    reserved = (select(func.count()).select_from(Voucher).where(Voucher.for_customer_id == address_id),
-                select(func.count()).select_from(VoucherCode).where(VoucherCode.for_customer_id == address_id))
+    reserved = (select(func.count()).where(Voucher.for_customer_id == address_id),
+                select(func.count()).where(VoucherCode.for_customer_id == address_id))
     if any(count(stmt) for stmt in reserved):
         reasons.append(_("vouchers reserved for it"))
     if reasons:
