@@ -8,6 +8,8 @@ DEMO_ADDRESSES ?= 3000
 # PostgreSQL database of `make bench`'s checkout benchmark (created if missing, its schema dropped).
 BENCH_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/partnerdesk_bench
 export FLASK_APP := app.py
+# The local targets run with a development key; production sets SECRET_KEY (see README).
+export PARTNERDESK_ENV ?= development
 
 .PHONY: install run serve test test-sqlite test-postgres browser-deps lint bench translations clean
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from flask import Flask, abort, request
 from flask_appbuilder import AppBuilder
 
-from backoffice import areas, audit
+from backoffice import areas, audit, web_security
 from backoffice.api import errors as api_errors
 from backoffice.extensions import csrf, db, migrate
 from backoffice.security import SecurityManager
@@ -34,6 +34,7 @@ def create_app(overrides: Mapping | None = None) -> Flask:
     app.jinja_env.finalize = lambda value: "" if value is None else value
     if overrides:
         app.config.update(overrides)
+    web_security.check_secret_key(app)
 
     every_area = areas.all_areas()
     app.config.setdefault("FAB_ROLES", areas.roles(every_area))
@@ -56,6 +57,7 @@ def create_app(overrides: Mapping | None = None) -> Flask:
         app.extensions["babel"].timezone_selector = viewer_time_zone
 
     _guard_unknown_actions(app)
+    web_security.install(app)
     api_errors.install(app)
     return app
 

@@ -22,7 +22,11 @@ def _database_url() -> str:
 
 
 class Config:
-    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-secret-key-change-me-in-production-0123456789")
+    # No default: `backoffice.web_security` lends a development key to development and tests
+    # only (PARTNERDESK_ENV=development, set by the Makefile, or TESTING) and refuses to start
+    # anywhere else without one.
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+    PARTNERDESK_ENV = os.environ.get("PARTNERDESK_ENV", "production")
     SQLALCHEMY_DATABASE_URI = _database_url()
     SQLALCHEMY_TRACK_MODIFICATIONS = False
 
@@ -56,9 +60,25 @@ class Config:
     }
 
     WTF_CSRF_ENABLED = True
-    WTF_CSRF_TIME_LIMIT = None
+    WTF_CSRF_TIME_LIMIT = int(os.environ.get("WTF_CSRF_TIME_LIMIT", "7200"))  # a form's token expires
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
+    # Served over HTTPS (behind the proxy): HSTS and Secure cookies. Off for plain local http.
+    HTTPS = os.environ.get("HTTPS", "").lower() in ("1", "true", "yes")
+    SESSION_COOKIE_SECURE = HTTPS
+    HSTS_SECONDS = int(os.environ.get("HSTS_SECONDS", "31536000"))
+    # Behind one reverse proxy: take the client's address and scheme from its X-Forwarded-*
+    # headers (the login throttle counts per client address).
+    BEHIND_PROXY = os.environ.get("BEHIND_PROXY", "").lower() in ("1", "true", "yes")
+
+    # Counters of the throttles (voucher checks, failed logins), shared by every process:
+    # Redis for several machines, else an embedded SQLite file all workers of a machine share.
+    RATELIMIT_STORAGE_URI = os.environ.get(
+        "RATELIMIT_STORAGE_URI", f"sqlite:///{BASE_DIR / 'instance' / 'ratelimits.sqlite'}")
+    # Failed logins (Desk form and token login) per account and per client address.
+    LOGIN_FAILURES_PER_ACCOUNT = int(os.environ.get("LOGIN_FAILURES_PER_ACCOUNT", "10"))
+    LOGIN_FAILURES_PER_CLIENT = int(os.environ.get("LOGIN_FAILURES_PER_CLIENT", "50"))
+    LOGIN_FAILURE_WINDOW_SECONDS = int(os.environ.get("LOGIN_FAILURE_WINDOW_SECONDS", "900"))
 
     # Partner pictures: written by FAB's ImageManager, served as static files.
     UPLOAD_FOLDER = str(BASE_DIR / "backoffice" / "static" / "uploads") + "/"

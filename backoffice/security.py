@@ -7,15 +7,25 @@ import time
 from functools import cached_property
 from itertools import chain
 
-from flask import current_app, g, has_request_context
+from flask import current_app, flash, g, has_request_context, request, session
+from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget
+from flask_appbuilder.security.forms import ResetPasswordForm
 from flask_appbuilder.security.sqla.manager import SecurityManager as FabSecurityManager
 from flask_appbuilder.security.sqla.models import Group, Role, User
+from flask_appbuilder.security.views import ResetMyPasswordView as FabResetMyPasswordView
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, event, select
 from sqlalchemy.orm import Session, joinedload
+from werkzeug.security import check_password_hash
+from wtforms import PasswordField, ValidationError
+from wtforms.validators import DataRequired
 
+from . import transaction, web_security
 from .extensions import db
-from .models import Partner
+from .models import LoginGeneration, Partner
 from .models.teams import organisation_of
+from .services.sessions import end_sessions, generation
 
 # The roles of Partnerdesk. Their permissions are FAB "builtin roles": regexes over view and
 # permission names, kept in code (reviewed like code) instead of rows an admin could drift,
@@ -75,9 +85,30 @@ token_users = TokenUsers()
 
 @event.listens_for(Session, "after_flush")
 def _security_rows_changed(session, flush_context):
-    if any(isinstance(obj, (User, Role, Group))
+    if any(isinstance(obj, (User, Role, Group, LoginGeneration))
            for obj in chain(session.new, session.dirty, session.deleted)):
         token_users.clear()
+
+
+class ChangePasswordForm(ResetPasswordForm):
+    """FAB's own password form plus the current password: a session left open on another
+    desk must not be enough to take the account over."""
+
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired()],
+                                     widget=BS3PasswordFieldWidget())
+
+    def validate_current_password(self, field):
+        user = current_app.appbuilder.sm.current_user
+        if user is None or not check_password_hash(user.password or "", field.data or ""):
+            raise ValidationError(_("The current password is wrong."))
+
+
+class ResetMyPasswordView(FabResetMyPasswordView):
+    form = ChangePasswordForm
+    form_columns = ["current_password", "password", "conf_password"]
+
+
+DESK_LOGIN_ROLES = {STAFF, FINANCE, PARTNER_ROLE}
 
 
 class SecurityManager(FabSecurityManager):
@@ -86,7 +117,64 @@ class SecurityManager(FabSecurityManager):
     FAB reads the public role's permissions from the database for each request, and loads
     a token's user, then its roles, then its groups, one query each. Here the public role is
     a builtin role like the others (`ROLES`), the user comes with roles and groups in one
-    query, and a token's user is kept a few seconds (`TokenUsers`)."""
+    query, and a token's user is kept a few seconds (`TokenUsers`).
+
+    Logins: failed ones are counted per account and client (`backoffice.web_security`);
+    a Shop-only login gets tokens, never a Desk session; every session and token carries
+    the user's login generation (`backoffice.services.sessions`), and logout and a
+    password change raise it."""
+
+    resetmypasswordview = ResetMyPasswordView
+
+    def create_jwt_manager(self, app):
+        jwt_manager = super().create_jwt_manager(app)
+
+        @jwt_manager.additional_claims_loader
+        def _login_generation(identity):
+            return {"gen": generation(self.session, int(identity))}
+
+        return jwt_manager
+
+    def auth_user_db(self, username, password):
+        name = str(username or "").strip().lower()[:256]
+        user = super().auth_user_db(username, password)
+        if user is None:
+            web_security.login_failed(name, request.remote_addr)
+            return None
+        web_security.login_succeeded(name)
+        if not request.path.startswith("/api/") and not self._may_use_desk(user):
+            flash(_("This login is for the shop's API only; it cannot sign in to the Desk."), "warning")
+            return None
+        return user
+
+    def _may_use_desk(self, user) -> bool:
+        names = {role.name for role in user.roles}
+        return bool(names & DESK_LOGIN_ROLES) or self.auth_role_admin in names
+
+    def on_user_login(self, user) -> None:
+        super().on_user_login(user)
+        if not request.path.startswith("/api/"):  # a token carries its own (`gen` claim)
+            session["login_gen"] = generation(self.session, user.id)
+
+    def on_user_logout(self, user) -> None:
+        super().on_user_logout(user)
+        transaction.run(lambda s: end_sessions(s, user.id), session=self.session)
+        session.pop("login_gen", None)
+
+    def reset_password(self, userid, password):
+        """Every other session and token of the user ends; the session that changed its own
+        password lives on."""
+        super().reset_password(userid, password)
+        number = transaction.run(lambda s: end_sessions(s, int(userid)), session=self.session)
+        current = self.current_user
+        if current is not None and getattr(current, "id", None) == int(userid):
+            session["login_gen"] = number
+
+    def load_user(self, pk):
+        user = super().load_user(pk)
+        if user is not None and session.get("login_gen", 0) != generation(self.session, user.id):
+            return None
+        return user
 
     # Menu entries of a partner's own area: hidden from a login without a partner (an
     # administrator's role may open them, but there is no area of its own to show).
@@ -118,19 +206,30 @@ class SecurityManager(FabSecurityManager):
     def load_user_jwt(self, _jwt_header, jwt_data):
         seconds = float(current_app.config.get("AUTH_TOKEN_USER_CACHE_SECONDS", 0))
         if seconds <= 0:
-            return super().load_user_jwt(_jwt_header, jwt_data)
-        user = token_users.get((jwt_data["sub"], jwt_data.get("jti")), seconds,
-                               lambda: self._detached_user(int(jwt_data["sub"])))
-        if user is not None:
-            g.user = user
+            user = self._detached_user(int(jwt_data["sub"]), keep=False)
+        else:
+            user = token_users.get((jwt_data["sub"], jwt_data.get("jti")), seconds,
+                                   lambda: self._detached_user(int(jwt_data["sub"])))
+        if user is None or jwt_data.get("gen", 0) != user.login_generation:
+            return None
+        g.user = user
         return user
 
-    def _detached_user(self, pk):
-        """An active user with roles and groups loaded, in a session of its own: the objects
-        outlive the request, whose session expires and discards what it holds."""
-        with Session(self.session.get_bind()) as session:
-            user = session.execute(self._user_by_id, {"pk": pk}).unique().scalar_one_or_none()
-        return user if user is not None and user.is_active else None
+    def _detached_user(self, pk, keep=True):
+        """An active user with roles, groups and login generation loaded, in a session of its
+        own when it is kept: the objects outlive the request, whose session expires and
+        discards what it holds."""
+        if not keep:
+            user = self.get_user_by_id(pk)
+            number = generation(self.session, pk)
+        else:
+            with Session(self.session.get_bind()) as own:
+                user = own.execute(self._user_by_id, {"pk": pk}).unique().scalar_one_or_none()
+                number = generation(own, pk)
+        if user is None or not user.is_active:
+            return None
+        user.login_generation = number
+        return user
 
 
 NO_PARTNER = -1  # matches no row: a Partner login without a linked partner sees nothing

@@ -21,6 +21,10 @@ from app import create_app
 from backoffice.cli import init_roles
 from backoffice.extensions import db
 from backoffice.models import Address, AddressType, Article, AuditEntry, Partner
+from backoffice.services.throttle import failed_logins
+
+# Apps built by tests, benchmarks' smoke runs and worker processes get the development key.
+os.environ.setdefault("PARTNERDESK_ENV", "test")
 
 
 def our_tables() -> list[str]:
@@ -83,6 +87,7 @@ def app(database_url, tmp_path_factory):
         # Mail: the embedded default (.eml files) unless a test starts `smtp_server`.
         "MAIL_SERVER": "",
         "MAIL_OUTBOX_DIR": str(tmp_path_factory.mktemp("mail")),
+        "RATELIMIT_STORAGE_URI": f"sqlite:///{tasks / 'ratelimits.sqlite'}",
     })
     with app.app_context():
         from flask_migrate import upgrade
@@ -115,6 +120,7 @@ def _clean_database(request):
         db.session.execute(sa.text("DELETE FROM ab_user_role"))
         db.session.execute(sa.text("DELETE FROM ab_user"))
         db.session.commit()
+        failed_logins.reset()  # and every other throttle's counters
         db.session.remove()
 
 

@@ -16,9 +16,26 @@ from .errors import JsonErrors, domain_error_response
 
 
 class ModelApi(JsonErrors, ModelRestApi):
-    """FAB's model API whose writes answer domain errors in the one shape."""
+    """FAB's model API whose writes answer domain errors in the one shape.
+
+    Its `_info` describes the add and edit fields only where the API has the route that
+    takes them, and never lists the records a related field could point at: FAB pages
+    through every related table there (all addresses, partners, users), whatever the API's
+    own row scope. Our APIs take related records by id."""
 
     allow_browser_login = False
+
+    def _has_route(self, name: str) -> bool:
+        return self.include_route_methods is None or name in self.include_route_methods
+
+    def _get_fields_info(self, cols, model_schema, filter_rel_fields, **kwargs):
+        if (model_schema is self.add_model_schema and not self._has_route("post")) or \
+                (model_schema is self.edit_model_schema and not self._has_route("put")):
+            return []
+        return super()._get_fields_info(cols, model_schema, filter_rel_fields, **kwargs)
+
+    def _get_list_related_field(self, field, filter_rel_field, page=None, page_size=None):
+        return 0, []
 
     def _guarded(self, call):
         try:

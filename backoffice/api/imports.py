@@ -29,7 +29,9 @@ FALSE = {"0", "false", "no", "nein"}
 class ImportApi(JsonErrorApi):
     resource_name = "imports"
     class_permission_name = "ImportApi"
-    allow_browser_login = True
+    # Tokens only: a browser session would need a CSRF token an API client does not send,
+    # and without one any page could import with a logged-in staff member's cookie.
+    allow_browser_login = False
     method_permission_name = {"upload": "post", "status": "get"}
     openapi_spec_tag = "Imports"
 

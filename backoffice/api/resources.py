@@ -2,11 +2,22 @@
 
 from decimal import Decimal
 
+from flask import Response, request
+from flask_appbuilder.api import expose
 from flask_appbuilder.models.sqla.filters import FilterEqualFunction
+from flask_appbuilder.security.decorators import permission_name, protect
 
+from .. import transaction
 from ..datamodel import Interface
+from ..extensions import db
 from ..models import Address, Article, Partner
-from ..security import current_owned_partner_id, current_partner_address_id, current_partner_id
+from ..security import (
+    current_owned_partner_id,
+    current_partner_address_id,
+    current_partner_id,
+    logged_in_user,
+)
+from ..services import privacy
 from .base import RulesApi
 
 ADDRESS_FIELDS = [
@@ -32,6 +43,59 @@ class AddressApi(RulesApi):
                       "type", "registration_source", "external_key", "sponsor_id",
                       "registered_at", "first_order_at"]
     order_columns = ["id", "last_name", "first_name", "registered_at", "first_order_at"]
+
+    def pre_delete(self, item):
+        privacy.refuse_hard_delete(db.session, item.id)
+
+    @expose("/<int:pk>/personal_data", methods=["GET"])
+    @protect()
+    @permission_name("privacy")
+    def personal_data(self, pk):
+        """Everything stored about one address (GDPR).
+        ---
+        get:
+          summary: Master data, consents, orders, invoices, redemptions, audit entries, downline position
+          parameters:
+          - {in: path, name: pk, required: true, schema: {type: integer}}
+          responses:
+            200: {description: "The data as JSON", content: {application/json: {schema: {type: object}}}}
+            401: {$ref: '#/components/responses/401'}
+            403: {$ref: '#/components/responses/403'}
+            404: {$ref: '#/components/responses/404'}
+        """
+        body = privacy.as_json(privacy.personal_data(db.session, pk))
+        transaction.discard()
+        return Response(body, mimetype="application/json")
+
+    @expose("/<int:pk>/erase", methods=["POST"])
+    @protect()
+    @permission_name("privacy")
+    def erase(self, pk):
+        """Erase the personal data of one address (GDPR); invoices and the tree node stay.
+        ---
+        post:
+          summary: Anonymise an address, audited with who and why
+          parameters:
+          - {in: path, name: pk, required: true, schema: {type: integer}}
+          requestBody:
+            content:
+              application/json:
+                schema: {type: object, required: [reason], properties: {reason: {type: string}}}
+          responses:
+            200: {description: "Erased", content: {application/json: {schema: {type: object}}}}
+            401: {$ref: '#/components/responses/401'}
+            403: {$ref: '#/components/responses/403'}
+            404: {$ref: '#/components/responses/404'}
+            422: {$ref: '#/components/responses/422'}
+        """
+        body = request.get_json(silent=True)
+        reason = body.get("reason") if isinstance(body, dict) else None
+        user = logged_in_user()
+        result = transaction.run(lambda session: privacy.erase(
+            session, pk, reason=reason if isinstance(reason, str) else "",
+            actor_user_id=user.id, actor_label=user.username))
+        return self.response(200, address_id=result.address_id, invoices_kept=result.invoices_kept,
+                             logins_ended=result.logins_ended)
 
 
 class PartnerApi(RulesApi):

@@ -8,6 +8,7 @@ from ..views.addresses import AddressView, AuditEntryView, NeverOrderedView
 from ..views.articles import ArticleView
 from ..views.partner_area import MyAddressesView, MyProfileView
 from ..views.partners import PartnerView
+from ..views.privacy import PrivacyView
 from . import ALL, READ, Api, Area, Page
 
 OWN_DATA = READ + "|can_edit|can_put"
@@ -24,6 +25,8 @@ AREA = Area(
         Page(ArticleView, "Articles", _l("Articles"), "fa-cube", "Desk", {STAFF: ALL, FINANCE: READ}),
         Page(AuditEntryView, "Audit trail", _l("Audit trail"), "fa-history", "Desk",
              {STAFF: ALL, FINANCE: READ}),
+        Page(PrivacyView, "Personal data", _l("Personal data (GDPR)"), "fa-user-secret", "Desk",
+             {STAFF: ALL}),
         Page(MyProfileView, "My profile", _l("My profile"), "fa-user", "My area", {PARTNER_ROLE: OWN_DATA}),
         Page(MyAddressesView, "My addresses", _l("My addresses"), "fa-users", "My area",
              {PARTNER_ROLE: OWN_DATA}),

@@ -20,15 +20,16 @@ from .imports import ImportRun, ImportStatus
 from .mail import MailStatus, OutboxMail
 from .orders import LineKind, Order, OrderLine, OrderStatus
 from .partners import Partner
+from .sessions import LoginGeneration
 from .tasks import Task, TaskStatus
 from .teams import TeamInvitation, TeamMember
 from .vouchers import Redemption, VatMode, Voucher, VoucherCode, VoucherKind
 
 __all__ = [
-    "VAT_RATES", "Address", "AddressTree", "AddressType", "Article", "AuditEntry", "CustomerAccount",
-    "CustomerSignIn", "DebitStatus", "DownlineVisibility", "ImportRun", "ImportStatus", "Invoice",
-    "InvoiceCounter", "InvoiceKind", "InvoiceLine", "InvoiceSeries", "Language", "LineKind", "MailStatus",
+    "Address", "AddressTree", "AddressType", "Article", "AuditEntry", "CustomerAccount", "CustomerSignIn",
+    "DebitStatus", "DownlineVisibility", "ImportRun", "ImportStatus", "Invoice", "InvoiceCounter",
+    "InvoiceKind", "InvoiceLine", "InvoiceSeries", "Language", "LineKind", "LoginGeneration", "MailStatus",
     "Order", "OrderLine", "OrderStatus", "OutboxMail", "Partner", "Payment", "PersonalDataExport",
     "Redemption", "RegistrationSource", "Salutation", "SepaDebit", "SepaFile", "Task", "TaskStatus",
-    "TeamInvitation", "TeamMember", "VatMode", "Voucher", "VoucherCode", "VoucherKind",
+    "TeamInvitation", "TeamMember", "VAT_RATES", "VatMode", "Voucher", "VoucherCode", "VoucherKind",
 ]

@@ -13,6 +13,7 @@ from ..datamodel import Interface
 from ..extensions import db
 from ..models import Address, AddressType, AuditEntry, Language, RegistrationSource, Salutation
 from ..rules import countries
+from ..services.privacy import refuse_hard_delete
 from .mixins import (
     ExportMixin,
     RecordLinksMixin,
@@ -235,6 +236,10 @@ class AddressView(RecordLinksMixin, RulesMixin, ExportMixin, ModelView):
             links.append((_("Audit trail"), url_for("AuditEntryView.list", _flt_0_address_id=item.id),
                           "fa-history", "address-audit"))
         return links
+
+    def pre_delete(self, item):
+        """FAB flashes the refusal's message (a partner's address, orders, a downline)."""
+        refuse_hard_delete(db.session, item.id)
 
 
 class NeverOrderedView(ExportMixin, ModelView):

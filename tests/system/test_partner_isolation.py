@@ -207,7 +207,10 @@ def test_contact_data_hidden_without_consent(client, make, two_partners):
 def test_shop_role_has_no_desk_pages(client, make):
     make.user("shop", "Shop")
     make.address(last_name="Geheimkunde")
-    login(client, "shop")
+    token = csrf_token(client, "/login/")
+    refused = client.post("/login/", data={"username": "shop", "password": "shop", "csrf_token": token},
+                          follow_redirects=True)
+    assert "nur für die Shop-API" in refused.get_data(as_text=True)
     for url in ["/addressview/list/", "/my/addresses/list/", "/partnerview/list/"]:
         response = client.get(url)
         assert response.status_code in (302, 403)

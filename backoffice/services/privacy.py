@@ -1,0 +1,223 @@
+"""Personal data of one address (GDPR, A8): everything we store about it, its erasure, and
+when an address may be deleted at all.
+
+- `personal_data` collects master data, consents, the partner profile, orders with their
+  lines, invoices, voucher redemptions, audit entries and the position in the sponsor
+  tree as plain values; `as_json` and `as_xlsx` write them for the person.
+- `erase` anonymises the personal fields and keeps what must stay: invoices with their
+  legally required data (buyer name and address, amounts; commercial and tax law keep
+  them for years), orders and redemptions as bookkeeping, and the node in the tree, so
+  the downline stays where it is under an anonymous node. Partner profile and SEPA data
+  are cleared, the linked login deactivated and its sessions ended. The erasure is audited
+  with who and why.
+- `refuse_hard_delete` says why an address cannot be deleted: a partner's, one with
+  orders, invoices, redemptions, a downline or vouchers reserved for it (erase it instead).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from flask_appbuilder.security.sqla.models import User
+from flask_babel import gettext as _
+from openpyxl import Workbook
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session
+
+from ..errors import Conflict, NotFound, RuleViolations
+from ..models import Address, AuditEntry, Invoice, Order, Partner, Redemption, Voucher, VoucherCode
+from .sessions import end_sessions
+
+MASTER_FIELDS = ["id", "type", "salutation", "first_name", "last_name", "company", "email", "phone",
+                 "street", "postal_code", "city", "country", "language", "registration_source",
+                 "registered_at", "first_order_at", "external_key", "created_at", "updated_at"]
+CONSENT_FIELDS = ["consent_contact_by_sponsor", "consent_marketing"]
+PROFILE_FIELDS = ["subdomain", "profile_text", "notification_email", "time_zone", "available",
+                  "iban", "bic", "mandate_reference", "mandate_date"]
+# Cleared on erasure; `last_name` (required) becomes a placeholder.
+ERASED_FIELDS = ["salutation", "first_name", "company", "email", "phone", "street", "postal_code",
+                 "city", "external_key"]
+ERASED_PROFILE_FIELDS = ["profile_text", "notification_email", "iban", "bic", "picture"]
+ERASED_NAME = "—"
+
+
+@dataclass(frozen=True)
+class Erasure:
+    address_id: int
+    fields_cleared: int
+    invoices_kept: int
+    logins_ended: int
+
+
+def _plain(value):
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if hasattr(value, "value"):
+        return value.value
+    return value
+
+
+def _row(obj, fields) -> dict:
+    return {name: _plain(getattr(obj, name, None)) for name in fields}
+
+
+def _address(session: Session, address_id: int) -> Address:
+    address = session.get(Address, address_id)
+    if address is None:
+        raise NotFound("unknown_address", _("There is no address with this number."))
+    return address
+
+
+def personal_data(session: Session, address_id: int) -> dict:
+    """Everything stored about the address, as JSON-ready plain values."""
+    address = _address(session, address_id)
+    partner = session.execute(select(Partner).where(Partner.address_id == address_id)).scalar_one_or_none()
+    orders = session.execute(select(Order).where(Order.address_id == address_id).order_by(Order.id)).scalars()
+    order_rows = []
+    order_ids = []
+    for order in orders:
+        order_ids.append(order.id)
+        row = _row(order, ["id", "external_order_id", "status", "placed_at", "cancelled_at",
+                           "subtotal_gross", "discount", "total_gross", "total_net", "total_vat"])
+        row["lines"] = [_row(line, ["position", "kind", "article_no", "name", "quantity", "unit_gross",
+                                    "vat_rate", "line_gross"]) for line in order.lines]
+        order_rows.append(row)
+    invoice_filter = [Invoice.order_id.in_(order_ids)] if order_ids else []
+    if partner is not None:
+        invoice_filter.append(Invoice.partner_id == partner.id)
+    invoices = session.execute(select(Invoice).where(or_(*invoice_filter)).order_by(Invoice.id)).scalars() \
+        if invoice_filter else []
+    redemptions = session.execute(select(Redemption).where(Redemption.address_id == address_id)
+                                  .order_by(Redemption.id)).scalars()
+    audit = session.execute(select(AuditEntry).where(AuditEntry.address_id == address_id)
+                            .order_by(AuditEntry.id)).scalars()
+    tree = address.tree
+    return {
+        "master_data": _row(address, MASTER_FIELDS),
+        "consents": _row(address, CONSENT_FIELDS),
+        "partner_profile": _row(partner, PROFILE_FIELDS) if partner is not None else None,
+        "orders": order_rows,
+        "invoices": [_row(i, ["series", "number", "kind", "issued_at", "delivery_date", "buyer_name",
+                              "buyer_address", "total_net", "total_vat", "total_gross"]) for i in invoices],
+        "redemptions": [_row(r, ["order_id", "amount", "was_new_customer", "redeemed_at", "released_at"])
+                        for r in redemptions],
+        "audit_entries": [_row(e, ["occurred_at", "actor_label", "entity", "field", "old_value",
+                                   "new_value", "reason"]) for e in audit],
+        "downline_position": {
+            "sponsor_id": address.sponsor_id,
+            "depth": getattr(tree, "depth", None),
+            "firstline_count": address.firstline_count,
+            "downline_count": address.downline_count,
+        },
+    }
+
+
+def as_json(data: dict) -> bytes:
+    return json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8")
+
+
+def as_xlsx(data: dict) -> bytes:
+    """A readable workbook: one sheet per section, one row per record."""
+    book = Workbook()
+    book.remove(book.active)
+    for section, value in data.items():
+        sheet = book.create_sheet(section[:31])
+        rows = value if isinstance(value, list) else [value] if value else []
+        if not rows:
+            sheet.append(["—"])
+            continue
+        if not isinstance(rows[0], dict):
+            continue
+        if len(rows) == 1 and section != "orders":
+            for key, cell in rows[0].items():
+                sheet.append([key, _cell(cell)])
+            continue
+        header = list(rows[0].keys())
+        sheet.append(header)
+        for row in rows:
+            sheet.append([_cell(row.get(key)) for key in header])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _cell(value):
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return value
+
+
+def refuse_hard_delete(session: Session, address_id: int) -> None:
+    """Raise a `Conflict` saying why the address must stay (erase it instead)."""
+    def count(stmt):
+        return session.execute(stmt).scalar_one()
+
+    if count(select(func.count()).select_from(Partner).where(Partner.address_id == address_id)):
+        raise Conflict("address_is_partner", _(
+            "This address belongs to a partner and cannot be deleted. End the partnership first, "
+            "or erase the personal data (GDPR)."))
+    reasons = []
+    if count(select(func.count()).select_from(Order).where(Order.address_id == address_id)):
+        reasons.append(_("orders"))
+    if count(select(func.count()).select_from(Redemption).where(
+            or_(Redemption.address_id == address_id, Redemption.new_customer_address_id == address_id))):
+        reasons.append(_("voucher redemptions"))
+    if count(select(func.count()).select_from(Address).where(Address.sponsor_id == address_id)):
+        reasons.append(_("a downline"))
+    reserved = (select(func.count()).where(Voucher.for_customer_id == address_id),
+                select(func.count()).where(VoucherCode.for_customer_id == address_id))
+    if any(count(stmt) for stmt in reserved):
+        reasons.append(_("vouchers reserved for it"))
+    if reasons:
+        raise Conflict("address_in_use", _(
+            "This address has %(what)s and cannot be deleted; erase its personal data (GDPR) instead.",
+            what=", ".join(reasons)))
+
+
+def erase(session: Session, address_id: int, *, reason: str, actor_user_id: int | None,
+          actor_label: str) -> Erasure:
+    """Anonymise the address (see the module's docstring); the caller commits."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise RuleViolations({"reason": [_("Say why the data is erased.")]})
+    address = _address(session, address_id)
+    cleared = sum(1 for name in ERASED_FIELDS if getattr(address, name) is not None)
+    for name in ERASED_FIELDS:
+        setattr(address, name, None)
+    address.last_name = ERASED_NAME
+    address.consent_contact_by_sponsor = False
+    address.consent_marketing = False
+    logins = 0
+    partner = session.execute(select(Partner).where(Partner.address_id == address_id)).scalar_one_or_none()
+    if partner is not None:
+        for name in ERASED_PROFILE_FIELDS:
+            if hasattr(partner, name):
+                setattr(partner, name, None)
+        partner.available = False
+        if partner.user_id is not None:
+            user = session.get(User, partner.user_id)
+            if user is not None:
+                user.active = False
+                for name in ("first_name", "last_name"):
+                    setattr(user, name, ERASED_NAME)
+                user.email = f"erased-{user.id}@invalid"
+                end_sessions(session, user.id)
+                logins = 1
+    session.flush()
+    # The audit trail keeps who changed what, not the erased values themselves.
+    session.execute(update(AuditEntry).where(AuditEntry.address_id == address_id)
+                    .values(old_value=None, new_value=None))
+    session.add(AuditEntry(actor_user_id=actor_user_id, actor_label=actor_label[:100], entity="address",
+                           entity_id=address_id, address_id=address_id, field="erasure",
+                           old_value=None, new_value=None, reason=reason))
+    invoices_kept = len(personal_data(session, address_id)["invoices"])
+    session.flush()
+    return Erasure(address_id, cleared, invoices_kept, logins)
