@@ -3,9 +3,11 @@
 from .addresses import Address, AddressTree, AddressType, Language, RegistrationSource, Salutation
 from .articles import VAT_RATES, Article
 from .audit import AuditEntry
+from .categories import Category
 from .downline import DownlineVisibility, PersonalDataExport
 from .imports import ImportRun, ImportStatus
 from .partners import Partner
+from .profiles import PartnerProfile, PostalCodeLocation, Service, ServicePackage
 from .tasks import Task, TaskStatus
 from .vouchers import (
     Invoice,
@@ -41,6 +43,7 @@ __all__ = [
     "AddressType",
     "Article",
     "AuditEntry",
+    "Category",
     "DownlineVisibility",
     "ImportRun",
     "ImportStatus",
@@ -48,6 +51,10 @@ __all__ = [
     "TaskStatus",
     "Language",
     "Partner",
+    "PartnerProfile",
+    "PostalCodeLocation",
+    "Service",
+    "ServicePackage",
     "PersonalDataExport",
     "RegistrationSource",
     "Salutation",
