@@ -4,12 +4,13 @@ import io
 from decimal import Decimal
 
 import pytest
+import sqlalchemy as sa
 from PIL import Image
 
 from backoffice import transaction
 from backoffice.errors import NotFound, RuleViolations
 from backoffice.extensions import db
-from backoffice.models import AuditEntry, PartnerProfile, Service
+from backoffice.models import PartnerProfile, Service
 from backoffice.services import directory, profiles
 from backoffice.services.categories import category_choices, clean_category
 from tests.support.directory import category, published_partner
@@ -121,8 +122,7 @@ def test_service_rules_and_scope(make, trades):
     _, elektro, _ = trades
     owner = published_partner(make, "owner", elektro)
     other = make.partner("other")
-    service_id = db.session.scalar(Service.__table__.select().with_only_columns(Service.id)
-                                   .where(Service.partner_id == owner.id))
+    service_id = db.session.scalar(sa.select(Service.id).where(Service.partner_id == owner.id))
     with pytest.raises(NotFound):
         profiles.save_service(db.session, other.id, {"category_id": elektro.id, "title": "x"}, [],
                               service_id=service_id)
