@@ -11,7 +11,8 @@ from flask_migrate import upgrade
 from sqlalchemy import func, select
 from tqdm import tqdm
 
-from .demo import bulk_insert, seed_articles, seed_logins
+from . import transaction
+from .demo import bulk_insert, seed_articles, seed_logins, seed_public_profiles
 from .extensions import db
 from .models import Address
 
@@ -59,9 +60,12 @@ def _seed(addresses: int) -> None:
     elapsed = time.perf_counter() - started
     seed_articles(db.session)
     logins = seed_logins(db.session, current_app.appbuilder.sm)
+    with transaction.unit_of_work() as session:
+        profiles, services = seed_public_profiles(session)
     click.echo(
         f"Seeded {result.addresses} addresses ({result.partners} partners, depth "
-        f"{result.max_depth}, largest firstline {result.largest_firstline}) in {elapsed:.1f} s."
+        f"{result.max_depth}, largest firstline {result.largest_firstline}) in {elapsed:.1f} s; "
+        f"{profiles} published profiles with {services} services."
     )
     click.echo("Demo logins: " + ", ".join(f"{u}/{p} ({r})" for u, p, r in logins))
 

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from PIL import Image
 
 from backoffice import transaction
+from backoffice.demo import bulk_insert, seed_logins, seed_public_profiles
 from backoffice.errors import NotFound, RuleViolations
 from backoffice.extensions import db
 from backoffice.models import PartnerProfile, Service
@@ -185,3 +186,18 @@ def test_categories_have_two_levels_and_two_languages(trades):
     assert "parent" in errors
     labels = [c.label for c in category_choices(db.session, "en")]
     assert labels == ["Crafts", "Crafts › Electrical", "Design"]
+
+
+def test_demo_data_has_published_profiles_in_several_categories_and_places(app, ctx):
+    bulk_insert(ctx, 600)
+    seed_logins(ctx, app.appbuilder.sm)
+    with transaction.unit_of_work() as session:
+        profiles_count, services_count = seed_public_profiles(session, limit=50)
+    assert profiles_count == 50 and services_count == 150
+    categories = ctx.scalars(sa.select(sa.func.count(sa.distinct(Service.category_id)))).one()
+    places = ctx.scalars(sa.select(sa.func.count(sa.distinct(PartnerProfile.postal_code)))).one()
+    assert categories >= 5 and places >= 20
+    meier = ctx.scalars(sa.select(PartnerProfile).join(PartnerProfile.partner)
+                        .where(sa.text("partner.subdomain = 'meier'"))).one()
+    page = directory.partner_page(ctx, meier.partner_id)
+    assert len(page.services) == 3 and all(len(s.packages) == 3 for s in page.services)
