@@ -47,8 +47,10 @@ class PartnerProfile(Model):
     __tablename__ = "partner_profile"
     __table_args__ = (
         CheckConstraint("radius_km >= 0 AND radius_km <= 1000", name="ck_partner_profile_radius"),
-        # The directory's radius search: bounding box on these, published profiles only.
-        Index("ix_partner_profile_location", "latitude", "longitude"),
+        # The directory's radius search: the bounding box and the flags come from the index
+        # alone; only the candidates inside the box are read from the table.
+        Index("ix_partner_profile_location", "latitude", "longitude", "published", "listed"),
+        Index("ix_partner_profile_germany_wide", "germany_wide"),
     )
 
     partner_id = Column(Integer, ForeignKey("partner.id", ondelete="CASCADE"), primary_key=True)

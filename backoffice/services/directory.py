@@ -135,12 +135,14 @@ def search(session, *, category_id: int | None = None, postal_code: str | None =
     min_lat, max_lat, min_lon, max_lon = bounding_box(center.latitude, center.longitude, radius)
     in_box = and_(PartnerProfile.latitude.between(min_lat, max_lat),
                   PartnerProfile.longitude.between(min_lon, max_lon))
-    rows = session.execute(
-        select(PartnerProfile.partner_id, PartnerProfile.latitude, PartnerProfile.longitude,
+    columns = (PartnerProfile.partner_id, PartnerProfile.latitude, PartnerProfile.longitude,
                PartnerProfile.radius_km, PartnerProfile.germany_wide)
-        .where(condition, or_(in_box, PartnerProfile.germany_wide.is_(True)))).all()
+    # Two queries, not one with OR: each can use its own index (the box, the Germany-wide flag).
+    rows = {row[0]: row for row in session.execute(select(*columns).where(condition, in_box))}
+    rows.update((row[0], row) for row in session.execute(
+        select(*columns).where(condition, PartnerProfile.germany_wide.is_(True))))
     hits = []
-    for partner_id, lat, lon, own_radius, germany_wide in rows:
+    for partner_id, lat, lon, own_radius, germany_wide in rows.values():
         distance = haversine_km(center.latitude, center.longitude, lat, lon) if lat is not None else None
         if germany_wide or (distance is not None and distance <= radius and distance <= own_radius):
             hits.append(Hit(partner_id, distance))
@@ -175,8 +177,10 @@ def cards(session, hits: list[Hit], locale: str | None) -> list[Card]:
         select(PartnerProfile).where(PartnerProfile.partner_id.in_(ids)))}
     partners = {p.id: p for p in session.scalars(select(Partner).where(Partner.id.in_(ids)))}
     places = _places(session, [p.postal_code for p in profiles.values()])
-    services = session.scalars(select(Service).where(Service.partner_id.in_(ids), Service.active.is_(True))
+    services = session.execute(select(Service.partner_id, Service.category_id, Service.price_from)
+                               .where(Service.partner_id.in_(ids), Service.active.is_(True))
                                .order_by(Service.id)).all()
+    names = _category_names(session, {s.category_id for s in services}, locale)
     result = []
     for hit in hits:
         profile, partner = profiles[hit.partner_id], partners[hit.partner_id]
@@ -184,9 +188,20 @@ def cards(session, hits: list[Hit], locale: str | None) -> list[Card]:
         prices = [s.price_from for s in own if s.price_from is not None]
         result.append(Card(hit.partner_id, profile.display_name, places.get(profile.postal_code),
                            profile.postal_code, profile.germany_wide, hit.distance_km, partner.picture,
-                           list(dict.fromkeys(s.category.full_name(locale) for s in own)),
+                           list(dict.fromkeys(names[s.category_id] for s in own)),
                            min(prices) if prices else None))
     return result
+
+
+def _category_names(session, ids, locale) -> dict[int, str]:
+    """Full names ("Handwerk › Elektro") of the given categories, with two queries at most."""
+    if not ids:
+        return {}
+    rows = {c.id: c for c in session.scalars(select(Category).where(Category.id.in_(ids)))}
+    parents = {c.parent_id for c in rows.values() if c.parent_id is not None} - rows.keys()
+    if parents:
+        rows.update({c.id: c for c in session.scalars(select(Category).where(Category.id.in_(parents)))})
+    return {i: rows[i].full_name(locale) for i in ids}
 
 
 def _places(session, postal_codes) -> dict[str, str]:

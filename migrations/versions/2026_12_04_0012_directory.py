@@ -77,7 +77,9 @@ def upgrade():
         *_timestamps(),
         sa.CheckConstraint("radius_km >= 0 AND radius_km <= 1000", name="ck_partner_profile_radius"),
     )
-    op.create_index("ix_partner_profile_location", "partner_profile", ["latitude", "longitude"])
+    op.create_index("ix_partner_profile_location", "partner_profile",
+                    ["latitude", "longitude", "published", "listed"])
+    op.create_index("ix_partner_profile_germany_wide", "partner_profile", ["germany_wide"])
 
     op.create_table(
         "service",
