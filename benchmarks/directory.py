@@ -38,7 +38,7 @@ import sqlalchemy as sa
 
 from benchmarks.seed import _fresh_postgres, _fresh_sqlite, _sqlalchemy_url
 
-TARGETS_MS = {"directory_search_p95": 50, "directory_search_top_category_p95": 50}
+TARGETS_MS = {"directory_search_p95": 50}
 
 
 def _emit(metric, value, unit, backend, partners, services, baseline=None, **extra):
