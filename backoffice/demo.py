@@ -366,11 +366,12 @@ def seed_directory(session, partner_ids, category_ids, *, services_per_partner: 
         for partner_id in chunk:
             code, lat, lon = rng.choice(places)
             name = names.get(partner_id, f"Partner {partner_id}")
+            germany_wide = rng.random() < germany_wide_share
             profile_rows.append({
                 "partner_id": partner_id, "display_name": f"{name} {rng.choice(DISPLAY_SUFFIXES)}",
                 "postal_code": code, "latitude": lat, "longitude": lon,
                 "radius_km": rng.choice((25, 50, 100, 200)),
-                "germany_wide": rng.random() < germany_wide_share,
+                "germany_wide": germany_wide,
                 "languages": rng.choice(("de", "de,en", "de,en,tr")), "published": True,
                 "published_at": now, "unpublished_reason": None, "away_until": None,
                 "listed": True, "dropshipping": rng.random() < 0.2, "created_at": now, "updated_at": now})
@@ -380,7 +381,8 @@ def seed_directory(session, partner_ids, category_ids, *, services_per_partner: 
                     "id": next_service, "partner_id": partner_id, "category_id": category_id,
                     "title": rng.choice(SERVICE_WORDS),
                     "description": "Sorgfältig, pünktlich, mit Rechnung.",
-                    "price_from": price, "active": True, "created_at": now, "updated_at": now})
+                    "price_from": price, "active": True, "latitude": lat, "longitude": lon,
+                    "germany_wide": germany_wide, "created_at": now, "updated_at": now})
                 for position, (package, factor, days) in enumerate(PACKAGE_NAMES[:packages_per_service]):
                     package_rows.append({"service_id": next_service, "position": position,
                                          "name": package, "description": None, "price": price * factor,

@@ -98,6 +98,10 @@ class Service(Model):
         CheckConstraint("price_from IS NULL OR price_from >= 0", name="ck_service_price_from"),
         # The directory: active services of a category, and the partners offering them.
         Index("ix_service_category_active_partner", "category_id", "active", "partner_id"),
+        # The radius search: a category's active services inside a box, or Germany-wide,
+        # from the index alone (the place is the profile's, copied here when it changes).
+        Index("ix_service_category_location", "category_id", "active", "latitude", "longitude"),
+        Index("ix_service_category_germany_wide", "category_id", "active", "germany_wide"),
     )
 
     id = Column(Integer, primary_key=True)
@@ -108,6 +112,10 @@ class Service(Model):
     description = Column(Text, nullable=True)
     price_from = Column(Numeric(12, 2), nullable=True)
     active = Column(Boolean, nullable=False, default=True)
+    # Copies of the profile's place (`services.profiles` keeps them in step) for the search.
+    latitude = Column(Float, nullable=True)
+    longitude = Column(Float, nullable=True)
+    germany_wide = Column(Boolean, nullable=False, default=False)
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
     updated_at = Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
 

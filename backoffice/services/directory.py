@@ -6,9 +6,10 @@ active service (in the asked category, if any). `for_work=True` also requires it
 available for work and not away today.
 
 The radius search is fast on SQLite and PostgreSQL alike without a geo extension: a bounding
-box around the search point on the profile's indexed latitude and longitude narrows the
-candidates to a few thousand at most, and the exact great-circle distance (haversine) is
-computed for those only, in Python, where both databases give the same answer.
+box around the search point on an index of latitude and longitude (the category's services,
+which carry a copy of their profile's place, or the profiles themselves) narrows the
+candidates to some hundreds, and the exact great-circle distance (haversine) is computed for
+those only, in Python, where both databases give the same answer.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from datetime import date
 from decimal import Decimal
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy import Select, String, and_, exists, func, literal_column, or_, select, true
 
 from ..errors import NotFound, RuleViolations
 from ..models import Category, Partner, PartnerProfile, PostalCodeLocation, Service
@@ -29,6 +30,8 @@ EARTH_RADIUS_KM = 6371.0088
 DEFAULT_RADIUS_KM = 50
 MAX_SEARCH_RADIUS_KM = 500
 PAGE_SIZE = 20
+# FAB's ImageColumn type has no cache key: named as plain text, the statement stays cacheable.
+_PICTURE = literal_column("partner.picture", String).label("picture")
 
 
 def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -45,12 +48,16 @@ def bounding_box(lat: float, lon: float, radius_km: float) -> tuple[float, float
     return lat - dlat, lat + dlat, lon - dlon, lon + dlon
 
 
+def _category(category_ids: list[int] | None):
+    if not category_ids:
+        return true()
+    return Service.category_id.in_(category_ids) if len(category_ids) > 1 else \
+        Service.category_id == category_ids[0]
+
+
 def _offers(category_ids: list[int] | None):
-    condition = and_(Service.partner_id == PartnerProfile.partner_id, Service.active.is_(True))
-    if category_ids:
-        condition = and_(condition, Service.category_id.in_(category_ids)
-                         if len(category_ids) > 1 else Service.category_id == category_ids[0])
-    return exists().where(condition)
+    return exists().where(Service.partner_id == PartnerProfile.partner_id, Service.active.is_(True),
+                          _category(category_ids))
 
 
 def findable_condition(category_ids: list[int] | None = None, *, for_work: bool = False,
@@ -117,11 +124,11 @@ def search(session, *, category_id: int | None = None, postal_code: str | None =
     plus Germany-wide partners; nearest first. Without one: by name.
     """
     category_ids = with_subcategories(session, category_id) if category_id else None
-    condition = findable_condition(category_ids)
+    shown = and_(PartnerProfile.published.is_(True), PartnerProfile.listed.is_(True))
     name = (name or "").strip()
     if name:
-        condition = and_(condition, func.lower(PartnerProfile.display_name).contains(name.lower(),
-                                                                                    autoescape=True))
+        shown = and_(shown, func.lower(PartnerProfile.display_name).contains(name.lower(), autoescape=True))
+    condition = and_(shown, _offers(category_ids))
     page = max(1, page)
     if not postal_code:
         total = session.scalar(select(func.count()).select_from(PartnerProfile).where(condition))
@@ -133,14 +140,27 @@ def search(session, *, category_id: int | None = None, postal_code: str | None =
     radius = min(max(int(radius_km or DEFAULT_RADIUS_KM), 1), MAX_SEARCH_RADIUS_KM)
     center = _center(session, postal_code)
     min_lat, max_lat, min_lon, max_lon = bounding_box(center.latitude, center.longitude, radius)
-    in_box = and_(PartnerProfile.latitude.between(min_lat, max_lat),
-                  PartnerProfile.longitude.between(min_lon, max_lon))
+
+    def in_box(model):
+        return and_(model.latitude.between(min_lat, max_lat), model.longitude.between(min_lon, max_lon))
+
     columns = (PartnerProfile.partner_id, PartnerProfile.latitude, PartnerProfile.longitude,
                PartnerProfile.radius_km, PartnerProfile.germany_wide)
-    # Two queries, not one with OR: each can use its own index (the box, the Germany-wide flag).
-    rows = {row[0]: row for row in session.execute(select(*columns).where(condition, in_box))}
-    rows.update((row[0], row) for row in session.execute(
-        select(*columns).where(condition, PartnerProfile.germany_wide.is_(True))))
+    # With a category, the candidates come from the services' copies of the place: the
+    # category's active services inside the box, and its Germany-wide ones, each from its own
+    # index (one query with OR would scan); the profile then decides (published, listed, its
+    # own radius). Without one, the profiles' own place index gives the box.
+    if category_ids:
+        offered = and_(_category(category_ids), Service.active.is_(True))
+        queries = [select(*columns).where(shown, PartnerProfile.partner_id.in_(
+            select(Service.partner_id).where(offered, where)))
+            for where in (in_box(Service), Service.germany_wide.is_(True))]
+    else:
+        queries = [select(*columns).where(condition, in_box(PartnerProfile)),
+                   select(*columns).where(condition, PartnerProfile.germany_wide.is_(True))]
+    rows = {}
+    for query in queries:
+        rows.update((row[0], row) for row in session.execute(query))
     hits = []
     for partner_id, lat, lon, own_radius, germany_wide in rows.values():
         distance = haversine_km(center.latitude, center.longitude, lat, lon) if lat is not None else None
@@ -173,9 +193,11 @@ def cards(session, hits: list[Hit], locale: str | None) -> list[Card]:
     ids = [h.partner_id for h in hits]
     if not ids:
         return []
-    profiles = {p.partner_id: p for p in session.scalars(
-        select(PartnerProfile).where(PartnerProfile.partner_id.in_(ids)))}
-    partners = {p.id: p for p in session.scalars(select(Partner).where(Partner.id.in_(ids)))}
+    profiles = {p.partner_id: p for p in session.execute(
+        select(PartnerProfile.partner_id, PartnerProfile.display_name, PartnerProfile.postal_code,
+               PartnerProfile.germany_wide, _PICTURE)
+        .join(Partner, Partner.id == PartnerProfile.partner_id)
+        .where(PartnerProfile.partner_id.in_(ids)))}
     places = _places(session, [p.postal_code for p in profiles.values()])
     services = session.execute(select(Service.partner_id, Service.category_id, Service.price_from)
                                .where(Service.partner_id.in_(ids), Service.active.is_(True))
@@ -183,11 +205,11 @@ def cards(session, hits: list[Hit], locale: str | None) -> list[Card]:
     names = _category_names(session, {s.category_id for s in services}, locale)
     result = []
     for hit in hits:
-        profile, partner = profiles[hit.partner_id], partners[hit.partner_id]
+        profile = profiles[hit.partner_id]
         own = [s for s in services if s.partner_id == hit.partner_id]
         prices = [s.price_from for s in own if s.price_from is not None]
         result.append(Card(hit.partner_id, profile.display_name, places.get(profile.postal_code),
-                           profile.postal_code, profile.germany_wide, hit.distance_km, partner.picture,
+                           profile.postal_code, profile.germany_wide, hit.distance_km, profile.picture,
                            list(dict.fromkeys(names[s.category_id] for s in own)),
                            min(prices) if prices else None))
     return result

@@ -22,7 +22,7 @@ from pathlib import Path
 from babel import Locale
 from flask_babel import gettext as _
 from PIL import Image, UnidentifiedImageError
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from ..audit import giving_reason
 from ..errors import NotFound, RuleViolations
@@ -192,6 +192,8 @@ def save_profile(session, partner_id: int, values: Mapping, *, picture: str | No
     partner.notification_email = email
     if picture is not None:
         partner.picture = picture
+    session.execute(update(Service).where(Service.partner_id == partner_id).values(
+        latitude=profile.latitude, longitude=profile.longitude, germany_wide=germany_wide))
     if _flag(values.get("published")) and not profile.published:
         profile.published = True
         profile.published_at = utcnow()
@@ -242,7 +244,7 @@ def save_service(session, partner_id: int, values: Mapping, packages: Iterable[P
                  service_id: int | None = None) -> Service:
     """Create or replace one of the partner's services with its packages (blank package rows
     are left out)."""
-    profile_of(session, partner_id)  # a service needs a profile to be shown at all
+    profile = profile_of(session, partner_id)  # a service needs a profile to be shown at all
     errors: dict[str, list[str]] = {}
     category = usable_category(session, _int_or_none(values.get("category_id")))
     if category is None:
@@ -275,6 +277,8 @@ def save_service(session, partner_id: int, values: Mapping, packages: Iterable[P
     service.description = str(values.get("description") or "").strip() or None
     service.price_from = price_from
     service.active = _flag(values.get("active"))
+    service.latitude, service.longitude = profile.latitude, profile.longitude
+    service.germany_wide = profile.germany_wide
     service.packages = rows
     session.add(service)
     session.flush()

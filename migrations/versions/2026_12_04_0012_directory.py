@@ -92,12 +92,18 @@ def upgrade():
         sa.Column("description", sa.Text(), nullable=True),
         sa.Column("price_from", sa.Numeric(12, 2), nullable=True),
         sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("latitude", sa.Float(), nullable=True),
+        sa.Column("longitude", sa.Float(), nullable=True),
+        sa.Column("germany_wide", sa.Boolean(), nullable=False),
         *_timestamps(),
         sa.CheckConstraint("price_from IS NULL OR price_from >= 0", name="ck_service_price_from"),
     )
     op.create_index("ix_service_partner_id", "service", ["partner_id"])
     op.create_index("ix_service_category_active_partner", "service",
                     ["category_id", "active", "partner_id"])
+    op.create_index("ix_service_category_location", "service",
+                    ["category_id", "active", "latitude", "longitude"])
+    op.create_index("ix_service_category_germany_wide", "service", ["category_id", "active", "germany_wide"])
 
     op.create_table(
         "service_package",
