@@ -60,6 +60,7 @@ lint: install
 bench: install
 	$(BIN)/python -m benchmarks.seed --addresses 20000
 	$(BIN)/python -m benchmarks.downline --addresses 20000 --repeat 5
+	$(BIN)/python -m benchmarks.directory --partners 5000 --repeat 50
 	$(BIN)/python -m benchmarks.redemption --orders 100 --database $(BENCH_DATABASE_URL)
 	$(BIN)/python -m benchmarks.imports --rows 20000
 

@@ -12,7 +12,7 @@ from flask_migrate import upgrade
 from sqlalchemy import func, select
 from tqdm import tqdm
 
-from .demo import bulk_insert, seed_articles, seed_logins, seed_vouchers_and_orders
+from .demo import bulk_insert, seed_articles, seed_logins, seed_public_profiles, seed_vouchers_and_orders
 from .extensions import db
 from .models import Address
 from .services import monthly_invoice
@@ -68,9 +68,12 @@ def _seed(addresses: int) -> None:
         seed_articles(session)
         logins = seed_logins(session, current_app.appbuilder.sm)
     orders = seed_vouchers_and_orders(db.session)
+    with unit_of_work() as session:
+        profiles, services = seed_public_profiles(session)
     click.echo(
         f"Seeded {result.addresses} addresses ({result.partners} partners, depth "
-        f"{result.max_depth}, largest firstline {result.largest_firstline}) in {elapsed:.1f} s."
+        f"{result.max_depth}, largest firstline {result.largest_firstline}) in {elapsed:.1f} s; "
+        f"{profiles} published profiles with {services} services."
     )
     click.echo(f"Seeded vouchers, partner codes and {orders} orders.")
     click.echo("Demo logins: " + ", ".join(f"{u}/{p} ({r})" for u, p, r in logins))

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, text
 
 from downline.placement import place
 from downline.tree import ROOT_PATH
@@ -23,7 +23,21 @@ from downline.tree import ROOT_PATH
 from . import transaction
 from .bulk import sqlite_value
 from .errors import DomainError
-from .models import Address, AddressType, Article, CustomerAccount, Partner, TeamMember, Voucher, VoucherKind
+from .models import (
+    Address,
+    AddressType,
+    Article,
+    Category,
+    CustomerAccount,
+    Partner,
+    PartnerProfile,
+    PostalCodeLocation,
+    Service,
+    ServicePackage,
+    TeamMember,
+    Voucher,
+    VoucherKind,
+)
 from .services import orders as shop_orders
 from .services.vouchers import add_code, create_partner_code, generate_codes
 
@@ -389,3 +403,99 @@ def seed_teams_and_customers(session, security_manager) -> list[tuple[str, str, 
         store = DEMO_STORES[number] if number < len(DEMO_STORES) else (None, None)
         session.add(CustomerAccount(address_id=address.id, store_name=store[0], store_url=store[1]))
     return created
+
+
+# The public directory: categories, published profiles, services and packages ------------------
+
+DEMO_CATEGORIES = [
+    ("Handwerk", "Crafts", [("Elektro", "Electrical"), ("Sanitär & Heizung", "Plumbing & heating"),
+                            ("Malerarbeiten", "Painting"), ("Tischlerei", "Carpentry")]),
+    ("Onlineshop", "Online shop", [("Shop einrichten", "Shop setup"),
+                                   ("Design & Theme", "Design & theme"), ("Produktfotos", "Product photos"),
+                                   ("Suchmaschinen (SEO)", "Search engines (SEO)")]),
+    ("Beratung", "Consulting", [("Steuern", "Taxes"), ("Recht", "Law"), ("Marketing", "Marketing"),
+                                ("Logistik", "Logistics")]),
+    ("Gesundheit & Kosmetik", "Health & beauty", [("Kosmetikberatung", "Beauty consulting"),
+                                                  ("Ernährung", "Nutrition"), ("Fitness", "Fitness")]),
+]
+SERVICE_WORDS = ("Komplettpaket", "Schnellstart", "Beratung vor Ort", "Online-Termin",
+                 "Festpreis-Angebot", "Rundum-sorglos", "Express-Service", "Individuelle Lösung")
+DISPLAY_SUFFIXES = ("Service", "Team", "Werkstatt", "Agentur", "Studio")
+PACKAGE_NAMES = (("Basis", 1, 3), ("Standard", 2, 7), ("Premium", 4, 14))
+
+
+def seed_categories(session) -> list[int]:
+    """The demo's two-level category list; returns the subcategories' ids. Does not commit."""
+    subcategories = []
+    for position, (name_de, name_en, children) in enumerate(DEMO_CATEGORIES):
+        top = Category(name_de=name_de, name_en=name_en, active=True, position=position)
+        session.add(top)
+        session.flush()
+        for child_position, (child_de, child_en) in enumerate(children):
+            child = Category(name_de=child_de, name_en=child_en, parent_id=top.id, active=True,
+                             position=child_position)
+            session.add(child)
+            session.flush()
+            subcategories.append(child.id)
+    return subcategories
+
+
+def seed_directory(session, partner_ids, category_ids, *, services_per_partner: int = 3,
+                   packages_per_service: int = 3, germany_wide_share: float = 0.02,
+                   seed: int = 20261204, chunk_size: int = 20_000) -> tuple[int, int]:
+    """Published profiles for the given partners, each with services in distinct categories and
+    packages, in postal codes drawn from the postal-code table. Bulk inserts (Core, chunked):
+    the benchmark loads 100,000 partners with it. Does not commit. Returns (profiles, services)."""
+    rng = random.Random(seed)
+    places = session.execute(select(PostalCodeLocation.postal_code, PostalCodeLocation.latitude,
+                                    PostalCodeLocation.longitude)).all()
+    names = dict(session.execute(select(Partner.id, Address.last_name)
+                                 .join(Address, Address.id == Partner.address_id)).all())
+    now = datetime.now(UTC)
+    next_service = (session.scalar(select(func.max(Service.id))) or 0) + 1
+    profiles = services = 0
+    for chunk in _chunks(partner_ids, chunk_size):
+        profile_rows, service_rows, package_rows = [], [], []
+        for partner_id in chunk:
+            code, lat, lon = rng.choice(places)
+            name = names.get(partner_id, f"Partner {partner_id}")
+            germany_wide = rng.random() < germany_wide_share
+            profile_rows.append({
+                "partner_id": partner_id, "display_name": f"{name} {rng.choice(DISPLAY_SUFFIXES)}",
+                "postal_code": code, "latitude": lat, "longitude": lon,
+                "radius_km": rng.choice((25, 50, 100, 200)),
+                "germany_wide": germany_wide,
+                "languages": rng.choice(("de", "de,en", "de,en,tr")), "published": True,
+                "published_at": now, "unpublished_reason": None, "away_until": None,
+                "listed": True, "dropshipping": rng.random() < 0.2, "created_at": now, "updated_at": now})
+            for category_id in rng.sample(category_ids, min(services_per_partner, len(category_ids))):
+                price = Decimal(rng.randrange(19, 400)) + Decimal("0.90")
+                service_rows.append({
+                    "id": next_service, "partner_id": partner_id, "category_id": category_id,
+                    "title": rng.choice(SERVICE_WORDS),
+                    "description": "Sorgfältig, pünktlich, mit Rechnung.",
+                    "price_from": price, "active": True, "latitude": lat, "longitude": lon,
+                    "germany_wide": germany_wide, "created_at": now, "updated_at": now})
+                for position, (package, factor, days) in enumerate(PACKAGE_NAMES[:packages_per_service]):
+                    package_rows.append({"service_id": next_service, "position": position,
+                                         "name": package, "description": None, "price": price * factor,
+                                         "delivery_days": days})
+                next_service += 1
+        session.execute(insert(PartnerProfile.__table__), profile_rows)
+        session.execute(insert(Service.__table__), service_rows)
+        if package_rows:
+            session.execute(insert(ServicePackage.__table__), package_rows)
+        profiles += len(profile_rows)
+        services += len(service_rows)
+    if session.connection().dialect.name == "postgresql":
+        session.execute(text("SELECT setval(pg_get_serial_sequence('service', 'id'), "
+                             "(SELECT COALESCE(MAX(id), 1) FROM service))"))
+    return profiles, services
+
+
+def seed_public_profiles(session, limit: int = 300) -> tuple[int, int]:
+    """The demo's directory: categories and the first `limit` partners (the demo partner logins
+    among them) published with services and packages. Does not commit."""
+    category_ids = seed_categories(session)
+    partner_ids = session.scalars(select(Partner.id).order_by(Partner.id).limit(limit)).all()
+    return seed_directory(session, list(partner_ids), category_ids)

@@ -14,22 +14,26 @@ from .billing import (
     SepaDebit,
     SepaFile,
 )
+from .categories import Category
 from .customers import CustomerAccount, CustomerSignIn
 from .downline import DownlineVisibility, PersonalDataExport
 from .imports import ImportRun, ImportStatus
 from .mail import MailStatus, OutboxMail
 from .orders import LineKind, Order, OrderLine, OrderStatus
 from .partners import Partner
+from .profiles import PartnerProfile, PostalCodeLocation, Service, ServicePackage
 from .sessions import LoginGeneration
 from .tasks import Task, TaskStatus
 from .teams import TeamInvitation, TeamMember
 from .vouchers import Redemption, VatMode, Voucher, VoucherCode, VoucherKind
 
 __all__ = [
-    "Address", "AddressTree", "AddressType", "Article", "AuditEntry", "CustomerAccount", "CustomerSignIn",
-    "DebitStatus", "DownlineVisibility", "ImportRun", "ImportStatus", "Invoice", "InvoiceCounter",
-    "InvoiceKind", "InvoiceLine", "InvoiceSeries", "Language", "LineKind", "LoginGeneration", "MailStatus",
-    "Order", "OrderLine", "OrderStatus", "OutboxMail", "Partner", "Payment", "PersonalDataExport",
-    "Redemption", "RegistrationSource", "Salutation", "SepaDebit", "SepaFile", "Task", "TaskStatus",
-    "TeamInvitation", "TeamMember", "VAT_RATES", "VatMode", "Voucher", "VoucherCode", "VoucherKind",
+    "Address", "AddressTree", "AddressType", "Article", "AuditEntry", "Category", "CustomerAccount",
+    "CustomerSignIn", "DebitStatus", "DownlineVisibility", "ImportRun", "ImportStatus", "Invoice",
+    "InvoiceCounter", "InvoiceKind", "InvoiceLine", "InvoiceSeries", "Language", "LineKind",
+    "LoginGeneration", "MailStatus", "Order", "OrderLine", "OrderStatus", "OutboxMail", "Partner",
+    "PartnerProfile", "Payment", "PersonalDataExport", "PostalCodeLocation", "Redemption",
+    "RegistrationSource", "Salutation", "SepaDebit", "SepaFile", "Service", "ServicePackage", "Task",
+    "TaskStatus", "TeamInvitation", "TeamMember", "VAT_RATES", "VatMode", "Voucher", "VoucherCode",
+    "VoucherKind",
 ]
