@@ -1,6 +1,7 @@
 """Audit trail recording, hooked into the session so that no code path can forget it.
 
-Tracked: an address's sponsor and type, a partner's payment profile. Whatever changes
+Tracked: an address's sponsor and type, a partner's payment profile, whether its public
+profile is published. Whatever changes
 them (Desk form, REST API, CLI, import, shop order) gets an `AuditEntry` in the same
 transaction. The actor is the logged-in user, or what `acting_as()` names for batch work.
 """
@@ -14,12 +15,13 @@ from dataclasses import dataclass
 from sqlalchemy import event, insert, inspect
 from sqlalchemy.orm import Session
 
-from .models import Address, AuditEntry, Partner
+from .models import Address, AuditEntry, Partner, PartnerProfile
 from .security import logged_in_user
 
 TRACKED = {
     Address: ("sponsor_id", "type"),
     Partner: ("iban", "bic", "mandate_reference", "mandate_date"),
+    PartnerProfile: ("published",),
 }
 
 
@@ -47,6 +49,17 @@ def acting_as(label: str, user_id: int | None = None, reason=None):
     finally:
         _actor.reset(token)
         _reason.reset(reason_token)
+
+
+@contextlib.contextmanager
+def giving_reason(reason):
+    """The reason recorded with the changes flushed inside the block, by the logged-in user
+    (staff unpublishing a profile)."""
+    token = _reason.set(reason)
+    try:
+        yield
+    finally:
+        _reason.reset(token)
 
 
 def current_actor() -> Actor:
@@ -128,7 +141,7 @@ def _after_flush(session: Session, flush_context):
                 continue
         if created and entry["new_value"] is None:
             continue
-        entry["entity_id"] = obj.id
+        entry["entity_id"] = inspect(obj).identity[0]
         entry["address_id"] = obj.id if isinstance(obj, Address) else obj.address_id
         rows.append(entry)
     if rows:

@@ -269,7 +269,8 @@ def clean_article(session, values: Mapping, own_id: int | None = None):
 CLEANERS = {Address: clean_address, Partner: clean_partner, Article: clean_article}
 
 # Form/API field name → model attribute, where relationships stand for their id column.
-RELATION_IDS = {"sponsor": "sponsor_id", "address": "address_id", "user": "user_id"}
+RELATION_IDS = {"sponsor": "sponsor_id", "address": "address_id", "user": "user_id",
+                "parent": "parent_id"}
 
 
 def values_of(obj, fields) -> dict:

@@ -27,7 +27,7 @@ def our_tables() -> list[str]:
     """Every table of the app's models, those that point at others first; FAB's security
     tables (ab_*) apart: their roles and permissions stay, their users go (below)."""
     return [table.name for table in reversed(Model.metadata.sorted_tables)
-            if not table.name.startswith("ab_")]
+            if not table.name.startswith("ab_") and not table.info.get("reference_data")]
 
 
 def pytest_addoption(parser):

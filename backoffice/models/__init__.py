@@ -14,18 +14,21 @@ from .billing import (
     SepaDebit,
     SepaFile,
 )
+from .categories import Category
 from .customers import CustomerAccount, CustomerSignIn
 from .downline import DownlineVisibility, PersonalDataExport
 from .imports import ImportRun, ImportStatus
 from .mail import MailStatus, OutboxMail
 from .orders import LineKind, Order, OrderLine, OrderStatus
 from .partners import Partner
+from .profiles import PartnerProfile, PostalCodeLocation, Service, ServicePackage
 from .tasks import Task, TaskStatus
 from .teams import TeamInvitation, TeamMember
 from .vouchers import Redemption, VatMode, Voucher, VoucherCode, VoucherKind
 
 __all__ = [
-    "VAT_RATES", "Address", "AddressTree", "AddressType", "Article", "AuditEntry", "CustomerAccount",
+    "VAT_RATES", "Address", "AddressTree", "AddressType", "Article", "AuditEntry", "Category",
+    "CustomerAccount", "PartnerProfile", "PostalCodeLocation", "Service", "ServicePackage",
     "CustomerSignIn", "DebitStatus", "DownlineVisibility", "ImportRun", "ImportStatus", "Invoice",
     "InvoiceCounter", "InvoiceKind", "InvoiceLine", "InvoiceSeries", "Language", "LineKind", "MailStatus",
     "Order", "OrderLine", "OrderStatus", "OutboxMail", "Partner", "Payment", "PersonalDataExport",
