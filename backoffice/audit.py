@@ -141,7 +141,7 @@ def _after_flush(session: Session, flush_context):
                 continue
         if created and entry["new_value"] is None:
             continue
-        entry["entity_id"] = inspect(obj).identity[0]
+        entry["entity_id"] = inspect(obj).mapper.primary_key_from_instance(obj)[0]
         entry["address_id"] = obj.id if isinstance(obj, Address) else obj.address_id
         rows.append(entry)
     if rows:
