@@ -19,6 +19,16 @@ from .customers import CustomerAccount, CustomerSignIn
 from .downline import DownlineVisibility, PersonalDataExport
 from .imports import ImportRun, ImportStatus
 from .mail import MailStatus, OutboxMail
+from .marketplace import (
+    BidChange,
+    BudgetMonth,
+    CategoryBid,
+    DirectRequest,
+    DirectStatus,
+    LeadCharge,
+    LeadRequest,
+    RequestStatus,
+)
 from .orders import LineKind, Order, OrderLine, OrderStatus
 from .partners import Partner
 from .profiles import PartnerProfile, PostalCodeLocation, Service, ServicePackage
@@ -27,7 +37,9 @@ from .teams import TeamInvitation, TeamMember
 from .vouchers import Redemption, VatMode, Voucher, VoucherCode, VoucherKind
 
 __all__ = [
-    "VAT_RATES", "Address", "AddressTree", "AddressType", "Article", "AuditEntry", "Category",
+    "BidChange", "BudgetMonth", "CategoryBid", "DirectRequest", "DirectStatus", "LeadCharge", "LeadRequest",
+    "RequestStatus", "VAT_RATES", "Address", "AddressTree", "AddressType", "Article", "AuditEntry",
+    "Category",
     "CustomerAccount", "PartnerProfile", "PostalCodeLocation", "Service", "ServicePackage",
     "CustomerSignIn", "DebitStatus", "DownlineVisibility", "ImportRun", "ImportStatus", "Invoice",
     "InvoiceCounter", "InvoiceKind", "InvoiceLine", "InvoiceSeries", "Language", "LineKind", "MailStatus",

@@ -9,7 +9,7 @@ from PIL import Image
 from backoffice import transaction
 from backoffice.errors import NotFound, RuleViolations
 from backoffice.extensions import db
-from backoffice.models import AuditEntry, PartnerProfile, Service
+from backoffice.models import PartnerProfile, Service
 from backoffice.services import directory, profiles
 from backoffice.services.categories import category_choices, clean_category
 from tests.support.directory import category, published_partner

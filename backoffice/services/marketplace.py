@@ -1,0 +1,637 @@
+"""The pay-per-request marketplace (L1–L5): bids, requests, ranking, direct requests, charges.
+
+A customer's request (category, what needs doing, postal code, contact data) becomes live
+when the customer confirms it from the e-mail. The partners who match it are ranked by
+`score = bid × quality` (`rank`, one versioned function whose parameters are published);
+the customer sends a direct request to chosen partners, and each partner is charged its
+bid at that moment, once per request and partner, in the same transaction as the direct
+request and the partner's e-mail:
+
+- the request's row is locked while a direct request is sent, so the limit of partners per
+  request holds, and a repeated send (double click, retry, a second tab) finds the first
+  and answers with it; the unique (request, partner) of direct requests and charges backs
+  this up;
+- a partner's spending per category and month is one row raised by a conditional UPDATE
+  (`spent + bid <= budget`), so concurrent sends never take it past its budget; a partner
+  whose budget would be exceeded is not shown for that category until the next month.
+
+The charges are billed by the monthly run (`billable_charges` is its source).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from flask import current_app, has_app_context
+from flask_babel import gettext as _
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import and_, case, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from ..errors import Conflict, Forbidden, InvalidInput, NotFound, RuleViolations
+from ..models import (
+    BidChange,
+    BudgetMonth,
+    Category,
+    CategoryBid,
+    DirectRequest,
+    DirectStatus,
+    InvoiceLine,
+    LeadCharge,
+    LeadRequest,
+    Partner,
+    PartnerProfile,
+    PostalCodeLocation,
+    RequestStatus,
+    Service,
+)
+from ..models.types import utcnow
+from ..rules import normalize_email
+from . import mail
+from .billing import Billable, Period
+from .directory import findable_condition, haversine_km
+from .money import cents
+from .profiles import notification_email
+from .vouchers import company_zone
+
+RANKING_VERSION = "2026-12"
+VAT_RATE = Decimal("19")
+LEAD_CHARGE = "lead_charge"
+CONFIRM_SALT = "lead-request-confirm"
+CONFIRM_DAYS = 7
+# Quality signals and their weights (published on the ranking page).
+PRIOR_RESPONSES, PRIOR_RESPONDED = 2, 1  # responsiveness starts at 50 % (Laplace smoothing)
+RESPONSE_HOURS = 24
+QUALITY_FLOOR = Decimal("0.5")  # quality = 0.5 + 0.5 × responsiveness
+
+
+def _setting(name: str, default):
+    return current_app.config.get(name, default) if has_app_context() else default
+
+
+def month_of(moment: datetime) -> date:
+    return moment.astimezone(company_zone()).date().replace(day=1)
+
+
+# --- bids --------------------------------------------------------------------------------
+
+
+def set_bid(
+    session,
+    partner_id: int,
+    category_id: int,
+    amount: Decimal,
+    monthly_budget: Decimal | None = None,
+    paused: bool = False,
+    user_id: int | None = None,
+) -> CategoryBid:
+    """Place or change the partner's bid in a category; every change is kept."""
+    category = session.get(Category, category_id)
+    errors: dict[str, list[str]] = {}
+    if category is None or not category.active:
+        errors["category_id"] = [_("Choose an active category.")]
+    else:
+        offers = session.scalar(
+            select(func.count(Service.id)).where(
+                Service.partner_id == partner_id, Service.category_id == category_id, Service.active.is_(True)
+            )
+        )
+        if not offers:
+            errors["category_id"] = [_("Offer an active service in this category first.")]
+        if amount is None or cents(amount) < category.min_bid:
+            errors["amount"] = [_("The bid must be at least %(min)s €.", min=category.min_bid)]
+    if monthly_budget is not None and monthly_budget <= 0:
+        errors["monthly_budget"] = [_("A budget must be positive (or empty for none).")]
+    if errors:
+        raise RuleViolations(errors)
+    bid = session.execute(
+        select(CategoryBid)
+        .where(CategoryBid.partner_id == partner_id, CategoryBid.category_id == category_id)
+        .with_for_update()
+    ).scalar_one_or_none()
+    old = (bid.amount, bid.monthly_budget, bid.paused) if bid is not None else (None, None, None)
+    if bid is None:
+        bid = CategoryBid(partner_id=partner_id, category_id=category_id)
+        session.add(bid)
+    bid.amount = cents(amount)
+    bid.monthly_budget = cents(monthly_budget) if monthly_budget is not None else None
+    bid.paused = bool(paused)
+    session.flush()
+    session.add(
+        BidChange(
+            bid_id=bid.id,
+            user_id=user_id,
+            old_amount=old[0],
+            new_amount=bid.amount,
+            old_budget=old[1],
+            new_budget=bid.monthly_budget,
+            old_paused=old[2],
+            new_paused=bid.paused,
+        )
+    )
+    session.flush()
+    return bid
+
+
+# --- requests ----------------------------------------------------------------------------
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=CONFIRM_SALT)
+
+
+def submit_request(
+    session,
+    *,
+    category_id: int,
+    description: str,
+    postal_code: str,
+    name: str,
+    email: str,
+    phone: str = "",
+    preferred_dates: str = "",
+    language: str = "de",
+    address_id: int | None = None,
+    confirm_url: str = "",
+    now: datetime | None = None,
+) -> LeadRequest:
+    """A new request, live once the customer confirms it from the mail this queues. One
+    request per e-mail, category and postal code a day (spam protection)."""
+    now = now or utcnow()
+    errors: dict[str, list[str]] = {}
+    category = session.get(Category, category_id) if category_id else None
+    if category is None or not category.active:
+        errors["category_id"] = [_("Choose an active category.")]
+    description = str(description or "").strip()
+    if len(description) < 10:
+        errors["description"] = [_("Describe what needs doing in a few words (at least 10 characters).")]
+    place = session.get(PostalCodeLocation, str(postal_code or "").strip())
+    if place is None:
+        errors["postal_code"] = [_("Enter a German postal code.")]
+    name = str(name or "").strip()
+    if not name:
+        errors["name"] = [_("Enter your name.")]
+    try:
+        email = normalize_email(str(email or ""))
+    except ValueError as exc:
+        errors["email"] = [str(exc)]
+    if errors:
+        raise RuleViolations(errors)
+    since = now - timedelta(days=1)
+    recent = session.scalar(
+        select(func.count(LeadRequest.id)).where(
+            LeadRequest.email == email,
+            LeadRequest.category_id == category_id,
+            LeadRequest.postal_code == place.postal_code,
+            LeadRequest.created_at > since,
+        )
+    )
+    if recent:
+        raise Conflict(
+            "request_exists",
+            _(
+                "You sent a request for this category and postal code today; "
+                "please confirm that one from your e-mail."
+            ),
+        )
+    request = LeadRequest(
+        category_id=category_id,
+        description=description[:5000],
+        preferred_dates=str(preferred_dates or "")[:200] or None,
+        postal_code=place.postal_code,
+        latitude=place.latitude,
+        longitude=place.longitude,
+        customer_name=name[:200],
+        email=email,
+        phone=str(phone or "")[:40] or None,
+        language=mail.language_of(language),
+        address_id=address_id,
+        status=RequestStatus.unconfirmed,
+        created_at=now,
+    )
+    session.add(request)
+    session.flush()
+    token = _serializer().dumps(request.id)
+    mail.queue_mail(
+        session,
+        "request_confirm",
+        email,
+        request.language,
+        {
+            "name": name,
+            "link": f"{confirm_url}{token}",
+            "category": category.full_name(request.language),
+            "description": description,
+        },
+    )
+    return request
+
+
+def confirm_request(session, token: str, now: datetime | None = None) -> int:
+    """The request of a confirmation link, now open; confirming twice is harmless."""
+    try:
+        request_id = _serializer().loads(token, max_age=CONFIRM_DAYS * 86400)
+    except SignatureExpired as exc:
+        raise InvalidInput(
+            "link_expired", _("This link has expired; please send the request again.")
+        ) from exc
+    except BadSignature as exc:
+        raise InvalidInput("link_invalid", _("This link is not valid.")) from exc
+    session.execute(
+        update(LeadRequest)
+        .where(LeadRequest.id == request_id, LeadRequest.status == RequestStatus.unconfirmed)
+        .values(status=RequestStatus.open, confirmed_at=now or utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return int(request_id)
+
+
+def _open_request(session, request_id: int, *, lock: bool = False) -> LeadRequest:
+    query = select(LeadRequest).where(LeadRequest.id == request_id)
+    if lock:
+        query = query.with_for_update()
+    request = session.execute(query.execution_options(populate_existing=True)).scalar_one_or_none()
+    if request is None:
+        raise NotFound("unknown_request", _("There is no such request."))
+    if request.status != RequestStatus.open:
+        raise Conflict("request_not_open", _("This request is not open (confirm it from your e-mail first)."))
+    return request
+
+
+# --- matching and ranking ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RankedPartner:
+    partner_id: int
+    display_name: str
+    bid: Decimal
+    quality: Decimal
+    score: Decimal
+    position: int
+    distance_km: float
+    responsiveness: Decimal
+    budget_left: Decimal | None
+
+
+def responsiveness(responded: int, total: int) -> Decimal:
+    """Share of direct requests answered within a day, smoothed towards 50 % for few."""
+    return (Decimal(responded + PRIOR_RESPONDED) / Decimal(total + PRIOR_RESPONSES)).quantize(
+        Decimal("0.0001")
+    )
+
+
+def quality_of(response_share: Decimal) -> Decimal:
+    return (QUALITY_FLOOR + (1 - QUALITY_FLOOR) * response_share).quantize(Decimal("0.0001"))
+
+
+def _tie_break(request_id: int, partner_id: int) -> str:
+    """Equal scores in an order fixed per request but not the same for every request."""
+    return hashlib.sha256(f"{request_id}:{partner_id}".encode()).hexdigest()
+
+
+def _response_stats(session, partner_ids: list[int], since: datetime) -> dict[int, tuple[int, int]]:
+    if not partner_ids:
+        return {}
+    answered = DirectRequest.answered_in_time.is_(True)
+    rows = session.execute(
+        select(DirectRequest.partner_id, func.count(DirectRequest.id), func.sum(case((answered, 1), else_=0)))
+        .where(DirectRequest.partner_id.in_(partner_ids), DirectRequest.created_at >= since)
+        .group_by(DirectRequest.partner_id)
+    ).all()
+    return {pid: (int(responded or 0), int(total)) for pid, total, responded in rows}
+
+
+def rank(session, request: LeadRequest, now: datetime | None = None) -> list[RankedPartner]:
+    """The partners matching the request, best first (formula version `RANKING_VERSION`).
+
+    Matching: an active category bid, not paused, at least the category's minimum; a
+    findable partner (published, listed, available, an active service in the category);
+    the request's postal code inside the service area; budget left for one more request."""
+    now = now or utcnow()
+    category = session.get(Category, request.category_id)
+    month = month_of(now)
+    rows = session.execute(
+        select(CategoryBid, PartnerProfile, BudgetMonth.spent)
+        .join(PartnerProfile, PartnerProfile.partner_id == CategoryBid.partner_id)
+        .join(Partner, Partner.id == CategoryBid.partner_id)
+        .outerjoin(
+            BudgetMonth,
+            and_(
+                BudgetMonth.partner_id == CategoryBid.partner_id,
+                BudgetMonth.category_id == CategoryBid.category_id,
+                BudgetMonth.month == month,
+            ),
+        )
+        .where(
+            CategoryBid.category_id == request.category_id,
+            CategoryBid.paused.is_(False),
+            CategoryBid.amount >= category.min_bid,
+            findable_condition(
+                [request.category_id], for_work=True, today=now.astimezone(company_zone()).date()
+            ),
+        )
+    ).all()
+    candidates = []
+    for bid, profile, spent in rows:
+        if profile.germany_wide:
+            distance = 0.0
+        elif profile.latitude is None:
+            continue
+        else:
+            distance = haversine_km(profile.latitude, profile.longitude, request.latitude, request.longitude)
+            if distance > profile.radius_km:
+                continue
+        left = None if bid.monthly_budget is None else bid.monthly_budget - (spent or 0)
+        if left is not None and left < bid.amount:
+            continue
+        candidates.append((bid, profile, distance, left))
+    stats = _response_stats(session, [bid.partner_id for bid, *_ in candidates], now - timedelta(days=90))
+    ranked = []
+    for bid, profile, distance, left in candidates:
+        responded, total = stats.get(bid.partner_id, (0, 0))
+        share = responsiveness(responded, total)
+        quality = quality_of(share)
+        ranked.append(
+            (
+                bid.amount * quality,
+                _tie_break(request.id, bid.partner_id),
+                bid,
+                profile,
+                distance,
+                left,
+                share,
+                quality,
+            )
+        )
+    ranked.sort(key=lambda r: (-r[0], r[1]))
+    return [
+        RankedPartner(
+            bid.partner_id,
+            profile.display_name,
+            bid.amount,
+            quality,
+            score.quantize(Decimal("0.0001")),
+            position,
+            round(distance, 1),
+            share,
+            left,
+        )
+        for position, (score, _tb, bid, profile, distance, left, share, quality) in enumerate(ranked, 1)
+    ]
+
+
+def ranked_partners(session, request_id: int, now: datetime | None = None) -> list[RankedPartner]:
+    return rank(session, _open_request(session, request_id), now)
+
+
+# --- direct requests and charges -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sent:
+    direct_request_id: int
+    charge_id: int
+    net: Decimal
+    repeated: bool = False
+
+
+def _reserve_budget(session, bid: CategoryBid, month: date) -> bool:
+    """Add the bid to the month's spending unless that would pass the budget."""
+    conn = session.connection()
+    dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    conn.execute(
+        dialect_insert(BudgetMonth.__table__)
+        .values(partner_id=bid.partner_id, category_id=bid.category_id, month=month, spent=0)
+        .on_conflict_do_nothing(index_elements=["partner_id", "category_id", "month"])
+    )
+    table = BudgetMonth.__table__
+    guard = table.c.spent + bid.amount <= bid.monthly_budget if bid.monthly_budget is not None else True
+    return (
+        conn.execute(
+            update(table)
+            .where(
+                table.c.partner_id == bid.partner_id,
+                table.c.category_id == bid.category_id,
+                table.c.month == month,
+                guard,
+            )
+            .values(spent=table.c.spent + bid.amount)
+        ).rowcount
+        == 1
+    )
+
+
+def send_direct_request(
+    session, request_id: int, partner_id: int, now: datetime | None = None, partner_url: str = ""
+) -> Sent:
+    """Send the request to the partner and charge its current bid, exactly once."""
+    now = now or utcnow()
+    request = _open_request(session, request_id, lock=True)
+    existing = session.execute(
+        select(DirectRequest).where(
+            DirectRequest.request_id == request_id, DirectRequest.partner_id == partner_id
+        )
+    ).scalar()
+    if existing is not None:
+        charge = existing.charge
+        return Sent(existing.id, charge.id, charge.net, repeated=True)
+    limit = int(_setting("MARKETPLACE_MAX_PARTNERS_PER_REQUEST", 3))
+    sent = session.scalar(select(func.count(DirectRequest.id)).where(DirectRequest.request_id == request_id))
+    if sent >= limit:
+        raise Conflict("too_many_partners", _("A request can go to at most %(n)s partners.", n=limit))
+    ranking = rank(session, request, now)
+    chosen = next((r for r in ranking if r.partner_id == partner_id), None)
+    if chosen is None:
+        raise Forbidden(
+            "partner_not_matching", _("This partner does not take requests like this one (any more).")
+        )
+    bid = session.execute(
+        select(CategoryBid).where(
+            CategoryBid.partner_id == partner_id, CategoryBid.category_id == request.category_id
+        )
+    ).scalar_one()
+    if not _reserve_budget(session, bid, month_of(now)):
+        raise Conflict(
+            "budget_exhausted", _("This partner takes no more requests in this category this month.")
+        )
+    direct = DirectRequest(
+        request_id=request_id, partner_id=partner_id, status=DirectStatus.new, created_at=now
+    )
+    session.add(direct)
+    session.flush()
+    receipt = {
+        "formula": "score = bid × quality; quality = 0.5 + 0.5 × responsiveness",
+        "formula_version": RANKING_VERSION,
+        "request_id": request_id,
+        "category_id": request.category_id,
+        "postal_code": request.postal_code,
+        "matched": len(ranking),
+        "position": chosen.position,
+        "bid": str(bid.amount),
+        "monthly_budget": str(bid.monthly_budget) if bid.monthly_budget else None,
+        "budget_left_before": str(chosen.budget_left) if chosen.budget_left is not None else None,
+        "signals": {"responsiveness": str(chosen.responsiveness), "weight": "0.5"},
+        "quality": str(chosen.quality),
+        "score": str(chosen.score),
+        "score_of_first": str(ranking[0].score),
+        "distance_km": chosen.distance_km,
+        "price_rule": "the bid at the moment of the direct request",
+        "net": str(bid.amount),
+        "vat_rate": str(VAT_RATE),
+        "vat": str(cents(bid.amount * VAT_RATE / 100)),
+        "gross": str(bid.amount + cents(bid.amount * VAT_RATE / 100)),
+    }
+    charge = LeadCharge(
+        direct_request_id=direct.id,
+        request_id=request_id,
+        partner_id=partner_id,
+        category_id=request.category_id,
+        net=bid.amount,
+        vat_rate=VAT_RATE,
+        charged_at=now,
+        receipt=json.dumps(receipt, ensure_ascii=False),
+    )
+    session.add(charge)
+    partner = session.get(Partner, partner_id)
+    recipient = notification_email(partner)
+    if recipient:
+        mail.queue_mail(
+            session,
+            "direct_request",
+            recipient,
+            "de",
+            {
+                "name": partner.address.name,
+                "request": request,
+                "price": bid.amount,
+                "link": partner_url,
+                "category": request.category.full_name("de"),
+            },
+        )
+    session.flush()
+    return Sent(direct.id, charge.id, charge.net)
+
+
+def receipt_of(charge: LeadCharge) -> dict:
+    return json.loads(charge.receipt)
+
+
+# --- the partner's request overview ---------------------------------------------------------
+
+NEXT = {
+    DirectStatus.new: {DirectStatus.seen, DirectStatus.contacted, DirectStatus.lost},
+    DirectStatus.seen: {DirectStatus.contacted, DirectStatus.lost},
+    DirectStatus.contacted: {DirectStatus.appointment, DirectStatus.lost, DirectStatus.done},
+    DirectStatus.appointment: {DirectStatus.done, DirectStatus.lost},
+    DirectStatus.done: set(),
+    DirectStatus.lost: set(),
+}
+
+
+def own_direct_request(session, partner_id: int, direct_id: int) -> DirectRequest:
+    direct = session.get(DirectRequest, direct_id)
+    if direct is None or direct.partner_id != partner_id:
+        raise NotFound("unknown_request", _("There is no such request."))
+    return direct
+
+
+def move_direct_request(
+    session, partner_id: int, direct_id: int, status: DirectStatus, now: datetime | None = None
+) -> DirectRequest:
+    """The partner's progress on a request; the first step after "new" is its response."""
+    now = now or utcnow()
+    direct = own_direct_request(session, partner_id, direct_id)
+    if status == direct.status:
+        return direct
+    if status not in NEXT[direct.status]:
+        raise Conflict(
+            "invalid_step",
+            _("A request that is %(old)s cannot become %(new)s.", old=direct.status, new=status),
+        )
+    direct.status = status
+    direct.status_changed_at = now
+    if direct.first_response_at is None and status != DirectStatus.seen:
+        direct.first_response_at = now
+        direct.answered_in_time = now - direct.created_at <= timedelta(hours=RESPONSE_HOURS)
+    session.flush()
+    return direct
+
+
+def direct_requests(
+    session, partner_id: int, status: DirectStatus | None = None, limit: int = 200
+) -> list[DirectRequest]:
+    query = select(DirectRequest).where(DirectRequest.partner_id == partner_id)
+    if status is not None:
+        query = query.where(DirectRequest.status == status)
+    return session.execute(query.order_by(DirectRequest.id.desc()).limit(limit)).scalars().all()
+
+
+def month_charges(session, partner_id: int, now: datetime | None = None) -> tuple[list[LeadCharge], Decimal]:
+    """The partner's charges of the current month and their net sum (not yet invoiced)."""
+    now = now or utcnow()
+    start, end = Period.month(*month_of(now).timetuple()[:2]).bounds(company_zone())
+    charges = (
+        session.execute(
+            select(LeadCharge)
+            .where(
+                LeadCharge.partner_id == partner_id,
+                LeadCharge.charged_at >= start,
+                LeadCharge.charged_at < end,
+            )
+            .order_by(LeadCharge.id)
+        )
+        .scalars()
+        .all()
+    )
+    return charges, sum((c.net for c in charges), Decimal("0.00"))
+
+
+# --- billing ----------------------------------------------------------------------------------
+
+
+def billable_charges(session, period: Period) -> dict[int, list[Billable]]:
+    """The monthly run's source: the period's charges no statement has billed yet."""
+    start, end = period.bounds(company_zone())
+    billed = (
+        select(InvoiceLine.id)
+        .where(InvoiceLine.source == LEAD_CHARGE, InvoiceLine.source_id == LeadCharge.id)
+        .exists()
+    )
+    rows = session.execute(
+        select(LeadCharge, Category)
+        .join(Category, Category.id == LeadCharge.category_id)
+        .where(LeadCharge.charged_at >= start, LeadCharge.charged_at < end, ~billed)
+        .order_by(LeadCharge.partner_id, LeadCharge.id)
+    ).all()
+    found: dict[int, list[Billable]] = {}
+    zone = company_zone()
+    for charge, category in rows:
+        day = charge.charged_at.astimezone(zone).date()
+        found.setdefault(charge.partner_id, []).append(
+            Billable(
+                LEAD_CHARGE,
+                charge.id,
+                f"Anfrage {charge.request_id} ({category.full_name('de')}), {day:%d.%m.%Y}",
+                charge.net,
+                charge.vat_rate,
+                day,
+            )
+        )
+    return found
+
+
+def ranking_explained() -> dict:
+    """The main ranking parameters, as the public ranking page states them (P2B Art. 5)."""
+    return {
+        "version": RANKING_VERSION,
+        "floor": str(QUALITY_FLOOR),
+        "response_hours": RESPONSE_HOURS,
+        "prior": f"{PRIOR_RESPONDED}/{PRIOR_RESPONSES}",
+        "window_days": 90,
+    }
