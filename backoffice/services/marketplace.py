@@ -635,3 +635,110 @@ def ranking_explained() -> dict:
         "prior": f"{PRIOR_RESPONDED}/{PRIOR_RESPONSES}",
         "window_days": 90,
     }
+
+
+# --- the customer's page of a request ---------------------------------------------------------
+
+VIEW_SALT = "lead-request-view"
+VIEW_DAYS = 60
+
+
+def view_token(request_id: int) -> str:
+    """The key of the customer's page of a request (the link in the confirmation)."""
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=VIEW_SALT).dumps(request_id)
+
+
+def request_of_view_token(session, token: str) -> LeadRequest:
+    try:
+        request_id = URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=VIEW_SALT).loads(
+            token, max_age=VIEW_DAYS * 86400
+        )
+    except (BadSignature, SignatureExpired) as exc:
+        raise NotFound("unknown_request", _("There is no such request.")) from exc
+    request = session.get(LeadRequest, request_id)
+    if request is None:
+        raise NotFound("unknown_request", _("There is no such request."))
+    return request
+
+
+@dataclass(frozen=True)
+class Contact:
+    name: str
+    email: str | None
+    phone: str | None
+
+
+def contact_of_partner(session, partner_id: int) -> Contact:
+    """What the customer sees of a partner it sent a direct request to."""
+    partner = session.get(Partner, partner_id)
+    profile = session.get(PartnerProfile, partner_id)
+    return Contact(
+        profile.display_name if profile else partner.address.name,
+        notification_email(partner),
+        partner.address.phone,
+    )
+
+
+def sent_partner_ids(session, request_id: int) -> set[int]:
+    return set(
+        session.execute(
+            select(DirectRequest.partner_id).where(DirectRequest.request_id == request_id)
+        ).scalars()
+    )
+
+
+@dataclass(frozen=True)
+class BidRow:
+    category_id: int
+    category: str
+    min_bid: Decimal
+    amount: Decimal | None
+    monthly_budget: Decimal | None
+    paused: bool
+    spent: Decimal
+
+
+def bids_of(session, partner_id: int, locale: str, now: datetime | None = None) -> list[BidRow]:
+    """The categories the partner offers services in, with its bid and this month's spending."""
+    month = month_of(now or utcnow())
+    categories = (
+        session.execute(
+            select(Category)
+            .where(
+                Category.id.in_(
+                    select(Service.category_id).where(
+                        Service.partner_id == partner_id, Service.active.is_(True)
+                    )
+                )
+            )
+            .order_by(Category.name_de)
+        )
+        .scalars()
+        .all()
+    )
+    bids = {
+        b.category_id: b
+        for b in session.execute(select(CategoryBid).where(CategoryBid.partner_id == partner_id)).scalars()
+    }
+    spent = dict(
+        session.execute(
+            select(BudgetMonth.category_id, BudgetMonth.spent).where(
+                BudgetMonth.partner_id == partner_id, BudgetMonth.month == month
+            )
+        ).all()
+    )
+    rows = []
+    for category in categories:
+        bid = bids.get(category.id)
+        rows.append(
+            BidRow(
+                category.id,
+                category.full_name(locale),
+                category.min_bid,
+                bid.amount if bid else None,
+                bid.monthly_budget if bid else None,
+                bid.paused if bid else False,
+                spent.get(category.id, Decimal("0.00")),
+            )
+        )
+    return rows

@@ -1,0 +1,95 @@
+"""The story over HTTP: a customer asks for an electrician in Leipzig, confirms from the mail,
+sends a direct request to the first partner, who sees it with the contact data, moves it
+along and reads the receipt of its charge; the pages stay with their owners."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal as D
+
+import pytest
+import sqlalchemy as sa
+
+from backoffice import transaction
+from backoffice.models import LeadCharge, OutboxMail
+from backoffice.services import marketplace
+from tests.support.directory import category, published_partner
+from tests.support.http import CSRF_RE, login
+
+LEIPZIG = "04109"
+
+
+@pytest.fixture
+def elektro(ctx):
+    return category("Elektro", "Electrical", parent=category("Handwerk", "Crafts"))
+
+
+@pytest.fixture
+def market(ctx, make, elektro):
+    schulz = published_partner(make, "schulz", elektro, postal_code=LEIPZIG, radius_km=30,
+                               display_name="Elektro Schulz")
+    meier = published_partner(make, "meier", elektro, postal_code=LEIPZIG, radius_km=30,
+                              display_name="Meier Elektrik")
+    with transaction.unit_of_work(ctx):
+        marketplace.set_bid(ctx, schulz.id, elektro.id, D("12.00"))
+        marketplace.set_bid(ctx, meier.id, elektro.id, D("9.00"))
+    return schulz, meier
+
+
+def token(page) -> str:
+    return CSRF_RE.search(page.get_data(as_text=True)).group(1)
+
+
+def test_a_customer_finds_sends_and_the_partner_follows_up(app, ctx, elektro, market):
+    schulz, meier = market
+    customer = app.test_client()
+    form = customer.get("/c/requests/new")
+    assert form.status_code == 200 and "Handwerk › Elektro" in form.get_data(as_text=True)
+    sent = customer.post("/c/requests/new", data={
+        "csrf_token": token(form), "category_id": elektro.id, "description": "Drei Steckdosen in der Küche",
+        "postal_code": LEIPZIG, "name": "Karla Kunde", "email": "karla@example.org", "phone": "0341 99"})
+    assert sent.status_code == 200 and "karla@example.org" in sent.get_data(as_text=True)
+    mail = ctx.execute(sa.select(OutboxMail).where(OutboxMail.kind == "request_confirm")).scalar_one()
+    link = re.search(r"http://localhost(/c/requests/confirm/\S+)", mail.body_text).group(1)
+    confirm = customer.get(link)
+    page = customer.post(link, data={"csrf_token": token(confirm)}, follow_redirects=True)
+    text = page.get_data(as_text=True)
+    assert text.index("Elektro Schulz") < text.index("Meier Elektrik")  # 12 € before 9 €
+    key = re.search(r"/c/requests/([^/\"]+)/send/", text).group(1)
+    done = customer.post(f"/c/requests/{key}/send/{schulz.id}", data={"csrf_token": token(page)},
+                         follow_redirects=True)
+    assert "schulz@partnerdesk.test" in done.get_data(as_text=True)  # the partner's contact data
+    customer.post(f"/c/requests/{key}/send/{schulz.id}", data={"csrf_token": token(done)})  # twice
+    assert ctx.execute(sa.select(sa.func.count(LeadCharge.id))).scalar() == 1
+
+    partner = login(app.test_client(), "schulz")
+    overview = partner.get("/my/requests/")
+    body = overview.get_data(as_text=True)
+    assert "Drei Steckdosen" in body and "karla@example.org" in body and "12,00" in body
+    direct = re.search(r'data-direct="(\d+)"', body).group(1)
+    partner.post(f"/my/requests/{direct}/status", data={"csrf_token": token(overview), "status": "contacted"})
+    charge = ctx.execute(sa.select(LeadCharge)).scalar_one()
+    receipt = partner.get(f"/my/requests/receipt/{charge.id}").get_data(as_text=True)
+    assert "14.28" in receipt and "2026-12" in receipt
+
+    other = login(app.test_client(), "meier")
+    assert "Drei Steckdosen" not in other.get("/my/requests/").get_data(as_text=True)
+    assert other.get(f"/my/requests/receipt/{charge.id}").status_code == 404
+    moved = other.post(f"/my/requests/{direct}/status",
+                       data={"csrf_token": token(other.get("/my/requests/")), "status": "lost"})
+    assert moved.status_code in (302, 404)
+    ctx.expire_all()
+    assert ctx.execute(sa.select(LeadCharge)).scalar_one().direct_request.status.value == "contacted"
+    assert customer.get("/c/requests/not-a-key").status_code == 404
+
+
+def test_the_owner_bids_in_german_and_a_wrong_amount_is_refused(app, ctx, elektro, market):
+    partner = login(app.test_client(), "schulz")
+    page = partner.get("/my/requests/")
+    partner.post(f"/my/requests/bid/{elektro.id}", data={"csrf_token": token(page), "amount": "14,50",
+                                                         "monthly_budget": "1.000,00"})
+    bid = marketplace.bids_of(ctx, market[0].id, "de")[0]
+    assert (bid.amount, bid.monthly_budget) == (D("14.50"), D("1000.00"))
+    partner.post(f"/my/requests/bid/{elektro.id}", data={"csrf_token": token(page), "amount": "viel"},
+                 headers={"Referer": "/my/requests/"})
+    assert marketplace.bids_of(ctx, market[0].id, "de")[0].amount == D("14.50")
