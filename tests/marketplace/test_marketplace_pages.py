@@ -93,3 +93,34 @@ def test_the_owner_bids_in_german_and_a_wrong_amount_is_refused(app, ctx, elektr
     partner.post(f"/my/requests/bid/{elektro.id}", data={"csrf_token": token(page), "amount": "viel"},
                  headers={"Referer": "/my/requests/"})
     assert marketplace.bids_of(ctx, market[0].id, "de")[0].amount == D("14.50")
+
+
+def test_the_shop_submits_lists_and_sends_over_the_api(app, ctx, make, elektro, market):
+    from tests.support.http import api_token
+
+    schulz = market[0]
+    make.user("shop", "Shop")
+    client = app.test_client()
+    headers = api_token(client, "shop")
+    created = client.post("/api/v1/marketplace/requests", headers=headers, json={
+        "category_id": elektro.id, "description": "Wallbox in der Garage anschließen", "postal_code": LEIPZIG,
+        "name": "Karla Kunde", "email": "karla@example.org"})
+    assert created.status_code == 201, created.json
+    request_id = created.json["id"]
+    waiting = client.get(f"/api/v1/marketplace/requests/{request_id}/partners", headers=headers)
+    assert waiting.status_code == 409 and waiting.json["error"] == "request_not_open"
+    mail = ctx.execute(sa.select(OutboxMail).where(OutboxMail.kind == "request_confirm")).scalar_one()
+    with transaction.unit_of_work(ctx):
+        marketplace.confirm_request(ctx, mail.body_text.split("/c/requests/confirm/")[1].split()[0])
+    ranked = client.get(f"/api/v1/marketplace/requests/{request_id}/partners", headers=headers)
+    assert [p["partner_id"] for p in ranked.json["partners"]] == [schulz.id, market[1].id]
+    first = client.post(f"/api/v1/marketplace/requests/{request_id}/direct", headers=headers,
+                        json={"partner_id": schulz.id})
+    again = client.post(f"/api/v1/marketplace/requests/{request_id}/direct", headers=headers,
+                        json={"partner_id": schulz.id})
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json["partner"]["email"] == "schulz@partnerdesk.test"
+    wrong = client.post(f"/api/v1/marketplace/requests/{request_id}/direct", headers=headers,
+                        json={"partner_id": "schulz"})
+    assert wrong.status_code == 422 and "partner_id" in wrong.json["fields"]
+    assert ctx.execute(sa.select(sa.func.count(LeadCharge.id))).scalar() == 1
