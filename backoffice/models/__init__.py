@@ -28,6 +28,7 @@ from .marketplace import (
     LeadCharge,
     LeadRequest,
     RequestStatus,
+    Review,
 )
 from .orders import LineKind, Order, OrderLine, OrderStatus
 from .partners import Partner
@@ -38,7 +39,7 @@ from .vouchers import Redemption, VatMode, Voucher, VoucherCode, VoucherKind
 
 __all__ = [
     "BidChange", "BudgetMonth", "CategoryBid", "DirectRequest", "DirectStatus", "LeadCharge", "LeadRequest",
-    "RequestStatus", "VAT_RATES", "Address", "AddressTree", "AddressType", "Article", "AuditEntry",
+    "RequestStatus", "Review", "VAT_RATES", "Address", "AddressTree", "AddressType", "Article", "AuditEntry",
     "Category",
     "CustomerAccount", "PartnerProfile", "PostalCodeLocation", "Service", "ServicePackage",
     "CustomerSignIn", "DebitStatus", "DownlineVisibility", "ImportRun", "ImportStatus", "Invoice",

@@ -175,3 +175,26 @@ class LeadCharge(Model):
 
     direct_request = relationship("DirectRequest", back_populates="charge")
     category = relationship("Category")
+
+
+class Review(Model):
+    """A customer's review of a partner, once per direct request, after the job was done."""
+
+    __tablename__ = "review"
+    __table_args__ = (CheckConstraint("stars BETWEEN 1 AND 5", name="ck_review_stars"),
+                      Index("ix_review_partner_visible", "partner_id", "hidden"))
+
+    id = Column(Integer, primary_key=True)
+    direct_request_id = Column(Integer, ForeignKey("direct_request.id", ondelete="RESTRICT"), nullable=False,
+                               unique=True)
+    partner_id = Column(Integer, ForeignKey("partner.id", ondelete="RESTRICT"), nullable=False)
+    stars = Column(Integer, nullable=False)
+    text = Column(Text, nullable=True)
+    author_name = Column(String(200), nullable=False)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    answer = Column(Text, nullable=True)
+    answered_at = Column(UTCDateTime, nullable=True)
+    hidden = Column(Boolean, nullable=False, default=False)
+    hidden_reason = Column(Text, nullable=True)
+
+    direct_request = relationship("DirectRequest")

@@ -48,6 +48,7 @@ from ..models import (
     PartnerProfile,
     PostalCodeLocation,
     RequestStatus,
+    Review,
     Service,
 )
 from ..models.types import utcnow
@@ -67,7 +68,8 @@ CONFIRM_DAYS = 7
 # Quality signals and their weights (published on the ranking page).
 PRIOR_RESPONSES, PRIOR_RESPONDED = 2, 1  # responsiveness starts at 50 % (Laplace smoothing)
 RESPONSE_HOURS = 24
-QUALITY_FLOOR = Decimal("0.5")  # quality = 0.5 + 0.5 × responsiveness
+QUALITY_FLOOR = Decimal("0.5")  # quality = 0.5 + 0.25 × responsiveness + 0.25 × rating / 5
+FORMULA = "score = bid × quality; quality = 0.5 + 0.25 × responsiveness + 0.25 × rating / 5"
 
 
 def _setting(name: str, default):
@@ -286,8 +288,10 @@ def responsiveness(responded: int, total: int) -> Decimal:
     )
 
 
-def quality_of(response_share: Decimal) -> Decimal:
-    return (QUALITY_FLOOR + (1 - QUALITY_FLOOR) * response_share).quantize(Decimal("0.0001"))
+def quality_of(response_share: Decimal, rating: Decimal = Decimal("4.0")) -> Decimal:
+    """0.5 + 0.25 × responsiveness + 0.25 × (smoothed rating / 5): between 0.55 and 1."""
+    weight = (1 - QUALITY_FLOOR) / 2
+    return (QUALITY_FLOOR + weight * response_share + weight * rating / 5).quantize(Decimal("0.0001"))
 
 
 def _tie_break(request_id: int, partner_id: int) -> str:
@@ -351,12 +355,14 @@ def rank(session, request: LeadRequest, now: datetime | None = None) -> list[Ran
         if left is not None and left < bid.amount:
             continue
         candidates.append((bid, profile, distance, left))
-    stats = _response_stats(session, [bid.partner_id for bid, *_ in candidates], now - timedelta(days=90))
+    ids = [bid.partner_id for bid, *_ in candidates]
+    stats = _response_stats(session, ids, now - timedelta(days=90))
+    stars = ratings(session, ids)
     ranked = []
     for bid, profile, distance, left in candidates:
         responded, total = stats.get(bid.partner_id, (0, 0))
         share = responsiveness(responded, total)
-        quality = quality_of(share)
+        quality = quality_of(share, stars[bid.partner_id].smoothed)
         ranked.append(
             (
                 bid.amount * quality,
@@ -466,7 +472,7 @@ def send_direct_request(
     session.add(direct)
     session.flush()
     receipt = {
-        "formula": "score = bid × quality; quality = 0.5 + 0.5 × responsiveness",
+        "formula": FORMULA,
         "formula_version": RANKING_VERSION,
         "request_id": request_id,
         "category_id": request.category_id,
@@ -476,7 +482,12 @@ def send_direct_request(
         "bid": str(bid.amount),
         "monthly_budget": str(bid.monthly_budget) if bid.monthly_budget else None,
         "budget_left_before": str(chosen.budget_left) if chosen.budget_left is not None else None,
-        "signals": {"responsiveness": str(chosen.responsiveness), "weight": "0.5"},
+        "signals": {
+            "responsiveness": str(chosen.responsiveness),
+            "weight": "0.25",
+            "rating": str(ratings(session, [partner_id])[partner_id].smoothed),
+            "rating_weight": "0.25",
+        },
         "quality": str(chosen.quality),
         "score": str(chosen.score),
         "score_of_first": str(ranking[0].score),
@@ -542,9 +553,15 @@ def own_direct_request(session, partner_id: int, direct_id: int) -> DirectReques
 
 
 def move_direct_request(
-    session, partner_id: int, direct_id: int, status: DirectStatus, now: datetime | None = None
+    session,
+    partner_id: int,
+    direct_id: int,
+    status: DirectStatus,
+    now: datetime | None = None,
+    review_url: str = "",
 ) -> DirectRequest:
-    """The partner's progress on a request; the first step after "new" is its response."""
+    """The partner's progress on a request; the first step after "new" is its response. A
+    job marked done asks the customer for a review (with `review_url`, the link's start)."""
     now = now or utcnow()
     direct = own_direct_request(session, partner_id, direct_id)
     if status == direct.status:
@@ -559,6 +576,8 @@ def move_direct_request(
     if direct.first_response_at is None and status != DirectStatus.seen:
         direct.first_response_at = now
         direct.answered_in_time = now - direct.created_at <= timedelta(hours=RESPONSE_HOURS)
+    if status == DirectStatus.done and review_url:
+        ask_for_review(session, direct, review_url)
     session.flush()
     return direct
 
@@ -630,7 +649,8 @@ def ranking_explained() -> dict:
     """The main ranking parameters, as the public ranking page states them (P2B Art. 5)."""
     return {
         "version": RANKING_VERSION,
-        "floor": str(QUALITY_FLOOR),
+        "formula": FORMULA,
+        "prior_rating": f"{PRIOR_STARS} ({PRIOR_REVIEWS} reviews)",
         "response_hours": RESPONSE_HOURS,
         "prior": f"{PRIOR_RESPONDED}/{PRIOR_RESPONSES}",
         "window_days": 90,
@@ -742,3 +762,103 @@ def bids_of(session, partner_id: int, locale: str, now: datetime | None = None) 
             )
         )
     return rows
+
+
+# --- reviews (L6) -------------------------------------------------------------------------------
+
+REVIEW_SALT = "lead-review"
+REVIEW_DAYS = 60
+PRIOR_STARS, PRIOR_REVIEWS = Decimal("4.0"), 3  # Bayesian average: a few reviews move it little
+
+
+def _review_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=REVIEW_SALT)
+
+
+def ask_for_review(session, direct: DirectRequest, review_url: str) -> None:
+    """Mail the customer a signed link to review the partner (when the job is done)."""
+    token = _review_serializer().dumps(direct.id)
+    profile = session.get(PartnerProfile, direct.partner_id)
+    mail.queue_mail(
+        session,
+        "review_request",
+        direct.request.email,
+        direct.request.language,
+        {
+            "name": direct.request.customer_name,
+            "partner": profile.display_name if profile else "",
+            "link": f"{review_url}{token}",
+        },
+    )
+
+
+def direct_of_review_token(session, token: str) -> DirectRequest:
+    try:
+        direct_id = _review_serializer().loads(token, max_age=REVIEW_DAYS * 86400)
+    except (BadSignature, SignatureExpired) as exc:
+        raise NotFound("unknown_review_link", _("This review link is not valid (any more).")) from exc
+    direct = session.get(DirectRequest, direct_id)
+    if direct is None:
+        raise NotFound("unknown_review_link", _("This review link is not valid (any more)."))
+    return direct
+
+
+def submit_review(session, token: str, stars: int, text: str, now: datetime | None = None) -> Review:
+    """The customer's review, once per direct request, only after the job was done."""
+    direct = direct_of_review_token(session, token)
+    if direct.status != DirectStatus.done:
+        raise Conflict("not_done", _("You can review once the partner has marked the job done."))
+    if not isinstance(stars, int) or not 1 <= stars <= 5:
+        raise RuleViolations({"stars": [_("Give 1 to 5 stars.")]})
+    existing = session.execute(select(Review).where(Review.direct_request_id == direct.id)).scalar()
+    if existing is not None:
+        raise Conflict("already_reviewed", _("You reviewed this job already. Thank you!"))
+    review = Review(
+        direct_request_id=direct.id,
+        partner_id=direct.partner_id,
+        stars=stars,
+        text=str(text or "").strip()[:3000] or None,
+        author_name=direct.request.customer_name[:200],
+        created_at=now or utcnow(),
+        hidden=False,
+    )
+    session.add(review)
+    session.flush()
+    return review
+
+
+@dataclass(frozen=True)
+class Rating:
+    average: Decimal | None  # of the visible reviews
+    count: int
+    smoothed: Decimal  # Bayesian: what ranking uses
+
+
+def ratings(session, partner_ids: list[int]) -> dict[int, Rating]:
+    rows = dict.fromkeys(partner_ids, (0, 0))
+    if partner_ids:
+        for pid, count, total in session.execute(
+            select(Review.partner_id, func.count(Review.id), func.sum(Review.stars))
+            .where(Review.partner_id.in_(partner_ids), Review.hidden.is_(False))
+            .group_by(Review.partner_id)
+        ).all():
+            rows[pid] = (int(count), int(total or 0))
+    result = {}
+    for pid, (count, total) in rows.items():
+        smoothed = (PRIOR_STARS * PRIOR_REVIEWS + total) / (PRIOR_REVIEWS + count)
+        average = (Decimal(total) / count).quantize(Decimal("0.1")) if count else None
+        result[pid] = Rating(average, count, smoothed.quantize(Decimal("0.0001")))
+    return result
+
+
+def visible_reviews(session, partner_id: int, limit: int = 20) -> list[Review]:
+    return (
+        session.execute(
+            select(Review)
+            .where(Review.partner_id == partner_id, Review.hidden.is_(False))
+            .order_by(Review.id.desc())
+            .limit(limit)
+        )
+        .scalars()
+        .all()
+    )

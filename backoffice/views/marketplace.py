@@ -55,7 +55,9 @@ class MyRequestsView(BaseView):
         if wanted not in DirectStatus._value2member_map_:
             abort(400)
         with transaction.unit_of_work():
-            marketplace.move_direct_request(db.session, current_partner_id(), pk, DirectStatus(wanted))
+            marketplace.move_direct_request(
+                db.session, current_partner_id(), pk, DirectStatus(wanted),
+                review_url=url_for("portal.review", token="-", _external=True)[:-1])
         flash(_("Saved."), "success")
         return redirect(url_for(".index"))
 

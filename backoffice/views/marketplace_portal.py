@@ -91,3 +91,25 @@ def send_request(key, partner_id):
         flash(_("Your request was sent; the partner's contact details are below.") if not result.repeated
               else _("You sent this request to this partner already."))
     return redirect(url_for("portal.request_page", key=key))
+
+
+@bp.route("/reviews/<token>", methods=["GET", "POST"])
+def review(token):
+    try:
+        direct = marketplace.direct_of_review_token(db.session, token)
+    except DomainError:
+        abort(404)
+    partner_name = marketplace.contact_of_partner(db.session, direct.partner_id).name
+    errors = {}
+    if request.method == "POST":
+        try:
+            with transaction.guarded(db.session):
+                marketplace.submit_review(db.session, token, request.form.get("stars", type=int),
+                                          request.form.get("text", ""))
+        except DomainError as exc:
+            errors = exc.fields or {"stars": [exc.message]}
+        else:
+            return _render("portal/review_thanks.html", partner=partner_name)
+    transaction.discard(db.session)
+    return _render("portal/review.html", 422 if errors else 200, token=token, partner=partner_name,
+                   errors=errors, values=request.form)

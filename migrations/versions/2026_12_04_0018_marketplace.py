@@ -1,5 +1,5 @@
 """marketplace: bids per category with their history and monthly spending, customers'
-requests, direct requests and the charge each costs, once per request and partner
+requests, direct requests and the charge each costs, once per request and partner, reviews
 
 Revision ID: 0018_marketplace
 Revises: 0012_directory
@@ -115,9 +115,28 @@ def upgrade():
         sa.UniqueConstraint("request_id", "partner_id", name="uq_lead_charge_request_partner"),
     )
     op.create_index("ix_lead_charge_partner_charged", "lead_charge", ["partner_id", "charged_at"])
+    op.create_table(
+        "review",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("direct_request_id", sa.Integer(), sa.ForeignKey("direct_request.id", ondelete="RESTRICT"),
+                  nullable=False, unique=True),
+        sa.Column("partner_id", sa.Integer(), sa.ForeignKey("partner.id", ondelete="RESTRICT"), nullable=False),
+        sa.Column("stars", sa.Integer(), nullable=False),
+        sa.Column("text", sa.Text(), nullable=True),
+        sa.Column("author_name", sa.String(200), nullable=False),
+        sa.Column("created_at", UTCDateTime(timezone=True), nullable=False),
+        sa.Column("answer", sa.Text(), nullable=True),
+        sa.Column("answered_at", UTCDateTime(timezone=True), nullable=True),
+        sa.Column("hidden", sa.Boolean(), nullable=False),
+        sa.Column("hidden_reason", sa.Text(), nullable=True),
+        sa.CheckConstraint("stars BETWEEN 1 AND 5", name="ck_review_stars"),
+    )
+    op.create_index("ix_review_partner_visible", "review", ["partner_id", "hidden"])
 
 
 def downgrade():
+    op.drop_index("ix_review_partner_visible", table_name="review")
+    op.drop_table("review")
     op.drop_index("ix_lead_charge_partner_charged", table_name="lead_charge")
     op.drop_table("lead_charge")
     op.drop_index("ix_direct_request_partner_status", table_name="direct_request")

@@ -71,7 +71,8 @@ def test_the_story_ranks_charges_once_and_bills_on_the_15th(ctx, elektro, market
     request_id = open_request(ctx, elektro)
     ranked = marketplace.ranked_partners(ctx, request_id, now=NOW)
     assert [r.partner_id for r in ranked] == [schulz.id, meier.id]  # Munich is out of reach
-    assert [r.position for r in ranked] == [1, 2] and ranked[0].score == D("9.0000")  # 12 × (0.5 + 0.5 × 0.5)
+    # 12 € × (0.5 + 0.25 × responsiveness 0.5 + 0.25 × rating 4 / 5): nobody answered or reviewed yet
+    assert [r.position for r in ranked] == [1, 2] and ranked[0].score == D("9.9000")
 
     first = send(ctx, request_id, schulz.id)
     again = send(ctx, request_id, schulz.id)  # a double click

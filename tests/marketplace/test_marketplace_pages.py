@@ -124,3 +124,32 @@ def test_the_shop_submits_lists_and_sends_over_the_api(app, ctx, make, elektro, 
                         json={"partner_id": "schulz"})
     assert wrong.status_code == 422 and "partner_id" in wrong.json["fields"]
     assert ctx.execute(sa.select(sa.func.count(LeadCharge.id))).scalar() == 1
+
+
+def test_a_done_job_asks_for_one_review_that_lifts_the_ranking(app, ctx, elektro, market):
+    schulz, meier = market
+    with transaction.unit_of_work(ctx):
+        request = marketplace.submit_request(
+            ctx, category_id=elektro.id, description="Sicherungskasten tauschen", postal_code=LEIPZIG,
+            name="Karla Kunde", email="karla@example.org", confirm_url="x")
+        request.status = marketplace.RequestStatus.open
+    sent = transaction.run(lambda s: marketplace.send_direct_request(s, request.id, meier.id))
+    partner = login(app.test_client(), "meier")
+    page = partner.get("/my/requests/")
+    for step in ("contacted", "done"):
+        partner.post(f"/my/requests/{sent.direct_request_id}/status", data={"csrf_token": token(page),
+                                                                           "status": step})
+    mail = ctx.execute(sa.select(OutboxMail).where(OutboxMail.kind == "review_request")).scalar_one()
+    link = re.search(r"http://localhost(/c/reviews/\S+)", mail.body_text).group(1)
+    customer = app.test_client()
+    form = customer.get(link)
+    assert "Meier Elektrik" in form.get_data(as_text=True)
+    refused = customer.post(link, data={"csrf_token": token(form), "stars": "9"})
+    assert refused.status_code == 422
+    done = customer.post(link, data={"csrf_token": token(form), "stars": "5", "text": "Schnell und sauber"})
+    assert done.status_code == 200
+    again = customer.post(link, data={"csrf_token": token(form), "stars": "1"})
+    assert again.status_code == 422  # one review per job
+    rating = marketplace.ratings(ctx, [meier.id])[meier.id]
+    assert (rating.average, rating.count, rating.smoothed) == (D("5.0"), 1, D("4.2500"))  # (4 × 3 + 5) / 4
+    assert [r.text for r in marketplace.visible_reviews(ctx, meier.id)] == ["Schnell und sauber"]
