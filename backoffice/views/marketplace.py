@@ -4,19 +4,21 @@ progress of each, bids and budgets per category, and this month's charges with r
 from __future__ import annotations
 
 from flask import abort, flash, redirect, request, url_for
-from flask_appbuilder import BaseView, expose, has_access
+from flask_appbuilder import BaseView, ModelView, expose, has_access
 from flask_babel import format_currency, get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from imports.values import decimal_text
 
 from .. import transaction
+from ..datamodel import Interface
 from ..errors import Forbidden, InvalidInput
 from ..extensions import db
-from ..models import DirectStatus, LeadCharge
+from ..models import DirectStatus, LeadCharge, LeadRequest, RequestStatus, Review
 from ..security import current_partner_id, is_partner_owner, logged_in_user
 from ..services import marketplace
-from .mixins import local_datetime, money
+from .mixins import ExportMixin, label_of, local_datetime, money, yes_no
 
 
 def _decimal(raw, field: str, required: bool = True):
@@ -83,3 +85,66 @@ class MyRequestsView(BaseView):
             abort(404)
         return self.render_template("marketplace/receipt.html", charge=charge,
                                     receipt=marketplace.receipt_of(charge), money=money, when=local_datetime)
+
+
+class LeadRequestView(ExportMixin, ModelView):
+    """Staff: customers' requests with their state."""
+
+    datamodel = Interface(LeadRequest)
+    list_title = _l("Customer requests")
+    show_title = _l("Customer request")
+    base_permissions = ["can_list", "can_show", "can_export"]
+    label_columns = {"id": _l("No."), "category": _l("Category"), "postal_code": _l("Postal code"),
+                     "customer_name": _l("Customer"), "email": _l("E-mail"), "status": _l("Status"),
+                     "created_at": _l("Created"), "confirmed_at": _l("Confirmed"),
+                     "description": _l("Description"), "preferred_dates": _l("Preferred dates")}
+    list_columns = ["id", "created_at", "category", "postal_code", "customer_name", "status"]
+    show_columns = ["created_at", "confirmed_at", "category", "postal_code", "customer_name", "email",
+                    "description", "preferred_dates", "status"]
+    search_columns = ["postal_code", "customer_name", "email", "status", "created_at"]
+    order_columns = ["id", "created_at", "postal_code"]
+    formatters_columns = {"status": label_of(RequestStatus), "created_at": local_datetime,
+                          "confirmed_at": local_datetime}
+    base_order = ("id", "desc")
+
+
+class LeadChargeView(ExportMixin, ModelView):
+    """Staff and finance: every charge with its price, partner and request."""
+
+    datamodel = Interface(LeadCharge)
+    list_title = _l("Charges")
+    show_title = _l("Charge")
+    base_permissions = ["can_list", "can_show", "can_export"]
+    label_columns = {"id": _l("No."), "charged_at": _l("Charged at"), "partner": _l("Partner"),
+                     "category": _l("Category"), "request_id": _l("Request"), "net": _l("Net"),
+                     "vat_rate": _l("VAT rate"), "receipt": _l("Receipt")}
+    list_columns = ["id", "charged_at", "partner", "category", "request_id", "net"]
+    show_columns = ["charged_at", "partner", "category", "request_id", "net", "vat_rate", "receipt"]
+    search_columns = ["charged_at", "request_id"]
+    order_columns = ["id", "charged_at", "net"]
+    money_columns = ("net",)
+    formatters_columns = {"charged_at": local_datetime, "net": money}
+    base_order = ("id", "desc")
+
+
+class ReviewView(ModelView):
+    """Staff hide a review with a reason (the change is kept with who and when)."""
+
+    datamodel = Interface(Review)
+    list_title = _l("Reviews")
+    show_title = _l("Review")
+    edit_title = _l("Hide or show a review")
+    base_permissions = ["can_list", "can_show", "can_edit"]
+    label_columns = {"id": _l("No."), "created_at": _l("Created"), "partner_id": _l("Partner"),
+                     "stars": _l("Stars"), "text": _l("Text"), "author_name": _l("Author"),
+                     "hidden": _l("Hidden"), "hidden_reason": _l("Reason for hiding")}
+    list_columns = ["id", "created_at", "partner_id", "stars", "author_name", "hidden"]
+    show_columns = ["created_at", "partner_id", "stars", "text", "author_name", "hidden", "hidden_reason"]
+    edit_columns = ["hidden", "hidden_reason"]
+    formatters_columns = {"created_at": local_datetime, "hidden": yes_no}
+    base_order = ("id", "desc")
+
+    def pre_update(self, item):
+        if item.hidden and not (item.hidden_reason or "").strip():
+            raise InvalidInput("reason_needed", _("Give a reason for hiding the review."),
+                               fields={"hidden_reason": [_("Give a reason for hiding the review.")]})

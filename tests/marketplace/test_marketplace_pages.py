@@ -153,3 +153,36 @@ def test_a_done_job_asks_for_one_review_that_lifts_the_ranking(app, ctx, elektro
     rating = marketplace.ratings(ctx, [meier.id])[meier.id]
     assert (rating.average, rating.count, rating.smoothed) == (D("5.0"), 1, D("4.2500"))  # (4 × 3 + 5) / 4
     assert [r.text for r in marketplace.visible_reviews(ctx, meier.id)] == ["Schnell und sauber"]
+
+
+def test_staff_see_requests_and_charges_and_hide_a_review_only_with_a_reason(app, ctx, make, elektro, market):
+    schulz = market[0]
+    with transaction.unit_of_work(ctx):
+        request = marketplace.submit_request(
+            ctx, category_id=elektro.id, description="Zähler umbauen lassen", postal_code=LEIPZIG,
+            name="Karla Kunde", email="karla@example.org", confirm_url="x")
+        request.status = marketplace.RequestStatus.open
+    sent = transaction.run(lambda s: marketplace.send_direct_request(s, request.id, schulz.id))
+    with transaction.unit_of_work(ctx):
+        for step in (marketplace.DirectStatus.contacted, marketplace.DirectStatus.done):
+            marketplace.move_direct_request(ctx, schulz.id, sent.direct_request_id, step, review_url="x/")
+    review_token = ctx.execute(sa.select(OutboxMail).where(OutboxMail.kind == "review_request")
+                               ).scalar_one().body_text.split("x/")[1].split()[0]
+    with transaction.unit_of_work(ctx):
+        review = marketplace.submit_review(ctx, review_token, 1, "Beleidigung")
+    make.user("fiona", "Finance")
+    finance = login(app.test_client(), "fiona")
+    assert "12,00" in finance.get("/leadchargeview/list/").get_data(as_text=True)
+    make.user("stefan", "Staff")
+    staff = login(app.test_client(), "stefan")
+    assert "Zähler umbauen lassen" not in staff.get("/leadrequestview/list/").get_data(as_text=True)
+    assert "Karla Kunde" in staff.get("/leadrequestview/list/").get_data(as_text=True)
+    form = staff.get(f"/reviewview/edit/{review.id}")
+    staff.post(f"/reviewview/edit/{review.id}", data={"csrf_token": token(form), "hidden": "y",
+                                                       "hidden_reason": ""})
+    ctx.expire_all()
+    assert marketplace.visible_reviews(ctx, schulz.id) != []
+    staff.post(f"/reviewview/edit/{review.id}", data={"csrf_token": token(form), "hidden": "y",
+                                                       "hidden_reason": "Beleidigend"})
+    ctx.expire_all()
+    assert marketplace.visible_reviews(ctx, schulz.id) == []
