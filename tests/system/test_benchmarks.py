@@ -9,14 +9,15 @@ import os
 import pytest
 from sqlalchemy.engine import make_url
 
-from benchmarks import downline, imports, redemption, seed
+from benchmarks import downline, imports, marketplace, redemption, seed
 
 
 @pytest.mark.parametrize("module, argv", [
     (seed, ["--addresses", "300"]),
     (downline, ["--addresses", "3000", "--repeat", "2"]),
     (imports, ["--rows", "2000"]),
-], ids=["seed", "downline", "imports"])
+    (marketplace, ["--partners", "100", "--history", "200", "--repeat", "3", "--sends", "4"]),
+], ids=["seed", "downline", "imports", "marketplace"])
 def test_benchmark_prints_metric_lines(module, argv, capsys):
     module.main(argv)
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
