@@ -198,3 +198,44 @@ class Review(Model):
     hidden_reason = Column(Text, nullable=True)
 
     direct_request = relationship("DirectRequest")
+
+
+class DisputeReason(LabelledEnum):
+    duplicate = "duplicate"
+    unreachable = "unreachable"
+    outside = "outside"
+    fake = "fake"
+
+
+DisputeReason.LABELS = {"duplicate": _l("Duplicate request"), "unreachable": _l("Contact data unreachable"),
+                        "outside": _l("Outside my category or area"), "fake": _l("Fake request")}
+
+
+class DisputeStatus(LabelledEnum):
+    open = "open"
+    accepted = "accepted"
+    refused = "refused"
+
+
+DisputeStatus.LABELS = {"open": _l("Open"), "accepted": _l("Accepted"), "refused": _l("Refused")}
+
+
+class ChargeDispute(Model):
+    """A partner contests a charge; staff accept it (a credit on the next statement) or refuse."""
+
+    __tablename__ = "charge_dispute"
+
+    id = Column(Integer, primary_key=True)
+    charge_id = Column(Integer, ForeignKey("lead_charge.id", ondelete="RESTRICT"), nullable=False,
+                       unique=True)
+    partner_id = Column(Integer, ForeignKey("partner.id", ondelete="RESTRICT"), nullable=False, index=True)
+    reason = Column(_enum(DisputeReason, "dispute_reason"), nullable=False)
+    note = Column(Text, nullable=True)
+    status = Column(_enum(DisputeStatus, "dispute_status"), nullable=False, default=DisputeStatus.open)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    decided_at = Column(UTCDateTime, nullable=True)
+    decided_by_id = Column(Integer, ForeignKey("ab_user.id", ondelete="SET NULL"), nullable=True)
+    decision_reason = Column(Text, nullable=True)
+
+    charge = relationship("LeadCharge")
+    partner = relationship("Partner")

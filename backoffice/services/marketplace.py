@@ -39,8 +39,11 @@ from ..models import (
     BudgetMonth,
     Category,
     CategoryBid,
+    ChargeDispute,
     DirectRequest,
     DirectStatus,
+    DisputeReason,
+    DisputeStatus,
     InvoiceLine,
     LeadCharge,
     LeadRequest,
@@ -462,7 +465,9 @@ def send_direct_request(
             CategoryBid.partner_id == partner_id, CategoryBid.category_id == request.category_id
         )
     ).scalar_one()
-    if not _reserve_budget(session, bid, month_of(now)):
+    repeat = _repeat_of_charged(session, request, partner_id, now)
+    price = Decimal("0.00") if repeat else bid.amount
+    if not repeat and not _reserve_budget(session, bid, month_of(now)):
         raise Conflict(
             "budget_exhausted", _("This partner takes no more requests in this category this month.")
         )
@@ -492,18 +497,22 @@ def send_direct_request(
         "score": str(chosen.score),
         "score_of_first": str(ranking[0].score),
         "distance_km": chosen.distance_km,
-        "price_rule": "the bid at the moment of the direct request",
-        "net": str(bid.amount),
+        "price_rule": (
+            "free: the same customer's request in this category within 7 days was charged already"
+            if repeat
+            else "the bid at the moment of the direct request"
+        ),
+        "net": str(price),
         "vat_rate": str(VAT_RATE),
-        "vat": str(cents(bid.amount * VAT_RATE / 100)),
-        "gross": str(bid.amount + cents(bid.amount * VAT_RATE / 100)),
+        "vat": str(cents(price * VAT_RATE / 100)),
+        "gross": str(price + cents(price * VAT_RATE / 100)),
     }
     charge = LeadCharge(
         direct_request_id=direct.id,
         request_id=request_id,
         partner_id=partner_id,
         category_id=request.category_id,
-        net=bid.amount,
+        net=price,
         vat_rate=VAT_RATE,
         charged_at=now,
         receipt=json.dumps(receipt, ensure_ascii=False),
@@ -520,7 +529,7 @@ def send_direct_request(
             {
                 "name": partner.address.name,
                 "request": request,
-                "price": bid.amount,
+                "price": price,
                 "link": partner_url,
                 "category": request.category.full_name("de"),
             },
@@ -857,6 +866,139 @@ def visible_reviews(session, partner_id: int, limit: int = 20) -> list[Review]:
             select(Review)
             .where(Review.partner_id == partner_id, Review.hidden.is_(False))
             .order_by(Review.id.desc())
+            .limit(limit)
+        )
+        .scalars()
+        .all()
+    )
+
+
+# --- disputes and repeat requests ---------------------------------------------------------------
+
+DISPUTE_DAYS = 14
+REPEAT_DAYS = 7
+DISPUTE_CREDIT = "dispute_credit"
+
+
+def dispute_charge(
+    session,
+    partner_id: int,
+    charge_id: int,
+    reason: DisputeReason,
+    note: str = "",
+    now: datetime | None = None,
+) -> ChargeDispute:
+    """The partner contests a charge, within 14 days, once, for one of the listed reasons."""
+    now = now or utcnow()
+    charge = session.get(LeadCharge, charge_id)
+    if charge is None or charge.partner_id != partner_id:
+        raise NotFound("unknown_charge", _("There is no such charge."))
+    if now - charge.charged_at > timedelta(days=DISPUTE_DAYS):
+        raise Conflict("dispute_too_late", _("A charge can be contested within 14 days."))
+    if charge.net <= 0:
+        raise Conflict("nothing_to_dispute", _("This request was not charged."))
+    if session.execute(select(ChargeDispute.id).where(ChargeDispute.charge_id == charge_id)).first():
+        raise Conflict("already_disputed", _("You contested this charge already."))
+    dispute = ChargeDispute(
+        charge_id=charge_id,
+        partner_id=partner_id,
+        reason=DisputeReason(reason),
+        note=(note or "")[:2000] or None,
+        status=DisputeStatus.open,
+        created_at=now,
+    )
+    session.add(dispute)
+    session.flush()
+    return dispute
+
+
+def decide_dispute(
+    session,
+    dispute_id: int,
+    accept: bool,
+    reason: str,
+    user_id: int | None = None,
+    now: datetime | None = None,
+) -> ChargeDispute:
+    """Staff accept (a credit on the partner's next statement) or refuse, with a reason; once."""
+    if not (reason or "").strip():
+        raise RuleViolations({"decision_reason": [_("Give a reason for the decision.")]})
+    changed = session.execute(
+        update(ChargeDispute)
+        .where(ChargeDispute.id == dispute_id, ChargeDispute.status == DisputeStatus.open)
+        .values(
+            status=DisputeStatus.accepted if accept else DisputeStatus.refused,
+            decided_at=now or utcnow(),
+            decided_by_id=user_id,
+            decision_reason=reason.strip()[:2000],
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if changed != 1:
+        raise Conflict("already_decided", _("This dispute was decided already."))
+    return session.get(ChargeDispute, dispute_id, populate_existing=True)
+
+
+def billable_credits(session, period: Period) -> dict[int, list[Billable]]:
+    """The monthly run's source of credits: disputes accepted before the period's end."""
+    _start, end = period.bounds(company_zone())
+    billed = (
+        select(InvoiceLine.id)
+        .where(InvoiceLine.source == DISPUTE_CREDIT, InvoiceLine.source_id == ChargeDispute.id)
+        .exists()
+    )
+    rows = session.execute(
+        select(ChargeDispute, LeadCharge)
+        .join(LeadCharge, LeadCharge.id == ChargeDispute.charge_id)
+        .where(ChargeDispute.status == DisputeStatus.accepted, ChargeDispute.decided_at < end, ~billed)
+        .order_by(ChargeDispute.id)
+    ).all()
+    found: dict[int, list[Billable]] = {}
+    zone = company_zone()
+    for dispute, charge in rows:
+        day = dispute.decided_at.astimezone(zone).date()
+        found.setdefault(dispute.partner_id, []).append(
+            Billable(
+                DISPUTE_CREDIT,
+                dispute.id,
+                f"Gutschrift Anfrage {charge.request_id} (Reklamation angenommen)",
+                -charge.net,
+                charge.vat_rate,
+                day,
+            )
+        )
+    return found
+
+
+def _repeat_of_charged(session, request: LeadRequest, partner_id: int, now: datetime) -> bool:
+    """The same customer's request in the same category within 7 days, charged before."""
+    return (
+        session.execute(
+            select(LeadCharge.id)
+            .join(LeadRequest, LeadRequest.id == LeadCharge.request_id)
+            .where(
+                LeadCharge.partner_id == partner_id,
+                LeadCharge.net > 0,
+                LeadCharge.charged_at > now - timedelta(days=REPEAT_DAYS),
+                LeadRequest.email == request.email,
+                LeadRequest.category_id == request.category_id,
+                LeadRequest.id != request.id,
+            )
+        ).first()
+        is not None
+    )
+
+
+def dispute_of(session, charge_id: int) -> ChargeDispute | None:
+    return session.execute(select(ChargeDispute).where(ChargeDispute.charge_id == charge_id)).scalar()
+
+
+def open_disputes(session, limit: int = 200) -> list[ChargeDispute]:
+    return (
+        session.execute(
+            select(ChargeDispute)
+            .where(ChargeDispute.status == DisputeStatus.open)
+            .order_by(ChargeDispute.id)
             .limit(limit)
         )
         .scalars()

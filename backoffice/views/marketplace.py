@@ -15,7 +15,7 @@ from .. import transaction
 from ..datamodel import Interface
 from ..errors import Forbidden, InvalidInput
 from ..extensions import db
-from ..models import DirectStatus, LeadCharge, LeadRequest, RequestStatus, Review
+from ..models import DirectStatus, DisputeReason, LeadCharge, LeadRequest, RequestStatus, Review
 from ..security import current_partner_id, is_partner_owner, logged_in_user
 from ..services import marketplace
 from .mixins import ExportMixin, label_of, local_datetime, money, yes_no
@@ -83,8 +83,47 @@ class MyRequestsView(BaseView):
         charge = db.session.get(LeadCharge, pk)
         if charge is None or charge.partner_id != current_partner_id():
             abort(404)
-        return self.render_template("marketplace/receipt.html", charge=charge,
-                                    receipt=marketplace.receipt_of(charge), money=money, when=local_datetime)
+        dispute = marketplace.dispute_of(db.session, pk)
+        return self.render_template("marketplace/receipt.html", charge=charge, dispute=dispute,
+                                    reasons=list(DisputeReason), receipt=marketplace.receipt_of(charge),
+                                    money=money, when=local_datetime)
+
+    @expose("/receipt/<int:pk>/dispute", methods=["POST"])
+    @has_access
+    def dispute(self, pk):
+        wanted = request.form.get("reason", "")
+        if wanted not in DisputeReason._value2member_map_:
+            message = _("Choose a reason.")
+            raise InvalidInput("invalid_reason", message, fields={"reason": [message]})
+        with transaction.unit_of_work():
+            marketplace.dispute_charge(db.session, current_partner_id(), pk, DisputeReason(wanted),
+                                       request.form.get("note", ""))
+        flash(_("Your dispute is recorded; staff decide on it."), "success")
+        return redirect(url_for(".receipt", pk=pk))
+
+
+class DisputesView(BaseView):
+    """Staff decide partners' disputes: accepted ones are credited on the next statement."""
+
+    route_base = "/desk/disputes"
+    default_view = "index"
+
+    @expose("/")
+    @has_access
+    def index(self):
+        disputes = marketplace.open_disputes(db.session)
+        return self.render_template("marketplace/disputes.html", disputes=disputes, money=money,
+                                    when=local_datetime)
+
+    @expose("/<int:pk>", methods=["POST"])
+    @has_access
+    def decide(self, pk):
+        user = logged_in_user()
+        with transaction.unit_of_work():
+            marketplace.decide_dispute(db.session, pk, request.form.get("decision") == "accept",
+                                       request.form.get("decision_reason", ""), getattr(user, "id", None))
+        flash(_("Decision saved."), "success")
+        return redirect(url_for(".index"))
 
 
 class LeadRequestView(ExportMixin, ModelView):

@@ -132,9 +132,26 @@ def upgrade():
         sa.CheckConstraint("stars BETWEEN 1 AND 5", name="ck_review_stars"),
     )
     op.create_index("ix_review_partner_visible", "review", ["partner_id", "hidden"])
+    op.create_table(
+        "charge_dispute",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("charge_id", sa.Integer(), sa.ForeignKey("lead_charge.id", ondelete="RESTRICT"), nullable=False,
+                  unique=True),
+        sa.Column("partner_id", sa.Integer(), sa.ForeignKey("partner.id", ondelete="RESTRICT"), nullable=False),
+        sa.Column("reason", _enum("dispute_reason", "duplicate", "unreachable", "outside", "fake"), nullable=False),
+        sa.Column("note", sa.Text(), nullable=True),
+        sa.Column("status", _enum("dispute_status", "open", "accepted", "refused"), nullable=False),
+        sa.Column("created_at", UTCDateTime(timezone=True), nullable=False),
+        sa.Column("decided_at", UTCDateTime(timezone=True), nullable=True),
+        sa.Column("decided_by_id", sa.Integer(), sa.ForeignKey("ab_user.id", ondelete="SET NULL"), nullable=True),
+        sa.Column("decision_reason", sa.Text(), nullable=True),
+    )
+    op.create_index("ix_charge_dispute_partner_id", "charge_dispute", ["partner_id"])
 
 
 def downgrade():
+    op.drop_index("ix_charge_dispute_partner_id", table_name="charge_dispute")
+    op.drop_table("charge_dispute")
     op.drop_index("ix_review_partner_visible", table_name="review")
     op.drop_table("review")
     op.drop_index("ix_lead_charge_partner_charged", table_name="lead_charge")

@@ -211,3 +211,54 @@ def test_forty_requests_to_a_partner_with_budget_for_ten_charge_ten(app, ctx, da
                                       for o in refused), refused
     total = ctx.execute(sa.select(sa.func.sum(LeadCharge.net))).scalar()
     assert total == D("120.00")
+
+
+def test_a_disputed_charge_accepted_is_credited_once_and_a_repeat_within_7_days_is_free(ctx, elektro, market):
+    from datetime import timedelta
+
+    from backoffice.models import DisputeReason, InvoiceLine
+
+    schulz = market[0]
+    first = send(ctx, open_request(ctx, elektro, "a@example.org"), schulz.id)
+    with transaction.unit_of_work(ctx):
+        dispute = marketplace.dispute_charge(ctx, schulz.id, first.charge_id, DisputeReason.unreachable,
+                                             "Telefon tot", now=NOW + timedelta(days=3))
+    with pytest.raises(Conflict), transaction.unit_of_work(ctx):
+        marketplace.dispute_charge(ctx, schulz.id, first.charge_id, DisputeReason.fake, now=NOW)
+    with pytest.raises(RuleViolations), transaction.unit_of_work(ctx):
+        marketplace.decide_dispute(ctx, dispute.id, True, "")
+    with transaction.unit_of_work(ctx):
+        marketplace.decide_dispute(ctx, dispute.id, True, "Nummer existiert nicht",
+                                   now=NOW + timedelta(days=4))
+    with pytest.raises(Conflict), transaction.unit_of_work(ctx):
+        marketplace.decide_dispute(ctx, dispute.id, False, "doch nicht")
+    # The same customer asks again in the category three days later: sent, but not charged again.
+    later = NOW + timedelta(days=3)
+    with transaction.unit_of_work(ctx):
+        again = marketplace.submit_request(ctx, category_id=elektro.id, description="Nochmal die Steckdosen",
+                                           postal_code=LEIPZIG, name="Karla", email="a@example.org",
+                                           confirm_url="x", now=later)
+        again.status = RequestStatus.open
+    free = send(ctx, again.id, schulz.id, now=later)
+    assert free.net == D("0.00")
+    assert "7 days" in marketplace.receipt_of(ctx.get(LeadCharge, free.charge_id))["price_rule"]
+    result = monthly_invoice.run(ctx, Period.month(2026, 11), date(2026, 12, 15), 7)
+    invoice = ctx.get(Invoice, result.written[0])
+    assert invoice.total_net == D("0.00")  # 12 € charged, 12 € credited, the repeat free
+    sources = sorted(line.source for line in invoice.lines)
+    assert sources == ["dispute_credit", "lead_charge", "lead_charge"]
+    credits = sa.select(sa.func.count(InvoiceLine.id)).where(InvoiceLine.source == "dispute_credit")
+    assert ctx.execute(credits).scalar() == 1
+
+
+def test_a_charge_older_than_14_days_cannot_be_contested(ctx, elektro, market):
+    from datetime import timedelta
+
+    from backoffice.models import DisputeReason
+
+    schulz = market[0]
+    sent = send(ctx, open_request(ctx, elektro), schulz.id)
+    with pytest.raises(Conflict) as late, transaction.unit_of_work(ctx):
+        marketplace.dispute_charge(ctx, schulz.id, sent.charge_id, DisputeReason.fake,
+                                   now=NOW + timedelta(days=15))
+    assert late.value.code == "dispute_too_late"

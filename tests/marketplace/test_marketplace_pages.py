@@ -186,3 +186,34 @@ def test_staff_see_requests_and_charges_and_hide_a_review_only_with_a_reason(app
                                                        "hidden_reason": "Beleidigend"})
     ctx.expire_all()
     assert marketplace.visible_reviews(ctx, schulz.id) == []
+
+
+def test_a_partner_contests_a_charge_and_staff_accept_it(app, ctx, make, elektro, market):
+    from backoffice.models import ChargeDispute
+
+    schulz = market[0]
+    with transaction.unit_of_work(ctx):
+        request = marketplace.submit_request(
+            ctx, category_id=elektro.id, description="Fake Anfrage hier", postal_code=LEIPZIG,
+            name="Niemand", email="fake@example.org", confirm_url="x")
+        request.status = marketplace.RequestStatus.open
+    sent = transaction.run(lambda s: marketplace.send_direct_request(s, request.id, schulz.id))
+    partner = login(app.test_client(), "schulz")
+    receipt = partner.get(f"/my/requests/receipt/{sent.charge_id}")
+    partner.post(f"/my/requests/receipt/{sent.charge_id}/dispute",
+                 data={"csrf_token": token(receipt), "reason": "fake", "note": "Nummer gibt es nicht"})
+    dispute = ctx.execute(sa.select(ChargeDispute)).scalar_one()
+    assert dispute.status.value == "open" and dispute.note == "Nummer gibt es nicht"
+    other = login(app.test_client(), "meier")
+    page = other.get("/my/requests/")
+    refused = other.post(f"/my/requests/receipt/{sent.charge_id}/dispute",
+                         data={"csrf_token": token(page), "reason": "fake"})
+    assert refused.status_code in (302, 404)
+    make.user("stefan", "Staff")
+    staff = login(app.test_client(), "stefan")
+    listing = staff.get("/desk/disputes/")
+    assert "Nummer gibt es nicht" in listing.get_data(as_text=True)
+    staff.post(f"/desk/disputes/{dispute.id}", data={"csrf_token": token(listing), "decision": "accept",
+                                                      "decision_reason": "Belegt"})
+    ctx.expire_all()
+    assert ctx.get(ChargeDispute, dispute.id).status.value == "accepted"
