@@ -63,6 +63,7 @@ bench: install
 	$(BIN)/python -m benchmarks.directory --partners 5000 --repeat 50
 	$(BIN)/python -m benchmarks.redemption --orders 100 --database $(BENCH_DATABASE_URL)
 	$(BIN)/python -m benchmarks.imports --rows 20000
+	$(BIN)/python -m benchmarks.marketplace --partners 2000 --history 10000
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -19,6 +19,20 @@ from .customers import CustomerAccount, CustomerSignIn
 from .downline import DownlineVisibility, PersonalDataExport
 from .imports import ImportRun, ImportStatus
 from .mail import MailStatus, OutboxMail
+from .marketplace import (
+    BidChange,
+    BudgetMonth,
+    CategoryBid,
+    ChargeDispute,
+    DirectRequest,
+    DirectStatus,
+    DisputeReason,
+    DisputeStatus,
+    LeadCharge,
+    LeadRequest,
+    RequestStatus,
+    Review,
+)
 from .orders import LineKind, Order, OrderLine, OrderStatus
 from .partners import Partner
 from .profiles import PartnerProfile, PostalCodeLocation, Service, ServicePackage
@@ -28,12 +42,13 @@ from .teams import TeamInvitation, TeamMember
 from .vouchers import Redemption, VatMode, Voucher, VoucherCode, VoucherKind
 
 __all__ = [
-    "Address", "AddressTree", "AddressType", "Article", "AuditEntry", "Category", "CustomerAccount",
-    "CustomerSignIn", "DebitStatus", "DownlineVisibility", "ImportRun", "ImportStatus", "Invoice",
-    "InvoiceCounter", "InvoiceKind", "InvoiceLine", "InvoiceSeries", "Language", "LineKind",
-    "LoginGeneration", "MailStatus", "Order", "OrderLine", "OrderStatus", "OutboxMail", "Partner",
-    "PartnerProfile", "Payment", "PersonalDataExport", "PostalCodeLocation", "Redemption",
-    "RegistrationSource", "Salutation", "SepaDebit", "SepaFile", "Service", "ServicePackage", "Task",
-    "TaskStatus", "TeamInvitation", "TeamMember", "VAT_RATES", "VatMode", "Voucher", "VoucherCode",
-    "VoucherKind",
+    "Address", "AddressTree", "AddressType", "Article", "AuditEntry", "BidChange", "BudgetMonth",
+    "Category", "CategoryBid", "ChargeDispute", "CustomerAccount", "CustomerSignIn", "DebitStatus",
+    "DirectRequest", "DirectStatus", "DisputeReason", "DisputeStatus", "DownlineVisibility", "ImportRun",
+    "ImportStatus", "Invoice", "InvoiceCounter", "InvoiceKind", "InvoiceLine", "InvoiceSeries", "Language",
+    "LeadCharge", "LeadRequest", "LineKind", "LoginGeneration", "MailStatus", "Order", "OrderLine",
+    "OrderStatus", "OutboxMail", "Partner", "PartnerProfile", "Payment", "PersonalDataExport",
+    "PostalCodeLocation", "Redemption", "RegistrationSource", "RequestStatus", "Review", "Salutation",
+    "SepaDebit", "SepaFile", "Service", "ServicePackage", "Task", "TaskStatus", "TeamInvitation",
+    "TeamMember", "VAT_RATES", "VatMode", "Voucher", "VoucherCode", "VoucherKind",
 ]

@@ -5,8 +5,10 @@ and English, so the public directory speaks the visitor's language. An inactive 
 kept (services and bids still point at it) but offered nowhere.
 """
 
+from decimal import Decimal
+
 from flask_appbuilder import Model
-from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, Column, ForeignKey, Integer, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import relationship
 
 from .types import UTCDateTime, utcnow
@@ -22,6 +24,8 @@ class Category(Model):
     name_de = Column(String(100), nullable=False)
     name_en = Column(String(100), nullable=False)
     active = Column(Boolean, nullable=False, default=True)
+    # The lowest bid a partner may place for direct requests in this category.
+    min_bid = Column(Numeric(12, 2), nullable=False, default=Decimal("5.00"), server_default="5.00")
     position = Column(Integer, nullable=False, default=0)
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
     updated_at = Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)

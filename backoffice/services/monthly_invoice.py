@@ -2,13 +2,13 @@
 month gets one statement.
 
 What is billed comes from the billing sources: each returns, per partner, the items of a
-period that no statement has billed yet (today the fees of returned debits; the
-marketplace adds its lead charges and accepted disputes as further sources). Each
-partner's statement is its own transaction, so a run that dies half-way keeps the
-statements it finished, and starting it again bills the rest: a partner with a statement
-for the month is skipped, and an item billed before is excluded by its source query and,
-under a race, by the unique index of the statement's lines. Two runs at once therefore
-write each statement once; the loser of a race for a partner moves on.
+period that no statement has billed yet (the marketplace's lead charges and the credits of
+accepted disputes, the fees of returned debits). Each partner's statement is its own
+transaction, so a run that dies half-way keeps the statements it finished, and starting it
+again bills the rest: a partner with a statement for the month is skipped, and an item
+billed before is excluded by its source query and, under a race, by the unique index of
+the statement's lines. Two runs at once therefore write each statement once; the loser of
+a race for a partner moves on.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from .. import transaction
 from ..errors import Conflict
 from ..models import DebitStatus, Invoice, InvoiceSeries, Partner, SepaDebit
+from . import marketplace
 from .billing import Billable, Period, issue_partner_statement
 from .direct_debits import unbilled_return_fees
 
@@ -43,7 +44,7 @@ def return_fees(session, period: Period) -> dict[int, list[Billable]]:
     return {pid: found for pid, found in items.items() if found}
 
 
-SOURCES: list[Source] = [return_fees]
+SOURCES: list[Source] = [marketplace.billable_charges, marketplace.billable_credits, return_fees]
 
 
 def billable(session, period: Period) -> dict[int, list[Billable]]:

@@ -9,7 +9,7 @@ import os
 import pytest
 from sqlalchemy.engine import make_url
 
-from benchmarks import directory, downline, imports, redemption, seed
+from benchmarks import directory, downline, imports, marketplace, redemption, seed
 
 
 @pytest.mark.parametrize("module, argv", [
@@ -17,7 +17,8 @@ from benchmarks import directory, downline, imports, redemption, seed
     (downline, ["--addresses", "3000", "--repeat", "2"]),
     (imports, ["--rows", "2000"]),
     (directory, ["--partners", "300", "--repeat", "3"]),
-], ids=["seed", "downline", "imports", "directory"])
+    (marketplace, ["--partners", "100", "--history", "200", "--repeat", "3", "--sends", "4"]),
+], ids=["seed", "downline", "imports", "directory", "marketplace"])
 def test_benchmark_prints_metric_lines(module, argv, capsys):
     module.main(argv)
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]

@@ -1,0 +1,1006 @@
+"""The pay-per-request marketplace (L1–L5): bids, requests, ranking, direct requests, charges.
+
+A customer's request (category, what needs doing, postal code, contact data) becomes live
+when the customer confirms it from the e-mail. The partners who match it are ranked by
+`score = bid × quality` (`rank`, one versioned function whose parameters are published);
+the customer sends a direct request to chosen partners, and each partner is charged its
+bid at that moment, once per request and partner, in the same transaction as the direct
+request and the partner's e-mail:
+
+- the request's row is locked while a direct request is sent, so the limit of partners per
+  request holds, and a repeated send (double click, retry, a second tab) finds the first
+  and answers with it; the unique (request, partner) of direct requests and charges backs
+  this up;
+- a partner's spending per category and month is one row raised by a conditional UPDATE
+  (`spent + bid <= budget`), so concurrent sends never take it past its budget; a partner
+  whose budget would be exceeded is not shown for that category until the next month.
+
+The charges are billed by the monthly run (`billable_charges` is its source).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from flask import current_app, has_app_context
+from flask_babel import gettext as _
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import and_, case, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from ..errors import Conflict, Forbidden, InvalidInput, NotFound, RuleViolations
+from ..models import (
+    BidChange,
+    BudgetMonth,
+    Category,
+    CategoryBid,
+    ChargeDispute,
+    DirectRequest,
+    DirectStatus,
+    DisputeReason,
+    DisputeStatus,
+    InvoiceLine,
+    LeadCharge,
+    LeadRequest,
+    Partner,
+    PartnerProfile,
+    PostalCodeLocation,
+    RequestStatus,
+    Review,
+    Service,
+)
+from ..models.types import utcnow
+from ..rules import normalize_email
+from . import mail
+from .billing import Billable, Period
+from .directory import findable_condition, haversine_km
+from .money import cents
+from .profiles import notification_email
+from .vouchers import company_zone
+
+RANKING_VERSION = "2026-12"
+VAT_RATE = Decimal("19")
+LEAD_CHARGE = "lead_charge"
+CONFIRM_SALT = "lead-request-confirm"
+CONFIRM_DAYS = 7
+# Quality signals and their weights (published on the ranking page).
+PRIOR_RESPONSES, PRIOR_RESPONDED = 2, 1  # responsiveness starts at 50 % (Laplace smoothing)
+RESPONSE_HOURS = 24
+QUALITY_FLOOR = Decimal("0.5")  # quality = 0.5 + 0.25 × responsiveness + 0.25 × rating / 5
+FORMULA = "score = bid × quality; quality = 0.5 + 0.25 × responsiveness + 0.25 × rating / 5"
+
+
+def _setting(name: str, default):
+    return current_app.config.get(name, default) if has_app_context() else default
+
+
+def month_of(moment: datetime) -> date:
+    return moment.astimezone(company_zone()).date().replace(day=1)
+
+
+# --- bids --------------------------------------------------------------------------------
+
+
+def set_bid(
+    session,
+    partner_id: int,
+    category_id: int,
+    amount: Decimal,
+    monthly_budget: Decimal | None = None,
+    paused: bool = False,
+    user_id: int | None = None,
+) -> CategoryBid:
+    """Place or change the partner's bid in a category; every change is kept."""
+    category = session.get(Category, category_id)
+    errors: dict[str, list[str]] = {}
+    if category is None or not category.active:
+        errors["category_id"] = [_("Choose an active category.")]
+    else:
+        offers = session.scalar(
+            select(func.count(Service.id)).where(
+                Service.partner_id == partner_id, Service.category_id == category_id, Service.active.is_(True)
+            )
+        )
+        if not offers:
+            errors["category_id"] = [_("Offer an active service in this category first.")]
+        if amount is None or cents(amount) < category.min_bid:
+            errors["amount"] = [_("The bid must be at least %(min)s €.", min=category.min_bid)]
+    if monthly_budget is not None and monthly_budget <= 0:
+        errors["monthly_budget"] = [_("A budget must be positive (or empty for none).")]
+    if errors:
+        raise RuleViolations(errors)
+    bid = session.execute(
+        select(CategoryBid)
+        .where(CategoryBid.partner_id == partner_id, CategoryBid.category_id == category_id)
+        .with_for_update()
+    ).scalar_one_or_none()
+    old = (bid.amount, bid.monthly_budget, bid.paused) if bid is not None else (None, None, None)
+    if bid is None:
+        bid = CategoryBid(partner_id=partner_id, category_id=category_id)
+        session.add(bid)
+    bid.amount = cents(amount)
+    bid.monthly_budget = cents(monthly_budget) if monthly_budget is not None else None
+    bid.paused = bool(paused)
+    session.flush()
+    session.add(
+        BidChange(
+            bid_id=bid.id,
+            user_id=user_id,
+            old_amount=old[0],
+            new_amount=bid.amount,
+            old_budget=old[1],
+            new_budget=bid.monthly_budget,
+            old_paused=old[2],
+            new_paused=bid.paused,
+        )
+    )
+    session.flush()
+    return bid
+
+
+# --- requests ----------------------------------------------------------------------------
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=CONFIRM_SALT)
+
+
+def submit_request(
+    session,
+    *,
+    category_id: int,
+    description: str,
+    postal_code: str,
+    name: str,
+    email: str,
+    phone: str = "",
+    preferred_dates: str = "",
+    language: str = "de",
+    address_id: int | None = None,
+    confirm_url: str = "",
+    now: datetime | None = None,
+) -> LeadRequest:
+    """A new request, live once the customer confirms it from the mail this queues. One
+    request per e-mail, category and postal code a day (spam protection)."""
+    now = now or utcnow()
+    errors: dict[str, list[str]] = {}
+    category = session.get(Category, category_id) if category_id else None
+    if category is None or not category.active:
+        errors["category_id"] = [_("Choose an active category.")]
+    description = str(description or "").strip()
+    if len(description) < 10:
+        errors["description"] = [_("Describe what needs doing in a few words (at least 10 characters).")]
+    place = session.get(PostalCodeLocation, str(postal_code or "").strip())
+    if place is None:
+        errors["postal_code"] = [_("Enter a German postal code.")]
+    name = str(name or "").strip()
+    if not name:
+        errors["name"] = [_("Enter your name.")]
+    try:
+        email = normalize_email(str(email or ""))
+    except ValueError as exc:
+        errors["email"] = [str(exc)]
+    if errors:
+        raise RuleViolations(errors)
+    since = now - timedelta(days=1)
+    recent = session.scalar(
+        select(func.count(LeadRequest.id)).where(
+            LeadRequest.email == email,
+            LeadRequest.category_id == category_id,
+            LeadRequest.postal_code == place.postal_code,
+            LeadRequest.created_at > since,
+        )
+    )
+    if recent:
+        raise Conflict(
+            "request_exists",
+            _(
+                "You sent a request for this category and postal code today; "
+                "please confirm that one from your e-mail."
+            ),
+        )
+    request = LeadRequest(
+        category_id=category_id,
+        description=description[:5000],
+        preferred_dates=str(preferred_dates or "")[:200] or None,
+        postal_code=place.postal_code,
+        latitude=place.latitude,
+        longitude=place.longitude,
+        customer_name=name[:200],
+        email=email,
+        phone=str(phone or "")[:40] or None,
+        language=mail.language_of(language),
+        address_id=address_id,
+        status=RequestStatus.unconfirmed,
+        created_at=now,
+    )
+    session.add(request)
+    session.flush()
+    token = _serializer().dumps(request.id)
+    mail.queue_mail(
+        session,
+        "request_confirm",
+        email,
+        request.language,
+        {
+            "name": name,
+            "link": f"{confirm_url}{token}",
+            "category": category.full_name(request.language),
+            "description": description,
+        },
+    )
+    return request
+
+
+def confirm_request(session, token: str, now: datetime | None = None) -> int:
+    """The request of a confirmation link, now open; confirming twice is harmless."""
+    try:
+        request_id = _serializer().loads(token, max_age=CONFIRM_DAYS * 86400)
+    except SignatureExpired as exc:
+        raise InvalidInput(
+            "link_expired", _("This link has expired; please send the request again.")
+        ) from exc
+    except BadSignature as exc:
+        raise InvalidInput("link_invalid", _("This link is not valid.")) from exc
+    session.execute(
+        update(LeadRequest)
+        .where(LeadRequest.id == request_id, LeadRequest.status == RequestStatus.unconfirmed)
+        .values(status=RequestStatus.open, confirmed_at=now or utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return int(request_id)
+
+
+def _open_request(session, request_id: int, *, lock: bool = False) -> LeadRequest:
+    query = select(LeadRequest).where(LeadRequest.id == request_id)
+    if lock:
+        query = query.with_for_update()
+    request = session.execute(query.execution_options(populate_existing=True)).scalar_one_or_none()
+    if request is None:
+        raise NotFound("unknown_request", _("There is no such request."))
+    if request.status != RequestStatus.open:
+        raise Conflict("request_not_open", _("This request is not open (confirm it from your e-mail first)."))
+    return request
+
+
+# --- matching and ranking ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RankedPartner:
+    partner_id: int
+    display_name: str
+    bid: Decimal
+    quality: Decimal
+    score: Decimal
+    position: int
+    distance_km: float
+    responsiveness: Decimal
+    budget_left: Decimal | None
+
+
+def responsiveness(responded: int, total: int) -> Decimal:
+    """Share of direct requests answered within a day, smoothed towards 50 % for few."""
+    return (Decimal(responded + PRIOR_RESPONDED) / Decimal(total + PRIOR_RESPONSES)).quantize(
+        Decimal("0.0001")
+    )
+
+
+def quality_of(response_share: Decimal, rating: Decimal = Decimal("4.0")) -> Decimal:
+    """0.5 + 0.25 × responsiveness + 0.25 × (smoothed rating / 5): between 0.55 and 1."""
+    weight = (1 - QUALITY_FLOOR) / 2
+    return (QUALITY_FLOOR + weight * response_share + weight * rating / 5).quantize(Decimal("0.0001"))
+
+
+def _tie_break(request_id: int, partner_id: int) -> str:
+    """Equal scores in an order fixed per request but not the same for every request."""
+    return hashlib.sha256(f"{request_id}:{partner_id}".encode()).hexdigest()
+
+
+def _response_stats(session, partner_ids: list[int], since: datetime) -> dict[int, tuple[int, int]]:
+    if not partner_ids:
+        return {}
+    answered = DirectRequest.answered_in_time.is_(True)
+    rows = session.execute(
+        select(DirectRequest.partner_id, func.count(DirectRequest.id), func.sum(case((answered, 1), else_=0)))
+        .where(DirectRequest.partner_id.in_(partner_ids), DirectRequest.created_at >= since)
+        .group_by(DirectRequest.partner_id)
+    ).all()
+    return {pid: (int(responded or 0), int(total)) for pid, total, responded in rows}
+
+
+def rank(session, request: LeadRequest, now: datetime | None = None) -> list[RankedPartner]:
+    """The partners matching the request, best first (formula version `RANKING_VERSION`).
+
+    Matching: an active category bid, not paused, at least the category's minimum; a
+    findable partner (published, listed, available, an active service in the category);
+    the request's postal code inside the service area; budget left for one more request."""
+    now = now or utcnow()
+    category = session.get(Category, request.category_id)
+    month = month_of(now)
+    rows = session.execute(
+        select(CategoryBid, PartnerProfile, BudgetMonth.spent)
+        .join(PartnerProfile, PartnerProfile.partner_id == CategoryBid.partner_id)
+        .join(Partner, Partner.id == CategoryBid.partner_id)
+        .outerjoin(
+            BudgetMonth,
+            and_(
+                BudgetMonth.partner_id == CategoryBid.partner_id,
+                BudgetMonth.category_id == CategoryBid.category_id,
+                BudgetMonth.month == month,
+            ),
+        )
+        .where(
+            CategoryBid.category_id == request.category_id,
+            CategoryBid.paused.is_(False),
+            CategoryBid.amount >= category.min_bid,
+            findable_condition(
+                [request.category_id], for_work=True, today=now.astimezone(company_zone()).date()
+            ),
+        )
+    ).all()
+    candidates = []
+    for bid, profile, spent in rows:
+        if profile.germany_wide:
+            distance = 0.0
+        elif profile.latitude is None:
+            continue
+        else:
+            distance = haversine_km(profile.latitude, profile.longitude, request.latitude, request.longitude)
+            if distance > profile.radius_km:
+                continue
+        left = None if bid.monthly_budget is None else bid.monthly_budget - (spent or 0)
+        if left is not None and left < bid.amount:
+            continue
+        candidates.append((bid, profile, distance, left))
+    ids = [bid.partner_id for bid, *_ in candidates]
+    stats = _response_stats(session, ids, now - timedelta(days=90))
+    stars = ratings(session, ids)
+    ranked = []
+    for bid, profile, distance, left in candidates:
+        responded, total = stats.get(bid.partner_id, (0, 0))
+        share = responsiveness(responded, total)
+        quality = quality_of(share, stars[bid.partner_id].smoothed)
+        ranked.append(
+            (
+                bid.amount * quality,
+                _tie_break(request.id, bid.partner_id),
+                bid,
+                profile,
+                distance,
+                left,
+                share,
+                quality,
+            )
+        )
+    ranked.sort(key=lambda r: (-r[0], r[1]))
+    return [
+        RankedPartner(
+            bid.partner_id,
+            profile.display_name,
+            bid.amount,
+            quality,
+            score.quantize(Decimal("0.0001")),
+            position,
+            round(distance, 1),
+            share,
+            left,
+        )
+        for position, (score, _tb, bid, profile, distance, left, share, quality) in enumerate(ranked, 1)
+    ]
+
+
+def ranked_partners(session, request_id: int, now: datetime | None = None) -> list[RankedPartner]:
+    return rank(session, _open_request(session, request_id), now)
+
+
+# --- direct requests and charges -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sent:
+    direct_request_id: int
+    charge_id: int
+    net: Decimal
+    repeated: bool = False
+
+
+def _reserve_budget(session, bid: CategoryBid, month: date) -> bool:
+    """Add the bid to the month's spending unless that would pass the budget."""
+    conn = session.connection()
+    dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    conn.execute(
+        dialect_insert(BudgetMonth.__table__)
+        .values(partner_id=bid.partner_id, category_id=bid.category_id, month=month, spent=0)
+        .on_conflict_do_nothing(index_elements=["partner_id", "category_id", "month"])
+    )
+    table = BudgetMonth.__table__
+    guard = table.c.spent + bid.amount <= bid.monthly_budget if bid.monthly_budget is not None else True
+    return (
+        conn.execute(
+            update(table)
+            .where(
+                table.c.partner_id == bid.partner_id,
+                table.c.category_id == bid.category_id,
+                table.c.month == month,
+                guard,
+            )
+            .values(spent=table.c.spent + bid.amount)
+        ).rowcount
+        == 1
+    )
+
+
+def send_direct_request(
+    session, request_id: int, partner_id: int, now: datetime | None = None, partner_url: str = ""
+) -> Sent:
+    """Send the request to the partner and charge its current bid, exactly once."""
+    now = now or utcnow()
+    request = _open_request(session, request_id, lock=True)
+    existing = session.execute(
+        select(DirectRequest).where(
+            DirectRequest.request_id == request_id, DirectRequest.partner_id == partner_id
+        )
+    ).scalar()
+    if existing is not None:
+        charge = existing.charge
+        return Sent(existing.id, charge.id, charge.net, repeated=True)
+    limit = int(_setting("MARKETPLACE_MAX_PARTNERS_PER_REQUEST", 3))
+    sent = session.scalar(select(func.count(DirectRequest.id)).where(DirectRequest.request_id == request_id))
+    if sent >= limit:
+        raise Conflict("too_many_partners", _("A request can go to at most %(n)s partners.", n=limit))
+    ranking = rank(session, request, now)
+    chosen = next((r for r in ranking if r.partner_id == partner_id), None)
+    if chosen is None:
+        raise Forbidden(
+            "partner_not_matching", _("This partner does not take requests like this one (any more).")
+        )
+    bid = session.execute(
+        select(CategoryBid).where(
+            CategoryBid.partner_id == partner_id, CategoryBid.category_id == request.category_id
+        )
+    ).scalar_one()
+    repeat = _repeat_of_charged(session, request, partner_id, now)
+    price = Decimal("0.00") if repeat else bid.amount
+    if not repeat and not _reserve_budget(session, bid, month_of(now)):
+        raise Conflict(
+            "budget_exhausted", _("This partner takes no more requests in this category this month.")
+        )
+    direct = DirectRequest(
+        request_id=request_id, partner_id=partner_id, status=DirectStatus.new, created_at=now
+    )
+    session.add(direct)
+    session.flush()
+    receipt = {
+        "formula": FORMULA,
+        "formula_version": RANKING_VERSION,
+        "request_id": request_id,
+        "category_id": request.category_id,
+        "postal_code": request.postal_code,
+        "matched": len(ranking),
+        "position": chosen.position,
+        "bid": str(bid.amount),
+        "monthly_budget": str(bid.monthly_budget) if bid.monthly_budget else None,
+        "budget_left_before": str(chosen.budget_left) if chosen.budget_left is not None else None,
+        "signals": {
+            "responsiveness": str(chosen.responsiveness),
+            "weight": "0.25",
+            "rating": str(ratings(session, [partner_id])[partner_id].smoothed),
+            "rating_weight": "0.25",
+        },
+        "quality": str(chosen.quality),
+        "score": str(chosen.score),
+        "score_of_first": str(ranking[0].score),
+        "distance_km": chosen.distance_km,
+        "price_rule": (
+            "free: the same customer's request in this category within 7 days was charged already"
+            if repeat
+            else "the bid at the moment of the direct request"
+        ),
+        "net": str(price),
+        "vat_rate": str(VAT_RATE),
+        "vat": str(cents(price * VAT_RATE / 100)),
+        "gross": str(price + cents(price * VAT_RATE / 100)),
+    }
+    charge = LeadCharge(
+        direct_request_id=direct.id,
+        request_id=request_id,
+        partner_id=partner_id,
+        category_id=request.category_id,
+        net=price,
+        vat_rate=VAT_RATE,
+        charged_at=now,
+        receipt=json.dumps(receipt, ensure_ascii=False),
+    )
+    session.add(charge)
+    partner = session.get(Partner, partner_id)
+    recipient = notification_email(partner)
+    if recipient:
+        mail.queue_mail(
+            session,
+            "direct_request",
+            recipient,
+            "de",
+            {
+                "name": partner.address.name,
+                "request": request,
+                "price": price,
+                "link": partner_url,
+                "category": request.category.full_name("de"),
+            },
+        )
+    session.flush()
+    return Sent(direct.id, charge.id, charge.net)
+
+
+def receipt_of(charge: LeadCharge) -> dict:
+    return json.loads(charge.receipt)
+
+
+# --- the partner's request overview ---------------------------------------------------------
+
+NEXT = {
+    DirectStatus.new: {DirectStatus.seen, DirectStatus.contacted, DirectStatus.lost},
+    DirectStatus.seen: {DirectStatus.contacted, DirectStatus.lost},
+    DirectStatus.contacted: {DirectStatus.appointment, DirectStatus.lost, DirectStatus.done},
+    DirectStatus.appointment: {DirectStatus.done, DirectStatus.lost},
+    DirectStatus.done: set(),
+    DirectStatus.lost: set(),
+}
+
+
+def own_direct_request(session, partner_id: int, direct_id: int) -> DirectRequest:
+    direct = session.get(DirectRequest, direct_id)
+    if direct is None or direct.partner_id != partner_id:
+        raise NotFound("unknown_request", _("There is no such request."))
+    return direct
+
+
+def move_direct_request(
+    session,
+    partner_id: int,
+    direct_id: int,
+    status: DirectStatus,
+    now: datetime | None = None,
+    review_url: str = "",
+) -> DirectRequest:
+    """The partner's progress on a request; the first step after "new" is its response. A
+    job marked done asks the customer for a review (with `review_url`, the link's start)."""
+    now = now or utcnow()
+    direct = own_direct_request(session, partner_id, direct_id)
+    if status == direct.status:
+        return direct
+    if status not in NEXT[direct.status]:
+        raise Conflict(
+            "invalid_step",
+            _("A request that is %(old)s cannot become %(new)s.", old=direct.status, new=status),
+        )
+    direct.status = status
+    direct.status_changed_at = now
+    if direct.first_response_at is None and status != DirectStatus.seen:
+        direct.first_response_at = now
+        direct.answered_in_time = now - direct.created_at <= timedelta(hours=RESPONSE_HOURS)
+    if status == DirectStatus.done and review_url:
+        ask_for_review(session, direct, review_url)
+    session.flush()
+    return direct
+
+
+def direct_requests(
+    session, partner_id: int, status: DirectStatus | None = None, limit: int = 200
+) -> list[DirectRequest]:
+    query = select(DirectRequest).where(DirectRequest.partner_id == partner_id)
+    if status is not None:
+        query = query.where(DirectRequest.status == status)
+    return session.execute(query.order_by(DirectRequest.id.desc()).limit(limit)).scalars().all()
+
+
+def month_charges(session, partner_id: int, now: datetime | None = None) -> tuple[list[LeadCharge], Decimal]:
+    """The partner's charges of the current month and their net sum (not yet invoiced)."""
+    now = now or utcnow()
+    start, end = Period.month(*month_of(now).timetuple()[:2]).bounds(company_zone())
+    charges = (
+        session.execute(
+            select(LeadCharge)
+            .where(
+                LeadCharge.partner_id == partner_id,
+                LeadCharge.charged_at >= start,
+                LeadCharge.charged_at < end,
+            )
+            .order_by(LeadCharge.id)
+        )
+        .scalars()
+        .all()
+    )
+    return charges, sum((c.net for c in charges), Decimal("0.00"))
+
+
+# --- billing ----------------------------------------------------------------------------------
+
+
+def billable_charges(session, period: Period) -> dict[int, list[Billable]]:
+    """The monthly run's source: the period's charges no statement has billed yet."""
+    start, end = period.bounds(company_zone())
+    billed = (
+        select(InvoiceLine.id)
+        .where(InvoiceLine.source == LEAD_CHARGE, InvoiceLine.source_id == LeadCharge.id)
+        .exists()
+    )
+    rows = session.execute(
+        select(LeadCharge, Category)
+        .join(Category, Category.id == LeadCharge.category_id)
+        .where(LeadCharge.charged_at >= start, LeadCharge.charged_at < end, ~billed)
+        .order_by(LeadCharge.partner_id, LeadCharge.id)
+    ).all()
+    found: dict[int, list[Billable]] = {}
+    zone = company_zone()
+    for charge, category in rows:
+        day = charge.charged_at.astimezone(zone).date()
+        found.setdefault(charge.partner_id, []).append(
+            Billable(
+                LEAD_CHARGE,
+                charge.id,
+                f"Anfrage {charge.request_id} ({category.full_name('de')}), {day:%d.%m.%Y}",
+                charge.net,
+                charge.vat_rate,
+                day,
+            )
+        )
+    return found
+
+
+def ranking_explained() -> dict:
+    """The main ranking parameters, as the public ranking page states them (P2B Art. 5)."""
+    return {
+        "version": RANKING_VERSION,
+        "formula": FORMULA,
+        "prior_rating": f"{PRIOR_STARS} ({PRIOR_REVIEWS} reviews)",
+        "response_hours": RESPONSE_HOURS,
+        "prior": f"{PRIOR_RESPONDED}/{PRIOR_RESPONSES}",
+        "window_days": 90,
+    }
+
+
+# --- the customer's page of a request ---------------------------------------------------------
+
+VIEW_SALT = "lead-request-view"
+VIEW_DAYS = 60
+
+
+def view_token(request_id: int) -> str:
+    """The key of the customer's page of a request (the link in the confirmation)."""
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=VIEW_SALT).dumps(request_id)
+
+
+def request_of_view_token(session, token: str) -> LeadRequest:
+    try:
+        request_id = URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=VIEW_SALT).loads(
+            token, max_age=VIEW_DAYS * 86400
+        )
+    except (BadSignature, SignatureExpired) as exc:
+        raise NotFound("unknown_request", _("There is no such request.")) from exc
+    request = session.get(LeadRequest, request_id)
+    if request is None:
+        raise NotFound("unknown_request", _("There is no such request."))
+    return request
+
+
+@dataclass(frozen=True)
+class Contact:
+    name: str
+    email: str | None
+    phone: str | None
+
+
+def contact_of_partner(session, partner_id: int) -> Contact:
+    """What the customer sees of a partner it sent a direct request to."""
+    partner = session.get(Partner, partner_id)
+    profile = session.get(PartnerProfile, partner_id)
+    return Contact(
+        profile.display_name if profile else partner.address.name,
+        notification_email(partner),
+        partner.address.phone,
+    )
+
+
+def sent_partner_ids(session, request_id: int) -> set[int]:
+    return set(
+        session.execute(
+            select(DirectRequest.partner_id).where(DirectRequest.request_id == request_id)
+        ).scalars()
+    )
+
+
+@dataclass(frozen=True)
+class BidRow:
+    category_id: int
+    category: str
+    min_bid: Decimal
+    amount: Decimal | None
+    monthly_budget: Decimal | None
+    paused: bool
+    spent: Decimal
+
+
+def bids_of(session, partner_id: int, locale: str, now: datetime | None = None) -> list[BidRow]:
+    """The categories the partner offers services in, with its bid and this month's spending."""
+    month = month_of(now or utcnow())
+    categories = (
+        session.execute(
+            select(Category)
+            .where(
+                Category.id.in_(
+                    select(Service.category_id).where(
+                        Service.partner_id == partner_id, Service.active.is_(True)
+                    )
+                )
+            )
+            .order_by(Category.name_de)
+        )
+        .scalars()
+        .all()
+    )
+    bids = {
+        b.category_id: b
+        for b in session.execute(select(CategoryBid).where(CategoryBid.partner_id == partner_id)).scalars()
+    }
+    spent = dict(
+        session.execute(
+            select(BudgetMonth.category_id, BudgetMonth.spent).where(
+                BudgetMonth.partner_id == partner_id, BudgetMonth.month == month
+            )
+        ).all()
+    )
+    rows = []
+    for category in categories:
+        bid = bids.get(category.id)
+        rows.append(
+            BidRow(
+                category.id,
+                category.full_name(locale),
+                category.min_bid,
+                bid.amount if bid else None,
+                bid.monthly_budget if bid else None,
+                bid.paused if bid else False,
+                spent.get(category.id, Decimal("0.00")),
+            )
+        )
+    return rows
+
+
+# --- reviews (L6) -------------------------------------------------------------------------------
+
+REVIEW_SALT = "lead-review"
+REVIEW_DAYS = 60
+PRIOR_STARS, PRIOR_REVIEWS = Decimal("4.0"), 3  # Bayesian average: a few reviews move it little
+
+
+def _review_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=REVIEW_SALT)
+
+
+def ask_for_review(session, direct: DirectRequest, review_url: str) -> None:
+    """Mail the customer a signed link to review the partner (when the job is done)."""
+    token = _review_serializer().dumps(direct.id)
+    profile = session.get(PartnerProfile, direct.partner_id)
+    mail.queue_mail(
+        session,
+        "review_request",
+        direct.request.email,
+        direct.request.language,
+        {
+            "name": direct.request.customer_name,
+            "partner": profile.display_name if profile else "",
+            "link": f"{review_url}{token}",
+        },
+    )
+
+
+def direct_of_review_token(session, token: str) -> DirectRequest:
+    try:
+        direct_id = _review_serializer().loads(token, max_age=REVIEW_DAYS * 86400)
+    except (BadSignature, SignatureExpired) as exc:
+        raise NotFound("unknown_review_link", _("This review link is not valid (any more).")) from exc
+    direct = session.get(DirectRequest, direct_id)
+    if direct is None:
+        raise NotFound("unknown_review_link", _("This review link is not valid (any more)."))
+    return direct
+
+
+def submit_review(session, token: str, stars: int, text: str, now: datetime | None = None) -> Review:
+    """The customer's review, once per direct request, only after the job was done."""
+    direct = direct_of_review_token(session, token)
+    if direct.status != DirectStatus.done:
+        raise Conflict("not_done", _("You can review once the partner has marked the job done."))
+    if not isinstance(stars, int) or not 1 <= stars <= 5:
+        raise RuleViolations({"stars": [_("Give 1 to 5 stars.")]})
+    existing = session.execute(select(Review).where(Review.direct_request_id == direct.id)).scalar()
+    if existing is not None:
+        raise Conflict("already_reviewed", _("You reviewed this job already. Thank you!"))
+    review = Review(
+        direct_request_id=direct.id,
+        partner_id=direct.partner_id,
+        stars=stars,
+        text=str(text or "").strip()[:3000] or None,
+        author_name=direct.request.customer_name[:200],
+        created_at=now or utcnow(),
+        hidden=False,
+    )
+    session.add(review)
+    session.flush()
+    return review
+
+
+@dataclass(frozen=True)
+class Rating:
+    average: Decimal | None  # of the visible reviews
+    count: int
+    smoothed: Decimal  # Bayesian: what ranking uses
+
+
+def ratings(session, partner_ids: list[int]) -> dict[int, Rating]:
+    rows = dict.fromkeys(partner_ids, (0, 0))
+    if partner_ids:
+        for pid, count, total in session.execute(
+            select(Review.partner_id, func.count(Review.id), func.sum(Review.stars))
+            .where(Review.partner_id.in_(partner_ids), Review.hidden.is_(False))
+            .group_by(Review.partner_id)
+        ).all():
+            rows[pid] = (int(count), int(total or 0))
+    result = {}
+    for pid, (count, total) in rows.items():
+        smoothed = (PRIOR_STARS * PRIOR_REVIEWS + total) / (PRIOR_REVIEWS + count)
+        average = (Decimal(total) / count).quantize(Decimal("0.1")) if count else None
+        result[pid] = Rating(average, count, smoothed.quantize(Decimal("0.0001")))
+    return result
+
+
+def visible_reviews(session, partner_id: int, limit: int = 20) -> list[Review]:
+    return (
+        session.execute(
+            select(Review)
+            .where(Review.partner_id == partner_id, Review.hidden.is_(False))
+            .order_by(Review.id.desc())
+            .limit(limit)
+        )
+        .scalars()
+        .all()
+    )
+
+
+# --- disputes and repeat requests ---------------------------------------------------------------
+
+DISPUTE_DAYS = 14
+REPEAT_DAYS = 7
+DISPUTE_CREDIT = "dispute_credit"
+
+
+def dispute_charge(
+    session,
+    partner_id: int,
+    charge_id: int,
+    reason: DisputeReason,
+    note: str = "",
+    now: datetime | None = None,
+) -> ChargeDispute:
+    """The partner contests a charge, within 14 days, once, for one of the listed reasons."""
+    now = now or utcnow()
+    charge = session.get(LeadCharge, charge_id)
+    if charge is None or charge.partner_id != partner_id:
+        raise NotFound("unknown_charge", _("There is no such charge."))
+    if now - charge.charged_at > timedelta(days=DISPUTE_DAYS):
+        raise Conflict("dispute_too_late", _("A charge can be contested within 14 days."))
+    if charge.net <= 0:
+        raise Conflict("nothing_to_dispute", _("This request was not charged."))
+    if session.execute(select(ChargeDispute.id).where(ChargeDispute.charge_id == charge_id)).first():
+        raise Conflict("already_disputed", _("You contested this charge already."))
+    dispute = ChargeDispute(
+        charge_id=charge_id,
+        partner_id=partner_id,
+        reason=DisputeReason(reason),
+        note=(note or "")[:2000] or None,
+        status=DisputeStatus.open,
+        created_at=now,
+    )
+    session.add(dispute)
+    session.flush()
+    return dispute
+
+
+def decide_dispute(
+    session,
+    dispute_id: int,
+    accept: bool,
+    reason: str,
+    user_id: int | None = None,
+    now: datetime | None = None,
+) -> ChargeDispute:
+    """Staff accept (a credit on the partner's next statement) or refuse, with a reason; once."""
+    if not (reason or "").strip():
+        raise RuleViolations({"decision_reason": [_("Give a reason for the decision.")]})
+    changed = session.execute(
+        update(ChargeDispute)
+        .where(ChargeDispute.id == dispute_id, ChargeDispute.status == DisputeStatus.open)
+        .values(
+            status=DisputeStatus.accepted if accept else DisputeStatus.refused,
+            decided_at=now or utcnow(),
+            decided_by_id=user_id,
+            decision_reason=reason.strip()[:2000],
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if changed != 1:
+        raise Conflict("already_decided", _("This dispute was decided already."))
+    return session.get(ChargeDispute, dispute_id, populate_existing=True)
+
+
+def billable_credits(session, period: Period) -> dict[int, list[Billable]]:
+    """The monthly run's source of credits: disputes accepted before the period's end."""
+    _start, end = period.bounds(company_zone())
+    billed = (
+        select(InvoiceLine.id)
+        .where(InvoiceLine.source == DISPUTE_CREDIT, InvoiceLine.source_id == ChargeDispute.id)
+        .exists()
+    )
+    rows = session.execute(
+        select(ChargeDispute, LeadCharge)
+        .join(LeadCharge, LeadCharge.id == ChargeDispute.charge_id)
+        .where(ChargeDispute.status == DisputeStatus.accepted, ChargeDispute.decided_at < end, ~billed)
+        .order_by(ChargeDispute.id)
+    ).all()
+    found: dict[int, list[Billable]] = {}
+    zone = company_zone()
+    for dispute, charge in rows:
+        day = dispute.decided_at.astimezone(zone).date()
+        found.setdefault(dispute.partner_id, []).append(
+            Billable(
+                DISPUTE_CREDIT,
+                dispute.id,
+                f"Gutschrift Anfrage {charge.request_id} (Reklamation angenommen)",
+                -charge.net,
+                charge.vat_rate,
+                day,
+            )
+        )
+    return found
+
+
+def _repeat_of_charged(session, request: LeadRequest, partner_id: int, now: datetime) -> bool:
+    """The same customer's request in the same category within 7 days, charged before."""
+    return (
+        session.execute(
+            select(LeadCharge.id)
+            .join(LeadRequest, LeadRequest.id == LeadCharge.request_id)
+            .where(
+                LeadCharge.partner_id == partner_id,
+                LeadCharge.net > 0,
+                LeadCharge.charged_at > now - timedelta(days=REPEAT_DAYS),
+                LeadRequest.email == request.email,
+                LeadRequest.category_id == request.category_id,
+                LeadRequest.id != request.id,
+            )
+        ).first()
+        is not None
+    )
+
+
+def dispute_of(session, charge_id: int) -> ChargeDispute | None:
+    return session.execute(select(ChargeDispute).where(ChargeDispute.charge_id == charge_id)).scalar()
+
+
+def open_disputes(session, limit: int = 200) -> list[ChargeDispute]:
+    return (
+        session.execute(
+            select(ChargeDispute)
+            .where(ChargeDispute.status == DisputeStatus.open)
+            .order_by(ChargeDispute.id)
+            .limit(limit)
+        )
+        .scalars()
+        .all()
+    )

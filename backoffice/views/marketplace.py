@@ -1,0 +1,189 @@
+"""The partner's side of the marketplace: requests with the customers' contact data, the
+progress of each, bids and budgets per category, and this month's charges with receipts."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, request, url_for
+from flask_appbuilder import BaseView, ModelView, expose, has_access
+from flask_babel import format_currency, get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from imports.values import decimal_text
+
+from .. import transaction
+from ..datamodel import Interface
+from ..errors import Forbidden, InvalidInput
+from ..extensions import db
+from ..models import DirectStatus, DisputeReason, LeadCharge, LeadRequest, RequestStatus, Review
+from ..security import current_partner_id, is_partner_owner, logged_in_user
+from ..services import marketplace
+from .mixins import ExportMixin, label_of, local_datetime, money, yes_no
+
+
+def _decimal(raw, field: str, required: bool = True):
+    text = str(raw or "").replace("€", "").strip()
+    if not text and not required:
+        return None
+    value = decimal_text(text)
+    if value is None:
+        raise InvalidInput("invalid_amount", _("Write the amount as 12,50 or 12.50."),
+                           fields={field: [_("Write the amount as 12,50 or 12.50.")]})
+    return value
+
+
+class MyRequestsView(BaseView):
+    route_base = "/my/requests"
+    default_view = "index"
+
+    @expose("/")
+    @has_access
+    def index(self):
+        partner_id = current_partner_id()
+        wanted = request.args.get("status")
+        status = DirectStatus(wanted) if wanted in DirectStatus._value2member_map_ else None
+        rows = marketplace.direct_requests(db.session, partner_id, status)
+        charges, month_net = marketplace.month_charges(db.session, partner_id)
+        bids = marketplace.bids_of(db.session, partner_id, str(get_locale() or "de"))
+        return self.render_template("marketplace/my_requests.html", rows=rows, charges=charges,
+                                    month_net=month_net, bids=bids, owner=is_partner_owner(),
+                                    statuses=list(DirectStatus), current=status, steps=marketplace.NEXT,
+                                    money=money, when=local_datetime)
+
+    @expose("/<int:pk>/status", methods=["POST"])
+    @has_access
+    def status(self, pk):
+        wanted = request.form.get("status", "")
+        if wanted not in DirectStatus._value2member_map_:
+            abort(400)
+        with transaction.unit_of_work():
+            marketplace.move_direct_request(
+                db.session, current_partner_id(), pk, DirectStatus(wanted),
+                review_url=url_for("portal.review", token="-", _external=True)[:-1])
+        flash(_("Saved."), "success")
+        return redirect(url_for(".index"))
+
+    @expose("/bid/<int:category_id>", methods=["POST"])
+    @has_access
+    def bid(self, category_id):
+        if not is_partner_owner():
+            raise Forbidden("owner_only", _("Only the team's owner places bids."))
+        amount = _decimal(request.form.get("amount"), "amount")
+        budget = _decimal(request.form.get("monthly_budget"), "monthly_budget", required=False)
+        user = logged_in_user()
+        with transaction.unit_of_work():
+            marketplace.set_bid(db.session, current_partner_id(), category_id, amount, budget,
+                                paused=request.form.get("paused") == "1", user_id=getattr(user, "id", None))
+        flash(_("Your bid of %(amount)s is saved.", amount=format_currency(amount, "EUR")), "success")
+        return redirect(url_for(".index"))
+
+    @expose("/receipt/<int:pk>")
+    @has_access
+    def receipt(self, pk):
+        charge = db.session.get(LeadCharge, pk)
+        if charge is None or charge.partner_id != current_partner_id():
+            abort(404)
+        dispute = marketplace.dispute_of(db.session, pk)
+        return self.render_template("marketplace/receipt.html", charge=charge, dispute=dispute,
+                                    reasons=list(DisputeReason), receipt=marketplace.receipt_of(charge),
+                                    money=money, when=local_datetime)
+
+    @expose("/receipt/<int:pk>/dispute", methods=["POST"])
+    @has_access
+    def dispute(self, pk):
+        wanted = request.form.get("reason", "")
+        if wanted not in DisputeReason._value2member_map_:
+            message = _("Choose a reason.")
+            raise InvalidInput("invalid_reason", message, fields={"reason": [message]})
+        with transaction.unit_of_work():
+            marketplace.dispute_charge(db.session, current_partner_id(), pk, DisputeReason(wanted),
+                                       request.form.get("note", ""))
+        flash(_("Your dispute is recorded; staff decide on it."), "success")
+        return redirect(url_for(".receipt", pk=pk))
+
+
+class DisputesView(BaseView):
+    """Staff decide partners' disputes: accepted ones are credited on the next statement."""
+
+    route_base = "/desk/disputes"
+    default_view = "index"
+
+    @expose("/")
+    @has_access
+    def index(self):
+        disputes = marketplace.open_disputes(db.session)
+        return self.render_template("marketplace/disputes.html", disputes=disputes, money=money,
+                                    when=local_datetime)
+
+    @expose("/<int:pk>", methods=["POST"])
+    @has_access
+    def decide(self, pk):
+        user = logged_in_user()
+        with transaction.unit_of_work():
+            marketplace.decide_dispute(db.session, pk, request.form.get("decision") == "accept",
+                                       request.form.get("decision_reason", ""), getattr(user, "id", None))
+        flash(_("Decision saved."), "success")
+        return redirect(url_for(".index"))
+
+
+class LeadRequestView(ExportMixin, ModelView):
+    """Staff: customers' requests with their state."""
+
+    datamodel = Interface(LeadRequest)
+    list_title = _l("Customer requests")
+    show_title = _l("Customer request")
+    base_permissions = ["can_list", "can_show", "can_export"]
+    label_columns = {"id": _l("No."), "category": _l("Category"), "postal_code": _l("Postal code"),
+                     "customer_name": _l("Customer"), "email": _l("E-mail"), "status": _l("Status"),
+                     "created_at": _l("Created"), "confirmed_at": _l("Confirmed"),
+                     "description": _l("Description"), "preferred_dates": _l("Preferred dates")}
+    list_columns = ["id", "created_at", "category", "postal_code", "customer_name", "status"]
+    show_columns = ["created_at", "confirmed_at", "category", "postal_code", "customer_name", "email",
+                    "description", "preferred_dates", "status"]
+    search_columns = ["postal_code", "customer_name", "email", "status", "created_at"]
+    order_columns = ["id", "created_at", "postal_code"]
+    formatters_columns = {"status": label_of(RequestStatus), "created_at": local_datetime,
+                          "confirmed_at": local_datetime}
+    base_order = ("id", "desc")
+
+
+class LeadChargeView(ExportMixin, ModelView):
+    """Staff and finance: every charge with its price, partner and request."""
+
+    datamodel = Interface(LeadCharge)
+    list_title = _l("Charges")
+    show_title = _l("Charge")
+    base_permissions = ["can_list", "can_show", "can_export"]
+    label_columns = {"id": _l("No."), "charged_at": _l("Charged at"), "partner": _l("Partner"),
+                     "category": _l("Category"), "request_id": _l("Request"), "net": _l("Net"),
+                     "vat_rate": _l("VAT rate"), "receipt": _l("Receipt")}
+    list_columns = ["id", "charged_at", "partner", "category", "request_id", "net"]
+    show_columns = ["charged_at", "partner", "category", "request_id", "net", "vat_rate", "receipt"]
+    search_columns = ["charged_at", "request_id"]
+    order_columns = ["id", "charged_at", "net"]
+    money_columns = ("net",)
+    formatters_columns = {"charged_at": local_datetime, "net": money}
+    base_order = ("id", "desc")
+
+
+class ReviewView(ModelView):
+    """Staff hide a review with a reason (the change is kept with who and when)."""
+
+    datamodel = Interface(Review)
+    list_title = _l("Reviews")
+    show_title = _l("Review")
+    edit_title = _l("Hide or show a review")
+    base_permissions = ["can_list", "can_show", "can_edit"]
+    label_columns = {"id": _l("No."), "created_at": _l("Created"), "partner_id": _l("Partner"),
+                     "stars": _l("Stars"), "text": _l("Text"), "author_name": _l("Author"),
+                     "hidden": _l("Hidden"), "hidden_reason": _l("Reason for hiding")}
+    list_columns = ["id", "created_at", "partner_id", "stars", "author_name", "hidden"]
+    show_columns = ["created_at", "partner_id", "stars", "text", "author_name", "hidden", "hidden_reason"]
+    edit_columns = ["hidden", "hidden_reason"]
+    formatters_columns = {"created_at": local_datetime, "hidden": yes_no}
+    base_order = ("id", "desc")
+
+    def pre_update(self, item):
+        if item.hidden and not (item.hidden_reason or "").strip():
+            raise InvalidInput("reason_needed", _("Give a reason for hiding the review."),
+                               fields={"hidden_reason": [_("Give a reason for hiding the review.")]})

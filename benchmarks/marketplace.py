@@ -1,0 +1,459 @@
+"""Benchmark the marketplace: ranked partners for a request, direct requests with their charge.
+
+    python -m benchmarks.marketplace --partners 100000 --categories 300 --bids-per-partner 10 \
+        --history 1000000 --database postgresql://postgres@127.0.0.1:5432/pd_bench_market
+
+The database is WIPED, migrated and filled with a generated market: the demo address tree
+(its partners), a published profile per partner at a random German postal code (radius 20 to
+100 km, one in twenty Germany-wide), `--bids-per-partner` categories each with an active
+service and a bid, and `--history` past direct requests (the responsiveness signal's input).
+Prints one JSON object per metric:
+
+* `ranked_partners_p95`: `marketplace.rank` for a request in a random category at a random
+  postal code (matching, ranking and the receipt's inputs), p95 over `--repeat` requests;
+  `baseline` is the same selection as one hand-written SQL query through the driver plus the
+  same distance filter in Python, in the same run (target: 30 ms).
+* `direct_request_per_second`: `send_direct_request` in its unit of work (lock, ranking,
+  budget, direct request, charge, mail), one after the other; `baseline` is a raw SQL
+  transaction with the same writes; `ratio` = service / raw (target >= 0.25).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from benchmarks.seed import _fresh_postgres, _fresh_sqlite, _sqlalchemy_url
+
+TARGET_RANK_MS = 30.0
+TARGET_SEND_RATIO = 0.25
+NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+
+
+def _emit(metric, value, unit, backend, partners, **extra):
+    line = {
+        "metric": metric,
+        "value": round(value, 3) if isinstance(value, float) else value,
+        "unit": unit,
+        "backend": backend,
+        "partners": partners,
+    }
+    line.update(extra)
+    line["load"] = round(os.getloadavg()[0], 2)
+    print(json.dumps(line), flush=True)
+
+
+def _p95(times: list[float]) -> float:
+    ordered = sorted(times)
+    return ordered[min(len(ordered) - 1, math.ceil(0.95 * len(ordered)) - 1)]
+
+
+def _insert(conn, table: str, columns: list[str], rows: list[tuple]) -> None:
+    """Core INSERTs through the models' tables, so money and UTC timestamps are bound alike
+    on both databases."""
+    from flask_appbuilder import Model
+
+    if not rows:
+        return
+    statement = sa.insert(Model.metadata.tables[table])
+    for start in range(0, len(rows), 20_000):
+        chunk = rows[start : start + 20_000]
+        conn.execute(statement, [dict(zip(columns, row, strict=True)) for row in chunk])
+
+
+def generate(
+    session, partners_wanted: int, categories: int, bids_per_partner: int, history: int, seed: int = 7
+) -> dict:
+    """The market: categories, profiles, services, bids and past direct requests."""
+    from backoffice.demo import bulk_insert
+
+    rnd = random.Random(seed)
+    addresses = max(50, partners_wanted * 5)  # the demo tree makes about one partner in five
+    bulk_insert(session, addresses)
+    conn = session.connection()
+    partner_ids = [row[0] for row in conn.execute(sa.text("SELECT id FROM partner ORDER BY id"))][
+        :partners_wanted
+    ]
+    places = conn.execute(sa.text("SELECT postal_code, latitude, longitude FROM postal_code_location")).all()
+    now = NOW
+    _insert(
+        conn,
+        "category",
+        [
+            "id",
+            "parent_id",
+            "name_de",
+            "name_en",
+            "active",
+            "position",
+            "min_bid",
+            "created_at",
+            "updated_at",
+        ],
+        [
+            (c, None, f"Branche {c}", f"Category {c}", True, c, Decimal("5.00"), now, now)
+            for c in range(1, categories + 1)
+        ],
+    )
+    profiles, services, bids = [], [], []
+    service_id = bid_id = 0
+    for pid in partner_ids:
+        code, lat, lon = rnd.choice(places)
+        profiles.append(
+            (
+                pid,
+                f"Partner {pid}",
+                code,
+                lat,
+                lon,
+                rnd.randint(20, 100),
+                rnd.random() < 0.05,
+                "de",
+                True,
+                now,
+                True,
+                False,
+                now,
+                now,
+            )
+        )
+        for category in rnd.sample(range(1, categories + 1), min(bids_per_partner, categories)):
+            service_id += 1
+            bid_id += 1
+            services.append((service_id, pid, category, f"Leistung {service_id}", True, now, now))
+            bids.append((bid_id, pid, category, Decimal(rnd.randint(500, 3000)) / 100, None, False, now, now))
+    _insert(
+        conn,
+        "partner_profile",
+        [
+            "partner_id",
+            "display_name",
+            "postal_code",
+            "latitude",
+            "longitude",
+            "radius_km",
+            "germany_wide",
+            "languages",
+            "published",
+            "published_at",
+            "listed",
+            "dropshipping",
+            "created_at",
+            "updated_at",
+        ],
+        profiles,
+    )
+    _insert(
+        conn,
+        "service",
+        ["id", "partner_id", "category_id", "title", "active", "created_at", "updated_at"],
+        services,
+    )
+    _insert(
+        conn,
+        "category_bid",
+        ["id", "partner_id", "category_id", "amount", "monthly_budget", "paused", "created_at", "updated_at"],
+        bids,
+    )
+    # Past requests, each sent to five different partners (the responsiveness signal's input).
+    requests, directs = [], []
+    for request_id in range(1, history // 5 + 1):
+        code, lat, lon = rnd.choice(places)
+        requests.append(
+            (
+                request_id,
+                rnd.randint(1, categories),
+                "Früher",
+                code,
+                lat,
+                lon,
+                "Kunde",
+                f"k{request_id}@example.org",
+                "de",
+                "closed",
+                now - timedelta(days=30),
+            )
+        )
+        for partner_id in rnd.sample(partner_ids, min(5, len(partner_ids))):
+            answered = rnd.random() < 0.6
+            directs.append(
+                (
+                    len(directs) + 1,
+                    request_id,
+                    partner_id,
+                    "done" if answered else "lost",
+                    now - timedelta(days=rnd.randint(1, 80)),
+                    answered,
+                )
+            )
+    _insert(
+        conn,
+        "lead_request",
+        [
+            "id",
+            "category_id",
+            "description",
+            "postal_code",
+            "latitude",
+            "longitude",
+            "customer_name",
+            "email",
+            "language",
+            "status",
+            "created_at",
+        ],
+        requests,
+    )
+    _insert(
+        conn,
+        "direct_request",
+        ["id", "request_id", "partner_id", "status", "created_at", "answered_in_time"],
+        directs,
+    )
+    if conn.dialect.name == "postgresql":
+        for table in ("category", "service", "category_bid", "lead_request", "direct_request"):
+            conn.execute(
+                sa.text(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                    f"(SELECT COALESCE(MAX(id), 1) FROM {table}))"
+                )
+            )
+    return {"partners": len(partner_ids), "bids": len(bids), "places": places, "categories": categories}
+
+
+RAW_RANK = """
+SELECT b.partner_id, b.amount, b.monthly_budget, p.latitude, p.longitude, p.radius_km, p.germany_wide
+FROM category_bid b JOIN partner_profile p ON p.partner_id = b.partner_id
+JOIN partner pa ON pa.id = b.partner_id
+WHERE b.category_id = :c AND NOT b.paused AND b.amount >= 5 AND p.published AND p.listed AND pa.available
+  AND (p.away_until IS NULL OR p.away_until < :today)
+  AND EXISTS (SELECT 1 FROM service s WHERE s.partner_id = p.partner_id AND s.active AND s.category_id = :c)
+"""
+
+
+def run(
+    partners: int,
+    categories: int,
+    bids_per_partner: int,
+    history: int,
+    repeat: int,
+    sends: int,
+    database: str | None,
+) -> None:
+    from flask_migrate import upgrade
+
+    from app import create_app
+    from backoffice import transaction
+    from backoffice.audit import acting_as
+    from backoffice.extensions import db
+    from backoffice.models import LeadRequest, RequestStatus
+    from backoffice.services import marketplace
+    from backoffice.services.directory import haversine_km
+
+    tmpdir = tempfile.TemporaryDirectory(prefix="pd-bench-market-")
+    url = _sqlalchemy_url(database or f"sqlite:///{Path(tmpdir.name) / 'market.db'}")
+    backend = "postgresql" if url.get_backend_name() == "postgresql" else "sqlite"
+    (_fresh_postgres if backend == "postgresql" else _fresh_sqlite)(url)
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": url.render_as_string(hide_password=False),
+            "MAIL_SERVER": "",
+            "MARKETPLACE_MAX_PARTNERS_PER_REQUEST": 1_000_000,
+        }
+    )
+    with app.app_context(), app.test_request_context(), acting_as("benchmark"):
+        upgrade(revision="heads")
+        started = time.perf_counter()
+        with transaction.unit_of_work() as session:
+            market = generate(session, partners, categories, bids_per_partner, history)
+        print(
+            f"benchmarks.marketplace: {market['partners']} partners, {market['bids']} bids, {history} past "
+            f"direct requests on {backend} in {time.perf_counter() - started:.0f} s",
+            file=sys.stderr,
+        )
+        if backend == "postgresql":
+            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(sa.text("VACUUM ANALYZE"))
+        rnd = random.Random(11)
+        places = market["places"]
+
+        def new_request(session) -> LeadRequest:
+            code, lat, lon = rnd.choice(places)
+            request = LeadRequest(
+                category_id=rnd.randint(1, categories),
+                description="Benchmark",
+                postal_code=code,
+                latitude=lat,
+                longitude=lon,
+                customer_name="Kunde",
+                email="kunde@example.org",
+                language="de",
+                status=RequestStatus.open,
+                created_at=NOW,
+                confirmed_at=NOW,
+            )
+            session.add(request)
+            session.flush()
+            return request
+
+        with transaction.unit_of_work() as session:
+            requests = [new_request(session) for _ in range(repeat)]
+            ids = [r.id for r in requests]
+        service_ms, raw_ms, matched = [], [], []
+        raw_conn = db.engine.raw_connection()
+        for request_id in ids:
+            request = db.session.get(LeadRequest, request_id)
+            t0 = time.perf_counter()
+            ranked = marketplace.rank(db.session, request, NOW)
+            service_ms.append((time.perf_counter() - t0) * 1000)
+            matched.append(len(ranked))
+            t0 = time.perf_counter()
+            cursor = raw_conn.cursor()
+            sql = (
+                RAW_RANK.replace(":c", "%(c)s").replace(":today", "%(today)s")
+                if backend == "postgresql"
+                else RAW_RANK.replace(":c", "?").replace(":today", "?")
+            )
+            params = (
+                {"c": request.category_id, "today": NOW.date()}
+                if backend == "postgresql"
+                else (request.category_id, NOW.date().isoformat(), request.category_id)
+            )
+            cursor.execute(sql, params)
+            hits = [
+                row
+                for row in cursor.fetchall()
+                if row[6] or haversine_km(row[3], row[4], request.latitude, request.longitude) <= row[5]
+            ]
+            hits.sort(key=lambda row: -row[1])
+            raw_ms.append((time.perf_counter() - t0) * 1000)
+            cursor.close()
+            db.session.rollback()
+        raw_conn.rollback()
+        raw_conn.close()
+        p95, base = _p95(service_ms), _p95(raw_ms)
+        _emit(
+            "ranked_partners_p95",
+            p95,
+            "ms",
+            backend,
+            market["partners"],
+            target=TARGET_RANK_MS,
+            met=p95 <= TARGET_RANK_MS,
+            baseline=round(base, 3),
+            ratio=round(p95 / base, 2) if base else None,
+            bids=market["bids"],
+            history=history,
+            matched_median=sorted(matched)[len(matched) // 2],
+        )
+
+        with transaction.unit_of_work() as session:
+            send_requests = [(new_request(session).id) for _ in range(sends)]
+        chosen = []
+        for request_id in send_requests:
+            ranked = marketplace.rank(db.session, db.session.get(LeadRequest, request_id), NOW)
+            chosen.append((request_id, ranked[0].partner_id if ranked else None))
+        db.session.rollback()
+        chosen = [(r, p) for r, p in chosen if p is not None]
+        half = len(chosen) // 2
+        t0 = time.perf_counter()
+        for request_id, partner_id in chosen[:half]:
+            transaction.run(
+                lambda s, r=request_id, p=partner_id: marketplace.send_direct_request(s, r, p, NOW)
+            )
+        service_rate = half / (time.perf_counter() - t0) if half else 0.0
+        raw_conn = db.engine.raw_connection()
+        mark = "%s" if backend == "postgresql" else "?"
+        stamp = NOW if backend == "postgresql" else NOW.replace(tzinfo=None).isoformat(" ")
+        month = (
+            NOW.date().replace(day=1) if backend == "postgresql" else NOW.date().replace(day=1).isoformat()
+        )
+        t0 = time.perf_counter()
+        for request_id, partner_id in chosen[half:]:
+            cursor = raw_conn.cursor()
+            cursor.execute(
+                f"SELECT id FROM lead_request WHERE id = {mark}"
+                + (" FOR UPDATE" if backend == "postgresql" else ""),
+                (request_id,),
+            )
+            cursor.execute(
+                f"INSERT INTO direct_request (request_id, partner_id, status, created_at) "
+                f"VALUES ({mark}, {mark}, 'new', {mark}) RETURNING id",
+                (request_id, partner_id, stamp),
+            )
+            direct_id = cursor.fetchone()[0]
+            cursor.execute(
+                f"INSERT INTO budget_month (partner_id, category_id, month, spent) "
+                f"VALUES ({mark}, 1, {mark}, 0) ON CONFLICT DO NOTHING",
+                (partner_id, month),
+            )
+            cursor.execute(
+                f"UPDATE budget_month SET spent = spent + 10 WHERE partner_id = {mark} AND category_id = 1 "
+                f"AND month = {mark}",
+                (partner_id, month),
+            )
+            cursor.execute(
+                f"INSERT INTO lead_charge (direct_request_id, request_id, partner_id, category_id, net, "
+                f"vat_rate, charged_at, receipt) VALUES ({mark}, {mark}, {mark}, 1, 10, 19, {mark}, '{{}}')",
+                (direct_id, request_id, partner_id, stamp),
+            )
+            raw_conn.commit()
+            cursor.close()
+        raw_rate = (len(chosen) - half) / (time.perf_counter() - t0) if chosen[half:] else 0.0
+        raw_conn.close()
+        ratio = service_rate / raw_rate if raw_rate else None
+        _emit(
+            "direct_request_per_second",
+            round(service_rate, 1),
+            "1/s",
+            backend,
+            market["partners"],
+            target=TARGET_SEND_RATIO,
+            met=ratio is not None and ratio >= TARGET_SEND_RATIO,
+            baseline=round(raw_rate, 1),
+            ratio=round(ratio, 3) if ratio else None,
+            sends=half,
+        )
+        db.session.remove()
+        db.engine.dispose()
+    tmpdir.cleanup()
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.marketplace", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--partners", type=int, default=2000)
+    parser.add_argument("--categories", type=int, default=30)
+    parser.add_argument("--bids-per-partner", type=int, default=10)
+    parser.add_argument("--history", type=int, default=10_000, help="past direct requests")
+    parser.add_argument("--repeat", type=int, default=50, help="ranked lists timed")
+    parser.add_argument(
+        "--sends", type=int, default=60, help="direct requests timed (half service, half raw)"
+    )
+    parser.add_argument("--database", help="database URL; WIPED first (default: a temporary SQLite file)")
+    args = parser.parse_args(argv)
+    run(
+        args.partners,
+        args.categories,
+        args.bids_per_partner,
+        args.history,
+        args.repeat,
+        args.sends,
+        args.database,
+    )
+
+
+if __name__ == "__main__":
+    main()

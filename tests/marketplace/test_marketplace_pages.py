@@ -1,0 +1,219 @@
+"""The story over HTTP: a customer asks for an electrician in Leipzig, confirms from the mail,
+sends a direct request to the first partner, who sees it with the contact data, moves it
+along and reads the receipt of its charge; the pages stay with their owners."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal as D
+
+import pytest
+import sqlalchemy as sa
+
+from backoffice import transaction
+from backoffice.models import LeadCharge, OutboxMail
+from backoffice.services import marketplace
+from tests.support.directory import category, published_partner
+from tests.support.http import CSRF_RE, login
+
+LEIPZIG = "04109"
+
+
+@pytest.fixture
+def elektro(ctx):
+    return category("Elektro", "Electrical", parent=category("Handwerk", "Crafts"))
+
+
+@pytest.fixture
+def market(ctx, make, elektro):
+    schulz = published_partner(make, "schulz", elektro, postal_code=LEIPZIG, radius_km=30,
+                               display_name="Elektro Schulz")
+    meier = published_partner(make, "meier", elektro, postal_code=LEIPZIG, radius_km=30,
+                              display_name="Meier Elektrik")
+    with transaction.unit_of_work(ctx):
+        marketplace.set_bid(ctx, schulz.id, elektro.id, D("12.00"))
+        marketplace.set_bid(ctx, meier.id, elektro.id, D("9.00"))
+    return schulz, meier
+
+
+def token(page) -> str:
+    return CSRF_RE.search(page.get_data(as_text=True)).group(1)
+
+
+def test_a_customer_finds_sends_and_the_partner_follows_up(app, ctx, elektro, market):
+    schulz, meier = market
+    customer = app.test_client()
+    form = customer.get("/c/requests/new")
+    assert form.status_code == 200 and "Handwerk › Elektro" in form.get_data(as_text=True)
+    sent = customer.post("/c/requests/new", data={
+        "csrf_token": token(form), "category_id": elektro.id, "description": "Drei Steckdosen in der Küche",
+        "postal_code": LEIPZIG, "name": "Karla Kunde", "email": "karla@example.org", "phone": "0341 99"})
+    assert sent.status_code == 200 and "karla@example.org" in sent.get_data(as_text=True)
+    mail = ctx.execute(sa.select(OutboxMail).where(OutboxMail.kind == "request_confirm")).scalar_one()
+    link = re.search(r"http://localhost(/c/requests/confirm/\S+)", mail.body_text).group(1)
+    confirm = customer.get(link)
+    page = customer.post(link, data={"csrf_token": token(confirm)}, follow_redirects=True)
+    text = page.get_data(as_text=True)
+    assert text.index("Elektro Schulz") < text.index("Meier Elektrik")  # 12 € before 9 €
+    key = re.search(r"/c/requests/([^/\"]+)/send/", text).group(1)
+    done = customer.post(f"/c/requests/{key}/send/{schulz.id}", data={"csrf_token": token(page)},
+                         follow_redirects=True)
+    assert "schulz@partnerdesk.test" in done.get_data(as_text=True)  # the partner's contact data
+    customer.post(f"/c/requests/{key}/send/{schulz.id}", data={"csrf_token": token(done)})  # twice
+    assert ctx.execute(sa.select(sa.func.count(LeadCharge.id))).scalar() == 1
+
+    partner = login(app.test_client(), "schulz")
+    overview = partner.get("/my/requests/")
+    body = overview.get_data(as_text=True)
+    assert "Drei Steckdosen" in body and "karla@example.org" in body and "12,00" in body
+    direct = re.search(r'data-direct="(\d+)"', body).group(1)
+    partner.post(f"/my/requests/{direct}/status", data={"csrf_token": token(overview), "status": "contacted"})
+    charge = ctx.execute(sa.select(LeadCharge)).scalar_one()
+    receipt = partner.get(f"/my/requests/receipt/{charge.id}").get_data(as_text=True)
+    assert "14.28" in receipt and "2026-12" in receipt
+
+    other = login(app.test_client(), "meier")
+    assert "Drei Steckdosen" not in other.get("/my/requests/").get_data(as_text=True)
+    assert other.get(f"/my/requests/receipt/{charge.id}").status_code == 404
+    moved = other.post(f"/my/requests/{direct}/status",
+                       data={"csrf_token": token(other.get("/my/requests/")), "status": "lost"})
+    assert moved.status_code in (302, 404)
+    ctx.expire_all()
+    assert ctx.execute(sa.select(LeadCharge)).scalar_one().direct_request.status.value == "contacted"
+    assert customer.get("/c/requests/not-a-key").status_code == 404
+
+
+def test_the_owner_bids_in_german_and_a_wrong_amount_is_refused(app, ctx, elektro, market):
+    partner = login(app.test_client(), "schulz")
+    page = partner.get("/my/requests/")
+    partner.post(f"/my/requests/bid/{elektro.id}", data={"csrf_token": token(page), "amount": "14,50",
+                                                         "monthly_budget": "1.000,00"})
+    bid = marketplace.bids_of(ctx, market[0].id, "de")[0]
+    assert (bid.amount, bid.monthly_budget) == (D("14.50"), D("1000.00"))
+    partner.post(f"/my/requests/bid/{elektro.id}", data={"csrf_token": token(page), "amount": "viel"},
+                 headers={"Referer": "/my/requests/"})
+    assert marketplace.bids_of(ctx, market[0].id, "de")[0].amount == D("14.50")
+
+
+def test_the_shop_submits_lists_and_sends_over_the_api(app, ctx, make, elektro, market):
+    from tests.support.http import api_token
+
+    schulz = market[0]
+    make.user("shop", "Shop")
+    client = app.test_client()
+    headers = api_token(client, "shop")
+    created = client.post("/api/v1/marketplace/requests", headers=headers, json={
+        "category_id": elektro.id, "description": "Wallbox in der Garage anschließen", "postal_code": LEIPZIG,
+        "name": "Karla Kunde", "email": "karla@example.org"})
+    assert created.status_code == 201, created.json
+    request_id = created.json["id"]
+    waiting = client.get(f"/api/v1/marketplace/requests/{request_id}/partners", headers=headers)
+    assert waiting.status_code == 409 and waiting.json["error"] == "request_not_open"
+    mail = ctx.execute(sa.select(OutboxMail).where(OutboxMail.kind == "request_confirm")).scalar_one()
+    with transaction.unit_of_work(ctx):
+        marketplace.confirm_request(ctx, mail.body_text.split("/c/requests/confirm/")[1].split()[0])
+    ranked = client.get(f"/api/v1/marketplace/requests/{request_id}/partners", headers=headers)
+    assert [p["partner_id"] for p in ranked.json["partners"]] == [schulz.id, market[1].id]
+    first = client.post(f"/api/v1/marketplace/requests/{request_id}/direct", headers=headers,
+                        json={"partner_id": schulz.id})
+    again = client.post(f"/api/v1/marketplace/requests/{request_id}/direct", headers=headers,
+                        json={"partner_id": schulz.id})
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json["partner"]["email"] == "schulz@partnerdesk.test"
+    wrong = client.post(f"/api/v1/marketplace/requests/{request_id}/direct", headers=headers,
+                        json={"partner_id": "schulz"})
+    assert wrong.status_code == 422 and "partner_id" in wrong.json["fields"]
+    assert ctx.execute(sa.select(sa.func.count(LeadCharge.id))).scalar() == 1
+
+
+def test_a_done_job_asks_for_one_review_that_lifts_the_ranking(app, ctx, elektro, market):
+    schulz, meier = market
+    with transaction.unit_of_work(ctx):
+        request = marketplace.submit_request(
+            ctx, category_id=elektro.id, description="Sicherungskasten tauschen", postal_code=LEIPZIG,
+            name="Karla Kunde", email="karla@example.org", confirm_url="x")
+        request.status = marketplace.RequestStatus.open
+    sent = transaction.run(lambda s: marketplace.send_direct_request(s, request.id, meier.id))
+    partner = login(app.test_client(), "meier")
+    page = partner.get("/my/requests/")
+    for step in ("contacted", "done"):
+        partner.post(f"/my/requests/{sent.direct_request_id}/status", data={"csrf_token": token(page),
+                                                                           "status": step})
+    mail = ctx.execute(sa.select(OutboxMail).where(OutboxMail.kind == "review_request")).scalar_one()
+    link = re.search(r"http://localhost(/c/reviews/\S+)", mail.body_text).group(1)
+    customer = app.test_client()
+    form = customer.get(link)
+    assert "Meier Elektrik" in form.get_data(as_text=True)
+    refused = customer.post(link, data={"csrf_token": token(form), "stars": "9"})
+    assert refused.status_code == 422
+    done = customer.post(link, data={"csrf_token": token(form), "stars": "5", "text": "Schnell und sauber"})
+    assert done.status_code == 200
+    again = customer.post(link, data={"csrf_token": token(form), "stars": "1"})
+    assert again.status_code == 422  # one review per job
+    rating = marketplace.ratings(ctx, [meier.id])[meier.id]
+    assert (rating.average, rating.count, rating.smoothed) == (D("5.0"), 1, D("4.2500"))  # (4 × 3 + 5) / 4
+    assert [r.text for r in marketplace.visible_reviews(ctx, meier.id)] == ["Schnell und sauber"]
+
+
+def test_staff_see_requests_and_charges_and_hide_a_review_only_with_a_reason(app, ctx, make, elektro, market):
+    schulz = market[0]
+    with transaction.unit_of_work(ctx):
+        request = marketplace.submit_request(
+            ctx, category_id=elektro.id, description="Zähler umbauen lassen", postal_code=LEIPZIG,
+            name="Karla Kunde", email="karla@example.org", confirm_url="x")
+        request.status = marketplace.RequestStatus.open
+    sent = transaction.run(lambda s: marketplace.send_direct_request(s, request.id, schulz.id))
+    with transaction.unit_of_work(ctx):
+        for step in (marketplace.DirectStatus.contacted, marketplace.DirectStatus.done):
+            marketplace.move_direct_request(ctx, schulz.id, sent.direct_request_id, step, review_url="x/")
+    review_token = ctx.execute(sa.select(OutboxMail).where(OutboxMail.kind == "review_request")
+                               ).scalar_one().body_text.split("x/")[1].split()[0]
+    with transaction.unit_of_work(ctx):
+        review = marketplace.submit_review(ctx, review_token, 1, "Beleidigung")
+    make.user("fiona", "Finance")
+    finance = login(app.test_client(), "fiona")
+    assert "12,00" in finance.get("/leadchargeview/list/").get_data(as_text=True)
+    make.user("stefan", "Staff")
+    staff = login(app.test_client(), "stefan")
+    assert "Zähler umbauen lassen" not in staff.get("/leadrequestview/list/").get_data(as_text=True)
+    assert "Karla Kunde" in staff.get("/leadrequestview/list/").get_data(as_text=True)
+    form = staff.get(f"/reviewview/edit/{review.id}")
+    staff.post(f"/reviewview/edit/{review.id}", data={"csrf_token": token(form), "hidden": "y",
+                                                       "hidden_reason": ""})
+    ctx.expire_all()
+    assert marketplace.visible_reviews(ctx, schulz.id) != []
+    staff.post(f"/reviewview/edit/{review.id}", data={"csrf_token": token(form), "hidden": "y",
+                                                       "hidden_reason": "Beleidigend"})
+    ctx.expire_all()
+    assert marketplace.visible_reviews(ctx, schulz.id) == []
+
+
+def test_a_partner_contests_a_charge_and_staff_accept_it(app, ctx, make, elektro, market):
+    from backoffice.models import ChargeDispute
+
+    schulz = market[0]
+    with transaction.unit_of_work(ctx):
+        request = marketplace.submit_request(
+            ctx, category_id=elektro.id, description="Fake Anfrage hier", postal_code=LEIPZIG,
+            name="Niemand", email="fake@example.org", confirm_url="x")
+        request.status = marketplace.RequestStatus.open
+    sent = transaction.run(lambda s: marketplace.send_direct_request(s, request.id, schulz.id))
+    partner = login(app.test_client(), "schulz")
+    receipt = partner.get(f"/my/requests/receipt/{sent.charge_id}")
+    partner.post(f"/my/requests/receipt/{sent.charge_id}/dispute",
+                 data={"csrf_token": token(receipt), "reason": "fake", "note": "Nummer gibt es nicht"})
+    dispute = ctx.execute(sa.select(ChargeDispute)).scalar_one()
+    assert dispute.status.value == "open" and dispute.note == "Nummer gibt es nicht"
+    other = login(app.test_client(), "meier")
+    page = other.get("/my/requests/")
+    refused = other.post(f"/my/requests/receipt/{sent.charge_id}/dispute",
+                         data={"csrf_token": token(page), "reason": "fake"})
+    assert refused.status_code in (302, 404)
+    make.user("stefan", "Staff")
+    staff = login(app.test_client(), "stefan")
+    listing = staff.get("/desk/disputes/")
+    assert "Nummer gibt es nicht" in listing.get_data(as_text=True)
+    staff.post(f"/desk/disputes/{dispute.id}", data={"csrf_token": token(listing), "decision": "accept",
+                                                      "decision_reason": "Belegt"})
+    ctx.expire_all()
+    assert ctx.get(ChargeDispute, dispute.id).status.value == "accepted"
