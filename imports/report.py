@@ -31,6 +31,7 @@ class Report:
     separator: str = ""
     columns: dict[str, str] = field(default_factory=dict)    # file column → field
     ignored_columns: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)     # about ignored columns that look like data
     rows: int = 0
     created: int = 0
     updated: int = 0
@@ -62,7 +63,7 @@ class Report:
         return {
             "kind": self.kind, "dry_run": self.dry_run, "ok": self.ok, "written": self.written,
             "encoding": self.encoding, "separator": self.separator, "columns": self.columns,
-            "ignored_columns": self.ignored_columns, "rows": self.rows, "created": self.created,
+            "ignored_columns": self.ignored_columns, "notes": self.notes, "rows": self.rows, "created": self.created,
             "updated": self.updated, "unchanged": self.unchanged, "rejected": self.rejected,
             "error_count": self.error_count, "problem": self.problem,
             "errors": [{"line": e.line, "column": e.column, "value": e.value, "message": e.message}

@@ -96,10 +96,10 @@ class Addresses(Kind):
         self.now = utcnow()
         self.zone = ZoneInfo(current_app.config.get("COMPANY_TIME_ZONE", "Europe/Berlin")
                              if has_app_context() else "Europe/Berlin")
-        frames = list(table.chunks(200_000, fields=list(REFERENCE_FIELDS), drop_empty=False))
+        # Every pass over the table yields the same records: `_pos` is a row's place in these arrays.
+        frames = list(table.chunks(200_000, fields=list(REFERENCE_FIELDS)))
         refs = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["_line"])
         n = len(refs)
-        self.first_line = int(refs["_line"].iloc[0]) if n else 2
         col = self.column_of
         key = present(refs, "external_key")
         mail = present(refs, "email").str.lower()
@@ -302,7 +302,7 @@ class Addresses(Kind):
 
     def process(self, session, frame: pd.DataFrame, report: Report, write: bool) -> None:
         col = self.column_of
-        pos = frame["_line"].to_numpy() - self.first_line
+        pos = frame["_pos"].to_numpy()
         last_pos = int(pos.max()) if len(pos) else -1
         # Plain lists per chunk: the row loop below runs a million times.
         existing, bad = self.existing[pos].tolist(), self.bad[pos].tolist()
