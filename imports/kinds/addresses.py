@@ -30,7 +30,7 @@ from backoffice.audit import current_actor
 from backoffice.bulk import BackgroundWriter, SecondaryIndexes, insert_rows_on
 from backoffice.models import Address, AddressTree, AddressType, Language, RegistrationSource, Salutation
 from backoffice.models.types import utcnow
-from backoffice.rules import clean_address
+from backoffice.rules import clean_address, email_key
 from downline.moves import move
 from downline.sponsors import SponsorError
 from downline.tree import ROOT_PATH, ids_in, lock_rows
@@ -91,6 +91,7 @@ class Addresses(Kind):
 
     def __init__(self):
         self.writer = BackgroundWriter()
+        self.update_pos: dict[int, int] = {}
 
     def prepare(self, session, table, report: Report) -> None:
         self.now = utcnow()
@@ -102,7 +103,7 @@ class Addresses(Kind):
         n = len(refs)
         col = self.column_of
         key = present(refs, "external_key")
-        mail = present(refs, "email").str.lower()
+        mail = pd.Series([email_key(v) for v in present(refs, "email").tolist()], dtype=object)
         raw = self.raw = {name: present(refs, name).tolist() for name in REFERENCE_FIELDS}
         self.bad = np.zeros(n, dtype=bool)
         lines = refs["_line"].to_numpy()
@@ -136,7 +137,7 @@ class Addresses(Kind):
         row_of_key = {k: i for i, k in enumerate(key) if k}
         row_of_mail = {m: i for i, m in enumerate(mail) if m}
         s_key = present(refs, "sponsor_external_key")
-        s_mail = present(refs, "sponsor_email").str.lower()
+        s_mail = pd.Series([email_key(v) for v in present(refs, "sponsor_email").tolist()], dtype=object)
         s_id = present(refs, "sponsor_id")
         db_key = lookup(session, (Address.external_key, Address.id), Address.external_key,
                         [k for k in set(s_key) if k not in row_of_key])
@@ -417,6 +418,7 @@ class Addresses(Kind):
             changed["sponsor_id"] = sponsor
         if changed:
             updates[address_id] = (int(self.lines[p]), changed)
+            self.update_pos[address_id] = p
         else:
             report.unchanged += 1
 
@@ -424,6 +426,8 @@ class Addresses(Kind):
 
     def finish(self, session, report: Report, write: bool) -> None:
         self.writer.wait()
+        self._check_moves(session, report)
+        write = write and report.ok
         if not write:
             return  # a dropped index comes back with the rollback
         for indexes in self.indexes:
@@ -452,6 +456,58 @@ class Addresses(Kind):
                          actor_user_id=actor.user_id)
                 except SponsorError as exc:
                     report.error(line, self.column_of.get("sponsor_external_key", "sponsor"), "", str(exc))
+
+
+    def _check_moves(self, session, report: Report) -> None:
+        """Sponsor changes of existing addresses that would close a cycle, found in the dry run
+        too: the tree as it will be (the database, the file's new rows, all of the file's moves)."""
+        moves = {a: changed["sponsor_id"] for a, (_line, changed) in getattr(self, "updates", {}).items()
+                 if "sponsor_id" in changed}
+        if not moves:
+            return
+        new_paths = {int(self.ids[i]): self.path[i] for i in np.flatnonzero(self.existing == 0)}
+        db_paths: dict[int, str] = {}
+
+        def upline(address_id: int) -> list[int]:
+            """Ancestors, nearest first."""
+            if address_id in new_paths:
+                path = new_paths[address_id] or ROOT_PATH
+            else:
+                if address_id not in db_paths:
+                    db_paths.update({row.id: row.path or ROOT_PATH for row in _rows_by_id(session, [address_id])})
+                path = db_paths.get(address_id, ROOT_PATH)
+            return list(reversed(ids_in(path)))
+
+        name = next((n for n in ("sponsor_external_key", "sponsor_email", "sponsor_id") if n in self.column_of),
+                    "")
+        for address_id, sponsor in sorted(moves.items()):
+            if _reaches(address_id, sponsor, moves, upline):
+                p = self.update_pos[address_id]
+                report.error(int(self.lines[p]), self.column_of.get(name, ""), self.raw[name][p] if name else "",
+                             _("This sponsor sits in the address's own downline: the move would create a "
+                               "cycle."))
+                self.updates.pop(address_id)
+
+
+def _reaches(address_id: int, sponsor: int, moves: dict[int, int], upline) -> bool:
+    """Does the chain of sponsors above `sponsor` (moves applied) run into `address_id`?"""
+    current, seen = sponsor, set()
+    while current and current not in seen:
+        if current == address_id:
+            return True
+        seen.add(current)
+        if current in moves:
+            current = moves[current]
+            continue
+        following = 0
+        for ancestor in upline(current):
+            if ancestor == address_id:
+                return True
+            if ancestor in moves:
+                following = ancestor
+                break
+        current = following
+    return False
 
 
 def _enum_value(name, value):

@@ -93,7 +93,7 @@ class Kind:
         for f in self.fields:
             if f.name not in frame.columns:
                 continue
-            if f.required:
+            if f.required and self.required_in_every_row(f.name):
                 for line in frame.loc[frame[f.name] == "", "_line"]:
                     report.error(line, column_of[f.name], "", _("This field is required."))
             parser = PARSERS.get(f.type)
@@ -104,6 +104,10 @@ class Kind:
                 report.error(line, column_of[f.name], value, MESSAGES[f.type])
             frame[f.name] = values
         return frame
+
+    def required_in_every_row(self, name: str) -> bool:
+        """False where an empty cell can mean "keep the stored value" (updates)."""
+        return True
 
     def template(self) -> tuple[list[str], list[str]]:
         """Header (English names; German ones are accepted too) and an example line."""
