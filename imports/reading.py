@@ -150,16 +150,19 @@ def _xlsx_records(path: Path) -> Iterator[tuple[int, list[str]]]:
     """(row number, cell texts) of the workbook's first sheet."""
     import openpyxl
 
-    try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # a damaged workbook: openpyxl raises many kinds
-        raise FileProblem(_("The Excel workbook cannot be read: %(reason)s", reason=str(exc))) from exc
-    try:
-        sheet = book.worksheets[0]
-        for number, row in enumerate(sheet.iter_rows(values_only=True), 1):
-            yield number, [cell_text(v) for v in row]
-    finally:
-        book.close()
+    # Opened as a file, not by name: openpyxl judges a name by its extension, and staff rename
+    # workbooks to .csv.
+    with open(path, "rb") as fh:
+        try:
+            book = openpyxl.load_workbook(fh, read_only=True, data_only=True)
+        except Exception as exc:  # a damaged workbook: openpyxl raises many kinds
+            raise FileProblem(_("The Excel workbook cannot be read: %(reason)s", reason=str(exc))) from exc
+        try:
+            sheet = book.worksheets[0]
+            for number, row in enumerate(sheet.iter_rows(values_only=True), 1):
+                yield number, [cell_text(v) for v in row]
+        finally:
+            book.close()
 
 
 @dataclass

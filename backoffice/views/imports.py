@@ -134,7 +134,9 @@ class ImportsView(BaseView):
         if kind not in KINDS:
             abort(404)
         header, example = kind_of(kind).template()
-        return Response(write_csv(header, [example]), mimetype=MIMETYPES["csv"], headers={
+        # A template is no export: its example values (a phone number starting with "+") are
+        # written as they are, without the formula guard an import would have to take off.
+        return Response(write_csv(header, [example], prepared=True), mimetype=MIMETYPES["csv"], headers={
             "Content-Disposition": f'attachment; filename="template-{kind}.csv"'})
 
 

@@ -487,6 +487,7 @@ class Addresses(Kind):
                              _("This sponsor sits in the address's own downline: the move would create a "
                                "cycle."))
                 self.updates.pop(address_id)
+                report.updated -= 1
 
 
 def _reaches(address_id: int, sponsor: int, moves: dict[int, int], upline) -> bool:

@@ -17,6 +17,7 @@ from ..values import MESSAGES, parse_boolean, parse_date, parse_decimal, parse_i
 
 PARSERS: dict[str, Callable] = {"decimal": parse_decimal, "integer": parse_integer, "date": parse_date,
                                 "boolean": parse_boolean, "time": parse_time}
+TYPED = "typed:"  # prefix of the columns that keep a parsed field's text as typed
 IN_BATCH = 5000  # values per IN (...) list: below every backend's parameter limit
 LOOKUP_BATCH = 50_000
 
@@ -102,6 +103,7 @@ class Kind:
             values, bad = parser(frame[f.name])
             for line, value in zip(frame.loc[bad, "_line"], frame.loc[bad, f.name], strict=True):
                 report.error(line, column_of[f.name], value, MESSAGES[f.type])
+            frame[TYPED + f.name] = frame[f.name]  # for reports: the value as it was typed
             frame[f.name] = values
         return frame
 

@@ -14,7 +14,7 @@ from backoffice.rules import RuleViolations, apply_rules
 from backoffice.services.voucher_rules import check_voucher_record
 
 from ..report import Report
-from .base import Field, Kind, batched
+from .base import TYPED, Field, Kind, batched
 
 
 class RecordKind(Kind):
@@ -74,8 +74,10 @@ class RecordKind(Kind):
             except RuleViolations as exc:
                 for name, messages in exc.errors.items():
                     column = self.column_of.get(name.removesuffix("_id"), self.column_of.get(name, name))
+                    field_name = name.removesuffix("_id") if name.removesuffix("_id") in record else name
+                    shown = record.get(TYPED + field_name, record.get(field_name, ""))
                     for message in messages:
-                        report.error(line, column, record.get(name.removesuffix("_id"), ""), message)
+                        report.error(line, column, shown, message)
             except DomainError as exc:
                 report.error(line, "", "", exc.message)
         if line in report.bad_lines:
