@@ -45,8 +45,9 @@ class FileProblem(InvalidInput):
 
     code = "file_problem"
 
-    def __init__(self, message):
+    def __init__(self, message, table: Table | None = None):
         super().__init__(message=message)
+        self.table = table  # as far as it was read: the header, for mapping the columns by hand
 
 
 def header_key(name: str) -> str:
@@ -302,14 +303,14 @@ def open_table(path: Path | str, aliases: dict[str, list[str]], required: list[s
             continue
         if name in seen:
             raise FileProblem(_("The columns %(a)s and %(b)s both mean %(field)s.",
-                                a=seen[name], b=column, field=name))
+                                a=seen[name], b=column, field=name), table)
         seen[name] = column
         table.mapping[column] = name
     missing = [name for name in required if name not in seen]
     if missing:
-        raise FileProblem(_("Missing column(s): %(names)s. The file's header (row %(line)s) is: "
-                            "%(header)s.", names=", ".join(missing), line=table.header_line,
-                            header=(separator or ";").join(table.header)))
+        raise FileProblem(_("Missing column(s): %(names)s. The file's header (row %(line)s) is: %(header)s.",
+                            names=", ".join(missing), line=table.header_line,
+                            header=(separator or ";").join(table.header)), table)
     bad = []
     if next(table.chunks(1, bad_row=lambda *args: bad.append(args)), None) is None and not bad:
         raise FileProblem(_("The file has a header but no rows."))

@@ -101,7 +101,9 @@ def preview(kind_name: str, path: Path | str, rows: int = 10, mapping: dict[str,
         table = open_table(Path(path), kind.aliases(), kind.required(), mapping)
         frame = next(table.chunks(rows), None)
     except FileProblem as exc:
-        return {"problem": str(exc), "fields": [f.name for f in kind.fields]}
+        table = exc.table
+        return {"problem": str(exc), "choices": [f.name for f in kind.fields],
+                "header": table.header if table else [], "mapping": table.mapping if table else {}}
     shown = [c for c in frame.columns if c != "_pos"] if frame is not None else []
     return {"encoding": table.encoding or table.format, "separator": table.separator,
             "mapping": table.mapping, "header": table.header, "ignored": table.ignored,

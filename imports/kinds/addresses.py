@@ -270,17 +270,20 @@ class Addresses(Kind):
             shown = " → ".join(str(self.lines[i]) for i in [*cycle, cycle[0]])
             for i in cycle:
                 in_cycle[i] = shown
-        name = next((n for n in ("sponsor_external_key", "sponsor_email", "sponsor_id")
-                     if n in self.column_of), "")
         for i in stuck:
             i = int(i)
             if i in in_cycle:
                 message = _("The sponsor references form a cycle: lines %(lines)s.", lines=in_cycle[i])
             else:
                 message = _("The sponsor chain runs into a cycle of sponsor references.")
-            report.error(self.lines[i], self.column_of.get(name, ""), self.raw[name][i] if name else "",
-                         message)
+            report.error(self.lines[i], *self._sponsor_cell(i), message)
             self.bad[i] = True
+
+    def _sponsor_cell(self, i: int) -> tuple[str, str]:
+        """The file's column and value naming row `i`'s sponsor (the first sponsor column it fills)."""
+        names = [n for n in ("sponsor_external_key", "sponsor_email", "sponsor_id") if n in self.column_of]
+        name = next((n for n in names if self.raw[n][i]), names[0] if names else "")
+        return self.column_of.get(name, ""), self.raw[name][i] if name else ""
 
     def _new_ids(self, session, count: int) -> np.ndarray:
         """Ids for the new rows: the sequence on PostgreSQL (safe beside other writers), after the
@@ -474,16 +477,15 @@ class Addresses(Kind):
                 path = new_paths[address_id] or ROOT_PATH
             else:
                 if address_id not in db_paths:
-                    db_paths.update({row.id: row.path or ROOT_PATH for row in _rows_by_id(session, [address_id])})
+                    db_paths.update({row.id: row.path or ROOT_PATH
+                                     for row in _rows_by_id(session, [address_id])})
                 path = db_paths.get(address_id, ROOT_PATH)
             return list(reversed(ids_in(path)))
 
-        name = next((n for n in ("sponsor_external_key", "sponsor_email", "sponsor_id") if n in self.column_of),
-                    "")
         for address_id, sponsor in sorted(moves.items()):
             if _reaches(address_id, sponsor, moves, upline):
                 p = self.update_pos[address_id]
-                report.error(int(self.lines[p]), self.column_of.get(name, ""), self.raw[name][p] if name else "",
+                report.error(int(self.lines[p]), *self._sponsor_cell(p),
                              _("This sponsor sits in the address's own downline: the move would create a "
                                "cycle."))
                 self.updates.pop(address_id)

@@ -109,7 +109,8 @@ class RecordKind(Kind):
                 ok = False
         return ok
 
-    def values(self, session, record: dict, line: int, report: Report, keep_empty: bool = False) -> dict | None:
+    def values(self, session, record: dict, line: int, report: Report,
+               keep_empty: bool = False) -> dict | None:
         """Model attribute values of a row; references resolved. None if the row is refused.
         `keep_empty` (an update): an empty cell keeps the stored value, as for addresses."""
         values = {}
