@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from backoffice.errors import InvalidInput
 
@@ -235,22 +236,24 @@ class Table:
 
 
 # Columns a file from elsewhere often has that no kind takes: named in the report.
+HOUSE_NUMBER = ("hausnummer", "hausnr", "housenumber")
 LOOKS_LIKE = {
-    "hausnummer": "house number", "hausnr": "house number", "housenumber": "house number",
-    "kundennummer": "customer number", "kundennr": "customer number", "customernumber": "customer number",
-    "mitgliedsnummer": "member number", "geburtsdatum": "date of birth", "birthday": "date of birth",
-    "mobil": "mobile number", "handy": "mobile number", "fax": "fax number", "ustid": "VAT id",
-    "steuernummer": "tax number",
+    "kundennummer": _l("customer number"), "kundennr": _l("customer number"),
+    "customernumber": _l("customer number"), "mitgliedsnummer": _l("member number"),
+    "geburtsdatum": _l("date of birth"), "birthday": _l("date of birth"), "mobil": _l("mobile number"),
+    "handy": _l("mobile number"), "fax": _l("fax number"), "ustid": _l("VAT id"),
+    "steuernummer": _l("tax number"),
 }
 
 
 def _note(column: str) -> str | None:
-    what = LOOKS_LIKE.get(header_key(column))
-    if what is None:
-        return None
-    if what == "house number":
+    key = header_key(column)
+    what = LOOKS_LIKE.get(key)
+    if key in HOUSE_NUMBER:
         return _("The column %(column)s looks like a house number, which is not imported on its own: "
                  "put it into the street column.", column=column)
+    if what is None:
+        return None
     return _("The column %(column)s looks like data (%(what)s) that this kind of import cannot take; "
              "it is ignored.", column=column, what=what)
 
