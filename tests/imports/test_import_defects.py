@@ -207,7 +207,7 @@ def test_api_answers_a_binary_file_in_the_one_error_shape(client, make):
                                headers=api_token(client, "stella"), content_type="multipart/form-data")
     body = response.get_json()
     assert response.status_code == 422 and body["error"] == "invalid_rows"
-    assert body["problem"] == NOT_A_FILE
+    assert body["problem"] == "Dies ist weder eine CSV-Textdatei noch eine Excel-Arbeitsmappe (.xlsx)."
 
 
 # --- reports people can act on ----------------------------------------------------------------

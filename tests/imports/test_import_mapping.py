@@ -8,7 +8,9 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
+from flask_babel import force_locale
 
 from backoffice.extensions import db
 from backoffice.models import Article, ImportRun, ImportStatus
@@ -21,17 +23,23 @@ FOREIGN = FILES / "articles_foreign_header.csv"
 MAPPING = {"Nr": "article_no", "Text": "name", "VK": "gross_price", "Steuer": "vat_rate", "Hausnummer": ""}
 
 
+@pytest.fixture
+def english(app, ctx):
+    with app.test_request_context(), force_locale("en"):
+        yield
+
+
 def stored() -> dict:
     return dict(db.session.execute(sa.select(Article.article_no, Article.name)).all())
 
 
-def test_without_a_mapping_the_missing_columns_are_named_with_the_header(ctx):
+def test_without_a_mapping_the_missing_columns_are_named_with_the_header(ctx, english):
     report = run(ctx, "articles", FOREIGN, dry_run=True)
     assert report.problem == ("Missing column(s): article_no, name, gross_price. The file's header (row 1) "
                               "is: Nr;Text;VK;Steuer;Hausnummer.")
 
 
-def test_a_mapping_reads_the_columns_as_told(ctx):
+def test_a_mapping_reads_the_columns_as_told(ctx, english):
     report = run(ctx, "articles", FOREIGN, dry_run=False, mapping=MAPPING)
     assert report.ok and report.created == 2
     assert report.columns == {"Nr": "article_no", "Text": "name", "VK": "gross_price", "Steuer": "vat_rate"}
@@ -64,11 +72,11 @@ def test_cli_takes_a_mapping_and_lists_ignored_columns(app, ctx):
                                             "--map", "Steuer=vat_rate"])
     assert result.exit_code == 0, result.output
     assert "ignored columns: Hausnummer" in result.output
-    assert "looks like a house number" in result.output
+    assert "sieht nach einer Hausnummer aus" in result.output  # the Desk's default language
     assert stored() == {"F-1": "Bürste", "F-2": "Kamm"}
     binary = runner.invoke(import_command, ["articles", str(FILES / "not_a_csv.csv")])
     assert binary.exit_code == 1 and "Traceback" not in binary.output
-    assert "neither a CSV text file nor an Excel workbook" in binary.output
+    assert "weder eine CSV-Textdatei noch eine Excel-Arbeitsmappe" in binary.output
 
 
 def test_desk_maps_the_columns_on_the_check_page(client, make, task_worker):
@@ -79,7 +87,7 @@ def test_desk_maps_the_columns_on_the_check_page(client, make, task_worker):
         "csrf_token": token, "kind": "articles", "file": (io.BytesIO(FOREIGN.read_bytes()), FOREIGN.name)})
     task_worker.wait(int(re.search(r"/tasks/(\d+)", response.headers["Location"]).group(1)))
     first = db.session.execute(sa.select(ImportRun)).scalar_one()
-    assert first.status == ImportStatus.failed and "Missing column(s)" in first.message
+    assert first.status == ImportStatus.failed and "Fehlende Spalte(n)" in first.message
     page = client.get(f"/imports/{first.id}").get_data(as_text=True)
     assert 'data-test="import-mapping"' in page and "<code>Hausnummer</code>" in page
 
