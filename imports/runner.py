@@ -34,10 +34,11 @@ def kind_of(name: str):
 
 def estimated_rows(path: Path) -> int:
     """Newlines minus the header: exact unless fields hold line breaks (then a bit high)."""
-    if path.stat().st_size and open(path, "rb").read(2) == b"PK":
-        return 0  # a workbook: the rows are counted as they are read
     count = 0
     with open(path, "rb") as fh:
+        if fh.read(2) == b"PK":
+            return 0  # a workbook: the rows are counted as they are read
+        fh.seek(0)
         while block := fh.read(1 << 22):
             count += block.count(b"\n")
     size = os.path.getsize(path)
