@@ -91,8 +91,22 @@ def detect_encoding(path: Path) -> str:
                 decoder.decode(block)
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
+            _check_decodes(fh, "cp1252")
             return "cp1252"
     return "utf-8"
+
+
+def _check_decodes(fh, encoding: str) -> None:
+    """A file problem naming the line of the first byte `encoding` has no character for."""
+    fh.seek(0)
+    lines = 1
+    while block := fh.read(BLOCK_BYTES):
+        try:
+            block.decode(encoding)
+        except UnicodeDecodeError as exc:
+            raise FileProblem(_("Row %(line)s has characters that cannot be read (%(encoding)s).",
+                                line=lines + block.count(b"\n", 0, exc.start), encoding=encoding)) from exc
+        lines += block.count(b"\n")
 
 
 def detect_separator(header_line: str) -> str:

@@ -236,3 +236,9 @@ def test_values_are_reported_as_typed(ctx, tmp_path):
     report = run(ctx, "articles", path, dry_run=True)
     assert errors(report) == [(2, "Bruttopreis", "1.234,567", "A non-negative amount with at most two "
                                                                "decimals.")]
+
+
+def test_a_byte_no_encoding_can_read_is_a_file_problem_naming_its_row(ctx):
+    report = run(ctx, "articles", FILES / "articles_undefined_cp1252_byte.csv", dry_run=False)
+    assert report.problem == "Row 3 has characters that cannot be read (cp1252)."
+    assert count(ctx, Article) == 0
