@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
+from operator import itemgetter
 from pathlib import Path
 
 import pandas as pd
@@ -214,6 +215,10 @@ class Table:
             min_width -= 1
         positions = [(i, self.mapping[c]) for i, c in enumerate(self.header)
                      if c in self.mapping and (fields is None or self.mapping[c] in fields)]
+        # Only the wanted fields are kept of a row (a C-level itemgetter): a chunk of a wide file
+        # holds no more than the columns the pass reads.
+        pick = _picker([i for i, _name in positions])
+        names = [name for _i, name in positions]
         rows, lines, pos = [], [], 0
         for line, row in self.records():
             if line <= self.header_line:
@@ -228,25 +233,34 @@ class Table:
                             "a value without quotes?", n=len(row), m=width))
                     continue
                 row = row[:width] + [""] * (width - len(row))
-            rows.append(row)
+            rows.append(pick(row))
             lines.append(line)
             if len(rows) >= chunk_size:
-                yield self._frame(rows, lines, pos, positions)
+                yield _frame(rows, lines, pos, names)
                 pos += len(rows)
                 rows, lines = [], []
         if rows:
-            yield self._frame(rows, lines, pos, positions)
+            yield _frame(rows, lines, pos, names)
 
-    @staticmethod
-    def _frame(rows, lines, pos, positions) -> pd.DataFrame:
-        columns = {}
-        for index, name in positions:
-            # Plain list comprehensions: several times faster than pandas' .str accessor here.
-            values = [row[index].strip() for row in rows]
-            if "\x00'" in "\x00" + "\x00".join(values):
-                values = [unguard(v) for v in values]
-            columns[name] = values
-        return pd.DataFrame({"_line": lines, "_pos": range(pos, pos + len(rows)), **columns})
+
+def _picker(indexes: list[int]) -> Callable[[list[str]], tuple]:
+    if len(indexes) == 1:
+        index = indexes[0]
+        return lambda row: (row[index],)
+    if not indexes:
+        return lambda row: ()
+    return itemgetter(*indexes)
+
+
+def _frame(rows: list[tuple], lines: list[int], pos: int, names: list[str]) -> pd.DataFrame:
+    columns = {}
+    for name, raw in zip(names, zip(*rows, strict=True), strict=True):
+        # Plain list comprehensions: several times faster than pandas' .str accessor here.
+        values = [v.strip() for v in raw]
+        if "\x00'" in "\x00" + "\x00".join(values):
+            values = [unguard(v) for v in values]
+        columns[name] = values
+    return pd.DataFrame({"_line": lines, "_pos": range(pos, pos + len(rows)), **columns})
 
 
 # Columns a file from elsewhere often has that no kind takes: named in the report.
