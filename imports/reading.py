@@ -223,7 +223,7 @@ class Table:
         for line, row in self.records():
             if line <= self.header_line:
                 continue
-            if not "".join(row).strip():
+            if not any(row) or not "".join(row).strip():
                 continue
             if len(row) != width:
                 if len(row) < min_width or any(v.strip() for v in row[width:]):
@@ -254,9 +254,10 @@ def _picker(indexes: list[int]) -> Callable[[list[str]], tuple]:
 
 def _frame(rows: list[tuple], lines: list[int], pos: int, names: list[str]) -> pd.DataFrame:
     columns = {}
-    for name, raw in zip(names, zip(*rows, strict=True), strict=True):
-        # Plain list comprehensions: several times faster than pandas' .str accessor here.
-        values = [v.strip() for v in raw]
+    for j, name in enumerate(names):
+        # One plain list comprehension per column: several times faster than pandas' .str
+        # accessor or transposing with zip(*rows).
+        values = [row[j].strip() for row in rows]
         if "\x00'" in "\x00" + "\x00".join(values):
             values = [unguard(v) for v in values]
         columns[name] = values
