@@ -113,12 +113,25 @@ def email_reason(error: Exception) -> str:
 
 def normalize_email(value: str) -> str:
     lowered = value.strip().lower()
-    if _PLAIN_EMAIL.fullmatch(lowered) and not lowered.endswith(_SPECIAL_USE_TLDS):
+    # A punycode domain ("xn--") goes to email-validator, which writes it in Unicode: the same
+    # mailbox has one form whichever way it was typed.
+    if _PLAIN_EMAIL.fullmatch(lowered) and not lowered.endswith(_SPECIAL_USE_TLDS) and "xn--" not in lowered:
         return lowered
     try:
         return validate_email(value.strip(), check_deliverability=False).normalized.lower()
     except EmailNotValidError as exc:
         raise ValueError(_("Not a valid e-mail address: %(reason)s", reason=email_reason(exc))) from exc
+
+
+def email_key(value: str) -> str:
+    """How e-mail addresses are compared (duplicates, references): the normalised address, or
+    the lower-cased text where it is no valid address (its own rule reports that)."""
+    if not value:
+        return ""
+    try:
+        return normalize_email(value)
+    except ValueError:
+        return value.strip().lower()
 
 
 def normalize_iban(value: str) -> str:
@@ -167,12 +180,41 @@ def _taken(session, column, value, own_id, *, case_insensitive=False) -> bool:
     return session.execute(stmt.limit(1)).first() is not None
 
 
+@cache
+def _text_lengths(table) -> dict[str, int]:
+    return {c.key: c.type.length for c in table.columns if getattr(c.type, "length", None)}
+
+
+def text_length(model, name: str) -> int:
+    return _text_lengths(model.__table__)[name]
+
+
+def too_long(limit: int, value: str) -> str:
+    return _("At most %(max)s characters (this has %(n)s).", max=limit, n=len(value))
+
+
+def length_errors(model, values: Mapping) -> dict[str, str]:
+    """Text values longer than their column: SQLite would store them, PostgreSQL refuses them
+    at the commit, so every way into the database checks them here first."""
+    errors = {}
+    for name, limit in _text_lengths(model.__table__).items():
+        value = values.get(name)
+        if isinstance(value, str) and len(value) > limit:
+            errors[name] = too_long(limit, value)
+    return errors
+
+
 class _Checker:
     """Collects normalised values and messages per field."""
 
     def __init__(self, values: Mapping):
         self.values = dict(values)
         self.errors: dict[str, list[str]] = {}
+
+    def lengths(self, model) -> None:
+        for name, message in length_errors(model, self.values).items():
+            if name not in self.errors:
+                self.error(name, message)
 
     def error(self, field: str, message: str) -> None:
         self.errors.setdefault(field, []).append(str(message))
@@ -212,6 +254,7 @@ def clean_address(session, values: Mapping, own_id: int | None = None, *, databa
     c.normalize("email", normalize_email)
     c.normalize("postal_code", lambda v: normalize_postal_code(v, country))
     c.normalize("external_key", str.strip)  # a blank form field is no key: NULL, not a unique ""
+    c.lengths(Address)
     if not database:
         return c.values, c.errors
     c.unique(session, "email", Address.email, own_id,
@@ -237,6 +280,7 @@ def clean_partner(session, values: Mapping, own_id: int | None = None):
     c.normalize("iban", normalize_iban)
     c.normalize("bic", normalize_bic)
     c.normalize("mandate_reference", str.strip)  # blank → NULL, not a unique ""
+    c.lengths(Partner)
     tz = c.values.get("time_zone")
     if not _blank(tz) and tz not in time_zones():
         c.error("time_zone", _("Unknown time zone."))
@@ -269,6 +313,7 @@ def clean_article(session, values: Mapping, own_id: int | None = None):
     if c.required("article_no"):
         c.values["article_no"] = str(c.values["article_no"]).strip()
     c.required("name")
+    c.lengths(Article)
     price = c.values.get("gross_price")
     if price is None or price == "":
         c.error("gross_price", _("This field is required."))

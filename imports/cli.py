@@ -14,7 +14,7 @@ from backoffice.extensions import db
 
 from .kinds import KINDS
 from .report import errors_file
-from .runs import execute, new_run
+from .runs import execute, mapping_of, new_run
 
 
 @click.command("import")
@@ -25,12 +25,22 @@ from .runs import execute, new_run
 @click.option("--errors", "errors_to", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the error report here (.csv or .xlsx).")
 @click.option("--actor", default=None, help="Name recorded in the import log and audit trail.")
+@click.option("--map", "maps", multiple=True, metavar="COLUMN=FIELD",
+              help="Read the file's COLUMN as FIELD (FIELD empty: ignore the column); repeatable.")
+@click.option("--mapping-from", type=int, metavar="IMPORT_ID",
+              help="Use the column mapping of an earlier import of the same kind.")
 @with_appcontext
-def import_command(kind, file, commit, errors_to, actor):
+def import_command(kind, file, commit, errors_to, actor, maps, mapping_from):
     """Check or import FILE as KIND; exits 1 if the file has errors (nothing is written then)."""
     actor = actor or f"cli:{getpass.getuser()}"
+    mapping = mapping_of(db.session, mapping_from, kind) or {}
+    for item in maps:
+        column, sep, name = item.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{item!r}: write COLUMN=FIELD", param_hint="--map")
+        mapping[column.strip()] = name.strip()
     record = new_run(db.session, kind, file.resolve(), file.name, dry_run=not commit, source="cli",
-                     actor=actor)
+                     actor=actor, mapping=mapping or None)
     with tqdm(total=0, unit=" rows", desc=f"{kind} {'import' if commit else 'check'}", file=sys.stderr,
               dynamic_ncols=True) as bar:
         def progress(done, total):
@@ -41,6 +51,10 @@ def import_command(kind, file, commit, errors_to, actor):
     click.echo(f"import #{record.id}: {report.rows} rows, {report.created} to create, "
                f"{report.updated} to update, {report.unchanged} unchanged, {report.rejected} rejected"
                + ("" if not commit else (" — imported" if report.written else " — nothing written")))
+    if report.ignored_columns:
+        click.echo(f"ignored columns: {', '.join(report.ignored_columns)}")
+    for note in report.notes:
+        click.echo(f"  {note}")
     if report.problem:
         click.echo(f"file problem: {report.problem}", err=True)
     for error in report.errors[:20]:

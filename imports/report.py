@@ -31,6 +31,7 @@ class Report:
     separator: str = ""
     columns: dict[str, str] = field(default_factory=dict)    # file column → field
     ignored_columns: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)     # about ignored columns that look like data
     rows: int = 0
     created: int = 0
     updated: int = 0
@@ -39,6 +40,7 @@ class Report:
     error_count: int = 0
     bad_lines: set[int] = field(default_factory=set)
     problem: str | None = None     # the file as a whole could not be read
+    _said: set = field(default_factory=set, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -53,6 +55,10 @@ class Report:
         return self.ok and not self.dry_run
 
     def error(self, line: int, column: str, value, message) -> None:
+        said = (int(line), column, str(message))
+        if said in self._said:
+            return  # one cell, one message: a second rule saying the same adds nothing
+        self._said.add(said)
         self.error_count += 1
         self.bad_lines.add(int(line))
         if len(self.errors) < MAX_ERRORS:
@@ -62,7 +68,8 @@ class Report:
         return {
             "kind": self.kind, "dry_run": self.dry_run, "ok": self.ok, "written": self.written,
             "encoding": self.encoding, "separator": self.separator, "columns": self.columns,
-            "ignored_columns": self.ignored_columns, "rows": self.rows, "created": self.created,
+            "ignored_columns": self.ignored_columns, "notes": self.notes, "rows": self.rows,
+            "created": self.created,
             "updated": self.updated, "unchanged": self.unchanged, "rejected": self.rejected,
             "error_count": self.error_count, "problem": self.problem,
             "errors": [{"line": e.line, "column": e.column, "value": e.value, "message": e.message}

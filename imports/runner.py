@@ -36,6 +36,9 @@ def estimated_rows(path: Path) -> int:
     """Newlines minus the header: exact unless fields hold line breaks (then a bit high)."""
     count = 0
     with open(path, "rb") as fh:
+        if fh.read(2) == b"PK":
+            return 0  # a workbook: the rows are counted as they are read
+        fh.seek(0)
         while block := fh.read(1 << 22):
             count += block.count(b"\n")
     size = os.path.getsize(path)
@@ -48,15 +51,24 @@ def estimated_rows(path: Path) -> int:
 
 
 def run(session, kind_name: str, path: Path | str, *, dry_run: bool = True,
-        progress: Callable[[int, int], None] | None = None, chunk_rows: int = CHUNK_ROWS) -> Report:
-    """Check (and unless `dry_run`, import) the file. Commits or rolls back; returns the report."""
+        progress: Callable[[int, int], None] | None = None, chunk_rows: int = CHUNK_ROWS,
+        mapping: dict[str, str] | None = None) -> Report:
+    """Check (and unless `dry_run`, import) the file. Commits or rolls back; returns the report.
+
+    `mapping` (file column → field, "" to ignore a column) overrides matching by header name."""
     kind = kind_of(kind_name)
     report = Report(kind=kind_name, dry_run=dry_run)
     path = Path(path)
+
+    def bad_row(line, shown, message):
+        report.rows += 1
+        report.error(line, "", shown, message)
+
     try:
-        table = open_table(path, kind.aliases(), kind.required())
-        report.encoding, report.separator = table.encoding, table.separator
+        table = open_table(path, kind.aliases(), kind.required(), mapping)
+        report.encoding, report.separator = table.encoding or table.format, table.separator
         report.columns, report.ignored_columns = dict(table.mapping), list(table.ignored)
+        report.notes = [note for _column, note in table.notes]
         if kind.one_of and not set(kind.one_of) & set(table.mapping.values()):
             raise FileProblem(_("The file needs one of these columns to match rows on re-import: "
                                 "%(names)s.", names=", ".join(kind.one_of)))
@@ -64,7 +76,7 @@ def run(session, kind_name: str, path: Path | str, *, dry_run: bool = True,
         column_of = {f: c for c, f in table.mapping.items()}
         kind.column_of, kind.dry_run = column_of, dry_run
         kind.prepare(session, table, report)
-        for frame in table.chunks(chunk_rows):
+        for frame in table.chunks(chunk_rows, bad_row=bad_row):
             report.rows += len(frame)
             frame = kind.parse(frame, report, column_of)
             kind.process(session, frame, report, write=report.ok and not dry_run)
@@ -83,15 +95,19 @@ def run(session, kind_name: str, path: Path | str, *, dry_run: bool = True,
     return report
 
 
-def preview(kind_name: str, path: Path | str, rows: int = 10) -> dict:
+def preview(kind_name: str, path: Path | str, rows: int = 10, mapping: dict[str, str] | None = None) -> dict:
     """How the file reads: detected encoding and separator, the column mapping, the first rows."""
     kind = kind_of(kind_name)
     try:
-        table = open_table(Path(path), kind.aliases(), kind.required())
+        table = open_table(Path(path), kind.aliases(), kind.required(), mapping)
         frame = next(table.chunks(rows), None)
     except FileProblem as exc:
-        return {"problem": str(exc)}
-    fields = list(frame.columns[1:]) if frame is not None else []
-    return {"encoding": table.encoding, "separator": table.separator, "mapping": table.mapping,
-            "ignored": table.ignored, "fields": fields,
-            "rows": frame.head(rows).values.tolist() if frame is not None else []}
+        table = exc.table
+        return {"problem": str(exc), "choices": [f.name for f in kind.fields],
+                "header": table.header if table else [], "mapping": table.mapping if table else {}}
+    shown = [c for c in frame.columns if c != "_pos"] if frame is not None else []
+    return {"encoding": table.encoding or table.format, "separator": table.separator,
+            "mapping": table.mapping, "header": table.header, "ignored": table.ignored,
+            "notes": [note for _column, note in table.notes], "fields": shown[1:],
+            "choices": [f.name for f in kind.fields],
+            "rows": frame[shown].head(rows).values.tolist() if frame is not None else []}

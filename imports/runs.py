@@ -13,10 +13,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from flask import current_app
+from flask_babel import gettext as _
 from werkzeug.utils import secure_filename
 
 from backoffice import transaction
 from backoffice.audit import acting_as
+from backoffice.errors import InvalidInput
 from backoffice.models import ImportRun, ImportStatus
 from backoffice.models.types import utcnow
 
@@ -43,10 +45,40 @@ def store_upload(stream, file_name: str) -> tuple[Path, int]:
     return path, path.stat().st_size
 
 
+def parse_mapping(text: str | None) -> dict[str, str] | None:
+    """A column mapping as the API and CLI take it: a JSON object {"file column": "field"} ("" or
+    null ignores a column)."""
+    if not text or not str(text).strip():
+        return None
+    try:
+        mapping = json.loads(text)
+    except ValueError:
+        mapping = None
+    if not isinstance(mapping, dict) or not all(isinstance(k, str) and (v is None or isinstance(v, str))
+                                                for k, v in mapping.items()):
+        raise InvalidInput("invalid_mapping", _('The mapping is a JSON object: {"file column": "field"}.'))
+    return {k: v or "" for k, v in mapping.items()}
+
+
+def mapping_of(session, run_id: int | None, kind: str) -> dict[str, str] | None:
+    """The column mapping an earlier run of the same kind used: reused for the next file from
+    the same source."""
+    if not run_id:
+        return None
+    record = session.get(ImportRun, run_id)
+    if record is None or record.kind != kind:
+        raise InvalidInput("invalid_mapping", _("No %(kind)s import #%(id)s to take the mapping from.",
+                                                kind=kind, id=run_id))
+    return record.columns.get("requested") or record.columns.get("mapping") or None
+
+
 def new_run(session, kind: str, path: Path, file_name: str, *, dry_run: bool, source: str,
-            user_id: int | None = None, actor: str | None = None) -> ImportRun:
-    """A logged run, not started yet (committed: a background task can pick it up)."""
-    record = ImportRun(kind=kind, file_name=file_name[:255], file_path=str(path),
+            user_id: int | None = None, actor: str | None = None,
+            mapping: dict[str, str] | None = None) -> ImportRun:
+    """A logged run, not started yet (committed: a background task can pick it up). `mapping`
+    (file column → field) overrides matching the header by name."""
+    requested = json.dumps({"requested": mapping}, ensure_ascii=False) if mapping else None
+    record = ImportRun(kind=kind, file_name=file_name[:255], file_path=str(path), columns_json=requested,
                        file_size=path.stat().st_size,
                        dry_run=dry_run, status=ImportStatus.uploaded, source=source, user_id=user_id,
                        actor=(actor or "")[:100] or None, rows_total=0, rows_done=0, created=0, updated=0,
@@ -60,7 +92,8 @@ def again(session, previous: ImportRun, *, dry_run: bool, user_id: int | None,
           actor: str | None) -> ImportRun:
     """The same stored file once more (typically: import after a clean dry run)."""
     return new_run(session, previous.kind, Path(previous.file_path), previous.file_name, dry_run=dry_run,
-                   source=previous.source, user_id=user_id, actor=actor)
+                   source=previous.source, user_id=user_id, actor=actor,
+                   mapping=previous.columns.get("requested"))
 
 
 def execute(session, run_id: int, progress: Callable[[int, int], None] | None = None) -> Report:
@@ -69,11 +102,12 @@ def execute(session, run_id: int, progress: Callable[[int, int], None] | None = 
     record = session.get(ImportRun, run_id)
     kind, path, dry_run, actor, user_id = (record.kind, record.file_path, record.dry_run,
                                            record.actor or "import", record.user_id)
+    mapping = record.columns.get("requested")
     with transaction.unit_of_work(session):
         record.status = ImportStatus.running
     try:
         with acting_as(actor, user_id, None):
-            report = run(session, kind, path, dry_run=dry_run, progress=progress)
+            report = run(session, kind, path, dry_run=dry_run, progress=progress, mapping=mapping)
     except Exception as exc:
         with transaction.unit_of_work(session):
             record = session.get(ImportRun, run_id)
@@ -90,7 +124,8 @@ def save_report(record: ImportRun, report: Report) -> None:
     record.created, record.updated, record.unchanged = report.created, report.updated, report.unchanged
     record.rejected, record.error_count = report.rejected, report.error_count
     record.errors_json = json.dumps([e.as_list() for e in report.errors[:KEPT_ERRORS]], ensure_ascii=False)
-    record.columns_json = json.dumps({"mapping": report.columns, "ignored": report.ignored_columns},
+    record.columns_json = json.dumps({"mapping": report.columns, "ignored": report.ignored_columns,
+                                      "notes": report.notes, "requested": record.columns.get("requested")},
                                      ensure_ascii=False)
     record.message = report.problem
     if report.problem:

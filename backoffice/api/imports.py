@@ -13,7 +13,7 @@ from flask_appbuilder.security.decorators import protect
 from flask_babel import gettext as _
 
 from imports.kinds import KINDS
-from imports.runs import execute, new_run, store_upload
+from imports.runs import execute, mapping_of, new_run, parse_mapping, store_upload
 
 from .. import transaction
 from ..errors import InvalidInput, NotFound
@@ -57,6 +57,14 @@ class ImportApi(JsonErrorApi):
                   properties:
                     file: {type: string, format: binary}
                     dry_run: {type: string, description: "true (default): only check; false: import"}
+                    mapping:
+                      type: string
+                      description: >-
+                        JSON object file column → field ("" ignores the column); columns not
+                        named are matched by their header names
+                    mapping_from:
+                      type: integer
+                      description: Use the mapping of this earlier import of the same kind
           responses:
             200: {description: The report; the file was clean (and imported unless dry_run)}
             202: {description: Large file; the import runs as a task, see the status URL}
@@ -79,12 +87,14 @@ class ImportApi(JsonErrorApi):
         if upload is None or not upload.filename:
             raise InvalidInput("no_file", _("Send the file as multipart form field 'file'."))
         dry_run = str(request.form.get("dry_run", "true")).strip().lower() not in FALSE
+        mapping = parse_mapping(request.form.get("mapping")) or mapping_of(
+            db.session, request.form.get("mapping_from", type=int), kind)
         path, size = store_upload(upload.stream, upload.filename)
         if size == 0:
             raise InvalidInput("empty_file", _("The file is empty."))
         user = logged_in_user()
         record = new_run(db.session, kind, path, upload.filename, dry_run=dry_run, source="api",
-                         user_id=user.id, actor=user.username)
+                         user_id=user.id, actor=user.username, mapping=mapping)
         if size > current_app.config["IMPORT_INLINE_MAX_BYTES"]:
             task = submit(db.session, "imports.run", {"import_id": record.id}, user_id=user.id,
                          title=f"API {kind} {upload.filename}")

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 
-from ..errors import DomainError
+from ..errors import DomainError, RuleViolations
 from ..models import VatMode, Voucher, VoucherKind
+from ..rules import length_errors
 
 
 def check_voucher_record(voucher: Voucher) -> None:
+    too_long = length_errors(Voucher, {c.key: getattr(voucher, c.key, None)
+                                       for c in Voucher.__table__.columns})
+    if too_long:
+        raise RuleViolations({name: [message] for name, message in too_long.items()})
     problems = []
     if voucher.amount is None or voucher.amount <= 0:
         problems.append(_("The amount must be more than 0."))

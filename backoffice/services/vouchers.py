@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -44,8 +45,20 @@ RESERVED_CODES = frozenset(
 )
 
 
-def normalize(code: str) -> str:
-    return str(code or "").strip().lower()
+def clean_code(code) -> str:
+    """A code as it is stored: NFKC-normalised, without format characters (zero-width space,
+    BOM, soft hyphen, direction marks) or control characters, stripped. Two codes that look the
+    same are the same code, wherever it is typed (Desk, API, partner area, imports)."""
+    text = str(code or "")
+    if not (text.isascii() and text.isprintable()):
+        text = "".join(ch for ch in unicodedata.normalize("NFKC", text)
+                       if unicodedata.category(ch) not in ("Cf", "Cc"))
+    return text.strip()
+
+
+def normalize(code) -> str:
+    """The key codes are compared by (case-insensitive)."""
+    return clean_code(code).lower()
 
 
 def _setting(name: str, default):
@@ -226,7 +239,7 @@ def code_problem(code: str) -> str | None:
 def add_code(session, voucher: Voucher, code: str, owner: Partner | None = None,
              batch: str | None = None) -> VoucherCode:
     """One code on a voucher: the Desk, CSV import and API all come through here."""
-    code = (code or "").strip()
+    code = clean_code(code)
     if problem := code_problem(code):
         raise DomainError("invalid_code", problem)
     if voucher.kind == VoucherKind.single and voucher.id is not None and batch is None:
@@ -280,7 +293,7 @@ def released_vouchers(session) -> list[Voucher]:
 
 def create_partner_code(session, partner: Partner, voucher_id: int, code: str) -> VoucherCode:
     """A partner's personal code on a released permanent voucher (V6)."""
-    code = (code or "").strip()
+    code = clean_code(code)
     voucher = session.get(Voucher, voucher_id)
     if voucher is None or voucher not in released_vouchers(session):
         raise DomainError("not_released", _("This voucher is not released for partner codes."))

@@ -19,10 +19,11 @@ from sqlalchemy import func, select
 from imports.kinds import KINDS
 from imports.report import errors_file
 from imports.runner import kind_of, preview
-from imports.runs import again, new_run, store_upload
+from imports.runs import again, mapping_of, new_run, store_upload
 from reports.tabular import write_csv
 
 from .. import transaction
+from ..errors import InvalidInput
 from ..extensions import db
 from ..local_values import language
 from ..models import ImportRun, ImportStatus
@@ -59,7 +60,7 @@ class ImportsView(BaseView):
     default_view = "index"
     base_permissions = ["can_list", "can_show", "can_add"]
     method_permission_name = {"index": "list", "template": "list", "show": "show", "errors": "show",
-                              "upload": "add", "commit": "add"}
+                              "upload": "add", "commit": "add", "remap": "add"}
 
     @expose("/")
     @has_access
@@ -68,10 +69,12 @@ class ImportsView(BaseView):
         total = db.session.execute(select(func.count(ImportRun.id))).scalar()
         runs = db.session.execute(select(ImportRun).order_by(ImportRun.id.desc())
                                   .offset(page * PAGE_SIZE).limit(PAGE_SIZE)).scalars().all()
+        mapped = db.session.execute(select(ImportRun).where(ImportRun.columns_json.like('%"requested": {%'))
+                                    .order_by(ImportRun.id.desc()).limit(20)).scalars().all()
         return self.render_template("imports/index.html", runs=runs, kinds=KIND_LABELS, page=page,
                                     pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1), csrf=generate_csrf(),
                                     when=local_datetime, users=_user_names(runs),
-                                    chosen=request.args.get("kind", ""))
+                                    chosen=request.args.get("kind", ""), mapped=mapped)
 
     @expose("/upload", methods=["POST"])
     @has_access
@@ -84,6 +87,11 @@ class ImportsView(BaseView):
         if upload is None or not upload.filename:
             flash(_("Please choose a file."), "danger")
             return redirect(url_for("ImportsView.index"))
+        try:
+            mapping = mapping_of(db.session, request.form.get("mapping_from", type=int), kind)
+        except InvalidInput as exc:
+            flash(exc.message, "danger")
+            return redirect(url_for("ImportsView.index"))
         path, size = store_upload(upload.stream, upload.filename)
         if size == 0:
             Path(path).unlink(missing_ok=True)
@@ -91,7 +99,7 @@ class ImportsView(BaseView):
             return redirect(url_for("ImportsView.index"))
         user = logged_in_user()
         record = new_run(db.session, kind, path, upload.filename, dry_run=True, source="desk",
-                         user_id=user.id, actor=user.username)
+                         user_id=user.id, actor=user.username, mapping=mapping)
         task_id = start(record, _("Check %(file)s", file=upload.filename))
         flash(_("The file is being checked; nothing is imported yet."), "info")
         return redirect(url_for("TasksView.show", pk=task_id))
@@ -100,7 +108,8 @@ class ImportsView(BaseView):
     @has_access
     def show(self, pk):
         record = db.session.get(ImportRun, pk) or abort(404)
-        look = preview(record.kind, record.file_path) if Path(record.file_path or "").exists() else {}
+        look = preview(record.kind, record.file_path, mapping=record.columns.get("requested")) \
+            if Path(record.file_path or "").exists() else {}
         return self.render_template("imports/show.html", run=record, look=look, kinds=KIND_LABELS,
                                     errors=record.errors[:SHOWN_ERRORS], csrf=generate_csrf(),
                                     when=local_datetime,
@@ -118,6 +127,23 @@ class ImportsView(BaseView):
         follow = again(db.session, record, dry_run=False, user_id=user.id, actor=user.username)
         task_id = start(follow, _("Import %(file)s", file=record.file_name))
         flash(_("The import runs in the background."), "info")
+        return redirect(url_for("TasksView.show", pk=task_id))
+
+    @expose("/<int:pk>/remap", methods=["POST"])
+    @has_access
+    def remap(self, pk):
+        """Check the same file again with the columns mapped by hand (pre-filled from the header)."""
+        record = db.session.get(ImportRun, pk) or abort(404)
+        look = preview(record.kind, record.file_path) if Path(record.file_path or "").exists() else {}
+        if not look.get("header"):
+            flash(_("The file is no longer there; please upload it again."), "danger")
+            return redirect(url_for("ImportsView.show", pk=pk))
+        mapping = {column: request.form.get(f"map-{i}", "") for i, column in enumerate(look["header"])}
+        user = logged_in_user()
+        follow = new_run(db.session, record.kind, Path(record.file_path), record.file_name, dry_run=True,
+                         source="desk", user_id=user.id, actor=user.username, mapping=mapping)
+        task_id = start(follow, _("Check %(file)s", file=record.file_name))
+        flash(_("The file is being checked with your column mapping; nothing is imported yet."), "info")
         return redirect(url_for("TasksView.show", pk=task_id))
 
     @expose("/<int:pk>/errors.<fmt>")
@@ -139,7 +165,9 @@ class ImportsView(BaseView):
         if language() == "de":  # the German header names, which the import reads as well
             header = [f.aliases[0] if f.aliases else f.name for f in kind_of(kind).fields]
         name = file_name(f"{_('Template')} {KIND_LABELS[kind]}")
-        return Response(write_csv(header, [example]), mimetype=MIMETYPES["csv"], headers={
+        # A template is no export: its example values (a phone number starting with "+") are
+        # written as they are, without the formula guard an import would have to take off.
+        return Response(write_csv(header, [example], prepared=True), mimetype=MIMETYPES["csv"], headers={
             "Content-Disposition": f'attachment; filename="{name}.csv"'})
 
 

@@ -30,11 +30,11 @@ from backoffice.audit import current_actor
 from backoffice.bulk import BackgroundWriter, SecondaryIndexes, insert_rows_on
 from backoffice.models import Address, AddressTree, AddressType, Language, RegistrationSource, Salutation
 from backoffice.models.types import utcnow
-from backoffice.rules import clean_address
+from backoffice.rules import clean_address, email_key
 from downline.moves import move
 from downline.placement import Place, place
 from downline.sponsors import SponsorError
-from downline.tree import lock_rows
+from downline.tree import ROOT_PATH, ids_in, lock_rows
 
 from ..report import Report
 from .base import Field, Kind, batched, lookup, present
@@ -92,18 +92,19 @@ class Addresses(Kind):
 
     def __init__(self):
         self.writer = BackgroundWriter()
+        self.update_pos: dict[int, int] = {}
 
     def prepare(self, session, table, report: Report) -> None:
         self.now = utcnow()
         self.zone = ZoneInfo(current_app.config.get("COMPANY_TIME_ZONE", "Europe/Berlin")
                              if has_app_context() else "Europe/Berlin")
-        frames = list(table.chunks(200_000, fields=list(REFERENCE_FIELDS), drop_empty=False))
+        # Every pass over the table yields the same records: `_pos` is a row's place in these arrays.
+        frames = list(table.chunks(200_000, fields=list(REFERENCE_FIELDS)))
         refs = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["_line"])
         n = len(refs)
-        self.first_line = int(refs["_line"].iloc[0]) if n else 2
         col = self.column_of
         key = present(refs, "external_key")
-        mail = present(refs, "email").str.lower()
+        mail = pd.Series([email_key(v) for v in present(refs, "email").tolist()], dtype=object)
         raw = self.raw = {name: present(refs, name).tolist() for name in REFERENCE_FIELDS}
         self.bad = np.zeros(n, dtype=bool)
         lines = refs["_line"].to_numpy()
@@ -137,7 +138,7 @@ class Addresses(Kind):
         row_of_key = {k: i for i, k in enumerate(key) if k}
         row_of_mail = {m: i for i, m in enumerate(mail) if m}
         s_key = present(refs, "sponsor_external_key")
-        s_mail = present(refs, "sponsor_email").str.lower()
+        s_mail = pd.Series([email_key(v) for v in present(refs, "sponsor_email").tolist()], dtype=object)
         s_id = present(refs, "sponsor_id")
         db_key = lookup(session, (Address.external_key, Address.id), Address.external_key,
                         [k for k in set(s_key) if k not in row_of_key])
@@ -233,17 +234,20 @@ class Addresses(Kind):
             shown = " → ".join(str(self.lines[i]) for i in [*cycle, cycle[0]])
             for i in cycle:
                 in_cycle[i] = shown
-        name = next((n for n in ("sponsor_external_key", "sponsor_email", "sponsor_id")
-                     if n in self.column_of), "")
         for i in stuck:
             i = int(i)
             if i in in_cycle:
                 message = _("The sponsor references form a cycle: lines %(lines)s.", lines=in_cycle[i])
             else:
                 message = _("The sponsor chain runs into a cycle of sponsor references.")
-            report.error(self.lines[i], self.column_of.get(name, ""), self.raw[name][i] if name else "",
-                         message)
+            report.error(self.lines[i], *self._sponsor_cell(i), message)
             self.bad[i] = True
+
+    def _sponsor_cell(self, i: int) -> tuple[str, str]:
+        """The file's column and value naming row `i`'s sponsor (the first sponsor column it fills)."""
+        names = [n for n in ("sponsor_external_key", "sponsor_email", "sponsor_id") if n in self.column_of]
+        name = next((n for n in names if self.raw[n][i]), names[0] if names else "")
+        return self.column_of.get(name, ""), self.raw[name][i] if name else ""
 
     def _new_ids(self, session, count: int) -> np.ndarray:
         """Ids for the new rows: the sequence on PostgreSQL (safe beside other writers), after the
@@ -266,7 +270,7 @@ class Addresses(Kind):
 
     def process(self, session, frame: pd.DataFrame, report: Report, write: bool) -> None:
         col = self.column_of
-        pos = frame["_line"].to_numpy() - self.first_line
+        pos = frame["_pos"].to_numpy()
         last_pos = int(pos.max()) if len(pos) else -1
         # Plain lists per chunk: the row loop below runs a million times.
         existing, bad = self.existing[pos].tolist(), self.bad[pos].tolist()
@@ -381,6 +385,7 @@ class Addresses(Kind):
             changed["sponsor_id"] = sponsor
         if changed:
             updates[address_id] = (int(self.lines[p]), changed)
+            self.update_pos[address_id] = p
         else:
             report.unchanged += 1
 
@@ -388,6 +393,8 @@ class Addresses(Kind):
 
     def finish(self, session, report: Report, write: bool) -> None:
         self.writer.wait()
+        self._check_moves(session, report)
+        write = write and report.ok
         if not write:
             return  # a dropped index comes back with the rollback
         for indexes in self.indexes:
@@ -416,6 +423,58 @@ class Addresses(Kind):
                          actor_user_id=actor.user_id)
                 except SponsorError as exc:
                     report.error(line, self.column_of.get("sponsor_external_key", "sponsor"), "", str(exc))
+
+
+    def _check_moves(self, session, report: Report) -> None:
+        """Sponsor changes of existing addresses that would close a cycle, found in the dry run
+        too: the tree as it will be (the database, the file's new rows, all of the file's moves)."""
+        moves = {a: changed["sponsor_id"] for a, (_line, changed) in getattr(self, "updates", {}).items()
+                 if "sponsor_id" in changed}
+        if not moves:
+            return
+        new_paths = {int(self.ids[i]): self.path[i] for i in np.flatnonzero(self.existing == 0)}
+        db_paths: dict[int, str] = {}
+
+        def upline(address_id: int) -> list[int]:
+            """Ancestors, nearest first."""
+            if address_id in new_paths:
+                path = new_paths[address_id] or ROOT_PATH
+            else:
+                if address_id not in db_paths:
+                    db_paths.update({row.id: row.path or ROOT_PATH
+                                     for row in _rows_by_id(session, [address_id])})
+                path = db_paths.get(address_id, ROOT_PATH)
+            return list(reversed(ids_in(path)))
+
+        for address_id, sponsor in sorted(moves.items()):
+            if _reaches(address_id, sponsor, moves, upline):
+                p = self.update_pos[address_id]
+                report.error(int(self.lines[p]), *self._sponsor_cell(p),
+                             _("This sponsor sits in the address's own downline: the move would create a "
+                               "cycle."))
+                self.updates.pop(address_id)
+                report.updated -= 1
+
+
+def _reaches(address_id: int, sponsor: int, moves: dict[int, int], upline) -> bool:
+    """Does the chain of sponsors above `sponsor` (moves applied) run into `address_id`?"""
+    current, seen = sponsor, set()
+    while current and current not in seen:
+        if current == address_id:
+            return True
+        seen.add(current)
+        if current in moves:
+            current = moves[current]
+            continue
+        following = 0
+        for ancestor in upline(current):
+            if ancestor == address_id:
+                return True
+            if ancestor in moves:
+                following = ancestor
+                break
+        current = following
+    return False
 
 
 def _enum_value(name, value):

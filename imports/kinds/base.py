@@ -17,6 +17,7 @@ from ..values import MESSAGES, parse_boolean, parse_date, parse_decimal, parse_i
 
 PARSERS: dict[str, Callable] = {"decimal": parse_decimal, "integer": parse_integer, "date": parse_date,
                                 "boolean": parse_boolean, "time": parse_time}
+TYPED = "typed:"  # prefix of the columns that keep a parsed field's text as typed
 IN_BATCH = 5000  # values per IN (...) list: below every backend's parameter limit
 LOOKUP_BATCH = 50_000
 
@@ -93,7 +94,7 @@ class Kind:
         for f in self.fields:
             if f.name not in frame.columns:
                 continue
-            if f.required:
+            if f.required and self.required_in_every_row(f.name):
                 for line in frame.loc[frame[f.name] == "", "_line"]:
                     report.error(line, column_of[f.name], "", _("This field is required."))
             parser = PARSERS.get(f.type)
@@ -102,8 +103,13 @@ class Kind:
             values, bad = parser(frame[f.name])
             for line, value in zip(frame.loc[bad, "_line"], frame.loc[bad, f.name], strict=True):
                 report.error(line, column_of[f.name], value, MESSAGES[f.type])
+            frame[TYPED + f.name] = frame[f.name]  # for reports: the value as it was typed
             frame[f.name] = values
         return frame
+
+    def required_in_every_row(self, name: str) -> bool:
+        """False where an empty cell can mean "keep the stored value" (updates)."""
+        return True
 
     def template(self) -> tuple[list[str], list[str]]:
         """Header (English names; German ones are accepted too) and an example line."""

@@ -15,7 +15,8 @@ from sqlalchemy import bindparam, select
 from backoffice.bulk import insert_rows
 from backoffice.models import Address, Partner, Voucher, VoucherCode
 from backoffice.models.types import utcnow
-from backoffice.services.vouchers import CODE_MAX_LEN, code_problem
+from backoffice.rules import text_length, too_long
+from backoffice.services.vouchers import clean_code, code_problem
 
 from ..report import Report
 from .base import Field, Kind, lookup, present
@@ -60,12 +61,13 @@ class VoucherCodes(Kind):
     def process(self, session, frame: pd.DataFrame, report: Report, write: bool) -> None:
         col = self.column_of
         lines = frame["_line"].tolist()
-        codes = frame["code"].tolist()
+        typed = frame["code"].tolist()
+        codes = [clean_code(c) for c in typed]
         norm = [c.lower() for c in codes]
         bad = [not c for c in codes]
         for i, code in enumerate(codes):
-            if len(code) > CODE_MAX_LEN:
-                report.error(lines[i], col["code"], code, code_problem(code))
+            if code and (problem := code_problem(code)):
+                report.error(lines[i], col["code"], typed[i], problem)
                 bad[i] = True
 
         voucher_ids = [self.vouchers.get(v.casefold()) for v in frame["voucher"].tolist()]
@@ -85,7 +87,7 @@ class VoucherCodes(Kind):
             if first is None:
                 seen[key] = lines[i]
             elif key:
-                report.error(lines[i], col["code"], codes[i],
+                report.error(lines[i], col["code"], typed[i],
                              _("The code appears already in line %(line)s.", line=first))
                 bad[i] = True
 
@@ -95,6 +97,11 @@ class VoucherCodes(Kind):
                           [k for k, b in zip(norm, bad, strict=True) if not b])
         active = [a is not False for a in present(frame, "active").tolist()]
         batch = [b or self.default_batch for b in present(frame, "batch").tolist()]
+        limit = text_length(VoucherCode, "batch")
+        for i, value in enumerate(batch):
+            if len(value) > limit and not bad[i]:
+                report.error(lines[i], col.get("batch", ""), value, too_long(limit, value))
+                bad[i] = True
         new_rows, updates = [], []
         for i, is_bad in enumerate(bad):
             if is_bad:
@@ -104,7 +111,7 @@ class VoucherCodes(Kind):
                 new_rows.append((voucher_ids[i], codes[i], norm[i], owners[i], customers[i], batch[i],
                                  active[i], 0, self.now))
             elif row.voucher_id != voucher_ids[i]:
-                report.error(lines[i], col["code"], codes[i],
+                report.error(lines[i], col["code"], typed[i],
                              _("The code %(code)s is taken (codes are case-insensitive).", code=codes[i]))
             elif (row.owner_partner_id, row.for_customer_id, row.active) != (owners[i], customers[i],
                                                                              active[i]):

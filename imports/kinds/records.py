@@ -14,7 +14,7 @@ from backoffice.rules import RuleViolations, apply_rules
 from backoffice.services.voucher_rules import check_voucher_record
 
 from ..report import Report
-from .base import Field, Kind, batched
+from .base import TYPED, Field, Kind, batched
 
 
 class RecordKind(Kind):
@@ -29,16 +29,23 @@ class RecordKind(Kind):
     def __init__(self):
         self.seen: dict[str, dict[object, int]] = {}
 
+    def key_of(self, value) -> str:
+        """The one form of the key used inside the file and against the database alike."""
+        return str(value or "").strip()
+
+    def required_in_every_row(self, name: str) -> bool:
+        return name == self.key  # other required fields: only for new records
+
     def process(self, session, frame: pd.DataFrame, report: Report, write: bool) -> None:
         names = list(frame.columns)
         records = [dict(zip(names, row, strict=True))
                    for row in zip(*(frame[name].tolist() for name in names), strict=True)]
         key_column = getattr(self.model, self.key)
         existing = {}
-        keys = sorted({str(r.get(self.key) or "") for r in records} - {""})
+        keys = sorted({self.key_of(r.get(self.key)) for r in records} - {""})
         for batch in batched(keys):
             for obj in session.execute(select(self.model).where(key_column.in_(batch))).scalars():
-                existing[str(getattr(obj, self.key))] = obj
+                existing[self.key_of(getattr(obj, self.key))] = obj
         for record in records:
             self._row(session, record, existing, report, write)
         if write and report.ok:
@@ -48,11 +55,15 @@ class RecordKind(Kind):
         line = record["_line"]
         if not self._first_in_file(record, line, report):
             return
-        values = self.values(session, record, line, report)
-        if values is None:
-            return
-        obj = existing.get(str(record.get(self.key) or ""))
+        obj = existing.get(self.key_of(record.get(self.key)))
         is_new = obj is None
+        if is_new:
+            for f in self.fields:
+                if f.required and f.name in record and record[f.name] in ("", None):
+                    report.error(line, self.column_of[f.name], "", _("This field is required."))
+        values = self.values(session, record, line, report, keep_empty=not is_new)
+        if values is None or line in report.bad_lines:
+            return
         if is_new:
             obj = self.model()
         with session.no_autoflush:
@@ -63,8 +74,10 @@ class RecordKind(Kind):
             except RuleViolations as exc:
                 for name, messages in exc.errors.items():
                     column = self.column_of.get(name.removesuffix("_id"), self.column_of.get(name, name))
+                    field_name = name.removesuffix("_id") if name.removesuffix("_id") in record else name
+                    shown = record.get(TYPED + field_name, record.get(field_name, ""))
                     for message in messages:
-                        report.error(line, column, record.get(name.removesuffix("_id"), ""), message)
+                        report.error(line, column, shown, message)
             except DomainError as exc:
                 report.error(line, "", "", exc.message)
         if line in report.bad_lines:
@@ -88,7 +101,7 @@ class RecordKind(Kind):
             value = record.get(name)
             if value in (None, ""):
                 continue
-            value = str(value).casefold()
+            value = self.key_of(value) if name == self.key else str(value).casefold()
             first = self.seen.setdefault(name, {}).setdefault(value, line)
             if first != line:
                 report.error(line, self.column_of.get(name, name), record[name],
@@ -96,13 +109,17 @@ class RecordKind(Kind):
                 ok = False
         return ok
 
-    def values(self, session, record: dict, line: int, report: Report) -> dict | None:
-        """Model attribute values of a row; references resolved. None if the row is refused."""
+    def values(self, session, record: dict, line: int, report: Report,
+               keep_empty: bool = False) -> dict | None:
+        """Model attribute values of a row; references resolved. None if the row is refused.
+        `keep_empty` (an update): an empty cell keeps the stored value, as for addresses."""
         values = {}
         for f in self.fields:
             if f.name not in record:
                 continue
             value = record[f.name]
+            if keep_empty and value in ("", None):
+                continue
             if f.name in self.fixed_choices and value:
                 choice = self.fixed_choices[f.name].get(str(value).casefold())
                 if choice is None:
@@ -156,8 +173,8 @@ class Articles(RecordKind):
         Field("active", ("aktiv", "Active"), type="boolean", example="ja"),
     )
 
-    def values(self, session, record, line, report):
-        values = super().values(session, record, line, report)
+    def values(self, session, record, line, report, keep_empty=False):
+        values = super().values(session, record, line, report, keep_empty)
         if values is not None and values.get("vat_rate"):
             values["vat_rate"] = str(values["vat_rate"]).replace("%", "").replace(",", ".").strip()
         return values
@@ -184,6 +201,9 @@ class Partners(RecordKind):
     )
 
     address_fields = {"address": "address_id"}
+
+    def key_of(self, value) -> str:
+        return str(value or "").strip().lower()  # as `normalize_subdomain` stores it
 
 
 class Vouchers(RecordKind):
