@@ -21,6 +21,7 @@ from app import create_app
 from backoffice.cli import init_roles
 from backoffice.extensions import db
 from backoffice.models import Address, AddressType, Article, AuditEntry, Partner
+from tests.support.ids import start_ids_high
 
 
 def our_tables() -> list[str]:
@@ -86,6 +87,8 @@ def app(database_url, tmp_path_factory):
 
         upgrade(revision="heads")
         init_roles()
+        db.engine.dispose()
+        start_ids_high(database_url)
 
     def fresh_request_globals():
         """Tests hold one app context per test, so requests would share `g` (and with it
