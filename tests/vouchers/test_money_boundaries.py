@@ -77,7 +77,8 @@ def totals(*rows):
 
 def test_vat_breakdown_per_rate_highest_first():
     assert vat_breakdown({D("0"): D("10"), D("7"): D("107.00"), D("19"): D("119.00")}) == totals(
-        ("19", "100.00", "19.00", "119.00"), ("7", "100.00", "7.00", "107.00"), ("0", "10.00", "0.00", "10.00"))
+        ("19", "100.00", "19.00", "119.00"), ("7", "100.00", "7.00", "107.00"),
+        ("0", "10.00", "0.00", "10.00"))
     # 15.87 / 1.19 = 13.336… → 13.34; 3.40 / 1.07 = 3.177… → 3.18
     assert vat_breakdown({D("19"): D("15.87"), D("7"): D("3.40")}) == totals(
         ("19", "13.34", "2.53", "15.87"), ("7", "3.18", "0.22", "3.40"))
@@ -86,8 +87,10 @@ def test_vat_breakdown_per_rate_highest_first():
 def test_a_discounted_basket_has_positive_sums_per_rate():
     lines = [line("19.99", "19"), line("4.28", "7")]
     shares = split_discount(lines, D("5.00"))
-    assert basket_totals(lines, shares) == totals(("19", "13.34", "2.53", "15.87"), ("7", "3.18", "0.22", "3.40"))
-    assert basket_totals(lines, {}) == totals(("19", "16.80", "3.19", "19.99"), ("7", "4.00", "0.28", "4.28"))
+    assert basket_totals(lines, shares) == totals(("19", "13.34", "2.53", "15.87"),
+                                                  ("7", "3.18", "0.22", "3.40"))
+    assert basket_totals(lines, {}) == totals(("19", "16.80", "3.19", "19.99"),
+                                              ("7", "4.00", "0.28", "4.28"))
 
 
 def test_vat_of_an_invoices_lines_sums_discount_lines_with_their_sign():
