@@ -9,7 +9,7 @@ DEMO_ADDRESSES ?= 3000
 BENCH_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/partnerdesk_bench
 export FLASK_APP := app.py
 
-.PHONY: install run serve test test-sqlite test-postgres browser-deps lint bench translations clean
+.PHONY: install run serve test test-sqlite test-postgres browser-deps lint bench mutation translations clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +60,11 @@ bench: install
 	$(BIN)/python -m benchmarks.downline --addresses 20000 --repeat 5
 	$(BIN)/python -m benchmarks.redemption --orders 100 --database $(BENCH_DATABASE_URL)
 	$(BIN)/python -m benchmarks.imports --rows 20000
+
+# Mutation testing of the core rules against the tests that use them (not in CI: minutes per
+# module, one core). MODULES=money values … picks modules, SAMPLE=12 bounds the mutants per module.
+mutation: install
+	$(BIN)/python -m tests.support.mutation $(MODULES) $(if $(SAMPLE),--sample $(SAMPLE))
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
