@@ -58,15 +58,10 @@ def test_which_nodes_a_viewer_may_open(ctx, family, viewer, node, opens):
         assert refused.value.node_id == family[node] and refused.value.status == 404
 
 
-@pytest.mark.parametrize("node_id", [0, -1, 2**63, 2**63 + 5, 999_999])
+@pytest.mark.parametrize("node_id", [0, -1, 2**31 - 1, 2**31, 2**63 - 1, 2**63, 999_999])
 def test_impossible_and_missing_ids_are_not_found(ctx, family, node_id):
     with pytest.raises(navigator.NotInDownline):
         navigator.node(ctx, node_id, None)
-
-
-def test_the_largest_64_bit_id_is_simply_not_found(ctx, family):
-    with pytest.raises(navigator.NotInDownline):
-        navigator.node(ctx, 2**63 - 1, None)
 
 
 def test_a_viewer_whose_root_is_gone_opens_nothing(ctx, family):
