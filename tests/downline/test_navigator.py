@@ -129,6 +129,7 @@ def test_page_numbers_and_sizes(ctx, family):
     top = fresh(family["top"])
     page = navigator.firstline(ctx, top, page=1, page_size=2)
     assert (page.page, page.page_size, page.pages, page.sort, page.desc) == (1, 2, 2, "name", False)
+    assert navigator.firstline(ctx, top).page_size == 50
     assert navigator.firstline(ctx, top, page=-3).page == 0
     assert navigator.firstline(ctx, top, page_size=10_000).page_size == 500
     assert navigator.firstline(ctx, top, page_size=-5).page_size == 1
