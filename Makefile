@@ -11,7 +11,7 @@ export FLASK_APP := app.py
 # The local targets run with a development key; production sets SECRET_KEY (see README).
 export PARTNERDESK_ENV ?= development
 
-.PHONY: install run serve test test-sqlite test-postgres browser-deps lint bench translations clean
+.PHONY: install run serve test test-sqlite test-postgres browser-deps lint bench mutation translations clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -64,6 +64,11 @@ bench: install
 	$(BIN)/python -m benchmarks.redemption --orders 100 --database $(BENCH_DATABASE_URL)
 	$(BIN)/python -m benchmarks.imports --rows 20000
 	$(BIN)/python -m benchmarks.marketplace --partners 2000 --history 10000
+
+# Mutation testing of the core rules against the tests that use them (not in CI: minutes per
+# module, one core). MODULES=money values … picks modules, SAMPLE=12 bounds the mutants per module.
+mutation: install
+	$(BIN)/python -m tests.support.mutation $(MODULES) $(if $(SAMPLE),--sample $(SAMPLE))
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

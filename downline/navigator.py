@@ -60,7 +60,7 @@ def is_inside(root: Address, address: Address) -> bool:
 
 def node(session, node_id: int, root_id: int | None) -> Address:
     """The address `node_id` if the viewer (root `root_id`, None for staff) may open it."""
-    if not 0 < node_id < 2**63:  # a URL may carry any number; the database takes 64 bits
+    if not 0 < node_id < 2**31:  # a URL may carry any number; the id column is a 32-bit integer
         raise NotInDownline(node_id)
     address = session.get(Address, node_id)
     if address is None or address.path is None:

@@ -22,6 +22,7 @@ from backoffice.cli import init_roles
 from backoffice.extensions import db
 from backoffice.models import Address, AddressType, Article, AuditEntry, Partner
 from backoffice.services.throttle import failed_logins
+from tests.support.ids import start_ids_high
 
 # Apps built by tests, benchmarks' smoke runs and worker processes get the development key.
 os.environ.setdefault("PARTNERDESK_ENV", "test")
@@ -94,6 +95,8 @@ def app(database_url, tmp_path_factory):
 
         upgrade(revision="heads")
         init_roles()
+        db.engine.dispose()
+        start_ids_high(database_url)
 
     def fresh_request_globals():
         """Tests hold one app context per test, so requests would share `g` (and with it
