@@ -16,6 +16,7 @@ from flask_appbuilder.models.sqla import filters
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 
 from . import transaction
+from .services.master_data import refuse_delete_if_used
 
 
 class FilterConverter(filters.SQLAFilterConverter):
@@ -50,11 +51,14 @@ class Interface(SQLAInterface):
             self.session.merge(item)
 
     def delete(self, item, commit=True):
+        refuse_delete_if_used(self.session, item)
         with self._saving(commit):
             self._delete_files(item)
             self.session.delete(item)
 
     def delete_all(self, items):
+        for item in items:
+            refuse_delete_if_used(self.session, item)
         with self._saving(True):
             for item in items:
                 self._delete_files(item)

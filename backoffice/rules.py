@@ -50,6 +50,8 @@ RESERVED_SUBDOMAINS = frozenset(
     "www api admin desk shop mail smtp imap ftp static assets cdn app help support "
     "partner partners login auth test staging dev".split()
 )
+MAX_PRICE = Decimal("10000000000")  # what NUMERIC(12, 2) holds
+
 SUBDOMAIN_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,61}[a-z0-9])$")
 
 
@@ -168,6 +170,14 @@ class _Checker:
         except ValueError as exc:
             self.error(field, str(exc))
 
+    def within_columns(self, model) -> None:
+        """Text no longer than its column: the database would refuse it mid-write (PostgreSQL)
+        or store it whole against the schema (SQLite)."""
+        for column in model.__table__.columns:
+            value, length = self.values.get(column.key), getattr(column.type, "length", None)
+            if length and isinstance(value, str) and len(value) > length and column.key not in self.errors:
+                self.error(column.key, _("At most %(n)s characters.", n=length))
+
     def unique(self, session, field: str, column, own_id, message: str, **kw) -> None:
         value = self.values.get(field)
         if field not in self.errors and not _blank(value) and _taken(session, column, value, own_id, **kw):
@@ -186,6 +196,7 @@ def clean_address(session, values: Mapping, own_id: int | None = None, *, databa
     c.normalize("email", normalize_email)
     c.normalize("postal_code", lambda v: normalize_postal_code(v, country))
     c.normalize("external_key", str.strip)  # a blank form field is no key: NULL, not a unique ""
+    c.within_columns(Address)
     if not database:
         return c.values, c.errors
     c.unique(session, "email", Address.email, own_id,
@@ -211,6 +222,7 @@ def clean_partner(session, values: Mapping, own_id: int | None = None):
     c.normalize("iban", normalize_iban)
     c.normalize("bic", normalize_bic)
     c.normalize("mandate_reference", str.strip)  # blank → NULL, not a unique ""
+    c.within_columns(Partner)
     tz = c.values.get("time_zone")
     if not _blank(tz) and tz not in time_zones():
         c.error("time_zone", _("Unknown time zone."))
@@ -243,13 +255,14 @@ def clean_article(session, values: Mapping, own_id: int | None = None):
     if c.required("article_no"):
         c.values["article_no"] = str(c.values["article_no"]).strip()
     c.required("name")
+    c.within_columns(Article)
     price = c.values.get("gross_price")
     if price is None or price == "":
         c.error("gross_price", _("This field is required."))
     else:
         try:
             price = Decimal(str(price))
-            if price < 0 or price != price.quantize(Decimal("0.01")):
+            if not 0 <= price < MAX_PRICE or price != price.quantize(Decimal("0.01")):
                 raise InvalidOperation
             c.values["gross_price"] = price
         except InvalidOperation:

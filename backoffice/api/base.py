@@ -7,6 +7,7 @@ data interface (`backoffice.datamodel`) has already turned database refusals int
 """
 
 from flask_appbuilder.api import BaseApi, ModelRestApi
+from marshmallow import fields
 
 from ..errors import DomainError
 from ..extensions import db
@@ -15,10 +16,26 @@ from ..transaction import discard
 from .errors import JsonErrors, domain_error_response
 
 
+def _json_boolean(field: fields.Boolean) -> None:
+    """JSON true/false only: marshmallow would also read "no", "0", "off" or 1."""
+    def deserialize(value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise field.make_error("invalid", input=value)
+        return value
+    field._deserialize = deserialize
+
+
 class ModelApi(JsonErrors, ModelRestApi):
     """FAB's model API whose writes answer domain errors in the one shape."""
 
     allow_browser_login = False
+
+    def _init_model_schemas(self):
+        super()._init_model_schemas()
+        for schema in (self.add_model_schema, self.edit_model_schema):
+            for field in schema.fields.values():
+                if isinstance(field, fields.Boolean):
+                    _json_boolean(field)
 
     def _guarded(self, call):
         try:

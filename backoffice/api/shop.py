@@ -23,6 +23,7 @@ from ..security import logged_in_user
 from ..services import customers, orders
 from ..services.throttle import voucher_checks
 from ..services.vouchers import basket, check
+from . import language
 from .base import JsonErrorApi
 
 LINES_SCHEMA = {"type": "array", "items": {"type": "object", "required": ["article_no", "quantity"],
@@ -100,6 +101,7 @@ class ShopApi(JsonErrorApi):
                   schema: {$ref: '#/components/schemas/Error'}
         """
         data = _json_object()
+        language.in_language(data.get("language"))
         if not data.get("email"):
             raise RuleViolations({"email": [_("An e-mail address is required.")]},
                                  _("An e-mail address is required."))
@@ -148,6 +150,7 @@ class ShopApi(JsonErrorApi):
         """
         data = _json_object()
         customer_id = data.get("customer_id")
+        language.about_customer(customer_id)
         self._throttle(customer_id)
         customer = None
         if customer_id is not None:
@@ -220,15 +223,17 @@ class ShopApi(JsonErrorApi):
         """
         data = _json_object()
         customer_id = data.get("customer_id")
+        language.about_customer(customer_id)
         if not isinstance(customer_id, int) or isinstance(customer_id, bool):
             message = _("customer_id must be a number.")
             raise DomainError("invalid_customer_id", message, fields={"customer_id": [message]})
         code = data.get("voucher_code")
         external_id = data.get("external_order_id")
+        lines, code = data.get("lines") or [], str(code) if code else None
         result = transaction.run(
-            lambda session: orders.place_order(session, external_id, customer_id,
-                                               data.get("lines") or [], str(code) if code else None),
-            retries=orders.CHECKOUT_RETRIES, on_conflict=orders.on_order_conflict(external_id))
+            lambda session: orders.place_order(session, external_id, customer_id, lines, code),
+            retries=orders.CHECKOUT_RETRIES,
+            on_conflict=orders.on_order_conflict(external_id, customer_id, lines, code))
         return self.response(200 if result.repeated else 201, **order_json(result))
 
     @expose("/orders/<int:pk>/cancel", methods=["POST"])
@@ -256,6 +261,7 @@ class ShopApi(JsonErrorApi):
                 application/json:
                   schema: {$ref: '#/components/schemas/Error'}
         """
+        language.about_order(pk)
         result = transaction.run(lambda session: orders.cancel_order(session, pk),
                                  on_conflict=orders.on_cancel_conflict(pk))
         return self.response(200, **order_json(result))
@@ -286,6 +292,7 @@ class ShopApi(JsonErrorApi):
                 application/json:
                   schema: {$ref: '#/components/schemas/Error'}
         """
+        language.about_order(pk)
         order = db.session.get(Order, pk)
         kind = request.args.get("kind", "invoice")
         if order is None or kind not in ("invoice", "cancellation"):
