@@ -54,6 +54,8 @@ class ModelApi(JsonErrors, ModelRestApi):
                     continue
                 if (key == "id" or key.endswith("_id")) and "type" not in prop:
                     prop["type"] = "integer"
+                if column.nullable and prop.get("type") and "enum" not in prop:
+                    prop["nullable"] = True
                 if column.nullable and "enum" in prop and None not in prop["enum"]:
                     prop.update(enum=[*prop["enum"], None], nullable=True)
 

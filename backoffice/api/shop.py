@@ -31,6 +31,31 @@ LINES_SCHEMA = {"type": "array", "items": {"type": "object", "required": ["artic
                                                           "quantity": {"type": "integer", "minimum": 1}}}}
 
 
+MONEY = {"type": "string", "format": "decimal", "pattern": r"^-?\d+(\.\d+)?$", "example": "19.99"}
+ORDER_SCHEMA = {
+    "type": "object",
+    "required": ["id", "external_order_id", "status", "subtotal", "discount", "total_gross",
+                 "total_net", "total_vat", "vat", "customer", "repeated"],
+    "properties": {
+        "id": {"type": "integer"},
+        "external_order_id": {"type": "string"},
+        "status": {"type": "string", "enum": ["completed", "cancelled"]},
+        "invoice_number": {"type": "string", "nullable": True},
+        "cancellation_invoice_number": {"type": "string", "nullable": True},
+        "subtotal": MONEY, "discount": MONEY, "total_gross": MONEY, "total_net": MONEY,
+        "total_vat": MONEY,
+        "vat": {"type": "array", "items": {
+            "type": "object", "required": ["rate", "net", "vat", "gross"],
+            "properties": {"rate": MONEY, "net": MONEY, "vat": MONEY, "gross": MONEY}}},
+        "voucher_code": {"type": "string", "nullable": True},
+        "customer": {"type": "object", "required": ["id", "type"], "properties": {
+            "id": {"type": "integer"}, "type": {"type": "string"},
+            "sponsor_id": {"type": "integer", "nullable": True}}},
+        "repeated": {"type": "boolean"},
+    },
+}
+
+
 class ShopApi(JsonErrorApi):
     resource_name = "shop"
     class_permission_name = "ShopApi"
@@ -45,6 +70,8 @@ class ShopApi(JsonErrorApi):
         super().add_apispec_components(api_spec)
         if "ShopLines" not in api_spec.components.schemas:
             api_spec.components.schema("ShopLines", LINES_SCHEMA)
+        if "ShopOrder" not in api_spec.components.schemas:
+            api_spec.components.schema("ShopOrder", ORDER_SCHEMA)
 
     @expose("/customers", methods=["POST"])
     @protect()
@@ -208,15 +235,23 @@ class ShopApi(JsonErrorApi):
           responses:
             201:
               description: Order placed; id, invoice number, totals, VAT per rate, customer
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/ShopOrder'}
             200:
               description: This external_order_id was placed before; its first result
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/ShopOrder'}
             404:
               description: Unknown customer
               content:
                 application/json:
                   schema: {$ref: '#/components/schemas/Error'}
             409:
-              description: Voucher not redeemable (error = reason)
+              description: >-
+                Voucher not redeemable (error = reason), or `idempotency_conflict`: this
+                external_order_id was placed with another customer, basket or code
               content:
                 application/json:
                   schema: {$ref: '#/components/schemas/Error'}
@@ -254,7 +289,10 @@ class ShopApi(JsonErrorApi):
             schema: {type: integer}
           responses:
             200:
-              description: Cancelled
+              description: Cancelled (the order with its cancellation invoice number)
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/ShopOrder'}
             404:
               description: Unknown order
               content:
@@ -285,7 +323,8 @@ class ShopApi(JsonErrorApi):
             200:
               description: The PDF
               content:
-                application/pdf: {}
+                application/pdf:
+                  schema: {type: string, format: binary}
             404:
               description: Unknown order or no such invoice
               content:

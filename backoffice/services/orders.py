@@ -13,7 +13,9 @@ Exactly-once (V11) on PostgreSQL:
   customer's orders run one after another: the new-customer check and the per-customer
   maximum see the other order's outcome; a unique index on
   `redemption.new_customer_address_id` backs the new-customer rule up;
-- `external_order_id` is unique: a repeated or concurrent duplicate returns the first order;
+- `external_order_id` is unique: a repeated or concurrent duplicate returns the first order,
+  if it is the same request (the order keeps a hash of customer, lines and code); with
+  another basket it is a `Conflict` `idempotency_conflict`;
 - invoice numbers come from a counter row raised by an UPDATE in the same transaction
   (`backoffice.services.billing`): a rolled-back checkout gives its number back.
 SQLite serialises writers itself (one writer at a time), so the same code is safe there.

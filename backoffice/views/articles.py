@@ -8,7 +8,7 @@ from wtforms import SelectField
 
 from ..datamodel import Interface
 from ..models import VAT_RATES, Article
-from .mixins import ExportMixin, RulesMixin, local_datetime, money, percent, yes_no
+from .mixins import ExportMixin, RulesMixin, decimal_choice, local_datetime, money, percent, yes_no
 
 
 class ArticleView(RulesMixin, ExportMixin, ModelView):
@@ -37,7 +37,7 @@ class ArticleView(RulesMixin, ExportMixin, ModelView):
     edit_columns = list_columns
     add_form_extra_fields = {
         "vat_rate": SelectField(_l("VAT rate"), choices=[(str(r), f"{r} %") for r in VAT_RATES],
-                                coerce=Decimal, default=Decimal("19")),
+                                coerce=decimal_choice, default=Decimal("19")),
     }
     edit_form_extra_fields = add_form_extra_fields
     formatters_columns = {"vat_rate": percent, "gross_price": money,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 from flask import Response, request
@@ -20,6 +21,17 @@ from reports.tabular import write_csv, write_xlsx
 from ..extensions import db
 from ..rules import CLEANERS, RELATION_IDS, apply_rules, record_fields, values_of
 from ..timezones import viewer_time_zone
+
+
+def decimal_choice(value):
+    """A select's Decimal value; garbage is a ValueError (WTForms' "not a valid choice"),
+    not Decimal's InvalidOperation (a 500)."""
+    if value in (None, ""):
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation as exc:
+        raise ValueError(str(value)) from exc
 
 
 def _own_id():

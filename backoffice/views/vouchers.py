@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from flask import flash, redirect, request, url_for
 from flask_appbuilder import ModelView, expose, has_access
 from flask_babel import gettext as _
@@ -34,6 +32,7 @@ from ..services.vouchers import add_code, generate_codes
 from .mixins import (
     CheckboxesMixin,
     ExportMixin,
+    decimal_choice,
     enum_select,
     label_of,
     local_datetime,
@@ -58,10 +57,6 @@ VOUCHER_FIELDS = ["name", "kind", "amount", "vat_mode", "fixed_vat_rate", "new_c
                   "min_order_value", "valid_from", "valid_until", "valid_on", "window_weekdays",
                   "window_start", "window_end", "max_total", "max_per_customer",
                   "released_for_partner_codes", "for_customer_id", "active"]
-
-
-def _rate(value):
-    return None if value in (None, "") else Decimal(value)
 
 
 
@@ -90,7 +85,7 @@ class VoucherView(CheckboxesMixin, ExportMixin, ModelView):
     add_form_extra_fields = {
         "kind": enum_select(_l("Kind"), VoucherKind),
         "vat_mode": enum_select(_l("VAT handling"), VatMode),
-        "fixed_vat_rate": SelectField(_l("Fixed VAT rate"), coerce=_rate, validators=[Optional()],
+        "fixed_vat_rate": SelectField(_l("Fixed VAT rate"), coerce=decimal_choice, validators=[Optional()],
                                       choices=[("", "—")] + [(str(r), f"{r} %") for r in VAT_RATES]),
         "for_customer_id": IntegerField(_l("Only for customer (address no.)"), validators=[Optional()]),
         "window_start": TimeField(_l("Window start"), validators=[Optional()]),
