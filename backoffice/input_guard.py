@@ -60,8 +60,8 @@ def _bad_characters(where: str):
         fields={where: [_("Contains characters that cannot be stored.")]})
 
 
-def _too_big(where: str):
-    return InvalidInput("number_out_of_range", _(
+def _too_big(where: str, code: str = "number_out_of_range"):
+    return InvalidInput(code, _(
         "%(where)s is a number out of range (at most %(max)s).", where=where, max=INT_MAX),
         fields={where: [_("A number out of range.")]})
 
@@ -119,7 +119,7 @@ def _check_query() -> None:
             raise _bad_characters(name)
         if _NUMERIC_ARG.match(name) and _NUMBER.fullmatch(value.strip()):
             if _out_of_range(int(value)):
-                raise _too_big(name)
+                raise _too_big(name, "invalid_parameter")
             maximum = current_app.config.get("MAX_PAGE_SIZE") or 0
             if name.startswith("psize_") and maximum and int(value) > maximum:
                 capped[name] = str(maximum)
@@ -127,11 +127,11 @@ def _check_query() -> None:
         try:
             query = prison.loads(request.args["q"])
         except Exception as exc:  # prison raises bare Exceptions and parser errors
-            raise InvalidInput("invalid_query", _("The q parameter is not valid rison.")) from exc
+            raise InvalidInput("invalid_parameter", _("The q parameter is not valid rison.")) from exc
         if isinstance(query, dict):
             for name in ("page", "page_size"):
                 if _out_of_range(query.get(name)):
-                    raise _too_big(name)
+                    raise _too_big(name, "invalid_parameter")
     if capped:
         args = request.args.copy()
         for name, value in capped.items():

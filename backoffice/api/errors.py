@@ -53,7 +53,7 @@ ERROR_RESPONSES = {
 
 
 # What any operation may answer, whatever it does.
-ALWAYS_POSSIBLE = ("400", "401", "403", "404", "405", "413", "422", "500")
+ALWAYS_POSSIBLE = ("400", "401", "403", "404", "405", "409", "413", "422", "500")
 
 
 def _decimals_as_strings(schema: dict) -> None:
@@ -128,7 +128,8 @@ class JsonErrors:
         """Every 4xx answer of the spec's operations points at the shared `Error` schema,
         also where a docstring only describes when it happens; and every operation lists the
         refusals any request may get (a bad token, a role without the right, malformed input
-        or a number out of range: `backoffice.input_guard`, a body too large)."""
+        or a number out of range: `backoffice.input_guard`, a body too large, a write that
+        meets a concurrent change)."""
         super().add_api_spec(api_spec)
         for operations in api_spec._paths.values():
             for operation in operations.values():
