@@ -11,9 +11,12 @@ from collections.abc import Mapping
 
 from flask import Flask, abort, request
 from flask_appbuilder import AppBuilder
+from flask_babel import gettext as _
 
-from backoffice import areas, audit, web_security
+from backoffice import areas, audit, input_guard, web_security
 from backoffice.api import errors as api_errors
+from backoffice.api import language as api_language
+from backoffice.errors import InvalidInput
 from backoffice.extensions import csrf, db, migrate
 from backoffice.security import SecurityManager
 from backoffice.timezones import viewer_time_zone
@@ -59,11 +62,14 @@ def create_app(overrides: Mapping | None = None) -> Flask:
     _guard_unknown_actions(app)
     web_security.install(app)
     api_errors.install(app)
+    api_language.install(app)
+    input_guard.install(app)
     return app
 
 
 def _guard_unknown_actions(app: Flask) -> None:
-    """FAB answers an unknown `/action/<name>/<pk>` with a 500 (AttributeError): make it 404."""
+    """FAB answers an unknown `/action/<name>/<pk>` or `action_post` name with a 500
+    (AttributeError): the first is a 404, the second a message; row ids must be numbers."""
     views = {view.blueprint.name: view for view in app.appbuilder.baseviews
              if getattr(view, "blueprint", None) is not None}
 
@@ -73,3 +79,9 @@ def _guard_unknown_actions(app: Flask) -> None:
             view = views.get(request.blueprint)
             if view is None or request.view_args.get("name") not in getattr(view, "actions", {}):
                 abort(404)
+        if request.endpoint and request.endpoint.endswith(".action_post"):
+            view = views.get(request.blueprint)
+            rows = request.form.getlist("rowid")
+            if view is None or request.form.get("action") not in getattr(view, "actions", {}) \
+                    or not all(row.isdigit() and int(row) <= input_guard.INT_MAX for row in rows):
+                raise InvalidInput("unknown_action", _("Unknown action or rows."))

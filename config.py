@@ -42,6 +42,14 @@ class Config:
     # The Desk's frame (its stylesheet, the date pickers in the UI language) around every page.
     FAB_BASE_TEMPLATE = "partnerdesk/base.html"
     FAB_API_MAX_PAGE_SIZE = 500
+    # Desk list pages (`psize_<View>=`) are capped at this many rows (backoffice/input_guard.py).
+    MAX_PAGE_SIZE = int(os.environ.get("MAX_PAGE_SIZE", "500"))
+    # Bodies larger than this are refused (413) before they are read; uploads (multipart,
+    # the CSV imports) have their own limit and are refused before anything is stored.
+    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(1024 * 1024)))
+    UPLOAD_MAX_BYTES = int(os.environ.get("UPLOAD_MAX_BYTES", str(200 * 1024 * 1024)))
+    # Article lines a shop order or voucher check may have.
+    ORDER_MAX_LINES = int(os.environ.get("ORDER_MAX_LINES", "100"))
     AUTH_TYPE = 1  # AUTH_DB
     AUTH_ROLE_ADMIN = "Admin"
     AUTH_ROLE_PUBLIC = "Public"

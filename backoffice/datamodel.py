@@ -17,6 +17,7 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 
 from . import transaction
 from .local_values import filter_value
+from .services.master_data import refuse_delete_if_used
 
 
 class LocalValue:
@@ -66,11 +67,14 @@ class Interface(SQLAInterface):
             self.session.merge(item)
 
     def delete(self, item, commit=True):
+        refuse_delete_if_used(self.session, item)
         with self._saving(commit):
             self._delete_files(item)
             self.session.delete(item)
 
     def delete_all(self, items):
+        for item in items:
+            refuse_delete_if_used(self.session, item)
         with self._saving(True):
             for item in items:
                 self._delete_files(item)

@@ -51,6 +51,8 @@ RESERVED_SUBDOMAINS = frozenset(
     "www api admin desk shop mail smtp imap ftp static assets cdn app help support "
     "partner partners login auth test staging dev".split()
 )
+MAX_PRICE = Decimal("10000000000")  # what NUMERIC(12, 2) holds
+
 SUBDOMAIN_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,61}[a-z0-9])$")
 
 
@@ -320,7 +322,7 @@ def clean_article(session, values: Mapping, own_id: int | None = None):
     else:
         try:
             price = Decimal(str(price))
-            if price < 0 or price != price.quantize(Decimal("0.01")):
+            if not 0 <= price < MAX_PRICE or price != price.quantize(Decimal("0.01")):
                 raise InvalidOperation
             c.values["gross_price"] = price
         except InvalidOperation:

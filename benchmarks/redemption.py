@@ -137,7 +137,7 @@ def run_service(app, customers: list[int]) -> tuple[list[float], float]:
             transaction.run(partial(orders.place_order, external_order_id=external_id, customer_id=customer,
                                     lines=LINES, voucher_code="vonmeier"),
                             retries=orders.CHECKOUT_RETRIES,
-                            on_conflict=orders.on_order_conflict(external_id))
+                            on_conflict=orders.on_order_conflict(external_id, customer, LINES, "vonmeier"))
             db.session.expunge_all()
             latencies.append(time.perf_counter() - t0)
         wall = time.perf_counter() - start

@@ -7,12 +7,32 @@ data interface (`backoffice.datamodel`) has already turned database refusals int
 """
 
 from flask_appbuilder.api import BaseApi, ModelRestApi
+from marshmallow import fields
 
 from ..errors import DomainError
 from ..extensions import db
 from ..rules import apply_rules
 from ..transaction import discard
 from .errors import JsonErrors, domain_error_response
+
+
+def _json_boolean(field: fields.Boolean) -> None:
+    """JSON true/false only: marshmallow would also read "no", "0", "off" or 1."""
+    def deserialize(value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise field.make_error("invalid", input=value)
+        return value
+    field._deserialize = deserialize
+
+
+def _integer_id(schema, name: str, inferred) -> None:
+    """A foreign key is a JSON integer: the schema's inferred field took a list or an object
+    and handed it to the database."""
+    field = fields.Integer(strict=True, required=inferred.required, allow_none=inferred.allow_none)
+    field._bind_to_schema(name, schema)
+    for where in (schema.fields, schema.load_fields, schema.dump_fields):
+        if name in where:
+            where[name] = field
 
 
 class ModelApi(JsonErrors, ModelRestApi):
@@ -36,6 +56,35 @@ class ModelApi(JsonErrors, ModelRestApi):
 
     def _get_list_related_field(self, field, filter_rel_field, page=None, page_size=None):
         return 0, []
+
+    def add_apispec_components(self, api_spec):
+        """The model schemas as the answers are: an id column is an integer, a nullable
+        choice may be null (the generated spec leaves both out)."""
+        super().add_apispec_components(api_spec)
+        columns = self.datamodel.obj.__table__.columns
+        for name, schema in api_spec.components.schemas.items():
+            if not name.startswith(f"{type(self).__name__}."):
+                continue
+            for key, prop in (schema.get("properties") or {}).items():
+                column = columns.get(key)
+                if column is None:
+                    continue
+                if (key == "id" or key.endswith("_id")) and "type" not in prop:
+                    prop["type"] = "integer"
+                if column.nullable and prop.get("type") and "enum" not in prop:
+                    prop["nullable"] = True
+                if column.nullable and "enum" in prop and None not in prop["enum"]:
+                    prop.update(enum=[*prop["enum"], None], nullable=True)
+
+    def _init_model_schemas(self):
+        super()._init_model_schemas()
+        columns = self.datamodel.obj.__table__.columns
+        for schema in (self.add_model_schema, self.edit_model_schema):
+            for name, field in list(schema.fields.items()):
+                if isinstance(field, fields.Boolean):
+                    _json_boolean(field)
+                elif name.endswith("_id") and isinstance(field, fields.Inferred) and name in columns:
+                    _integer_id(schema, name, field)
 
     def _guarded(self, call):
         try:

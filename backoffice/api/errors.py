@@ -42,6 +42,7 @@ ERROR_SCHEMA = {
 
 _DESCRIPTIONS = {"400": "Malformed request", "401": "No valid token", "403": "Not allowed",
                  "404": "Not found", "405": "Method not allowed", "409": "Conflict",
+                 "413": "The request or upload is too large",
                  "422": "Refused: invalid fields or a broken rule", "429": "Too many requests",
                  "500": "Internal error"}
 ERROR_RESPONSES = {
@@ -49,6 +50,38 @@ ERROR_RESPONSES = {
              "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
     for status, text in _DESCRIPTIONS.items()
 }
+
+
+# What any operation may answer, whatever it does.
+ALWAYS_POSSIBLE = ("400", "401", "403", "404", "405", "409", "413", "422", "500")
+
+
+def _decimals_as_strings(schema: dict) -> None:
+    """Money and rates are sent as decimal strings ("10.00"), never as JSON numbers: the
+    model schemas say so (marshmallow's Decimal becomes `number` in the generated spec)."""
+    for prop in (schema.get("properties") or {}).values():
+        if isinstance(prop, dict) and prop.get("type") == "number":
+            prop.update(type="string", format="decimal", pattern=r"^-?\d+(\.\d+)?$")
+
+
+def _fab_answer_types(schema: dict) -> None:
+    """FAB's generic answers as they are: ids are integers (its docstrings say strings), the
+    `_info` answer's add and edit columns are lists of column descriptions."""
+    props = schema.get("properties") or {}
+    if props.get("id", {}).get("type") == "string":
+        props["id"] = {"type": "integer"}
+    if props.get("ids", {}).get("items", {}).get("type") == "string":
+        props["ids"]["items"] = {"type": "integer"}
+    for name in ("add_columns", "edit_columns"):
+        if props.get(name, {}).get("type") == "object":
+            props[name] = {"type": "array", "items": {"type": "object"}}
+    # The menu's children include separators, given as "-".
+    for prop in props.values():
+        item = prop.get("items") if isinstance(prop, dict) else None
+        if isinstance(item, dict):
+            childs = (item.get("properties") or {}).get("childs")
+            if childs and childs.get("items") == {"type": "object"}:
+                childs["items"] = {"oneOf": [{"type": "object"}, {"type": "string"}]}
 
 
 def error_response(status: int, code: str | None = None, message=None, **extra):
@@ -83,6 +116,8 @@ class JsonErrors:
 
     def add_apispec_components(self, api_spec):
         super().add_apispec_components(api_spec)
+        for schema in api_spec.components.schemas.values():
+            _decimals_as_strings(schema)
         if "Error" not in api_spec.components.schemas:
             api_spec.components.schema("Error", ERROR_SCHEMA)
         # FAB's own APIs (login, menu) register their `{message}` answers under the same
@@ -90,14 +125,22 @@ class JsonErrors:
         api_spec.components.responses.update(ERROR_RESPONSES)
 
     def add_api_spec(self, api_spec):
-        """Every 4xx answer of this API's operations points at the shared `Error` schema,
-        also where a docstring only describes when it happens."""
+        """Every 4xx answer of the spec's operations points at the shared `Error` schema,
+        also where a docstring only describes when it happens; and every operation lists the
+        refusals any request may get (a bad token, a role without the right, malformed input
+        or a number out of range: `backoffice.input_guard`, a body too large, a write that
+        meets a concurrent change)."""
         super().add_api_spec(api_spec)
-        prefix = f"/api/{self.version}/{self.resource_name}"
-        for path, operations in api_spec._paths.items():
-            if not path.startswith(prefix):
-                continue
+        for operations in api_spec._paths.values():
             for operation in operations.values():
+                if not isinstance(operation, dict) or "responses" not in operation:
+                    continue
+                for status in ALWAYS_POSSIBLE:
+                    operation["responses"].setdefault(status, {"$ref": f"#/components/responses/{status}"})
+                for answer in operation["responses"].values():
+                    schema = answer.get("content", {}).get("application/json", {}).get("schema")
+                    if isinstance(schema, dict):
+                        _fab_answer_types(schema)
                 for status, answer in (operation.get("responses") or {}).items():
                     if str(status).startswith("4") and "$ref" not in answer:
                         answer.setdefault("content", {"application/json": {

@@ -23,11 +23,37 @@ from ..security import logged_in_user
 from ..services import customers, orders
 from ..services.throttle import voucher_checks
 from ..services.vouchers import basket, check
+from . import language
 from .base import JsonErrorApi
 
 LINES_SCHEMA = {"type": "array", "items": {"type": "object", "required": ["article_no", "quantity"],
                                            "properties": {"article_no": {"type": "string"},
                                                           "quantity": {"type": "integer", "minimum": 1}}}}
+
+
+MONEY = {"type": "string", "format": "decimal", "pattern": r"^-?\d+(\.\d+)?$", "example": "19.99"}
+ORDER_SCHEMA = {
+    "type": "object",
+    "required": ["id", "external_order_id", "status", "subtotal", "discount", "total_gross",
+                 "total_net", "total_vat", "vat", "customer", "repeated"],
+    "properties": {
+        "id": {"type": "integer"},
+        "external_order_id": {"type": "string"},
+        "status": {"type": "string", "enum": ["completed", "cancelled"]},
+        "invoice_number": {"type": "string", "nullable": True},
+        "cancellation_invoice_number": {"type": "string", "nullable": True},
+        "subtotal": MONEY, "discount": MONEY, "total_gross": MONEY, "total_net": MONEY,
+        "total_vat": MONEY,
+        "vat": {"type": "array", "items": {
+            "type": "object", "required": ["rate", "net", "vat", "gross"],
+            "properties": {"rate": MONEY, "net": MONEY, "vat": MONEY, "gross": MONEY}}},
+        "voucher_code": {"type": "string", "nullable": True},
+        "customer": {"type": "object", "required": ["id", "type"], "properties": {
+            "id": {"type": "integer"}, "type": {"type": "string"},
+            "sponsor_id": {"type": "integer", "nullable": True}}},
+        "repeated": {"type": "boolean"},
+    },
+}
 
 
 class ShopApi(JsonErrorApi):
@@ -44,6 +70,8 @@ class ShopApi(JsonErrorApi):
         super().add_apispec_components(api_spec)
         if "ShopLines" not in api_spec.components.schemas:
             api_spec.components.schema("ShopLines", LINES_SCHEMA)
+        if "ShopOrder" not in api_spec.components.schemas:
+            api_spec.components.schema("ShopOrder", ORDER_SCHEMA)
 
     @expose("/customers", methods=["POST"])
     @protect()
@@ -100,6 +128,7 @@ class ShopApi(JsonErrorApi):
                   schema: {$ref: '#/components/schemas/Error'}
         """
         data = _json_object()
+        language.in_language(data.get("language"))
         if not data.get("email"):
             raise RuleViolations({"email": [_("An e-mail address is required.")]},
                                  _("An e-mail address is required."))
@@ -148,6 +177,7 @@ class ShopApi(JsonErrorApi):
         """
         data = _json_object()
         customer_id = data.get("customer_id")
+        language.about_customer(customer_id)
         self._throttle(customer_id)
         customer = None
         if customer_id is not None:
@@ -205,30 +235,40 @@ class ShopApi(JsonErrorApi):
           responses:
             201:
               description: Order placed; id, invoice number, totals, VAT per rate, customer
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/ShopOrder'}
             200:
               description: This external_order_id was placed before; its first result
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/ShopOrder'}
             404:
               description: Unknown customer
               content:
                 application/json:
                   schema: {$ref: '#/components/schemas/Error'}
             409:
-              description: Voucher not redeemable (error = reason)
+              description: >-
+                Voucher not redeemable (error = reason), or `idempotency_conflict`: this
+                external_order_id was placed with another customer, basket or code
               content:
                 application/json:
                   schema: {$ref: '#/components/schemas/Error'}
         """
         data = _json_object()
         customer_id = data.get("customer_id")
+        language.about_customer(customer_id)
         if not isinstance(customer_id, int) or isinstance(customer_id, bool):
             message = _("customer_id must be a number.")
             raise DomainError("invalid_customer_id", message, fields={"customer_id": [message]})
         code = data.get("voucher_code")
         external_id = data.get("external_order_id")
+        lines, code = data.get("lines") or [], str(code) if code else None
         result = transaction.run(
-            lambda session: orders.place_order(session, external_id, customer_id,
-                                               data.get("lines") or [], str(code) if code else None),
-            retries=orders.CHECKOUT_RETRIES, on_conflict=orders.on_order_conflict(external_id))
+            lambda session: orders.place_order(session, external_id, customer_id, lines, code),
+            retries=orders.CHECKOUT_RETRIES,
+            on_conflict=orders.on_order_conflict(external_id, customer_id, lines, code))
         return self.response(200 if result.repeated else 201, **order_json(result))
 
     @expose("/orders/<int:pk>/cancel", methods=["POST"])
@@ -249,13 +289,17 @@ class ShopApi(JsonErrorApi):
             schema: {type: integer}
           responses:
             200:
-              description: Cancelled
+              description: Cancelled (the order with its cancellation invoice number)
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/ShopOrder'}
             404:
               description: Unknown order
               content:
                 application/json:
                   schema: {$ref: '#/components/schemas/Error'}
         """
+        language.about_order(pk)
         result = transaction.run(lambda session: orders.cancel_order(session, pk),
                                  on_conflict=orders.on_cancel_conflict(pk))
         return self.response(200, **order_json(result))
@@ -279,13 +323,15 @@ class ShopApi(JsonErrorApi):
             200:
               description: The PDF
               content:
-                application/pdf: {}
+                application/pdf:
+                  schema: {type: string, format: binary}
             404:
               description: Unknown order or no such invoice
               content:
                 application/json:
                   schema: {$ref: '#/components/schemas/Error'}
         """
+        language.about_order(pk)
         order = db.session.get(Order, pk)
         kind = request.args.get("kind", "invoice")
         if order is None or kind not in ("invoice", "cancellation"):

@@ -51,6 +51,9 @@ class Order(Model):
     total_vat = Column(MONEY, nullable=False)
     placed_at = Column(UTCDateTime, nullable=False, default=utcnow, index=True)
     cancelled_at = Column(UTCDateTime, nullable=True)
+    # What the shop sent (customer, lines, code), hashed: the same external id with another
+    # basket is refused, not answered with the first order (NULL: placed before it was kept).
+    payload_fingerprint = Column(String(64), nullable=True)
 
     address = relationship("Address")
     voucher_code = relationship("VoucherCode")
@@ -77,7 +80,9 @@ class OrderLine(Model):
     order_id = Column(Integer, ForeignKey("shop_order.id", ondelete="CASCADE"), nullable=False)
     position = Column(Integer, nullable=False)
     kind = Column(_enum(LineKind, "line_kind"), nullable=False, default=LineKind.article)
-    article_id = Column(Integer, ForeignKey("article.id", ondelete="RESTRICT"), nullable=True)
+    # The article sold (NULL on voucher lines): an ordered article cannot be deleted, only
+    # deactivated. Indexed for that check.
+    article_id = Column(Integer, ForeignKey("article.id", ondelete="RESTRICT"), nullable=True, index=True)
     article_no = Column(String(40), nullable=False)
     name = Column(String(200), nullable=False)
     quantity = Column(Integer, nullable=False)

@@ -237,6 +237,15 @@ def submit_request(
     return request
 
 
+def confirm_token_valid(token: str) -> bool:
+    """Whether a confirmation link is one of ours and not expired (before showing its page)."""
+    try:
+        _serializer().loads(token, max_age=CONFIRM_DAYS * 86400)
+    except (BadSignature, SignatureExpired):
+        return False
+    return True
+
+
 def confirm_request(session, token: str, now: datetime | None = None) -> int:
     """The request of a confirmation link, now open; confirming twice is harmless."""
     try:

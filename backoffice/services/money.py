@@ -29,6 +29,7 @@ class Line:
     unit_gross: Decimal
     vat_rate: Decimal
     discountable: bool
+    article_id: int | None = None
 
     @property
     def gross(self) -> Decimal:

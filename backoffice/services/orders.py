@@ -13,7 +13,9 @@ Exactly-once (V11) on PostgreSQL:
   customer's orders run one after another: the new-customer check and the per-customer
   maximum see the other order's outcome; a unique index on
   `redemption.new_customer_address_id` backs the new-customer rule up;
-- `external_order_id` is unique: a repeated or concurrent duplicate returns the first order;
+- `external_order_id` is unique: a repeated or concurrent duplicate returns the first order,
+  if it is the same request (the order keeps a hash of customer, lines and code); with
+  another basket it is a `Conflict` `idempotency_conflict`;
 - invoice numbers come from a counter row raised by an UPDATE in the same transaction
   (`backoffice.services.billing`): a rolled-back checkout gives its number back.
 SQLite serialises writers itself (one writer at a time), so the same code is safe there.
@@ -21,6 +23,8 @@ SQLite serialises writers itself (one writer at a time), so the same code is saf
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -100,9 +104,10 @@ _COUNT_BOTH = {single: statement.where(exists(select(_VOUCHER_SLOT.c.id))).add_c
 
 # The columns `_write_order` writes, in the order of its PostgreSQL statement.
 _ORDER_VALUES = ("external_order_id", "address_id", "status", "voucher_code_id", "subtotal_gross",
-                 "discount", "total_gross", "total_net", "total_vat", "placed_at", "cancelled_at")
-_LINE_VALUES = ("position", "kind", "article_no", "name", "quantity", "unit_gross", "vat_rate",
-                "line_gross")
+                 "discount", "total_gross", "total_net", "total_vat", "placed_at", "cancelled_at",
+                 "payload_fingerprint")
+_LINE_VALUES = ("position", "kind", "article_id", "article_no", "name", "quantity", "unit_gross",
+                "vat_rate", "line_gross")
 _REDEMPTION_VALUES = ("voucher_id", "code_id", "address_id", "new_customer_address_id",
                       "owner_partner_id", "amount", "was_new_customer", "redeemed_at")
 
@@ -203,6 +208,25 @@ def _stored(order: Order, repeated: bool = False) -> OrderResult:
                        repeated=repeated)
 
 
+def fingerprint(customer_id, lines, voucher_code) -> str:
+    """The checkout request as the shop sent it, hashed: customer, lines in their order, code."""
+    basket = [[str(item.get("article_no")), item.get("quantity")] if isinstance(item, dict) else item
+              for item in (lines if isinstance(lines, list) else [lines])]
+    payload = {"customer_id": customer_id, "lines": basket,
+               "voucher_code": normalize(voucher_code) if voucher_code else None}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _repeat(order: Order, payload_fingerprint: str | None) -> OrderResult:
+    """The first result of this external id, if the shop sent the same order again."""
+    if None not in (order.payload_fingerprint, payload_fingerprint) \
+            and order.payload_fingerprint != payload_fingerprint:
+        raise Conflict("idempotency_conflict", _(
+            "An order with this external_order_id and a different customer, basket or voucher code "
+            "exists (id %(id)s).", id=order.id), id=order.id)
+    return _stored(order, repeated=True)
+
+
 def _by_external_id(session, external_order_id: str) -> Order | None:
     return session.execute(select(Order).where(Order.external_order_id == external_order_id)
                            .execution_options(populate_existing=True)).scalar_one_or_none()
@@ -211,7 +235,8 @@ def _by_external_id(session, external_order_id: str) -> Order | None:
 def place_order(session, external_order_id: str, customer_id: int, lines: list[dict],
                 voucher_code: str | None = None, now: datetime | None = None) -> OrderResult:
     """Validate again and write the whole checkout; idempotent by external id (a repeat
-    returns the first result and writes nothing)."""
+    returns the first result and writes nothing; the same id with another customer, basket
+    or code is a `Conflict` `idempotency_conflict`)."""
     external_order_id = str(external_order_id or "").strip()
     if not external_order_id or len(external_order_id) > 64:
         raise DomainError("invalid_external_order_id", _("external_order_id needs 1 to 64 characters."))
@@ -221,26 +246,29 @@ def place_order(session, external_order_id: str, customer_id: int, lines: list[d
         reason = lazy_gettext("partner code %(code)s in order %(id)s", code=voucher_code,
                               id=external_order_id)
     with acting_as(SHOP_ACTOR, reason=reason), session.no_autoflush:
-        return _checkout(session, external_order_id, customer_id, lines, voucher_code, now or utcnow())
+        return _checkout(session, external_order_id, customer_id, lines, voucher_code, now or utcnow(),
+                         fingerprint(customer_id, lines, voucher_code))
 
 
-def on_order_conflict(external_order_id: str):
+def on_order_conflict(external_order_id: str, customer_id=None, lines=None, voucher_code=None):
     """For `transaction.run`: a unique index refused the checkout. A concurrent duplicate of
     the same order won (answer with it), or a concurrent order took the new-customer
     discount (refused), or something else clashed (retry)."""
     external_order_id = str(external_order_id or "").strip()
+    payload_fingerprint = fingerprint(customer_id, lines, voucher_code) if lines is not None else None
 
     def settle(session, exc: IntegrityError) -> OrderResult:
         existing = _by_external_id(session, external_order_id)
         if existing is not None:
-            return _stored(existing, repeated=True)
+            return _repeat(existing, payload_fingerprint)
         if "new_customer_address_id" in str(exc.orig) or "redemption" in str(exc.orig):
             raise VoucherRefused("not_new_customer") from exc
         raise Conflict("conflict", _("The order conflicts with another one; please retry.")) from exc
     return settle
 
 
-def _checkout(session, external_order_id, customer_id, lines, voucher_code, now) -> OrderResult:
+def _checkout(session, external_order_id, customer_id, lines, voucher_code, now,
+              payload_fingerprint) -> OrderResult:
     # The customer's row lock serialises this customer's checkouts (new-customer rule, per
     # customer maximum); fresh values, not what the session may have cached. The same query
     # asks whether this order exists already (a repeat returns it before any voucher check):
@@ -250,11 +278,11 @@ def _checkout(session, external_order_id, customer_id, lines, voucher_code, now)
     if row is None:
         first = _by_external_id(session, external_order_id)
         if first is not None:
-            return _stored(first, repeated=True)
+            return _repeat(first, payload_fingerprint)
         raise NotFound("unknown_customer", _("There is no customer with this id."))
     address, existing_id = row
     if existing_id is not None:
-        return _stored(session.get(Order, existing_id, populate_existing=True), repeated=True)
+        return _repeat(session.get(Order, existing_id, populate_existing=True), payload_fingerprint)
     priced = basket(session, lines)
     shares: dict[Decimal, Decimal] = {}
     code = None
@@ -275,13 +303,15 @@ def _checkout(session, external_order_id, customer_id, lines, voucher_code, now)
                   voucher_code_id=code.id if code is not None else None, subtotal_gross=subtotal,
                   discount=discount, total_gross=subtotal - discount,
                   total_net=sum((r.net for r in rates), ZERO), total_vat=sum((r.vat for r in rates), ZERO),
-                  placed_at=now, status=OrderStatus.completed, cancelled_at=None)
-    line_rows = [dict(position=position, kind=LineKind.article, article_no=line.article_no, name=line.name,
+                  placed_at=now, status=OrderStatus.completed, cancelled_at=None,
+                  payload_fingerprint=payload_fingerprint)
+    line_rows = [dict(position=position, kind=LineKind.article, article_id=line.article_id,
+                      article_no=line.article_no, name=line.name,
                       quantity=line.quantity, unit_gross=line.unit_gross, vat_rate=line.vat_rate,
                       line_gross=line.gross)
                  for position, line in enumerate(priced, 1)]
     # The voucher as its own line(s), one per VAT rate; stored in the invoice's language (German).
-    line_rows += [dict(position=position, kind=LineKind.voucher, article_no=code.code,
+    line_rows += [dict(position=position, kind=LineKind.voucher, article_id=None, article_no=code.code,
                        name=f"Gutschein {code.code}", quantity=1, unit_gross=-shares[rate], vat_rate=rate,
                        line_gross=-shares[rate])
                   for position, rate in enumerate(sorted(shares, reverse=True), len(priced) + 1)]

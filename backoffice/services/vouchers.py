@@ -116,7 +116,7 @@ def find_code(session, code: str) -> VoucherCode | None:
 
 # Plain rows, not Article objects: the checkout reads these columns and nothing else. Built
 # once (see `backoffice.services.orders`).
-_ARTICLES = select(Article.article_no, Article.name, Article.gross_price, Article.vat_rate,
+_ARTICLES = select(Article.id, Article.article_no, Article.name, Article.gross_price, Article.vat_rate,
                    Article.discountable_by_absolute_vouchers, Article.active
                    ).where(Article.article_no.in_(bindparam("numbers", expanding=True)))
 
@@ -125,6 +125,9 @@ def basket(session, lines: list[dict]) -> list[Line]:
     """Shop lines (`article_no`, `quantity`) as priced lines from the article master."""
     if not lines or not isinstance(lines, list) or not all(isinstance(item, dict) for item in lines):
         raise BasketError("empty_basket", _("The order needs lines: a list of article_no and quantity."))
+    most = int(_setting("ORDER_MAX_LINES", 100))
+    if len(lines) > most:
+        raise BasketError("too_many_lines", _("An order has at most %(n)s lines.", n=most))
     numbers = [str(item.get("article_no", "")) for item in lines]
     articles = {a.article_no: a for a in session.execute(_ARTICLES, {"numbers": numbers})}
     result = []
@@ -139,7 +142,8 @@ def basket(session, lines: list[dict]) -> list[Line]:
                               _("The quantity of %(no)s must be a whole number from 1 to 9999.",
                                 no=article.article_no), article_no=article.article_no)
         result.append(Line(article.article_no, article.name, quantity, article.gross_price,
-                           Decimal(article.vat_rate), article.discountable_by_absolute_vouchers))
+                           Decimal(article.vat_rate), article.discountable_by_absolute_vouchers,
+                           article.id))
     return result
 
 

@@ -57,6 +57,8 @@ def confirm_request(token):
         except DomainError as exc:
             return _render("portal/link_problem.html", exc.status, problem=exc.message)
         return redirect(url_for("portal.request_page", key=marketplace.view_token(request_id)))
+    if not marketplace.confirm_token_valid(token):
+        return _render("portal/link_problem.html", 404, problem=_("This link is not valid."))
     return _render("portal/request_confirm.html", token=token)
 
 

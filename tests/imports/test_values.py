@@ -145,6 +145,6 @@ def test_refused_cells_are_reported_with_their_exact_message(app, ctx, tmp_path)
         (2, "Zeitfenster bis", "spät", "Not a time of day (write 18:30)."),
         (2, "Maximal gesamt", "viele", "Not a whole number."),
         (2, "Maximal je Kunde", "1,5", "Not a whole number."),
-        (2, "", "", "The amount must be more than 0."),
+        (2, "Betrag", "", "This field is required."),
     ]
     assert ctx.query(Voucher).count() == 0

@@ -42,7 +42,8 @@ def checkout(session, external_id, customer_id, lines, code=None, now=None) -> O
     concurrent duplicate answered with the first result."""
     return transaction.run(
         lambda s: orders.place_order(s, external_id, customer_id, lines, code, now), session=session,
-        retries=orders.CHECKOUT_RETRIES, on_conflict=orders.on_order_conflict(external_id))
+        retries=orders.CHECKOUT_RETRIES,
+        on_conflict=orders.on_order_conflict(external_id, customer_id, lines, code))
 
 
 def ordered(session, external_id, customer_id, lines, code=None, now=None) -> Order:

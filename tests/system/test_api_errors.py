@@ -9,8 +9,10 @@ malformed body. Each answer must be a 4xx whose JSON has a string `error` and `m
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 import pytest
+import sqlalchemy as sa
 
 from tests.support.http import api_token
 
@@ -144,3 +146,178 @@ def test_the_shape_is_one_shared_schema_in_the_openapi_spec(client, admin_header
                 if ref not in ("#/components/schemas/Error", f"#/components/responses/{status}"):
                     unlinked.append(f"{method.upper()} {path} {status}")
     assert unlinked == [], unlinked
+
+
+# --- Bad input, one walk per class over every route ------------------------------------------
+
+BIG_NUMBERS = [2**31, 10**20]
+TEXT_PARAMS = re.compile(r"<(?:string:)?([a-z_]+)>")
+
+
+def counts(app) -> dict[str, int]:
+    """Rows per table of the app: a refused request writes none."""
+    from backoffice.extensions import db
+    from tests.conftest import our_tables
+
+    with app.app_context():
+        return {table: db.session.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar()
+                for table in our_tables()}
+
+
+def openapi(client, headers) -> dict:
+    return client.get("/api/v1/_openapi", headers=headers).json
+
+
+def json_bodies(spec) -> list[tuple[str, str, dict]]:
+    """(method, url, request body schema) of every operation that takes a JSON body."""
+    found = []
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            schema = (operation.get("requestBody") or {}).get("content", {}) \
+                .get("application/json", {}).get("schema")
+            if schema is None:
+                continue
+            url = re.sub(r"\{[a-z_]+\}", "1", path)
+            found.append((method.upper(), url, resolve(spec, schema)))
+    return found
+
+
+def resolve(spec, schema: dict) -> dict:
+    while "$ref" in schema:
+        schema = spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+    return schema
+
+
+def body_with(spec, schema: dict, kind: str, bad) -> dict:
+    """A body whose properties of `kind` ("string", "enum", "integer") are all `bad`, the rest
+    plausible."""
+    body = {}
+    for name, prop in (schema.get("properties") or {}).items():
+        prop = resolve(spec, prop)
+        if kind == "enum" and "enum" in prop:
+            body[name] = bad
+        elif prop.get("type") == kind and "enum" not in prop:
+            body[name] = bad
+        elif prop.get("type") == "array":
+            item = resolve(spec, prop.get("items") or {})
+            body[name] = [body_with(spec, item, kind, bad) if item.get("properties") else bad]
+        elif prop.get("type") == "integer" or name.endswith("_id"):
+            body[name] = 1
+        elif prop.get("type") == "boolean":
+            body[name] = False
+    return body
+
+
+def carries(value, bad) -> bool:
+    if type(value) is type(bad) and value == bad:
+        return True
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    return any(carries(item, bad) for item in items)
+
+
+# Reads, not writes: an unusable code in a voucher check is an unknown code (200, valid false).
+READS = {("POST", "/api/v1/shop/vouchers/check")}
+
+
+@pytest.fixture
+def shop_world(make):
+    make.article(article_no="A-1", gross_price=Decimal("10.00"))
+    return make.address(email="kundin@example.org")
+
+
+def walk_bodies(app, client, headers, kind: str, bad) -> int:
+    spec = openapi(client, headers)
+    before = counts(app)
+    walked = 0
+    for method, url, schema in json_bodies(spec):
+        body = body_with(spec, schema, kind, bad)
+        if not carries(body, bad):
+            continue
+        response = call(client, method, url, json=body, headers=headers)
+        if (method, url) in READS and response.status_code == 200:
+            continue
+        assert_error_shape(response, method, url)
+        walked += 1
+    assert counts(app) == before, kind
+    return walked
+
+
+@pytest.mark.parametrize("bad", ["a\x00b", "a\ud800b"], ids=["nul", "surrogate"])
+def test_nul_bytes_and_lone_surrogates_in_any_body_string_are_refused(app, client, admin_headers,
+                                                                      shop_world, bad):
+    assert walk_bodies(app, client, admin_headers, "string", bad) >= 12
+
+
+def test_strings_longer_than_their_column_are_refused(app, client, admin_headers, shop_world):
+    assert walk_bodies(app, client, admin_headers, "string", "x" * 5000) >= 12
+
+
+@pytest.mark.parametrize("bad", [5, 1.5, ["x"], {"x": 1}, True],
+                         ids=["int", "float", "list", "object", "bool"])
+def test_wrong_json_types_for_string_fields_are_refused(app, client, admin_headers, shop_world, bad):
+    assert walk_bodies(app, client, admin_headers, "string", bad) >= 12
+
+
+def test_unknown_enum_values_are_refused(app, client, admin_headers, shop_world):
+    assert walk_bodies(app, client, admin_headers, "enum", "king") >= 4
+
+
+@pytest.mark.parametrize("bad", BIG_NUMBERS)
+def test_ids_beyond_the_integer_range_in_bodies_are_refused(app, client, admin_headers, shop_world, bad):
+    assert walk_bodies(app, client, admin_headers, "integer", bad) >= 6
+
+
+@pytest.mark.parametrize("bad", BIG_NUMBERS)
+def test_ids_beyond_the_integer_range_in_paths_are_not_found(app, client, admin_headers, bad):
+    walked = 0
+    for method, rule in api_routes(app):
+        if "<int:" not in rule and "<pk>" not in rule:
+            continue
+        url = re.sub(r"<(?:int:)?(pk|[a-z_]*id)>", str(bad), rule.replace("<version>", "v1"))
+        url = re.sub(r"<[a-z_:]+>", "x", url)
+        response = call(client, method, url, json={}, headers=admin_headers)
+        assert_error_shape(response, method, url)
+        assert response.status_code in (404, 405), (method, url, response.status_code)
+        walked += 1
+    assert walked >= 15
+
+
+@pytest.mark.parametrize("query", [
+    "page=2147483648", "page_size=99999999999999999999", "customer_id=2147483648",
+    "q=(page:2147483648,page_size:10)", "q=(page:0,page_size:99999999999)", "q=(((", "q=(page:'",
+    "q=!x", "x=a%00b", "q=(filters:!((col:last_name,opr:ct,value:'a%00b')))",
+])
+def test_bad_query_strings_are_refused_on_every_get_route(app, client, admin_headers, query):
+    walked = 0
+    for method, rule in api_routes(app):
+        if method != "GET" or rule in OPEN_ROUTES:
+            continue
+        url = f"{url_of(rule)}?{query}"
+        response = call(client, method, url, headers=admin_headers)
+        assert_error_shape(response, method, url)
+        walked += 1
+    assert walked >= 20
+
+
+@pytest.mark.parametrize("value", ["a%00b", "%2e%2e", "..%2f..%2fetc%2fpasswd"])
+def test_text_path_parameters_with_nul_or_dot_dot_are_refused(app, client, admin_headers, value):
+    walked = 0
+    for method, rule in api_routes(app):
+        if not TEXT_PARAMS.search(rule.replace("<version>", "")):
+            continue
+        url = TEXT_PARAMS.sub(value, rule.replace("<version>", "v1"))
+        url = re.sub(r"<int:[a-z_]+>", "1", url)
+        response = call(client, method, url, json={}, headers=admin_headers)
+        assert_error_shape(response, method, url)
+        walked += 1
+    assert walked >= 2
+
+
+def test_a_body_over_the_limit_is_refused_before_it_is_read(app, client, admin_headers):
+    before = counts(app)
+    body = '{"last_name": "' + "x" * (app.config["MAX_CONTENT_LENGTH"] + 10) + '"}'
+    for url in ("/api/v1/address/", "/api/v1/shop/customers"):
+        response = client.post(url, data=body, content_type="application/json", headers=admin_headers)
+        assert_error_shape(response, "POST", url)
+        assert response.status_code == 413 and response.json["error"] == "too_large"
+    assert counts(app) == before

@@ -169,7 +169,8 @@ EMPTY = {"error": "empty_basket",
 
 @pytest.mark.parametrize(("body", "answer"), [
     ({"external_order_id": "m-1", "customer_id": "x", "lines": BASKET},
-     {"error": "invalid_customer_id", "message": "customer_id muss eine Zahl sein."}),
+     {"error": "invalid_customer_id", "message": "customer_id muss eine Zahl sein.",
+      "fields": {"customer_id": ["customer_id muss eine Zahl sein."]}}),
     ({"external_order_id": "m-2", "customer_id": 1, "lines": "SHIRT"}, EMPTY),
     ({"external_order_id": "m-3", "customer_id": 1, "lines": ["SHIRT"]}, EMPTY),
     ({"external_order_id": "", "customer_id": 1, "lines": BASKET},

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from backoffice.api.shop import order_json
-from backoffice.errors import DomainError
+from backoffice.errors import Conflict, DomainError
 from backoffice.extensions import db
 from backoffice.models import (
     AddressType,
@@ -99,11 +99,24 @@ def test_repeating_an_order_returns_the_first_result(ctx, make, shop):
     _, code = voucher_with_code("SOMMER5")
     customer = make.address()
     first = checkout(ctx, "ext-7", customer.id, lines(shirt=2), "sommer5")
-    second = checkout(ctx, "ext-7", customer.id, lines(tea=9), None)
+    second = checkout(ctx, "ext-7", customer.id, lines(shirt=2), " SOMMER5 ")
     assert second.repeated and second.order_id == first.order_id
     assert order_json(second)["total_gross"] == "34.98"
     assert ctx.execute(sa.select(sa.func.count(Invoice.id))).scalar() == 1
     assert db.session.get(VoucherCode, code.id).redeemed_count == 1
+
+
+def test_the_same_external_id_with_another_basket_is_an_idempotency_conflict(ctx, make, shop):
+    voucher_with_code("SOMMER5")
+    customer, other = make.address(), make.address()
+    first = checkout(ctx, "ext-8", customer.id, lines(shirt=2), "sommer5")
+    for changed in [(customer.id, lines(tea=9), "sommer5"), (customer.id, lines(shirt=2), None),
+                    (other.id, lines(shirt=2), "sommer5"), (customer.id, lines(shirt=3), "sommer5")]:
+        with pytest.raises(Conflict) as refused:
+            checkout(ctx, "ext-8", *changed)
+        assert refused.value.code == "idempotency_conflict" and refused.value.details["id"] == first.order_id
+    assert ctx.execute(sa.select(sa.func.count(Order.id))).scalar() == 1
+    assert ctx.execute(sa.select(sa.func.count(Invoice.id))).scalar() == 1
 
 
 def test_cancel_releases_the_redemption_once_and_keeps_type_and_sponsor(ctx, make, shop):
