@@ -12,7 +12,9 @@ from flask_migrate import upgrade
 from sqlalchemy import func, select
 from tqdm import tqdm
 
+from .audit import acting_as
 from .demo import bulk_insert, seed_articles, seed_logins, seed_public_profiles, seed_vouchers_and_orders
+from .demo_marketplace import seed_marketplace
 from .extensions import db
 from .models import Address
 from .services import monthly_invoice
@@ -70,12 +72,15 @@ def _seed(addresses: int) -> None:
     orders = seed_vouchers_and_orders(db.session)
     with unit_of_work() as session:
         profiles, services = seed_public_profiles(session)
+    with unit_of_work() as session, acting_as("demo"):
+        bids, charges = seed_marketplace(session)
     click.echo(
         f"Seeded {result.addresses} addresses ({result.partners} partners, depth "
         f"{result.max_depth}, largest firstline {result.largest_firstline}) in {elapsed:.1f} s; "
         f"{profiles} published profiles with {services} services."
     )
-    click.echo(f"Seeded vouchers, partner codes and {orders} orders.")
+    click.echo(f"Seeded vouchers, partner codes and {orders} orders; {bids} bids and {charges} "
+               "charged requests.")
     click.echo("Demo logins: " + ", ".join(f"{u}/{p} ({r})" for u, p, r in logins))
 
 
