@@ -322,3 +322,11 @@ def smtp_server(app, tmp_path):
     yield server
     server.stop()
     app.config.update(saved)
+
+
+@pytest.fixture
+def ids_high_again(database_url):
+    """For tests that run the demo seed: it writes its own ids and sets the sequences to them;
+    later tests get high ids again."""
+    yield
+    start_ids_high(database_url)

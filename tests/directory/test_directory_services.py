@@ -188,7 +188,7 @@ def test_categories_have_two_levels_and_two_languages(trades):
     assert labels == ["Crafts", "Crafts › Electrical", "Design"]
 
 
-def test_demo_data_has_published_profiles_in_several_categories_and_places(app, ctx):
+def test_demo_data_has_published_profiles_in_several_categories_and_places(app, ctx, ids_high_again):
     bulk_insert(ctx, 600)
     seed_logins(ctx, app.appbuilder.sm)
     with transaction.unit_of_work() as session:

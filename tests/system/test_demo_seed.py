@@ -2,7 +2,6 @@
 
 from collections import Counter
 
-import pytest
 from sqlalchemy import func, select
 
 from backoffice.demo import DEMO_LOGINS, bulk_insert, generate, seed_articles, seed_logins
@@ -10,7 +9,6 @@ from backoffice.models import Address, Article, Partner
 from downline.integrity import check
 from downline.sponsors import upline_ids
 from tests.support.http import login
-from tests.support.ids import start_ids_high
 
 
 def test_generated_tree_is_deep_and_top_heavy():
@@ -24,13 +22,6 @@ def test_generated_tree_is_deep_and_top_heavy():
     assert sum(1 for n in firstline.values() if n <= 3) > len(firstline) / 2  # many small ones
     assert set(types) == {"new_customer", "customer", "partner"}
     assert all(a[16] is None or a[16] < a[0] for a, _, _ in rows)  # sponsors come first: no cycles
-
-
-@pytest.fixture
-def ids_high_again(database_url):
-    """The seed writes its own ids and sets the sequences to them; later tests get high ids again."""
-    yield
-    start_ids_high(database_url)
 
 
 def test_seed_inserts_tree_articles_and_logins(app, ctx, ids_high_again):

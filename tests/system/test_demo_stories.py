@@ -17,7 +17,7 @@ from backoffice.models import (
 )
 
 
-def test_demo_has_vouchers_codes_orders_invoices_and_a_cancellation_all_in_the_past(app, ctx):
+def test_demo_has_vouchers_codes_orders_invoices_and_a_cancellation_all_in_the_past(app, ctx, ids_high_again):
     bulk_insert(ctx, 600)
     seed_articles(ctx)
     seed_logins(ctx, app.appbuilder.sm)
