@@ -7,7 +7,7 @@ once, within 15 minutes.
 
 from __future__ import annotations
 
-from flask import request, url_for
+from flask import url_for
 from flask_appbuilder.api import expose
 from flask_appbuilder.security.decorators import protect
 from flask_babel import gettext as _
@@ -17,6 +17,7 @@ from ..errors import InvalidInput
 from ..extensions import db
 from ..services import customer_portal
 from .base import JsonErrorApi
+from .errors import json_object
 
 
 class CustomerLinksApi(JsonErrorApi):
@@ -69,9 +70,7 @@ class CustomerLinksApi(JsonErrorApi):
                 application/json:
                   schema: {$ref: '#/components/schemas/Error'}
         """
-        data = request.get_json(silent=True)
-        if not isinstance(data, dict):
-            raise InvalidInput("invalid_json", _("Send a JSON object."))
+        data = json_object()
         address_id = data.get("address_id")
         if address_id is not None and (not isinstance(address_id, int) or isinstance(address_id, bool)):
             raise InvalidInput("invalid_input", _("address_id must be a whole number."))

@@ -29,7 +29,7 @@ from ..errors import Conflict, InvalidInput, NotFound, RuleViolations
 from ..extensions import db
 from ..models import AddressType
 from ..security import current_partner_address_id
-from .errors import JsonErrors
+from .errors import JsonErrors, json_object
 
 MEMBER_SCHEMA = {
     "type": "object",
@@ -390,9 +390,7 @@ class DownlineApi(JsonErrors, BaseApi):
                 application/json:
                   schema: {$ref: '#/components/schemas/Error'}
         """
-        data = request.get_json(silent=True)
-        if not isinstance(data, dict):
-            raise InvalidInput("invalid_json", _("Send a JSON object."))
+        data = json_object()
         ids = [data.get("address_id"), data.get("new_sponsor_id")]
         if not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
             raise RuleViolations({name: [_("Give an address number.")] for name, value

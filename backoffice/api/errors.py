@@ -21,7 +21,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
-from ..errors import Conflict, DomainError, NotAuthenticated, code_for_status
+from ..errors import Conflict, DomainError, InvalidInput, NotAuthenticated, code_for_status
 from ..transaction import discard
 
 log = logging.getLogger(__name__)
@@ -82,6 +82,14 @@ def _fab_answer_types(schema: dict) -> None:
             childs = (item.get("properties") or {}).get("childs")
             if childs and childs.get("items") == {"type": "object"}:
                 childs["items"] = {"oneOf": [{"type": "object"}, {"type": "string"}]}
+
+
+def json_object() -> dict:
+    """The request's JSON body, which must be an object; `InvalidInput` otherwise."""
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise InvalidInput("invalid_json", _("Send a JSON object."))
+    return data
 
 
 def error_response(status: int, code: str | None = None, message=None, **extra):

@@ -4,7 +4,7 @@ live once the customer confirms it from the mail, and a direct request is charge
 
 from __future__ import annotations
 
-from flask import request, url_for
+from flask import url_for
 from flask_appbuilder.api import expose
 from flask_appbuilder.security.decorators import protect
 from flask_babel import gettext as _
@@ -14,13 +14,7 @@ from ..errors import InvalidInput
 from ..extensions import db
 from ..services import marketplace
 from .base import JsonErrorApi
-
-
-def _json_object() -> dict:
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise InvalidInput("invalid_json", _("Send a JSON object."))
-    return data
+from .errors import json_object
 
 
 class MarketplaceApi(JsonErrorApi):
@@ -69,7 +63,7 @@ class MarketplaceApi(JsonErrorApi):
             422:
               description: Invalid fields
         """
-        data = _json_object()
+        data = json_object()
         category_id = data.get("category_id")
         customer_id = data.get("customer_id")
         if not isinstance(category_id, int) or isinstance(category_id, bool):
@@ -174,7 +168,7 @@ class MarketplaceApi(JsonErrorApi):
             409:
               description: Not confirmed, partner limit reached, or the partner's budget is used up
         """
-        partner_id = _json_object().get("partner_id")
+        partner_id = json_object().get("partner_id")
         if not isinstance(partner_id, int) or isinstance(partner_id, bool):
             raise InvalidInput(
                 "invalid_fields",

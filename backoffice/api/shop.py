@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 
 from .. import transaction
 from ..downloads import pdf_response
-from ..errors import DomainError, InvalidInput, NotFound, RuleViolations, TooManyRequests
+from ..errors import DomainError, NotFound, RuleViolations, TooManyRequests
 from ..extensions import db
 from ..models import Address, Invoice, InvoiceKind, Order
 from ..security import logged_in_user
@@ -25,6 +25,7 @@ from ..services.throttle import voucher_checks
 from ..services.vouchers import basket, check
 from . import language
 from .base import JsonErrorApi
+from .errors import json_object
 
 LINES_SCHEMA = {"type": "array", "items": {"type": "object", "required": ["article_no", "quantity"],
                                            "properties": {"article_no": {"type": "string"},
@@ -127,7 +128,7 @@ class ShopApi(JsonErrorApi):
                 application/json:
                   schema: {$ref: '#/components/schemas/Error'}
         """
-        data = _json_object()
+        data = json_object()
         language.in_language(data.get("language"))
         if not data.get("email"):
             raise RuleViolations({"email": [_("An e-mail address is required.")]},
@@ -175,7 +176,7 @@ class ShopApi(JsonErrorApi):
                 application/json:
                   schema: {$ref: '#/components/schemas/Error'}
         """
-        data = _json_object()
+        data = json_object()
         customer_id = data.get("customer_id")
         language.about_customer(customer_id)
         self._throttle(customer_id)
@@ -256,7 +257,7 @@ class ShopApi(JsonErrorApi):
                 application/json:
                   schema: {$ref: '#/components/schemas/Error'}
         """
-        data = _json_object()
+        data = json_object()
         customer_id = data.get("customer_id")
         language.about_customer(customer_id)
         if not isinstance(customer_id, int) or isinstance(customer_id, bool):
@@ -341,12 +342,6 @@ class ShopApi(JsonErrorApi):
             raise NotFound("no_invoice", _("This order has no such invoice."))
         return pdf_response(invoice)
 
-
-def _json_object() -> dict:
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise InvalidInput("invalid_json", _("Send a JSON object."))
-    return data
 
 
 def _raise(error: Exception):

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from flask import request
 from flask_appbuilder.api import expose
 from flask_appbuilder.security.decorators import protect
 from flask_babel import gettext as _
 
 from .. import transaction
 from ..datamodel import Interface
-from ..errors import InvalidInput, NotFound
+from ..errors import NotFound
 from ..extensions import db
 from ..models import Voucher, VoucherCode
 from ..services.voucher_rules import check_voucher_record
 from ..services.vouchers import add_code, generate_codes
 from .base import ModelApi
+from .errors import json_object
 
 VOUCHER_API_FIELDS = ["name", "kind", "amount", "vat_mode", "fixed_vat_rate", "new_customers_only",
                       "min_order_value", "valid_from", "valid_until", "valid_on", "window_weekdays",
@@ -84,9 +84,7 @@ class VoucherApi(ModelApi):
         voucher = db.session.get(Voucher, pk)
         if voucher is None:
             raise NotFound("unknown_voucher", _("There is no voucher with this id."))
-        data = request.get_json(silent=True)
-        if not isinstance(data, dict):
-            raise InvalidInput("invalid_json", _("Send a JSON object."))
+        data = json_object()
 
         def create(session):
             if data.get("pattern"):
