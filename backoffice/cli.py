@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime
 
 import click
 from flask import current_app
@@ -19,7 +18,7 @@ from .extensions import db
 from .models import Address
 from .services import monthly_invoice
 from .services.billing import Period
-from .services.vouchers import company_zone
+from .services.vouchers import company_today
 from .transaction import unit_of_work
 
 partnerdesk_cli = AppGroup("partnerdesk", help="Set up and maintain Partnerdesk.")
@@ -101,7 +100,7 @@ def seed_command(addresses):
 @click.option("--dry-run", is_flag=True, help="Show what would be billed; write nothing.")
 def billing_run_command(period, dry_run):
     """Bill every partner with something to bill for the month; safe to run again."""
-    today = datetime.now(company_zone()).date()
+    today = company_today()
     month = Period.parse(period) if period else Period.before(today)
     with tqdm(unit="partner", desc=f"billing {month.start:%Y-%m}", disable=None) as bar:
         def progress(done, total):

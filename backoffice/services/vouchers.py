@@ -6,7 +6,7 @@ import re
 import secrets
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -67,6 +67,11 @@ def _setting(name: str, default):
 
 def company_zone() -> ZoneInfo:
     return ZoneInfo(_setting("COMPANY_TIME_ZONE", "Europe/Berlin"))
+
+
+def company_today() -> date:
+    """Today in the company's time zone (billing periods, collection dates)."""
+    return datetime.now(company_zone()).date()
 
 
 def _message(reason: str) -> str:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -11,7 +9,7 @@ from huey import crontab
 
 from backoffice.services import monthly_invoice
 from backoffice.services.billing import Period
-from backoffice.services.vouchers import company_zone
+from backoffice.services.vouchers import company_today
 
 from .context import TaskContext
 from .registry import task
@@ -22,7 +20,7 @@ from .registry import task
       title=_l("Monthly partner invoices"))
 def monthly_run(session, ctx: TaskContext, period: str | None = None) -> dict:
     """Bill the previous month (or `period`, YYYY-MM); safe to run again at any time."""
-    today = datetime.now(company_zone()).date()
+    today = company_today()
     month = Period.parse(period) if period else Period.before(today)
     ctx.progress(0, None, _("Collecting what to bill for %(month)s", month=f"{month.start:%m/%Y}"))
     result = monthly_invoice.run(session, month, today, current_app.config["PARTNER_INVOICE_DUE_DAYS"],

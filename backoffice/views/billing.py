@@ -7,52 +7,25 @@ changes nothing.
 
 from __future__ import annotations
 
-from datetime import date, datetime
-
 from flask import Response, abort, current_app, flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
 from flask_babel import format_currency
 from flask_babel import gettext as _
 
-from imports.values import decimal_text
-
 from .. import transaction
-from ..errors import InvalidInput
 from ..extensions import db
 from ..models import DebitStatus, Invoice, InvoiceSeries, SepaFile
 from ..security import logged_in_user
 from ..services import direct_debits
 from ..services.billing import render_partner_invoice
-from ..services.vouchers import company_zone
+from ..services.vouchers import company_today
+from .localized import form_amount, form_date
 from .mixins import local_datetime, money
-
-
-def company_today() -> date:
-    return datetime.now(company_zone()).date()
 
 
 def _user_id() -> int | None:
     user = logged_in_user()
     return getattr(user, "id", None)
-
-
-def _amount(raw: str, field: str):
-    value = decimal_text(str(raw or "").replace("€", "").strip())
-    if value is None:
-        raise InvalidInput("invalid_amount", _("Write the amount as 1.234,56 or 1234.56."),
-                           fields={field: [_("Write the amount as 1.234,56 or 1234.56.")]})
-    return value
-
-
-def _day(raw: str, field: str) -> date:
-    text = str(raw or "").strip()
-    for pattern in ("%d.%m.%Y", "%Y-%m-%d"):
-        try:
-            return datetime.strptime(text, pattern).date()
-        except ValueError:
-            continue
-    raise InvalidInput("invalid_date", _("Write the date as 31.12.2026."),
-                       fields={field: [_("Write the date as 31.12.2026.")]})
 
 
 def _statement_or_404(pk: int) -> Invoice:
@@ -95,8 +68,8 @@ class BillingView(BaseView):
     @has_access
     def transfer(self, pk):
         _statement_or_404(pk)
-        amount = _amount(request.form.get("amount"), "amount")
-        paid_on = _day(request.form.get("paid_on"), "paid_on")
+        amount = form_amount(request.form.get("amount"), "amount")
+        paid_on = form_date(request.form.get("paid_on"), "paid_on")
         with transaction.unit_of_work():
             left = direct_debits.record_transfer(db.session, pk, amount, paid_on,
                                                  request.form.get("reference", ""), _user_id())
@@ -106,8 +79,8 @@ class BillingView(BaseView):
     @expose("/debit/<int:pk>/return", methods=["POST"])
     @has_access
     def debit_return(self, pk):
-        fee = _amount(request.form.get("fee") or "0", "fee")
-        returned_on = _day(request.form.get("returned_on"), "returned_on")
+        fee = form_amount(request.form.get("fee") or "0", "fee")
+        returned_on = form_date(request.form.get("returned_on"), "returned_on")
         with transaction.unit_of_work():
             invoice_id = direct_debits.record_return(db.session, pk, returned_on,
                                                      request.form.get("reason", ""), fee, _user_id())

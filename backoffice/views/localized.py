@@ -19,6 +19,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
 from flask_babel import format_date, format_decimal
+from flask_babel import gettext as _
 from markupsafe import Markup
 from wtforms import DateField, DecimalField
 from wtforms.fields.core import UnboundField
@@ -26,6 +27,7 @@ from wtforms.widgets import html_params
 
 from imports.values import MESSAGES
 
+from ..errors import InvalidInput
 from ..local_values import language, parse_date, parse_decimal
 from ..rules import countries
 
@@ -171,3 +173,25 @@ class LocalizedMixin:
 
 
 __all__ = ["LocalizedMixin", "country_name", "file_name", "local_date", "local_number", "localized"]
+
+
+def form_amount(raw, field: str, *, required: bool = True):
+    """A money amount typed into a hand-written form ('1.234,56 €', '1234.56'); None for an
+    empty optional one; `InvalidInput` at the field for anything else."""
+    text = str(raw or "").replace("€", "").strip()
+    if not text and not required:
+        return None
+    value = parse_decimal(text)
+    if value is None:
+        message = _("Write the amount as 1.234,56 or 1234.56.")
+        raise InvalidInput("invalid_amount", message, fields={field: [message]})
+    return value
+
+
+def form_date(raw, field: str):
+    """A date typed into a hand-written form ('31.12.2026' or '2026-12-31')."""
+    value = parse_date(raw)
+    if value is None:
+        message = _("Write the date as 31.12.2026.")
+        raise InvalidInput("invalid_date", message, fields={field: [message]})
+    return value

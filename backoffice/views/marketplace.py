@@ -9,8 +9,6 @@ from flask_babel import format_currency, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from imports.values import decimal_text
-
 from .. import transaction
 from ..datamodel import Interface
 from ..errors import Forbidden, InvalidInput
@@ -18,18 +16,8 @@ from ..extensions import db
 from ..models import DirectStatus, DisputeReason, LeadCharge, LeadRequest, RequestStatus, Review
 from ..security import current_partner_id, is_partner_owner, logged_in_user
 from ..services import marketplace
+from .localized import form_amount
 from .mixins import ExportMixin, label_of, local_datetime, money, yes_no
-
-
-def _decimal(raw, field: str, required: bool = True):
-    text = str(raw or "").replace("€", "").strip()
-    if not text and not required:
-        return None
-    value = decimal_text(text)
-    if value is None:
-        raise InvalidInput("invalid_amount", _("Write the amount as 12,50 or 12.50."),
-                           fields={field: [_("Write the amount as 12,50 or 12.50.")]})
-    return value
 
 
 class MyRequestsView(BaseView):
@@ -68,8 +56,8 @@ class MyRequestsView(BaseView):
     def bid(self, category_id):
         if not is_partner_owner():
             raise Forbidden("owner_only", _("Only the team's owner places bids."))
-        amount = _decimal(request.form.get("amount"), "amount")
-        budget = _decimal(request.form.get("monthly_budget"), "monthly_budget", required=False)
+        amount = form_amount(request.form.get("amount"), "amount")
+        budget = form_amount(request.form.get("monthly_budget"), "monthly_budget", required=False)
         user = logged_in_user()
         with transaction.unit_of_work():
             marketplace.set_bid(db.session, current_partner_id(), category_id, amount, budget,
