@@ -166,6 +166,13 @@ class RateSum:
         return self.net + self.vat
 
 
+def billed_as(source: str, id_column):
+    """EXISTS an invoice line that bills the row of `id_column` as `source`: the sources'
+    "not billed yet" is `~billed_as(...)`."""
+    return (select(InvoiceLine.id)
+            .where(InvoiceLine.source == source, InvoiceLine.source_id == id_column).exists())
+
+
 def sums_per_rate(items: list[Billable]) -> list[RateSum]:
     """Net per VAT rate (the lines, each to the cent) and the VAT of that sum, rounded half
     up once per rate: what EN 16931 requires (BR-S-08/09) and what the page prints."""

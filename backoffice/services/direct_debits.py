@@ -27,7 +27,6 @@ from ..models import (
     DebitStatus,
     Invoice,
     InvoiceKind,
-    InvoiceLine,
     InvoiceSeries,
     Partner,
     Payment,
@@ -35,7 +34,7 @@ from ..models import (
     SepaFile,
 )
 from . import sepa
-from .billing import Billable
+from .billing import Billable, billed_as
 from .money import ZERO, cents
 
 DIRECT_DEBIT, TRANSFER, RETURN = "direct_debit", "transfer", "return"
@@ -180,8 +179,7 @@ RETURN_FEE = "return_fee"
 
 def unbilled_return_fees(session, partner_id: int, vat_rate: Decimal) -> list[Billable]:
     """The partner's return fees no statement has billed yet, as items for the next one."""
-    billed = select(InvoiceLine.id).where(InvoiceLine.source == RETURN_FEE,
-                                          InvoiceLine.source_id == SepaDebit.id).exists()
+    billed = billed_as(RETURN_FEE, SepaDebit.id)
     debits = session.execute(select(SepaDebit).where(
         SepaDebit.partner_id == partner_id, SepaDebit.status == DebitStatus.returned,
         SepaDebit.return_fee > 0, ~billed).order_by(SepaDebit.id)).scalars()

@@ -44,7 +44,6 @@ from ..models import (
     DirectStatus,
     DisputeReason,
     DisputeStatus,
-    InvoiceLine,
     LeadCharge,
     LeadRequest,
     Partner,
@@ -57,7 +56,7 @@ from ..models import (
 from ..models.types import utcnow
 from ..rules import normalize_email
 from . import mail
-from .billing import Billable, Period
+from .billing import Billable, Period, billed_as
 from .directory import findable_condition, haversine_km
 from .money import cents
 from .profiles import notification_email
@@ -291,6 +290,7 @@ class RankedPartner:
     distance_km: float
     responsiveness: Decimal
     budget_left: Decimal | None
+    rating: Decimal  # the smoothed rating that went into the quality
 
 
 def responsiveness(responded: int, total: int) -> Decimal:
@@ -385,6 +385,7 @@ def rank(session, request: LeadRequest, now: datetime | None = None) -> list[Ran
                 left,
                 share,
                 quality,
+                stars[bid.partner_id].smoothed,
             )
         )
     ranked.sort(key=lambda r: (-r[0], r[1]))
@@ -399,8 +400,11 @@ def rank(session, request: LeadRequest, now: datetime | None = None) -> list[Ran
             round(distance, 1),
             share,
             left,
+            rating,
         )
-        for position, (score, _tb, bid, profile, distance, left, share, quality) in enumerate(ranked, 1)
+        for position, (score, _tb, bid, profile, distance, left, share, quality, rating) in enumerate(
+            ranked, 1
+        )
     ]
 
 
@@ -499,7 +503,7 @@ def send_direct_request(
         "signals": {
             "responsiveness": str(chosen.responsiveness),
             "weight": "0.25",
-            "rating": str(ratings(session, [partner_id])[partner_id].smoothed),
+            "rating": str(chosen.rating),
             "rating_weight": "0.25",
         },
         "quality": str(chosen.quality),
@@ -635,11 +639,7 @@ def month_charges(session, partner_id: int, now: datetime | None = None) -> tupl
 def billable_charges(session, period: Period) -> dict[int, list[Billable]]:
     """The monthly run's source: the period's charges no statement has billed yet."""
     start, end = period.bounds(company_zone())
-    billed = (
-        select(InvoiceLine.id)
-        .where(InvoiceLine.source == LEAD_CHARGE, InvoiceLine.source_id == LeadCharge.id)
-        .exists()
-    )
+    billed = billed_as(LEAD_CHARGE, LeadCharge.id)
     rows = session.execute(
         select(LeadCharge, Category)
         .join(Category, Category.id == LeadCharge.category_id)
@@ -951,11 +951,7 @@ def decide_dispute(
 def billable_credits(session, period: Period) -> dict[int, list[Billable]]:
     """The monthly run's source of credits: disputes accepted before the period's end."""
     _start, end = period.bounds(company_zone())
-    billed = (
-        select(InvoiceLine.id)
-        .where(InvoiceLine.source == DISPUTE_CREDIT, InvoiceLine.source_id == ChargeDispute.id)
-        .exists()
-    )
+    billed = billed_as(DISPUTE_CREDIT, ChargeDispute.id)
     rows = session.execute(
         select(ChargeDispute, LeadCharge)
         .join(LeadCharge, LeadCharge.id == ChargeDispute.charge_id)
