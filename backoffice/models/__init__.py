@@ -15,6 +15,7 @@ from .billing import (
     SepaFile,
 )
 from .categories import Category
+from .conversations import Conversation, CustomerBlock, Message, Party
 from .customers import CustomerAccount, CustomerSignIn
 from .downline import DownlineVisibility, PersonalDataExport
 from .imports import ImportRun, ImportStatus
@@ -43,7 +44,8 @@ from .vouchers import Redemption, VatMode, Voucher, VoucherCode, VoucherKind
 
 __all__ = [
     "Address", "AddressTree", "AddressType", "Article", "AuditEntry", "BidChange", "BudgetMonth",
-    "Category", "CategoryBid", "ChargeDispute", "CustomerAccount", "CustomerSignIn", "DebitStatus",
+    "Category", "CategoryBid", "ChargeDispute", "Conversation", "CustomerAccount", "CustomerBlock",
+    "CustomerSignIn", "DebitStatus", "Message", "Party",
     "DirectRequest", "DirectStatus", "DisputeReason", "DisputeStatus", "DownlineVisibility", "ImportRun",
     "ImportStatus", "Invoice", "InvoiceCounter", "InvoiceKind", "InvoiceLine", "InvoiceSeries", "Language",
     "LeadCharge", "LeadRequest", "LineKind", "LoginGeneration", "MailStatus", "Order", "OrderLine",
