@@ -120,6 +120,8 @@ def post_message(session, conversation: Conversation, sender: Party, body: str, 
                                                Conversation.last_message_at <= now)
                     .values(last_message_at=now, last_message_by=sender))
     session.flush()
+    for follow in ON_MESSAGE:
+        follow(session, conversation, message, now)
     return Posted(conversation.id, message.id)
 
 
@@ -147,5 +149,11 @@ def block_customer(session, partner_id: int, customer_id: int, *, user_id: int |
     return True
 
 
-# Each: close(session, partner_id, customer_id, now) -> None; closes what is open between them.
+# What other areas do in the same transaction. Each area's service module appends its function
+# when it is imported (the app imports every area), so this module imports none of them.
+# close(session, partner_id, customer_id, now): close what is open between the two (a block).
 CLOSERS: list = []
+# follow(session, conversation, message, now): a further message was posted (not the first).
+ON_MESSAGE: list = []
+# follow(session, conversation, by: Party, reason, now): the conversation was declined.
+ON_DECLINE: list = []
