@@ -1,0 +1,174 @@
+"""A partner's conversation list: per-member unread markers, filters by tag and unread, and
+search by contact name, store name, store URL and message text.
+
+Search: on PostgreSQL the message text by German full text (`to_tsvector('german', body)`,
+stemmed; the last word as a prefix, since German compounds are not split) and the names by
+substring through a trigram index; on SQLite both by substring through FTS5 tables with the
+trigram tokenizer (no German stemming there), the input quoted as one phrase. Input shorter
+than three characters falls back to LIKE. The user's text only ever travels as a bound value.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, exists, func, or_, select, text
+from sqlalchemy.orm import aliased
+
+from ..models import Conversation, ConversationRead, ConversationTag, ConversationTagging, Message, Party
+from ..models.conversations import NAMES_EXPRESSION
+
+PAGE = 50
+
+
+@dataclass(frozen=True)
+class Listed:
+    id: int
+    contact_name: str
+    store_name: str | None
+    store_url: str | None
+    last_message_at: datetime
+    last_message_by: Party
+    declined: bool
+    unread: bool
+    tags: tuple[str, ...]
+
+
+def _like(value: str) -> str:
+    return "%" + value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _postgres_search(value: str, partner_id: int):
+    names = text(f"{NAMES_EXPRESSION} ILIKE :names_like ESCAPE '\\'").bindparams(names_like=_like(value))
+    words = re.findall(r"\w+", value)
+    if not words:
+        return names, {}
+    query = " & ".join([*words[:-1], words[-1] + ":*"])
+    matching = (
+        select(Message.conversation_id)
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .where(
+            Conversation.partner_id == partner_id,
+            text("to_tsvector('german', message.body) @@ to_tsquery('german', :words)").bindparams(
+                words=query
+            ),
+        )
+    )
+    return or_(names, Conversation.id.in_(matching)), {}
+
+
+def _sqlite_search(value: str, partner_id: int):
+    if len(value) < 3:  # the trigram index cannot answer shorter input
+        like = _like(value)
+        names = text(f"{NAMES_EXPRESSION} LIKE :names_like ESCAPE '\\'").bindparams(names_like=like)
+        bodies = select(Message.conversation_id).where(Message.body.like(like, escape="\\"))
+        return or_(names, Conversation.id.in_(bodies)), {}
+    phrase = '"' + value.replace('"', '""') + '"'
+    names = text(
+        "conversation.id IN (SELECT rowid FROM conversation_fts WHERE conversation_fts MATCH :phrase)"
+    )
+    bodies = (
+        select(Message.conversation_id)
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .where(
+            Conversation.partner_id == partner_id,
+            text("message.id IN (SELECT rowid FROM message_fts WHERE message_fts MATCH :phrase)"),
+        )
+    )
+    return or_(names, Conversation.id.in_(bodies)), {"phrase": phrase}
+
+
+def search_condition(session, value: str, partner_id: int):
+    """(WHERE condition on `Conversation`, bound values) for a search text (stripped, not empty)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return _postgres_search(value, partner_id)
+    return _sqlite_search(value, partner_id)
+
+
+def unread_for(read):
+    return and_(
+        Conversation.last_customer_message_id.is_not(None),
+        or_(read.read_message_id.is_(None), read.read_message_id < Conversation.last_customer_message_id),
+    )
+
+
+def conversations(
+    session,
+    partner_id: int,
+    user_id: int,
+    *,
+    tag_id: int | None = None,
+    unread: bool = False,
+    search: str = "",
+    limit: int = PAGE,
+    offset: int = 0,
+) -> list[Listed]:
+    """The partner's conversations, newest message first, as this team member sees them."""
+    read = aliased(ConversationRead)
+    unread_expr = unread_for(read)
+    stmt = (
+        select(
+            Conversation.id,
+            Conversation.contact_name,
+            Conversation.store_name,
+            Conversation.store_url,
+            Conversation.last_message_at,
+            Conversation.last_message_by,
+            Conversation.declined_at,
+            unread_expr.label("unread"),
+        )
+        .outerjoin(read, and_(read.conversation_id == Conversation.id, read.user_id == user_id))
+        .where(Conversation.partner_id == partner_id)
+    )
+    if tag_id is not None:
+        stmt = stmt.where(
+            exists().where(
+                ConversationTagging.conversation_id == Conversation.id, ConversationTagging.tag_id == tag_id
+            )
+        )
+    if unread:
+        stmt = stmt.where(unread_expr)
+    params = {}
+    search = (search or "").strip()
+    if search:
+        condition, params = search_condition(session, search, partner_id)
+        stmt = stmt.where(condition)
+    stmt = (
+        stmt.order_by(Conversation.last_message_at.desc(), Conversation.id.desc()).limit(limit).offset(offset)
+    )
+    rows = session.execute(stmt, params).all()
+    tags: dict[int, list[str]] = {}
+    if rows:
+        for cid, name in session.execute(
+            select(ConversationTagging.conversation_id, ConversationTag.name)
+            .join(ConversationTag, ConversationTag.id == ConversationTagging.tag_id)
+            .where(ConversationTagging.conversation_id.in_([r.id for r in rows]))
+            .order_by(ConversationTag.name)
+        ):
+            tags.setdefault(cid, []).append(name)
+    return [
+        Listed(
+            r.id,
+            r.contact_name,
+            r.store_name,
+            r.store_url,
+            r.last_message_at,
+            r.last_message_by,
+            r.declined_at is not None,
+            bool(r.unread),
+            tuple(tags.get(r.id, ())),
+        )
+        for r in rows
+    ]
+
+
+def unread_count(session, partner_id: int, user_id: int) -> int:
+    read = aliased(ConversationRead)
+    return session.scalar(
+        select(func.count())
+        .select_from(Conversation)
+        .outerjoin(read, and_(read.conversation_id == Conversation.id, read.user_id == user_id))
+        .where(Conversation.partner_id == partner_id, unread_for(read))
+    )
