@@ -14,11 +14,23 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask_babel import gettext as _
 from sqlalchemy import and_, exists, func, or_, select, text
 from sqlalchemy.orm import aliased
 
-from ..models import Conversation, ConversationRead, ConversationTag, ConversationTagging, Message, Party
+from ..errors import NotFound
+from ..models import (
+    Conversation,
+    ConversationRead,
+    ConversationTag,
+    ConversationTagging,
+    Message,
+    PartnerProfile,
+    Party,
+    Service,
+)
 from ..models.conversations import NAMES_EXPRESSION
+from .directory import findable_condition
 
 PAGE = 50
 
@@ -172,3 +184,47 @@ def unread_count(session, partner_id: int, user_id: int) -> int:
         .outerjoin(read, and_(read.conversation_id == Conversation.id, read.user_id == user_id))
         .where(Conversation.partner_id == partner_id, unread_for(read))
     )
+
+
+@dataclass(frozen=True)
+class CustomerListed:
+    id: int
+    partner_name: str
+    last_message_at: datetime
+    last_message_by: Party
+    declined: bool
+
+
+def customer_conversations(session, customer_id: int) -> list[CustomerListed]:
+    """The customer's own conversations, newest message first."""
+    rows = session.execute(
+        select(Conversation.id, PartnerProfile.display_name, Conversation.last_message_at,
+               Conversation.last_message_by, Conversation.declined_at)
+        .outerjoin(PartnerProfile, PartnerProfile.partner_id == Conversation.partner_id)
+        .where(Conversation.customer_id == customer_id)
+        .order_by(Conversation.last_message_at.desc(), Conversation.id.desc())).all()
+    return [CustomerListed(r.id, r.display_name or "", r.last_message_at, r.last_message_by,
+                           r.declined_at is not None) for r in rows]
+
+
+def partner_name(session, partner_id: int) -> str:
+    name = select(PartnerProfile.display_name).where(PartnerProfile.partner_id == partner_id)
+    return session.scalar(name) or ""
+
+
+@dataclass(frozen=True)
+class Contactable:
+    id: int
+    name: str
+    services: list[tuple[int, str]]
+
+
+def contactable_partner(session, partner_id: int) -> Contactable:
+    """A partner a customer may write to (findable), with its active services to choose from."""
+    profile = session.scalar(select(PartnerProfile).where(PartnerProfile.partner_id == partner_id,
+                                                          findable_condition()))
+    if profile is None:
+        raise NotFound("partner_not_found", _("This partner cannot be contacted."))
+    services = session.execute(select(Service.id, Service.title).where(
+        Service.partner_id == partner_id, Service.active.is_(True)).order_by(Service.title)).all()
+    return Contactable(partner_id, profile.display_name, [(s.id, s.title) for s in services])

@@ -136,7 +136,7 @@ def _mail_first_contact(session, conversation: Conversation, message: Message, u
         return
     service = session.get(Service, conversation.service_id) if conversation.service_id else None
     mail.queue_mail(session, "conversation_first_contact", recipient, language, {
-        "contact": conversation.contact_name, "service": getattr(service, "name", None),
+        "contact": conversation.contact_name, "service": getattr(service, "title", None),
         "store_name": conversation.store_name, "store_url": conversation.store_url,
         "requirements": conversation.requirements, "body": message.body,
         "files": files,
