@@ -263,8 +263,7 @@ def section_list(app, session, backend: str, args) -> None:
 
     if backend == "postgresql":
         text_match = (
-            "c.id IN (SELECT m.conversation_id FROM message m JOIN conversation c2 ON "
-            "c2.id = m.conversation_id WHERE c2.partner_id = :partner AND "
+            "c.id IN (SELECT m.conversation_id FROM message m WHERE "
             "to_tsvector('german', m.body) @@ to_tsquery('german', :word || ':*')) OR "
             "(coalesce(c.contact_name, '') || ' ' || coalesce(c.store_name, '') || ' ' || "
             "coalesce(c.store_url, '')) ILIKE '%' || :word || '%'"

@@ -5,7 +5,8 @@ Search: on PostgreSQL the message text by German full text (`to_tsvector('german
 stemmed; the last word as a prefix, since German compounds are not split) and the names by
 substring through a trigram index; on SQLite both by substring through FTS5 tables with the
 trigram tokenizer (no German stemming there), the input quoted as one phrase. Input shorter
-than three characters falls back to LIKE. The user's text only ever travels as a bound value.
+than three characters, and words found in very many messages, are checked with LIKE on the
+listed conversations instead (`COMMON_MATCHES`). The user's text only ever travels as a bound value.
 """
 
 from __future__ import annotations
@@ -52,51 +53,48 @@ def _like(value: str) -> str:
     return "%" + value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def _postgres_search(value: str, partner_id: int):
+def _postgres_search(value: str):
     names = text(f"{NAMES_EXPRESSION} ILIKE :names_like ESCAPE '\\'").bindparams(names_like=_like(value))
     words = re.findall(r"\w+", value)
     if not words:
         return names, {}
     query = " & ".join([*words[:-1], words[-1] + ":*"])
-    matching = (
-        select(Message.conversation_id)
-        .join(Conversation, Conversation.id == Message.conversation_id)
-        .where(
-            Conversation.partner_id == partner_id,
-            text("to_tsvector('german', message.body) @@ to_tsquery('german', :words)").bindparams(
-                words=query
-            ),
-        )
-    )
+    # Not joined to the partner's conversations: the outer query keeps to those already.
+    matching = select(Message.conversation_id).where(
+        text("to_tsvector('german', message.body) @@ to_tsquery('german', :words)").bindparams(words=query))
     return or_(names, Conversation.id.in_(matching)), {}
 
 
-def _sqlite_search(value: str, partner_id: int):
+# A word found in at least this many messages is "common": checking the messages of each
+# listed conversation (newest first, until the page is full) is then cheaper than collecting
+# every match first.
+COMMON_MATCHES = 1000
+
+
+def _sqlite_search(session, value: str):
+    like = _like(value)
+    names_like = text(f"{NAMES_EXPRESSION} LIKE :names_like ESCAPE '\\'").bindparams(names_like=like)
+    body_like = exists().where(Message.conversation_id == Conversation.id,
+                               Message.body.like(like, escape="\\"))
     if len(value) < 3:  # the trigram index cannot answer shorter input
-        like = _like(value)
-        names = text(f"{NAMES_EXPRESSION} LIKE :names_like ESCAPE '\\'").bindparams(names_like=like)
-        bodies = select(Message.conversation_id).where(Message.body.like(like, escape="\\"))
-        return or_(names, Conversation.id.in_(bodies)), {}
+        return or_(names_like, body_like), {}
     phrase = '"' + value.replace('"', '""') + '"'
-    names = text(
-        "conversation.id IN (SELECT rowid FROM conversation_fts WHERE conversation_fts MATCH :phrase)"
-    )
-    bodies = (
-        select(Message.conversation_id)
-        .join(Conversation, Conversation.id == Message.conversation_id)
-        .where(
-            Conversation.partner_id == partner_id,
-            text("message.id IN (SELECT rowid FROM message_fts WHERE message_fts MATCH :phrase)"),
-        )
-    )
+    matches = session.scalar(text("SELECT count(*) FROM (SELECT 1 FROM message_fts WHERE message_fts MATCH "
+                                  ":phrase LIMIT :probe)"), {"phrase": phrase, "probe": COMMON_MATCHES})
+    if matches >= COMMON_MATCHES:
+        return or_(names_like, body_like), {}
+    names = text("conversation.id IN "
+                 "(SELECT rowid FROM conversation_fts WHERE conversation_fts MATCH :phrase)")
+    bodies = select(Message.conversation_id).where(
+        text("message.id IN (SELECT rowid FROM message_fts WHERE message_fts MATCH :phrase)"))
     return or_(names, Conversation.id.in_(bodies)), {"phrase": phrase}
 
 
-def search_condition(session, value: str, partner_id: int):
+def search_condition(session, value: str):
     """(WHERE condition on `Conversation`, bound values) for a search text (stripped, not empty)."""
     if session.get_bind().dialect.name == "postgresql":
-        return _postgres_search(value, partner_id)
-    return _sqlite_search(value, partner_id)
+        return _postgres_search(value)
+    return _sqlite_search(session, value)
 
 
 def unread_for(read):
@@ -145,7 +143,7 @@ def conversations(
     params = {}
     search = (search or "").strip()
     if search:
-        condition, params = search_condition(session, search, partner_id)
+        condition, params = search_condition(session, search)
         stmt = stmt.where(condition)
     stmt = (
         stmt.order_by(Conversation.last_message_at.desc(), Conversation.id.desc()).limit(limit).offset(offset)

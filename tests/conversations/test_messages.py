@@ -128,9 +128,12 @@ def test_team_tags_are_applied_renamed_everywhere_filtered_and_deleted_everywher
     assert [t.name for t in tags.tags_of(ctx, schulz.id)] == ["Shop"]
 
 
+@pytest.mark.parametrize("common", [False, True], ids=["rare words", "common words"])
 def test_search_finds_contact_store_name_url_and_message_text_of_the_own_conversations_only(
-    ctx, team, database_url
+    ctx, team, database_url, monkeypatch, common
 ):
+    if common:  # SQLite: every word counts as common, so the listed conversations are checked one by one
+        monkeypatch.setattr(inbox, "COMMON_MATCHES", 1)
     schulz, colleague, other, anna, bernd = team
     start(ctx, schulz, anna, store_name="Ladenglück", store_url="https://kaffee-rösterei.example")
     second = start(ctx, schulz, bernd, body="Meine Rechnungen sind falsch.", now=NOW + timedelta(minutes=1))
