@@ -54,7 +54,10 @@ def _like(value: str) -> str:
 
 
 def _postgres_search(value: str):
-    names = text(f"{NAMES_EXPRESSION} ILIKE :names_like ESCAPE '\\'").bindparams(names_like=_like(value))
+    # A subquery, so that the trigram index finds the names once (unqualified columns are the
+    # inner `named` row's) instead of a pattern match on every conversation the list passes.
+    names = text(f"conversation.id IN (SELECT named.id FROM conversation AS named WHERE {NAMES_EXPRESSION} "
+                 "ILIKE :names_like ESCAPE '\\')").bindparams(names_like=_like(value))
     words = re.findall(r"\w+", value)
     if not words:
         return names, {}
