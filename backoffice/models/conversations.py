@@ -58,7 +58,7 @@ class Conversation(Model):
 class Message(Model):
     __tablename__ = "message"
     __table_args__ = (Index("ix_message_conversation_id", "conversation_id", "id"),
-                      Index("ix_message_digest", "digested_at", "created_at"))
+                      Index("ix_message_digest", "digest_claim", "digested_at", "created_at"))
 
     id = Column(Integer, primary_key=True)
     conversation_id = Column(Integer, ForeignKey("conversation.id", ondelete="CASCADE"), nullable=False)

@@ -120,13 +120,17 @@ def start_conversation(session, customer_id: int, partner_id: int, *, requiremen
     return Posted(conversation.id, message.id)
 
 
+def notification_addresses(session, partner_ids) -> dict[int, tuple[str | None, str]]:
+    """partner id → where its mails go (its notification address, else its address' e-mail)
+    and in which language."""
+    rows = session.execute(select(Partner.id, Partner.notification_email, Address.email, Address.language)
+                           .join(Address, Address.id == Partner.address_id)
+                           .where(Partner.id.in_(list(partner_ids)))).all()
+    return {row.id: (row.notification_email or row.email, mail.language_of(row.language)) for row in rows}
+
+
 def notification_address(session, partner_id: int) -> tuple[str | None, str]:
-    """Where a partner's mails go (its notification address, else its address' e-mail) and in
-    which language."""
-    row = session.execute(select(Partner.notification_email, Address.email, Address.language)
-                          .join(Address, Address.id == Partner.address_id)
-                          .where(Partner.id == partner_id)).one()
-    return (row.notification_email or row.email), mail.language_of(row.language)
+    return notification_addresses(session, [partner_id])[partner_id]
 
 
 def _mail_first_contact(session, conversation: Conversation, message: Message, url: str | None,

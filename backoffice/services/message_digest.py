@@ -30,7 +30,7 @@ from sqlalchemy import exists, select, update
 from ..models import Conversation, ConversationRead, Message, OutboxMail, Party
 from ..models.types import utcnow
 from . import mail
-from .conversations import notification_address
+from .conversations import notification_addresses
 
 LOOKBACK = timedelta(hours=24)
 EXCERPT = 140
@@ -113,9 +113,10 @@ def send_claimed(session, token: str, now: datetime | None = None, *, link: str 
         per_partner.setdefault(row.partner_id, {}).setdefault(row.id, []).append(row)
     taken = set(session.scalars(select(OutboxMail.message_id).where(OutboxMail.message_id.in_(
         [digest_message_id(pid, hour) for pid in per_partner])))) if per_partner else set()
+    addresses = notification_addresses(session, per_partner)
     sent = 0
     for partner_id, conversations in per_partner.items():
-        recipient, language = notification_address(session, partner_id)
+        recipient, language = addresses[partner_id]
         message_ids = [m.mid for messages in conversations.values() for m in messages]
         if recipient:
             items = [Item(cid, messages[0].contact_name, len(messages), _excerpt(messages[-1].body))
@@ -126,8 +127,11 @@ def send_claimed(session, token: str, now: datetime | None = None, *, link: str 
             mail.queue_mail(session, "conversation_digest", recipient, language,
                             {"items": items, "count": len(message_ids), "link": link}, message_id=fixed)
             sent += 1
-        session.execute(update(Message).where(Message.digest_claim == token, Message.id.in_(message_ids))
-                        .values(digested_at=now).execution_options(synchronize_session=False))
+    # One stamp for the chunk, in the transaction that queued its mails.
+    session.execute(update(Message).where(
+        Message.digest_claim == token, Message.digested_at.is_(None),
+        Message.conversation_id.in_(select(Conversation.id).where(Conversation.partner_id.in_(partner_ids))))
+        .values(digested_at=now).execution_options(synchronize_session=False))
     session.flush()
     return len(partner_ids), sent
 

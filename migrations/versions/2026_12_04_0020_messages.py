@@ -63,7 +63,7 @@ def upgrade():
         batch.add_column(sa.Column("digest_claim", sa.String(32), nullable=True))
         batch.add_column(sa.Column("digest_claimed_at", UTCDateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("digested_at", UTCDateTime(timezone=True), nullable=True))
-    op.create_index("ix_message_digest", "message", ["digested_at", "created_at"])
+    op.create_index("ix_message_digest", "message", ["digest_claim", "digested_at", "created_at"])
     op.create_table(
         "message_file",
         sa.Column("id", sa.Integer(), primary_key=True),
