@@ -133,6 +133,18 @@ class Config:
     IMPORTS_DIR = os.environ.get("IMPORTS_DIR", str(BASE_DIR / "instance" / "imports"))
     IMPORT_INLINE_MAX_BYTES = int(os.environ.get("IMPORT_INLINE_MAX_BYTES", str(2 * 1024 * 1024)))
 
+    # Conversations: files sent with messages are stored under MESSAGE_FILES_DIR (a folder all
+    # machines share when there are several), at most MESSAGE_FILE_MAX_BYTES each and
+    # MESSAGE_FILES_MAX per message; their type is read from their content.
+    MESSAGE_FILES_DIR = os.environ.get("MESSAGE_FILES_DIR", str(BASE_DIR / "instance" / "message-files"))
+    MESSAGE_FILE_MAX_BYTES = int(os.environ.get("MESSAGE_FILE_MAX_BYTES", str(10 * 1024 * 1024)))
+    MESSAGE_FILES_MAX = int(os.environ.get("MESSAGE_FILES_MAX", "5"))
+    # The address the app is reached at (https://desk.example.org), for links in mails that
+    # tasks write (the hourly digest); without it those mails carry no link.
+    PUBLIC_URL = os.environ.get("PUBLIC_URL", "")
+    # The hourly digest's claims that were never stamped are released after this long.
+    MESSAGE_DIGEST_CLAIM_SECONDS = int(os.environ.get("MESSAGE_DIGEST_CLAIM_SECONDS", "3600"))
+
     # Mail (backoffice/tasks/mail.py): every mail is queued in the outbox table and sent by the
     # `mail.send` task. Without MAIL_SERVER (the embedded default) mails are written as .eml
     # files to MAIL_OUTBOX_DIR and shown to staff on the Desk's "Outbox" page.

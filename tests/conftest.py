@@ -85,6 +85,7 @@ def app(database_url, tmp_path_factory):
         "TASKS_QUEUE_URL": f"sqlite:///{tasks / 'queue.sqlite'}",
         "TASKS_FILES_DIR": str(tasks / "files"),
         "IMPORTS_DIR": str(tmp_path_factory.mktemp("imports")),
+        "MESSAGE_FILES_DIR": str(tmp_path_factory.mktemp("message-files")),
         # Mail: the embedded default (.eml files) unless a test starts `smtp_server`.
         "MAIL_SERVER": "",
         "MAIL_OUTBOX_DIR": str(tmp_path_factory.mktemp("mail")),

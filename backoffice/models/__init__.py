@@ -15,7 +15,18 @@ from .billing import (
     SepaFile,
 )
 from .categories import Category
-from .conversations import Conversation, CustomerBlock, Message, Party
+from .conversations import (
+    AbuseReport,
+    Conversation,
+    ConversationRead,
+    ConversationTag,
+    ConversationTagging,
+    CustomerBlock,
+    Message,
+    MessageFile,
+    Party,
+    StaffRead,
+)
 from .customers import CustomerAccount, CustomerSignIn
 from .downline import DownlineVisibility, PersonalDataExport
 from .imports import ImportRun, ImportStatus
@@ -45,7 +56,8 @@ from .vouchers import Redemption, VatMode, Voucher, VoucherCode, VoucherKind
 __all__ = [
     "Address", "AddressTree", "AddressType", "Article", "AuditEntry", "BidChange", "BudgetMonth",
     "Category", "CategoryBid", "ChargeDispute", "Conversation", "CustomerAccount", "CustomerBlock",
-    "CustomerSignIn", "DebitStatus", "Message", "Party",
+    "CustomerSignIn", "DebitStatus", "Message", "Party", "AbuseReport", "ConversationRead",
+    "ConversationTag", "ConversationTagging", "MessageFile", "StaffRead",
     "DirectRequest", "DirectStatus", "DisputeReason", "DisputeStatus", "DownlineVisibility", "ImportRun",
     "ImportStatus", "Invoice", "InvoiceCounter", "InvoiceKind", "InvoiceLine", "InvoiceSeries", "Language",
     "LeadCharge", "LeadRequest", "LineKind", "LoginGeneration", "MailStatus", "Order", "OrderLine",

@@ -63,13 +63,16 @@ def new_message_id() -> str:
     return f"<{uuid.uuid4().hex}@{domain}>"
 
 
-def queue_mail(session, kind: str, recipient: str, language, context: dict) -> OutboxMail:
-    """Add the rendered mail to the caller's transaction; it is sent after the commit."""
+def queue_mail(session, kind: str, recipient: str, language, context: dict, *,
+               message_id: str | None = None) -> OutboxMail:
+    """Add the rendered mail to the caller's transaction; it is sent after the commit.
+
+    `message_id`: a Message-ID the caller fixed (a digest's per partner and hour)."""
     if not recipient or "@" not in recipient:
         raise InvalidInput("invalid_recipient", "a mail needs a recipient address")
     language = language_of(language)
     subject, text, html = render(kind, language, context)
-    mail = OutboxMail(message_id=new_message_id(), kind=kind, recipient=recipient.strip(),
+    mail = OutboxMail(message_id=message_id or new_message_id(), kind=kind, recipient=recipient.strip(),
                       language=language, subject=subject[:300], body_text=text, body_html=html,
                       status=MailStatus.pending, attempts=0, next_attempt_at=utcnow())
     session.add(mail)

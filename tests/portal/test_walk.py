@@ -8,6 +8,7 @@ from decimal import Decimal
 from backoffice.extensions import db
 from backoffice.models import AddressType, Order, OrderLine, OrderStatus
 from backoffice.services import customer_portal
+from tests.support.conversations import conversation_with_file
 from tests.support.http import csrf_token
 from tests.system.test_partner_isolation import _get_routes, _text, _urls
 
@@ -45,16 +46,20 @@ def test_no_get_route_shows_another_customers_data(app, make):
     bea = make.address(first_name="Bea", last_name="Geheimkundin", email="geheim@b-kundin.example",
                        type=AddressType.new_customer)
     foreign = order_for(bea, "SHOP-GEHEIM-9", "Geheimsalbe")
+    partner = make.partner("walkpartner")
+    theirs = conversation_with_file(partner.id, bea.id, contact="Bea Geheimkundin", body="Geheimsalbe bitte")
     client = signed_in(app, anna)
     assert "SHOP-1001" in client.get("/c/").get_data(as_text=True)
     checked = 0
     for rule in _get_routes(app):
-        for url in _urls(rule, [bea.id, foreign.id]):
+        for url in _urls(rule, [bea.id, foreign.id, theirs["conversation"], theirs["file"]]):
             response = client.get(url)
             assert response.status_code < 500, f"{url} answered {response.status_code}"
             text = _text(response)
             assert not [m for m in B_MARKERS if m in text], f"{url} shows customer B's data"
-            if url.startswith("/c/orders/"):
+            if url.startswith(("/c/orders/", "/c/conversations/files/")) or (
+                    url.startswith("/c/conversations/") and url.rstrip("/") != "/c/conversations"
+                    and "/new/" not in url):
                 assert response.status_code == 404, url
             checked += 1
     assert checked > 30

@@ -14,6 +14,7 @@ import pytest
 
 from backoffice.extensions import db
 from backoffice.models import Partner
+from tests.support.conversations import conversation_with_file
 from tests.support.http import api_token, csrf_token, login
 
 # Partner B (schulz) sits in A's firstline, so A may see B's name; never B's own data.
@@ -93,7 +94,10 @@ def test_partner_sees_own_firstline_only(client, two_partners, meier_login):
 
 def test_no_get_route_shows_another_partners_data(app, client, two_partners, meier_login):
     login(client, meier_login)
-    ids = [two_partners["foreign"].id, two_partners["schulz"].id, two_partners["schulz"].address_id]
+    theirs = conversation_with_file(two_partners["schulz"].id, two_partners["foreign"].id,
+                                    contact="Geheimkunde", body="Nachricht an schulzgeheim")
+    ids = [two_partners["foreign"].id, two_partners["schulz"].id, two_partners["schulz"].address_id,
+           theirs["conversation"], theirs["file"], theirs["tag"]]
     checked = 0
     for rule in _get_routes(app):
         for url in _urls(rule, ids):

@@ -1,0 +1,44 @@
+"""The hourly digest of unread messages (`messages.digest`, at five past every hour, UTC).
+
+Each step is its own transaction (see `services.message_digest`): release stale claims,
+claim, then queue and stamp partner by partner in chunks. A run that dies after claiming
+leaves claims that the next run releases once they are stale; a second run at the same time
+claims nothing the first claimed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from huey import crontab
+
+from backoffice import transaction
+from backoffice.models.types import utcnow
+from backoffice.services import message_digest
+
+from .registry import task
+
+
+def run_digest(session, *, now: datetime | None = None, chunk: int = 500) -> dict:
+    now = now or utcnow()
+    base = (current_app.config.get("PUBLIC_URL") or "").rstrip("/")
+    link = f"{base}/my/conversations/" if base else None
+    released = transaction.run(lambda s: message_digest.release_stale(s, now), session=session, retries=3)
+    token = message_digest.new_token()
+    claimed = transaction.run(lambda s: message_digest.claim(s, token, now), session=session, retries=3)
+    mails = 0
+    while claimed:
+        with transaction.unit_of_work(session):
+            partners, queued = message_digest.send_claimed(session, token, now, link=link, partners=chunk)
+        if not partners:
+            break
+        mails += queued
+    return {"released": released, "claimed": claimed, "mails": mails}
+
+
+@task("messages.digest", schedule=crontab(minute="5"), title=_l("Hourly digest of unread messages"))
+def digest_task(session, ctx) -> dict:
+    transaction.keep(session)
+    return run_digest(session)
