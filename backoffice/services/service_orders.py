@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from flask import current_app, has_app_context
 from flask_babel import format_currency, format_datetime
@@ -28,6 +28,8 @@ from sqlalchemy import and_, exists, func, select, update
 
 from ..errors import Conflict, DomainError, Forbidden, NotFound, RuleViolations
 from ..models import (
+    Address,
+    AddressType,
     Audience,
     Offer,
     OfferState,
@@ -56,6 +58,11 @@ DELIVERY_MAX = 365
 
 def _setting(name: str, default):
     return current_app.config.get(name, default) if has_app_context() else default
+
+
+def current_time() -> datetime:
+    """The time every use case here runs at when its caller gives none (one place to fix it)."""
+    return utcnow()
 
 
 def vat_rate() -> Decimal:
@@ -176,6 +183,13 @@ def is_existing_customer(session, partner_id: int, customer_id: int) -> bool:
     )
 
 
+def check_customer(session, customer_id: int) -> None:
+    """The shop names a customer by address id: it must be one (a new customer or a customer)."""
+    kind = session.scalar(select(Address.type).where(Address.id == customer_id))
+    if kind not in (AddressType.new_customer, AddressType.customer):
+        raise NotFound("customer_not_found", _("There is no such customer."))
+
+
 def may_order_now(session, customer_id: int | None, package_id: int, now: datetime | None = None) -> bool:
     """True: the customer orders this package directly now; False: they must send a request.
 
@@ -184,7 +198,7 @@ def may_order_now(session, customer_id: int | None, package_id: int, now: dateti
     (new customers: no order with this partner that was not cancelled; a visitor not signed in
     counts as new).
     """
-    now = now or utcnow()
+    now = now or current_time()
     row = session.execute(
         select(
             RequestToOrder.audience,
@@ -300,7 +314,7 @@ def _new_order(
 
 def place_order(session, customer_id: int, package_id: int, now: datetime | None = None) -> ServiceOrder:
     """A customer orders a package directly (refused where they must send a request)."""
-    now = now or utcnow()
+    now = now or current_time()
     package = _package_for_order(session, package_id)
     service = package.service
     if conversations.is_blocked(session, service.partner_id, customer_id):
@@ -370,7 +384,7 @@ def move_order(
     now: datetime | None = None,
 ) -> ServiceOrder:
     """One transition of a service order by the partner's team or the customer, recorded."""
-    now = now or utcnow()
+    now = now or current_time()
     order = order_of(session, order_id, partner_id=partner_id, customer_id=customer_id)
     step = ACTIONS.get(action)
     if step is None:
@@ -471,7 +485,7 @@ def send_request(
     now: datetime | None = None,
 ) -> OrderRequest:
     """A customer's request to order a package, as the first message of a new conversation."""
-    now = now or utcnow()
+    now = now or current_time()
     package = _package_for_order(session, package_id)
     service = package.service
     needs = _clean_text(needs, "needs", _("Describe what you need."))
@@ -540,7 +554,7 @@ def decline_request(
     now: datetime | None = None,
 ) -> OrderRequest:
     """The partner declines a request with a message (no cancellation: no order existed)."""
-    now = now or utcnow()
+    now = now or current_time()
     message = _clean_text(message, "message", _("Tell the customer why you decline."))
     found = request_of(session, request_id, partner_id=partner_id, lock=True)
     _refuse_unless_pending(found)
@@ -583,14 +597,6 @@ def customer_requests(session, customer_id: int, limit: int = 200) -> list[Order
 # --------------------------------------------------------------------------- offers
 
 
-def parse_price(text) -> Decimal | None:
-    try:
-        value = Decimal(str(text).strip().replace(",", ".")) if text not in (None, "") else None
-    except InvalidOperation:
-        return None
-    return value if value is not None and value.is_finite() else None
-
-
 def send_offer(
     session,
     partner_id: int,
@@ -606,7 +612,7 @@ def send_offer(
     now: datetime | None = None,
 ) -> Offer:
     """A custom offer in a conversation; it answers a pending request when one is given."""
-    now = now or utcnow()
+    now = now or current_time()
     conversation = conversations.conversation_of(session, conversation_id, partner_id=partner_id, lock=True)
     errors: dict[str, list[str]] = {}
     scope = (scope or "").strip()
@@ -754,7 +760,7 @@ class Accepted:
 def accept_offer(session, customer_id: int, offer_id: int, now: datetime | None = None) -> Accepted:
     """The customer accepts an open offer: one service order, also when accepted twice at once
     (the second answers with the first's order). Request to order does not apply here (R4)."""
-    now = now or utcnow()
+    now = now or current_time()
     offer = offer_of(session, offer_id, customer_id=customer_id, lock=True)
     if offer.state is OfferState.accepted:
         return Accepted(_order_of_offer(session, offer.id), True)
@@ -791,7 +797,7 @@ def _order_of_offer(session, offer_id: int) -> int:
 
 
 def decline_offer(session, customer_id: int, offer_id: int, now: datetime | None = None) -> Offer:
-    now = now or utcnow()
+    now = now or current_time()
     offer = offer_of(session, offer_id, customer_id=customer_id, lock=True)
     if offer.state is not OfferState.open or not _decide(session, offer, OfferState.declined, now):
         raise DomainError(
@@ -802,7 +808,7 @@ def decline_offer(session, customer_id: int, offer_id: int, now: datetime | None
 
 
 def withdraw_offer(session, partner_id: int, offer_id: int, now: datetime | None = None) -> Offer:
-    now = now or utcnow()
+    now = now or current_time()
     offer = offer_of(session, offer_id, partner_id=partner_id, lock=True)
     if offer.state is not OfferState.open or not _decide(session, offer, OfferState.withdrawn, now):
         raise DomainError(
@@ -831,7 +837,7 @@ def customer_offers(session, customer_id: int, limit: int = 200) -> list[Offer]:
 
 def offer_expired(offer: Offer, now: datetime | None = None) -> bool:
     """An open offer past its expiry (the sweep may not have run yet)."""
-    return offer.state is OfferState.open and _is_expired(offer, now or utcnow())
+    return offer.state is OfferState.open and _is_expired(offer, now or current_time())
 
 
 # --------------------------------------------------------------------------- sweeps and blocks
@@ -846,7 +852,7 @@ class Expired:
 def expire_due(session, now: datetime | None = None) -> Expired:
     """Close unanswered requests past their answer time and open offers past their expiry.
     Guarded UPDATEs: a second or late run finds nothing left to change."""
-    now = now or utcnow()
+    now = now or current_time()
     requests = session.execute(
         update(OrderRequest)
         .where(OrderRequest.state == RequestState.pending, OrderRequest.answer_due_at <= now)
@@ -951,7 +957,7 @@ def metrics(session, partner_id: int, now: datetime | None = None) -> Metrics:
     orders (answered by accepting or cancelling), answered within a day; an item still inside
     its day and unanswered is not counted yet. Cancellations: cancelled orders of all orders.
     A declined request is no order, so it never counts as a cancellation."""
-    now = now or utcnow()
+    now = now or current_time()
     since = now - timedelta(days=METRIC_DAYS)
     items = [
         (created, answered)
