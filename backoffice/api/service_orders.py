@@ -251,13 +251,13 @@ class ServiceOrdersApi(JsonErrorApi):
     @expose("/<int:pk>", methods=["GET"])
     @protect()
     def show(self, pk):
-        """One service order of a customer.
+        """One service order (of the given customer, when one is named).
         ---
         get:
           summary: A service order
           parameters:
           - {in: path, name: pk, required: true, schema: {type: integer}}
-          - {in: query, name: customer_id, required: true, schema: {type: integer}}
+          - {in: query, name: customer_id, required: false, schema: {type: integer}}
           responses:
             200:
               description: The order
@@ -275,8 +275,8 @@ class ServiceOrdersApi(JsonErrorApi):
               description: No such order of this customer
         """
         customer_id = request.args.get("customer_id", type=int)
-        if customer_id is None:
+        if "customer_id" in request.args and customer_id is None:
             raise InvalidInput("invalid_parameter", _("customer_id must be a number."))
-        body = _order_json(so.order_of(db.session, pk, customer_id=customer_id))
+        body = _order_json(so.order_for_shop(db.session, pk, customer_id))
         transaction.discard()
         return self.response(200, **body)

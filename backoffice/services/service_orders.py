@@ -371,6 +371,14 @@ def order_of(
     )
 
 
+def order_for_shop(session, order_id: int, customer_id: int | None = None) -> ServiceOrder:
+    """The shop sees every customer's orders; with a customer named, only that customer's."""
+    order = session.get(ServiceOrder, order_id)
+    if order is None or (customer_id is not None and order.customer_id != customer_id):
+        raise NotFound("order_not_found", _("There is no such order."))
+    return order
+
+
 def move_order(
     session,
     order_id: int,
