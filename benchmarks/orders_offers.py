@@ -257,7 +257,8 @@ def run(services: int, orders: int, repeat: int, accepts: int, database: str | N
         with transaction.unit_of_work() as session:
             shop = generate(session, services, orders)
         print(
-            f"benchmarks.orders_offers: {services} services, {shop['packages']} packages, {orders} past orders "
+            f"benchmarks.orders_offers: {services} services, {shop['packages']} packages, "
+            f"{orders} past orders "
             f"on {backend} in {time.perf_counter() - started:.0f} s",
             file=sys.stderr,
         )
@@ -350,8 +351,9 @@ def run(services: int, orders: int, repeat: int, accepts: int, database: str | N
                 (stamp, offer_id),
             )
             cursor.execute(
-                f"INSERT INTO service_order (partner_id, customer_id, offer_id, title, scope, gross, vat_rate, net, "
-                f"vat, delivery_days, status, created_at) VALUES ({mark}, {mark}, {mark}, 'Individuell', {mark}, "
+                "INSERT INTO service_order (partner_id, customer_id, offer_id, title, scope, gross, "
+                "vat_rate, net, vat, delivery_days, status, created_at) "
+                f"VALUES ({mark}, {mark}, {mark}, 'Individuell', {mark}, "
                 f"{mark}, 19, {mark}, {mark}, {mark}, 'ordered', {mark}) RETURNING id",
                 (
                     partner_id,

@@ -28,6 +28,8 @@ from sqlalchemy import and_, bindparam, exists, func, select, update
 
 from ..errors import Conflict, DomainError, Forbidden, NotFound, RuleViolations
 from ..models import (
+    Address,
+    AddressType,
     Audience,
     Offer,
     OfferState,
@@ -186,6 +188,13 @@ def is_existing_customer(session, partner_id: int, customer_id: int) -> bool:
     """A customer of this partner: at least one service order with it that was not cancelled."""
     return bool(session.connection().execute(
         _EXISTING_CUSTOMER, {"partner_id": partner_id, "customer_id": customer_id}).scalar())
+
+
+def check_customer(session, customer_id: int) -> None:
+    """The shop names a customer by address id: it must be one (a new customer or a customer)."""
+    kind = session.scalar(select(Address.type).where(Address.id == customer_id))
+    if kind not in (AddressType.new_customer, AddressType.customer):
+        raise NotFound("customer_not_found", _("There is no such customer."))
 
 
 def may_order_now(session, customer_id: int | None, package_id: int, now: datetime | None = None) -> bool:
