@@ -162,3 +162,6 @@ class Config:
     MAIL_CLAIM_SECONDS = int(os.environ.get("MAIL_CLAIM_SECONDS", "300"))
     # Customer portal: how long an e-mailed or shop-issued sign-in link works.
     CUSTOMER_LINK_MINUTES = int(os.environ.get("CUSTOMER_LINK_MINUTES", "15"))
+    # Service orders: the VAT rate of their amounts; hours a partner has to answer a request to order.
+    SERVICE_ORDER_VAT_RATE = os.environ.get("SERVICE_ORDER_VAT_RATE", "19.00")
+    ORDER_REQUEST_ANSWER_HOURS = int(os.environ.get("ORDER_REQUEST_ANSWER_HOURS", "48"))

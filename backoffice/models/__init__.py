@@ -48,13 +48,29 @@ from .marketplace import (
 from .orders import LineKind, Order, OrderLine, OrderStatus
 from .partners import Partner
 from .profiles import PartnerProfile, PostalCodeLocation, Service, ServicePackage
+from .service_orders import (
+    Audience,
+    Offer,
+    OfferState,
+    OrderRequest,
+    RequestPackage,
+    RequestState,
+    RequestToOrder,
+    RequestWindow,
+    ServiceOrder,
+    ServiceOrderEvent,
+    ServiceOrderStatus,
+)
 from .sessions import LoginGeneration
 from .tasks import Task, TaskStatus
 from .teams import TeamInvitation, TeamMember
 from .vouchers import Redemption, VatMode, Voucher, VoucherCode, VoucherKind
 
 __all__ = [
-    "Address", "AddressTree", "AddressType", "Article", "AuditEntry", "BidChange", "BudgetMonth",
+    "Address", "AddressTree", "Audience", "Offer", "OfferState", "OrderRequest", "RequestPackage",
+    "RequestState", "RequestToOrder", "RequestWindow", "ServiceOrder", "ServiceOrderEvent",
+    "ServiceOrderStatus",
+    "AddressType", "Article", "AuditEntry", "BidChange", "BudgetMonth",
     "Category", "CategoryBid", "ChargeDispute", "Conversation", "CustomerAccount", "CustomerBlock",
     "CustomerSignIn", "DebitStatus", "Message", "Party", "AbuseReport", "ConversationRead",
     "ConversationTag", "ConversationTagging", "MessageFile", "StaffRead",

@@ -144,7 +144,8 @@ def test_periodic_tasks_are_scheduled_and_recorded_without_user(task_worker, app
     huey = queue_for(app).huey
     names = {task.__name__ for task in huey._registry._periodic_tasks}
     assert {"periodic:downline.check", "periodic:tasks.cleanup", "recover"} <= names
-    every_few_minutes = {"recover", "periodic:mail.send"}  # housekeeping and the mail drain
+    # housekeeping, the mail drain, the expiry of requests to order and offers
+    every_few_minutes = {"recover", "periodic:mail.send", "periodic:service_orders.expire"}
     due = [task for task in huey.read_periodic(datetime(2026, 11, 23, 2, 30))
            if task.name not in every_few_minutes]
     assert [task.name for task in due] == ["periodic:downline.check"]

@@ -1,0 +1,1000 @@
+"""Ordering a partner's services (R1–R4, M2): service orders and their transitions, "request
+to order" per service, customers' requests, and partners' custom offers that may expire.
+
+- `may_order_now` answers, for every service page view, whether a customer orders a package
+  directly or must send a request first (three indexed reads at most).
+- A service order snapshots the scope, the gross price with its VAT and the delivery days;
+  each transition is a guarded UPDATE from the states it may leave, recorded as an event.
+- An offer becomes exactly one order: accepting locks the offer's row, moves it from open to
+  accepted with a guarded UPDATE, and `service_order.offer_id` is unique; a repeated accept
+  answers with the order the first one created.
+- Requests the partner leaves unanswered and offers past their expiry are closed by
+  `expire_due` (a periodic task; guarded UPDATEs, so a second run changes nothing). Expiry
+  is also checked when an offer is accepted.
+- A block closes everything open between the two (`close_for_block`, a conversations CLOSER).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from flask import current_app, has_app_context
+from flask_babel import format_currency, format_datetime
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, bindparam, exists, func, select, update
+
+from ..errors import Conflict, DomainError, Forbidden, NotFound, RuleViolations
+from ..models import (
+    Address,
+    AddressType,
+    Audience,
+    Offer,
+    OfferState,
+    OrderRequest,
+    Partner,
+    Party,
+    RequestPackage,
+    RequestState,
+    RequestToOrder,
+    RequestWindow,
+    Service,
+    ServiceOrder,
+    ServiceOrderEvent,
+    ServiceOrderStatus,
+    ServicePackage,
+)
+from ..models.types import utcnow
+from . import conversations, order_windows
+from .money import vat_breakdown
+
+S = ServiceOrderStatus
+SCOPE_MAX = 20_000
+PRICE_MAX = Decimal("1000000")
+DELIVERY_MAX = 365
+
+
+def _setting(name: str, default):
+    return current_app.config.get(name, default) if has_app_context() else default
+
+
+def current_time() -> datetime:
+    """The time every use case here runs at when its caller gives none (one place to fix it)."""
+    return utcnow()
+
+
+def vat_rate() -> Decimal:
+    return Decimal(str(_setting("SERVICE_ORDER_VAT_RATE", "19.00")))
+
+
+def answer_hours() -> int:
+    """How long a partner has to answer a request to order before it expires."""
+    return int(_setting("ORDER_REQUEST_ANSWER_HOURS", 48))
+
+
+# --------------------------------------------------------------------------- request to order
+
+
+@dataclass(frozen=True)
+class RequestSetting:
+    service_id: int
+    enabled: bool
+    audience: Audience
+    weekdays: int
+    windows: tuple[tuple[int, int], ...]
+    package_ids: frozenset[int]
+
+
+def _own_service(session, partner_id: int, service_id: int) -> Service:
+    service = session.scalar(
+        select(Service).where(Service.id == service_id, Service.partner_id == partner_id)
+    )
+    if service is None:
+        raise NotFound("service_not_found", _("There is no such service."))
+    return service
+
+
+def request_setting(session, partner_id: int, service_id: int) -> RequestSetting:
+    _own_service(session, partner_id, service_id)
+    row = session.get(RequestToOrder, service_id)
+    if row is None:
+        return RequestSetting(
+            service_id, False, Audience.all_customers, order_windows.ALL_DAYS, (), frozenset()
+        )
+    return RequestSetting(
+        service_id,
+        row.enabled,
+        row.audience,
+        row.weekdays,
+        tuple((w.start_minute, w.end_minute) for w in row.windows),
+        frozenset(p.package_id for p in row.packages),
+    )
+
+
+def save_request_setting(
+    session,
+    partner_id: int,
+    service_id: int,
+    *,
+    enabled: bool,
+    audience: str,
+    package_ids: list[int],
+    weekdays: list[int],
+    windows: list[tuple[str, str]],
+) -> RequestSetting:
+    """Switch "request to order" of one service on or off with its audience, packages, days and
+    windows (local times of the partner's zone, "21:00"–"0:00"; an end before the start wraps
+    midnight). Blank window rows are ignored."""
+    service = _own_service(session, partner_id, service_id)
+    errors: dict[str, list[str]] = {}
+    if audience not in Audience._value2member_map_:
+        errors["audience"] = [_("Choose new customers or all customers.")]
+    own_packages = {p.id for p in service.packages}
+    chosen = set(package_ids)
+    if chosen - own_packages:
+        errors["package_ids"] = [_("Choose packages of this service.")]
+    elif enabled and not chosen:
+        errors["package_ids"] = [_("Choose at least one package.")]
+    mask = order_windows.mask_of(weekdays)
+    if enabled and not mask:
+        errors["weekdays"] = [_("Choose at least one day.")]
+    parsed: list[tuple[int, int]] = []
+    for index, (start_text, end_text) in enumerate(windows):
+        if not (start_text or "").strip() and not (end_text or "").strip():
+            continue
+        start, end = order_windows.parse_minute(start_text), order_windows.parse_minute(end_text)
+        if start is None or end is None or start == order_windows.DAY:
+            errors[f"window_{index}"] = [_("Enter the times as hours and minutes, e.g. 21:00.")]
+            continue
+        end = order_windows.end_minute(start, end)
+        if start == end:
+            errors[f"window_{index}"] = [_("A window must not start and end at the same time.")]
+            continue
+        parsed.append((start, end))
+    if enabled and not parsed and not any(key.startswith("window_") for key in errors):
+        errors["window_0"] = [_("Enter at least one time window.")]
+    if errors:
+        raise RuleViolations(errors)
+    row = session.get(RequestToOrder, service_id)
+    if row is None:
+        row = RequestToOrder(service_id=service_id)
+        session.add(row)
+    row.enabled, row.audience, row.weekdays = bool(enabled), Audience(audience), mask
+    row.windows = [RequestWindow(start_minute=s, end_minute=e) for s, e in sorted(set(parsed))]
+    row.packages = [RequestPackage(package_id=p, service_id=service_id) for p in sorted(chosen)]
+    session.flush()
+    return request_setting(session, partner_id, service_id)
+
+
+# Built once: the check runs on every service page view, so it pays no statement building.
+_SETTING_AND_WINDOWS = (
+    select(RequestToOrder.audience, RequestToOrder.weekdays, Service.partner_id, Partner.time_zone,
+           RequestWindow.start_minute, RequestWindow.end_minute)
+    .select_from(RequestPackage)
+    .join(RequestToOrder, RequestToOrder.service_id == RequestPackage.service_id)
+    .join(RequestWindow, RequestWindow.service_id == RequestToOrder.service_id)
+    .join(Service, Service.id == RequestToOrder.service_id)
+    .join(Partner, Partner.id == Service.partner_id)
+    .where(RequestPackage.package_id == bindparam("package_id"), RequestToOrder.enabled.is_(True))
+)
+_EXISTING_CUSTOMER = select(exists().where(
+    ServiceOrder.partner_id == bindparam("partner_id"), ServiceOrder.customer_id == bindparam("customer_id"),
+    ServiceOrder.status != S.cancelled))
+
+
+def is_existing_customer(session, partner_id: int, customer_id: int) -> bool:
+    """A customer of this partner: at least one service order with it that was not cancelled."""
+    return bool(session.connection().execute(
+        _EXISTING_CUSTOMER, {"partner_id": partner_id, "customer_id": customer_id}).scalar())
+
+
+def check_customer(session, customer_id: int) -> None:
+    """The shop names a customer by address id: it must be one (a new customer or a customer)."""
+    kind = session.scalar(select(Address.type).where(Address.id == customer_id))
+    if kind not in (AddressType.new_customer, AddressType.customer):
+        raise NotFound("customer_not_found", _("There is no such customer."))
+
+
+def may_order_now(session, customer_id: int | None, package_id: int, now: datetime | None = None) -> bool:
+    """True: the customer orders this package directly now; False: they must send a request.
+
+    Request to order applies when it is on for the package's service, the package is one it
+    covers, a window is open on the partner's wall clock, and the customer is of its audience
+    (new customers: no order with this partner that was not cancelled; a visitor not signed in
+    counts as new). One indexed query for the setting with its windows, one more for the
+    audience only when a window is open.
+    """
+    now = now or current_time()
+    rows = session.connection().execute(_SETTING_AND_WINDOWS, {"package_id": package_id}).all()
+    if not rows:
+        return True
+    audience, weekdays, partner_id, time_zone = rows[0][:4]
+    if not order_windows.active_in_zone(weekdays, [(r[4], r[5]) for r in rows], time_zone, now):
+        return True
+    if audience is Audience.new_customers and customer_id is not None:
+        return is_existing_customer(session, partner_id, customer_id)
+    return False
+
+
+# --------------------------------------------------------------------------- service orders
+
+
+@dataclass(frozen=True)
+class Action:
+    name: str
+    label: object
+    leaves: frozenset
+    to: ServiceOrderStatus
+    by: Party | None  # None: either side
+
+
+ACTIONS = {
+    a.name: a
+    for a in (
+        Action("accept", _l("Accept"), frozenset({S.ordered}), S.in_progress, Party.partner),
+        Action("deliver", _l("Deliver"), frozenset({S.in_progress, S.revision}), S.delivered, Party.partner),
+        Action("complete", _l("Mark as done"), frozenset({S.delivered}), S.completed, Party.partner),
+        Action("confirm", _l("Confirm delivery"), frozenset({S.delivered}), S.completed, Party.customer),
+        Action("revision", _l("Ask for a revision"), frozenset({S.delivered}), S.revision, Party.customer),
+        Action(
+            "cancel",
+            _l("Cancel the order"),
+            frozenset({S.ordered, S.in_progress, S.revision}),
+            S.cancelled,
+            None,
+        ),
+    )
+}
+
+
+def actions_for(order: ServiceOrder, party: Party) -> list[Action]:
+    return [a for a in ACTIONS.values() if order.status in a.leaves and a.by in (None, party)]
+
+
+def _package_for_order(session, package_id: int) -> ServicePackage:
+    package = session.scalar(
+        select(ServicePackage).join(Service).where(ServicePackage.id == package_id, Service.active.is_(True))
+    )
+    if package is None:
+        raise NotFound("package_not_found", _("There is no such package."))
+    return package
+
+
+def _new_order(
+    session,
+    *,
+    partner_id: int,
+    customer_id: int,
+    service_id: int | None,
+    package_id: int | None,
+    offer_id: int | None,
+    title: str,
+    scope: str,
+    gross: Decimal,
+    delivery_days: int,
+    now: datetime,
+) -> ServiceOrder:
+    rate = vat_rate()
+    (split,) = vat_breakdown({rate: Decimal(gross)})
+    order = ServiceOrder(
+        partner_id=partner_id,
+        customer_id=customer_id,
+        service_id=service_id,
+        package_id=package_id,
+        offer_id=offer_id,
+        title=title[:330],
+        scope=scope,
+        gross=split.gross,
+        vat_rate=rate,
+        net=split.net,
+        vat=split.vat,
+        delivery_days=delivery_days,
+        status=S.ordered,
+        created_at=now,
+    )
+    session.add(order)
+    session.flush()
+    session.add(
+        ServiceOrderEvent(order_id=order.id, from_status=None, to_status=S.ordered, by=Party.customer, at=now)
+    )
+    session.flush()
+    return order
+
+
+def place_order(session, customer_id: int, package_id: int, now: datetime | None = None) -> ServiceOrder:
+    """A customer orders a package directly (refused where they must send a request)."""
+    now = now or current_time()
+    package = _package_for_order(session, package_id)
+    service = package.service
+    if conversations.is_blocked(session, service.partner_id, customer_id):
+        raise Forbidden("blocked", _("This partner does not accept orders from you."))
+    if not may_order_now(session, customer_id, package_id, now):
+        raise DomainError(
+            "request_required",
+            _("This partner asks for a request before an order at this time: send a request instead."),
+            status=409,
+        )
+    return _new_order(
+        session,
+        partner_id=service.partner_id,
+        customer_id=customer_id,
+        service_id=service.id,
+        package_id=package.id,
+        offer_id=None,
+        title=f"{service.title} – {package.name}",
+        scope=package.description or package.name,
+        gross=package.price,
+        delivery_days=package.delivery_days,
+        now=now,
+    )
+
+
+def _scoped(session, model, pk: int, partner_id: int | None, customer_id: int | None, lock: bool, missing):
+    """The row if it belongs to the given partner or customer; else `missing` (a NotFound)."""
+    if partner_id is None and customer_id is None:
+        raise ValueError("scope the lookup to a partner or a customer")
+    stmt = select(model).where(model.id == pk)
+    if partner_id is not None:
+        stmt = stmt.where(model.partner_id == partner_id)
+    if customer_id is not None:
+        stmt = stmt.where(model.customer_id == customer_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    row = session.scalar(stmt)
+    if row is None:
+        raise missing
+    return row
+
+
+def order_of(
+    session, order_id: int, *, partner_id: int | None = None, customer_id: int | None = None
+) -> ServiceOrder:
+    return _scoped(
+        session,
+        ServiceOrder,
+        order_id,
+        partner_id,
+        customer_id,
+        False,
+        NotFound("order_not_found", _("There is no such order.")),
+    )
+
+
+def order_for_shop(session, order_id: int, customer_id: int | None = None) -> ServiceOrder:
+    """The shop sees every customer's orders; with a customer named, only that customer's."""
+    order = session.get(ServiceOrder, order_id)
+    if order is None or (customer_id is not None and order.customer_id != customer_id):
+        raise NotFound("order_not_found", _("There is no such order."))
+    return order
+
+
+def move_order(
+    session,
+    order_id: int,
+    action: str,
+    by: Party,
+    *,
+    partner_id: int | None = None,
+    customer_id: int | None = None,
+    user_id: int | None = None,
+    reason: str | None = None,
+    now: datetime | None = None,
+) -> ServiceOrder:
+    """One transition of a service order by the partner's team or the customer, recorded."""
+    now = now or current_time()
+    order = order_of(session, order_id, partner_id=partner_id, customer_id=customer_id)
+    step = ACTIONS.get(action)
+    if step is None:
+        raise RuleViolations({"action": [_("Choose one of the order's steps.")]})
+    if step.by is not None and step.by is not by:
+        raise Forbidden(
+            "not_your_step",
+            _("Only the partner can do this.")
+            if step.by is Party.partner
+            else _("Only the customer can do this."),
+        )
+    reason = (reason or "").strip() or None
+    if step.to is S.cancelled and not reason:
+        raise RuleViolations({"reason": [_("Say why the order is cancelled.")]})
+    values: dict = {"status": step.to}
+    if step.to is S.in_progress:
+        values.update(accepted_at=now, due_at=now + timedelta(days=order.delivery_days))
+    elif step.to is S.delivered:
+        values["delivered_at"] = now
+    elif step.to is S.completed:
+        values["completed_at"] = now
+    elif step.to is S.cancelled:
+        values.update(cancelled_at=now, cancelled_by=by, cancel_reason=reason)
+    before = order.status
+    moved = session.execute(
+        update(ServiceOrder)
+        .where(ServiceOrder.id == order.id, ServiceOrder.status.in_(step.leaves))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not moved:
+        session.refresh(order)
+        raise DomainError(
+            "illegal_transition",
+            _(
+                "“%(action)s” is not possible while the order is “%(status)s”.",
+                action=step.label,
+                status=order.status,
+            ),
+        )
+    session.add(
+        ServiceOrderEvent(
+            order_id=order.id,
+            from_status=before,
+            to_status=step.to,
+            by=by,
+            user_id=user_id,
+            note=reason,
+            at=now,
+        )
+    )
+    session.flush()
+    session.refresh(order)
+    return order
+
+
+def partner_orders(session, partner_id: int, limit: int = 200) -> list[ServiceOrder]:
+    return list(
+        session.scalars(
+            select(ServiceOrder)
+            .where(ServiceOrder.partner_id == partner_id)
+            .order_by(ServiceOrder.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def customer_orders(session, customer_id: int, limit: int = 200) -> list[ServiceOrder]:
+    return list(
+        session.scalars(
+            select(ServiceOrder)
+            .where(ServiceOrder.customer_id == customer_id)
+            .order_by(ServiceOrder.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+# --------------------------------------------------------------------------- requests to order
+
+
+def _clean_text(value: str, field: str, empty_message: str) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise RuleViolations({field: [empty_message]})
+    if len(value) > SCOPE_MAX:
+        raise RuleViolations({field: [_("At most %(max)s characters.", max=SCOPE_MAX)]})
+    return value
+
+
+def send_request(
+    session,
+    customer_id: int,
+    package_id: int,
+    *,
+    needs: str,
+    wished_start: date | None,
+    now: datetime | None = None,
+) -> OrderRequest:
+    """A customer's request to order a package, as the first message of a new conversation."""
+    now = now or current_time()
+    package = _package_for_order(session, package_id)
+    service = package.service
+    needs = _clean_text(needs, "needs", _("Describe what you need."))
+    if wished_start is not None and wished_start < now.date():
+        raise RuleViolations({"wished_start": [_("The wished start cannot be in the past.")]})
+    posted = conversations.start_conversation(
+        session,
+        customer_id,
+        service.partner_id,
+        requirements=needs,
+        service_id=service.id,
+        now=now,
+        body=_("Request to order “%(package)s”: %(needs)s", package=package.name, needs=needs),
+    )
+    found = OrderRequest(
+        partner_id=service.partner_id,
+        customer_id=customer_id,
+        service_id=service.id,
+        package_id=package.id,
+        conversation_id=posted.conversation_id,
+        needs=needs,
+        wished_start=wished_start,
+        state=RequestState.pending,
+        created_at=now,
+        answer_due_at=now + timedelta(hours=answer_hours()),
+    )
+    session.add(found)
+    session.flush()
+    return found
+
+
+def request_of(
+    session,
+    request_id: int,
+    *,
+    partner_id: int | None = None,
+    customer_id: int | None = None,
+    lock: bool = False,
+) -> OrderRequest:
+    return _scoped(
+        session,
+        OrderRequest,
+        request_id,
+        partner_id,
+        customer_id,
+        lock,
+        NotFound("request_not_found", _("There is no such request.")),
+    )
+
+
+def _refuse_unless_pending(found: OrderRequest) -> None:
+    if found.state is not RequestState.pending:
+        raise DomainError(
+            "request_answered",
+            _("This request is “%(state)s” and cannot be answered again.", state=found.state),
+        )
+
+
+def decline_request(
+    session,
+    partner_id: int,
+    request_id: int,
+    message: str,
+    *,
+    user_id: int | None = None,
+    now: datetime | None = None,
+) -> OrderRequest:
+    """The partner declines a request with a message (no cancellation: no order existed)."""
+    now = now or current_time()
+    message = _clean_text(message, "message", _("Tell the customer why you decline."))
+    found = request_of(session, request_id, partner_id=partner_id, lock=True)
+    _refuse_unless_pending(found)
+    moved = session.execute(
+        update(OrderRequest)
+        .where(OrderRequest.id == found.id, OrderRequest.state == RequestState.pending)
+        .values(state=RequestState.declined, answered_at=now, decline_message=message)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not moved:
+        raise Conflict("request_answered", _("This request was answered a moment ago."))
+    conversation = conversations.conversation_of(session, found.conversation_id, partner_id=partner_id)
+    conversations.post_message(session, conversation, Party.partner, message, author_user_id=user_id, now=now)
+    session.refresh(found)
+    return found
+
+
+def partner_requests(session, partner_id: int, limit: int = 200) -> list[OrderRequest]:
+    return list(
+        session.scalars(
+            select(OrderRequest)
+            .where(OrderRequest.partner_id == partner_id)
+            .order_by(OrderRequest.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def customer_requests(session, customer_id: int, limit: int = 200) -> list[OrderRequest]:
+    return list(
+        session.scalars(
+            select(OrderRequest)
+            .where(OrderRequest.customer_id == customer_id)
+            .order_by(OrderRequest.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+# --------------------------------------------------------------------------- offers
+
+
+def send_offer(
+    session,
+    partner_id: int,
+    conversation_id: int,
+    *,
+    scope: str,
+    price: Decimal | None,
+    delivery_days: int | None,
+    expires_at: datetime | None = None,
+    request_id: int | None = None,
+    package_id: int | None = None,
+    user_id: int | None = None,
+    now: datetime | None = None,
+) -> Offer:
+    """A custom offer in a conversation; it answers a pending request when one is given."""
+    now = now or current_time()
+    conversation = conversations.conversation_of(session, conversation_id, partner_id=partner_id, lock=True)
+    errors: dict[str, list[str]] = {}
+    scope = (scope or "").strip()
+    if not scope:
+        errors["scope"] = [_("Describe what the offer includes.")]
+    elif len(scope) > SCOPE_MAX:
+        errors["scope"] = [_("At most %(max)s characters.", max=SCOPE_MAX)]
+    if price is None or price < 0 or price >= PRICE_MAX or price != price.quantize(Decimal("0.01")):
+        errors["price"] = [_("Enter a price in euros, e.g. 149,00.")]
+    if delivery_days is None or not 0 <= delivery_days <= DELIVERY_MAX:
+        errors["delivery_days"] = [_("Enter the delivery time in days (0 to %(max)s).", max=DELIVERY_MAX)]
+    if expires_at is not None and expires_at <= now:
+        errors["expires_at"] = [_("The expiry must lie in the future.")]
+    service_id = conversation.service_id
+    if package_id is not None:
+        package = session.scalar(
+            select(ServicePackage)
+            .join(Service)
+            .where(ServicePackage.id == package_id, Service.partner_id == partner_id)
+        )
+        if package is None:
+            errors["package_id"] = [_("Choose one of your packages.")]
+        else:
+            service_id = package.service_id
+    if errors:
+        raise RuleViolations(errors)
+    if conversations.is_blocked(session, partner_id, conversation.customer_id):
+        raise Forbidden("blocked", _("You blocked this customer."))
+    found = None
+    if request_id is not None:
+        found = request_of(session, request_id, partner_id=partner_id, lock=True)
+        if found.conversation_id != conversation.id:
+            raise NotFound("request_not_found", _("There is no such request."))
+        _refuse_unless_pending(found)
+    body = _(
+        "Custom offer: %(scope)s — %(price)s, delivery in %(days)s days",
+        scope=scope,
+        price=format_currency(price, "EUR"),
+        days=delivery_days,
+    )
+    if expires_at is not None:
+        body += " " + _("(valid until %(when)s)", when=format_datetime(expires_at, "short"))
+    posted = conversations.post_message(
+        session, conversation, Party.partner, body, author_user_id=user_id, now=now
+    )
+    offer = Offer(
+        partner_id=partner_id,
+        customer_id=conversation.customer_id,
+        conversation_id=conversation.id,
+        message_id=posted.message_id,
+        request_id=found.id if found else None,
+        service_id=service_id,
+        package_id=package_id,
+        scope=scope,
+        price=price,
+        delivery_days=delivery_days,
+        expires_at=expires_at,
+        state=OfferState.open,
+        created_at=now,
+        created_by_user_id=user_id,
+    )
+    session.add(offer)
+    if found is not None:
+        session.execute(
+            update(OrderRequest)
+            .where(OrderRequest.id == found.id, OrderRequest.state == RequestState.pending)
+            .values(state=RequestState.offer_sent, answered_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    session.flush()
+    return offer
+
+
+def offer_of(
+    session,
+    offer_id: int,
+    *,
+    partner_id: int | None = None,
+    customer_id: int | None = None,
+    lock: bool = False,
+) -> Offer:
+    return _scoped(
+        session,
+        Offer,
+        offer_id,
+        partner_id,
+        customer_id,
+        lock,
+        NotFound("offer_not_found", _("There is no such offer.")),
+    )
+
+
+def _is_expired(offer: Offer, now: datetime) -> bool:
+    return offer.expires_at is not None and offer.expires_at <= now
+
+
+def _refuse_unless_open(offer: Offer, now: datetime) -> None:
+    if offer.state is OfferState.open and _is_expired(offer, now):
+        raise DomainError(
+            "offer_expired",
+            _(
+                "This offer expired on %(when)s and can no longer be accepted.",
+                when=format_datetime(offer.expires_at, "short"),
+            ),
+        )
+    if offer.state is not OfferState.open:
+        raise DomainError(
+            "offer_not_open", _("This offer is “%(state)s” and can no longer be accepted.", state=offer.state)
+        )
+
+
+_REQUEST_AFTER = {
+    OfferState.accepted: RequestState.accepted,
+    OfferState.declined: RequestState.declined,
+    OfferState.withdrawn: RequestState.withdrawn,
+    OfferState.expired: RequestState.offer_expired,
+    OfferState.closed: RequestState.closed,
+}
+
+
+def _decide(session, offer: Offer, to: OfferState, now: datetime) -> bool:
+    """Open → `to` with a guarded UPDATE; the request it answered follows. False if not open."""
+    moved = session.execute(
+        update(Offer)
+        .where(Offer.id == offer.id, Offer.state == OfferState.open)
+        .values(state=to, decided_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if moved and offer.request_id is not None:
+        session.execute(
+            update(OrderRequest)
+            .where(OrderRequest.id == offer.request_id, OrderRequest.state == RequestState.offer_sent)
+            .values(state=_REQUEST_AFTER[to])
+            .execution_options(synchronize_session=False)
+        )
+    return bool(moved)
+
+
+@dataclass(frozen=True)
+class Accepted:
+    order_id: int
+    repeated: bool
+
+
+def accept_offer(session, customer_id: int, offer_id: int, now: datetime | None = None) -> Accepted:
+    """The customer accepts an open offer: one service order, also when accepted twice at once
+    (the second answers with the first's order). Request to order does not apply here (R4)."""
+    now = now or current_time()
+    offer = offer_of(session, offer_id, customer_id=customer_id, lock=True)
+    if offer.state is OfferState.accepted:
+        return Accepted(_order_of_offer(session, offer.id), True)
+    _refuse_unless_open(offer, now)
+    if conversations.is_blocked(session, offer.partner_id, customer_id):
+        raise Forbidden("blocked", _("This partner does not accept orders from you."))
+    if not _decide(session, offer, OfferState.accepted, now):
+        session.refresh(offer)
+        if offer.state is OfferState.accepted:
+            return Accepted(_order_of_offer(session, offer.id), True)
+        _refuse_unless_open(offer, now)
+    title = offer.service.title if offer.service is not None else _("Custom offer")
+    order = _new_order(
+        session,
+        partner_id=offer.partner_id,
+        customer_id=customer_id,
+        service_id=offer.service_id,
+        package_id=offer.package_id,
+        offer_id=offer.id,
+        title=f"{title} – {_('Custom offer')}",
+        scope=offer.scope,
+        gross=offer.price,
+        delivery_days=offer.delivery_days,
+        now=now,
+    )
+    return Accepted(order.id, False)
+
+
+def _order_of_offer(session, offer_id: int) -> int:
+    order_id = session.scalar(select(ServiceOrder.id).where(ServiceOrder.offer_id == offer_id))
+    if order_id is None:  # accepted by a transaction not yet visible: let the caller retry
+        raise Conflict("offer_being_accepted", _("This offer is being accepted; reload in a moment."))
+    return order_id
+
+
+def decline_offer(session, customer_id: int, offer_id: int, now: datetime | None = None) -> Offer:
+    now = now or current_time()
+    offer = offer_of(session, offer_id, customer_id=customer_id, lock=True)
+    if offer.state is not OfferState.open or not _decide(session, offer, OfferState.declined, now):
+        raise DomainError(
+            "offer_not_open", _("This offer is “%(state)s” and can no longer be declined.", state=offer.state)
+        )
+    session.refresh(offer)
+    return offer
+
+
+def withdraw_offer(session, partner_id: int, offer_id: int, now: datetime | None = None) -> Offer:
+    now = now or current_time()
+    offer = offer_of(session, offer_id, partner_id=partner_id, lock=True)
+    if offer.state is not OfferState.open or not _decide(session, offer, OfferState.withdrawn, now):
+        raise DomainError(
+            "offer_not_open",
+            _("This offer is “%(state)s” and can no longer be withdrawn.", state=offer.state),
+        )
+    session.refresh(offer)
+    return offer
+
+
+def partner_offers(session, partner_id: int, limit: int = 200) -> list[Offer]:
+    return list(
+        session.scalars(
+            select(Offer).where(Offer.partner_id == partner_id).order_by(Offer.id.desc()).limit(limit)
+        )
+    )
+
+
+def customer_offers(session, customer_id: int, limit: int = 200) -> list[Offer]:
+    return list(
+        session.scalars(
+            select(Offer).where(Offer.customer_id == customer_id).order_by(Offer.id.desc()).limit(limit)
+        )
+    )
+
+
+def offer_expired(offer: Offer, now: datetime | None = None) -> bool:
+    """An open offer past its expiry (the sweep may not have run yet)."""
+    return offer.state is OfferState.open and _is_expired(offer, now or current_time())
+
+
+# --------------------------------------------------------------------------- sweeps and blocks
+
+
+@dataclass(frozen=True)
+class Expired:
+    requests: int
+    offers: int
+
+
+def expire_due(session, now: datetime | None = None) -> Expired:
+    """Close unanswered requests past their answer time and open offers past their expiry.
+    Guarded UPDATEs: a second or late run finds nothing left to change."""
+    now = now or current_time()
+    requests = session.execute(
+        update(OrderRequest)
+        .where(OrderRequest.state == RequestState.pending, OrderRequest.answer_due_at <= now)
+        .values(state=RequestState.expired, closed_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    due = select(Offer.id).where(Offer.state == OfferState.open, Offer.expires_at <= now)
+    session.execute(
+        update(OrderRequest)
+        .where(
+            OrderRequest.state == RequestState.offer_sent,
+            OrderRequest.id.in_(select(Offer.request_id).where(Offer.id.in_(due))),
+        )
+        .values(state=RequestState.offer_expired, closed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    offers = session.execute(
+        update(Offer)
+        .where(Offer.state == OfferState.open, Offer.expires_at <= now)
+        .values(state=OfferState.expired, decided_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    return Expired(requests, offers)
+
+
+OPEN_ORDER = (S.ordered, S.in_progress, S.delivered, S.revision)
+
+
+def close_for_block(session, partner_id: int, customer_id: int, now: datetime) -> None:
+    """A block ends what is open between the two: requests, offers, and orders (cancelled by
+    the partner, each with its event)."""
+    pair_request = and_(OrderRequest.partner_id == partner_id, OrderRequest.customer_id == customer_id)
+    session.execute(
+        update(OrderRequest)
+        .where(pair_request, OrderRequest.state.in_((RequestState.pending, RequestState.offer_sent)))
+        .values(state=RequestState.closed, closed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        update(Offer)
+        .where(
+            Offer.partner_id == partner_id, Offer.customer_id == customer_id, Offer.state == OfferState.open
+        )
+        .values(state=OfferState.closed, decided_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    reason = _("The partner blocked the customer.")
+    open_orders = session.execute(
+        select(ServiceOrder.id, ServiceOrder.status).where(
+            ServiceOrder.partner_id == partner_id,
+            ServiceOrder.customer_id == customer_id,
+            ServiceOrder.status.in_(OPEN_ORDER),
+        )
+    ).all()
+    for order_id, status in open_orders:
+        moved = session.execute(
+            update(ServiceOrder)
+            .where(ServiceOrder.id == order_id, ServiceOrder.status == status)
+            .values(status=S.cancelled, cancelled_at=now, cancelled_by=Party.partner, cancel_reason=reason)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if moved:
+            session.add(
+                ServiceOrderEvent(
+                    order_id=order_id,
+                    from_status=status,
+                    to_status=S.cancelled,
+                    by=Party.partner,
+                    note=reason,
+                    at=now,
+                )
+            )
+    session.flush()
+
+
+conversations.CLOSERS.append(close_for_block)
+
+
+# --------------------------------------------------------------------------- metrics
+
+
+@dataclass(frozen=True)
+class Metrics:
+    response_rate: Decimal | None  # percent answered within a day
+    response_hours: Decimal | None  # mean hours to the first answer
+    cancellation_rate: Decimal | None  # percent of orders cancelled
+    requests: int
+    orders: int
+    cancelled: int
+
+
+METRIC_DAYS = 90
+ANSWER_WITHIN = timedelta(hours=24)
+
+
+def _percent(part: int, whole: int) -> Decimal | None:
+    return None if not whole else (Decimal(part * 100) / whole).quantize(Decimal("0.1"))
+
+
+def metrics(session, partner_id: int, now: datetime | None = None) -> Metrics:
+    """The last 90 days. Response: requests to order (answered by an offer or a decline) and
+    orders (answered by accepting or cancelling), answered within a day; an item still inside
+    its day and unanswered is not counted yet. Cancellations: cancelled orders of all orders.
+    A declined request is no order, so it never counts as a cancellation."""
+    now = now or current_time()
+    since = now - timedelta(days=METRIC_DAYS)
+    items = [
+        (created, answered)
+        for created, answered in session.execute(
+            select(OrderRequest.created_at, OrderRequest.answered_at).where(
+                OrderRequest.partner_id == partner_id, OrderRequest.created_at >= since
+            )
+        )
+    ]
+    orders = session.execute(
+        select(
+            ServiceOrder.created_at,
+            ServiceOrder.accepted_at,
+            ServiceOrder.status,
+            ServiceOrder.cancelled_at,
+            ServiceOrder.cancelled_by,
+        )
+        .where(ServiceOrder.partner_id == partner_id, ServiceOrder.created_at >= since)
+        .where(ServiceOrder.offer_id.is_(None))
+    ).all()
+    items += [
+        (o.created_at, o.accepted_at or (o.cancelled_at if o.cancelled_by is Party.partner else None))
+        for o in orders
+    ]
+    counted = [(c, a) for c, a in items if a is not None or c + ANSWER_WITHIN <= now]
+    in_time = [a - c for c, a in counted if a is not None and a - c <= ANSWER_WITHIN]
+    answered = [a - c for c, a in counted if a is not None]
+    hours = (
+        (Decimal(sum(d.total_seconds() for d in answered)) / len(answered) / 3600).quantize(Decimal("0.1"))
+        if answered
+        else None
+    )
+    total, cancelled = session.execute(
+        select(func.count(), func.count().filter(ServiceOrder.status == S.cancelled)).where(
+            ServiceOrder.partner_id == partner_id, ServiceOrder.created_at >= since
+        )
+    ).one()
+    requests = sum(1 for _c, _a in items) - len(orders)
+    return Metrics(
+        _percent(len(in_time), len(counted)), hours, _percent(cancelled, total), requests, total, cancelled
+    )
