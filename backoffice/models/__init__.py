@@ -19,6 +19,18 @@ from .conversations import Conversation, CustomerBlock, Message, Party
 from .customers import CustomerAccount, CustomerSignIn
 from .downline import DownlineVisibility, PersonalDataExport
 from .imports import ImportRun, ImportStatus
+from .jobs import (
+    AccessStatus,
+    Actor,
+    ExpertJob,
+    JobAssignment,
+    JobKind,
+    JobNote,
+    JobReview,
+    JobStatus,
+    JobTransition,
+    StoreAccessRequest,
+)
 from .mail import MailStatus, OutboxMail
 from .marketplace import (
     BidChange,
@@ -43,6 +55,8 @@ from .teams import TeamInvitation, TeamMember
 from .vouchers import Redemption, VatMode, Voucher, VoucherCode, VoucherKind
 
 __all__ = [
+    "AccessStatus", "Actor", "ExpertJob", "JobAssignment", "JobKind", "JobNote", "JobReview", "JobStatus",
+    "JobTransition", "StoreAccessRequest",
     "Address", "AddressTree", "AddressType", "Article", "AuditEntry", "BidChange", "BudgetMonth",
     "Category", "CategoryBid", "ChargeDispute", "Conversation", "CustomerAccount", "CustomerBlock",
     "CustomerSignIn", "DebitStatus", "Message", "Party",
