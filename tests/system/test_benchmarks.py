@@ -9,7 +9,7 @@ import os
 import pytest
 from sqlalchemy.engine import make_url
 
-from benchmarks import directory, downline, imports, marketplace, redemption, seed
+from benchmarks import directory, downline, imports, jobs, marketplace, redemption, seed
 
 
 @pytest.mark.parametrize("module, argv", [
@@ -18,7 +18,8 @@ from benchmarks import directory, downline, imports, marketplace, redemption, se
     (imports, ["--rows", "200"]),
     (directory, ["--partners", "300", "--repeat", "3"]),
     (marketplace, ["--partners", "100", "--history", "200", "--repeat", "3", "--sends", "4"]),
-], ids=["seed", "downline", "imports", "directory", "marketplace"])
+    (jobs, ["--assignments", "500", "--partners", "20"]),
+], ids=["seed", "downline", "imports", "directory", "marketplace", "jobs"])
 def test_benchmark_prints_metric_lines(module, argv, capsys):
     module.main(argv)
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
