@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import relationship
 
@@ -130,8 +131,26 @@ class JobAssignment(Model):
     __table_args__ = (
         UniqueConstraint("job_id", "partner_id", name="uq_job_assignment_job_partner"),
         Index("ix_job_assignment_partner_status", "partner_id", "status", "created_at"),
-        Index("ix_job_assignment_status_expires", "status", "expires_at"),
-        Index("ix_job_assignment_conversation", "conversation_id"),
+        # The sweep's partial indexes: a row leaves them when it stops being NEW or OPENED, so
+        # expiring it writes two index entries fewer than a full (status, expires_at) index.
+        Index(
+            "ix_job_assignment_new_due",
+            "expires_at",
+            postgresql_where=text("status = 'new'"),
+            sqlite_where=text("status = 'new'"),
+        ),
+        Index(
+            "ix_job_assignment_opened_due",
+            "expires_at",
+            postgresql_where=text("status = 'opened'"),
+            sqlite_where=text("status = 'opened'"),
+        ),
+        Index(
+            "ix_job_assignment_conversation",
+            "conversation_id",
+            postgresql_where=text("conversation_id IS NOT NULL"),
+            sqlite_where=text("conversation_id IS NOT NULL"),
+        ),
     )
 
     id = Column(Integer, primary_key=True)

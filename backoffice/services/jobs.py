@@ -33,7 +33,7 @@ from decimal import Decimal
 from flask import current_app, has_app_context
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import and_, case, exists, func, insert, literal, or_, select, update
+from sqlalchemy import and_, case, exists, func, insert, literal, literal_column, or_, select, update
 
 from ..errors import Conflict, NotFound, RuleViolations
 from ..models import (
@@ -750,6 +750,12 @@ conversations.CLOSERS.append(close_for_block)
 # --- the sweeps: expiry and the reminder ---------------------------------------------------
 
 
+def _is(table, status: JobStatus):
+    """`status = '<value>'` with the value written into the SQL: SQLite uses a partial index
+    (`WHERE status = 'new'`) only for a query that names the same constant."""
+    return table.c.status == literal_column(f"'{status.value}'")
+
+
 def expire_due(session, now: datetime | None = None) -> int:
     """Expire every NEW or OPENED assignment whose 72 hours are over; the count changed.
 
@@ -762,7 +768,7 @@ def expire_due(session, now: datetime | None = None) -> int:
     table, log = JobAssignment.__table__, JobTransition.__table__
     changed = 0
     for before in (S.new, S.opened):
-        due = and_(table.c.status == before.value, table.c.expires_at <= now)
+        due = and_(_is(table, before), table.c.expires_at <= now)
         if session.get_bind().dialect.name == "postgresql":
             expired = (
                 update(table)
@@ -771,16 +777,21 @@ def expire_due(session, now: datetime | None = None) -> int:
                 .returning(table.c.id)
                 .cte("expired")
             )
-            stmt = insert(log).from_select(
-                ["assignment_id", "from_status", "to_status", "at", "actor"],
-                select(
-                    expired.c.id,
-                    literal(before.value),
-                    literal(S.expired.value),
-                    literal(now, log.c.at.type),
-                    literal(Actor.system.value),
-                ),
-            ).returning(log.c.id).cte("logged")
+            stmt = (
+                insert(log)
+                .from_select(
+                    ["assignment_id", "from_status", "to_status", "at", "actor"],
+                    select(
+                        expired.c.id,
+                        literal(before.value),
+                        literal(S.expired.value),
+                        literal(now, log.c.at.type),
+                        literal(Actor.system.value),
+                    ),
+                )
+                .returning(log.c.id)
+                .cte("logged")
+            )
             changed += session.scalar(select(func.count()).select_from(stmt).add_cte(expired))
         else:
             session.execute(
@@ -806,21 +817,23 @@ def remind_due(session, now: datetime | None = None, *, jobs_url: str = "") -> i
     guarded UPDATE (`reminded_at IS NULL`) in the same transaction as its outbox row."""
     now = now or utcnow()
     table = JobAssignment.__table__
-    claimed = (
-        session.execute(
-            update(table)
-            .where(
-                table.c.status.in_([S.new.value, S.opened.value]),
-                table.c.reminded_at.is_(None),
-                table.c.expires_at > now,
-                table.c.expires_at <= now + timedelta(hours=REMINDER_HOURS),
+    claimed = []
+    for status in (S.new, S.opened):
+        claimed += (
+            session.execute(
+                update(table)
+                .where(
+                    _is(table, status),
+                    table.c.reminded_at.is_(None),
+                    table.c.expires_at > now,
+                    table.c.expires_at <= now + timedelta(hours=REMINDER_HOURS),
+                )
+                .values(reminded_at=now)
+                .returning(table.c.id)
             )
-            .values(reminded_at=now)
-            .returning(table.c.id)
+            .scalars()
+            .all()
         )
-        .scalars()
-        .all()
-    )
     for assignment_id in claimed:
         assignment = session.get(JobAssignment, assignment_id)
         recipient = notification_email(assignment.partner)

@@ -112,8 +112,23 @@ def upgrade():
     op.create_index(
         "ix_job_assignment_partner_status", "job_assignment", ["partner_id", "status", "created_at"]
     )
-    op.create_index("ix_job_assignment_status_expires", "job_assignment", ["status", "expires_at"])
-    op.create_index("ix_job_assignment_conversation", "job_assignment", ["conversation_id"])
+    for status in ("new", "opened"):
+        where = sa.text(f"status = '{status}'")
+        op.create_index(
+            f"ix_job_assignment_{status}_due",
+            "job_assignment",
+            ["expires_at"],
+            postgresql_where=where,
+            sqlite_where=where,
+        )
+    linked = sa.text("conversation_id IS NOT NULL")
+    op.create_index(
+        "ix_job_assignment_conversation",
+        "job_assignment",
+        ["conversation_id"],
+        postgresql_where=linked,
+        sqlite_where=linked,
+    )
     op.create_table(
         "job_transition",
         sa.Column("id", sa.Integer(), primary_key=True),
