@@ -378,3 +378,21 @@ def test_a_direct_job_goes_to_the_chosen_partner_only_and_the_customer_sees_it_a
     with pytest.raises(RuleViolations) as wrong:
         jobs.post_direct_job(ctx, customer.id, schulz.id, dict(JOB, service_id=str(service_id)))
     assert wrong.value.errors == {"service_id": ["Wählen Sie eine Leistung dieses Partners."]}
+
+
+def test_an_inactive_job_keeps_its_status_while_messages_go_on(ctx, market, design):
+    schulz, _, _, customer = market
+    posted = post(ctx, customer, design)
+    a = assignment(ctx, posted.job_id, schulz.id)
+    with pytest.raises(Conflict) as early:
+        jobs.mark(ctx, schulz.id, a.id, S.inactive)
+    assert early.value.message == "Ein Auftrag mit dem Status „Neu“ kann nicht „Inaktiv“ werden."
+    with transaction.unit_of_work(ctx):
+        jobs.reply(ctx, schulz.id, a.id, "Hallo!", now=NOW)
+    with transaction.unit_of_work(ctx):
+        jobs.mark(ctx, schulz.id, a.id, S.inactive, user_id=schulz.user_id, now=NOW + timedelta(hours=1))
+    with transaction.unit_of_work(ctx):
+        jobs.write_as_customer(ctx, customer.id, a.id, "Noch da?", now=NOW + timedelta(hours=2))
+        jobs.reply(ctx, schulz.id, a.id, "Ja, aber pausiert.", now=NOW + timedelta(hours=3))
+    assert assignment(ctx, posted.job_id, schulz.id).status is S.inactive
+    assert log(ctx, a.id)[-1] == (S.replied, S.inactive, Actor.partner)
