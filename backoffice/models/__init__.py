@@ -30,6 +30,18 @@ from .conversations import (
 from .customers import CustomerAccount, CustomerSignIn
 from .downline import DownlineVisibility, PersonalDataExport
 from .imports import ImportRun, ImportStatus
+from .jobs import (
+    AccessStatus,
+    Actor,
+    ExpertJob,
+    JobAssignment,
+    JobKind,
+    JobNote,
+    JobReview,
+    JobStatus,
+    JobTransition,
+    StoreAccessRequest,
+)
 from .mail import MailStatus, OutboxMail
 from .marketplace import (
     BidChange,
@@ -67,18 +79,18 @@ from .teams import TeamInvitation, TeamMember
 from .vouchers import Redemption, VatMode, Voucher, VoucherCode, VoucherKind
 
 __all__ = [
-    "Address", "AddressTree", "Audience", "Offer", "OfferState", "OrderRequest", "RequestPackage",
-    "RequestState", "RequestToOrder", "RequestWindow", "ServiceOrder", "ServiceOrderEvent",
-    "ServiceOrderStatus",
-    "AddressType", "Article", "AuditEntry", "BidChange", "BudgetMonth",
-    "Category", "CategoryBid", "ChargeDispute", "Conversation", "CustomerAccount", "CustomerBlock",
-    "CustomerSignIn", "DebitStatus", "Message", "Party", "AbuseReport", "ConversationRead",
-    "ConversationTag", "ConversationTagging", "MessageFile", "StaffRead",
-    "DirectRequest", "DirectStatus", "DisputeReason", "DisputeStatus", "DownlineVisibility", "ImportRun",
-    "ImportStatus", "Invoice", "InvoiceCounter", "InvoiceKind", "InvoiceLine", "InvoiceSeries", "Language",
-    "LeadCharge", "LeadRequest", "LineKind", "LoginGeneration", "MailStatus", "Order", "OrderLine",
-    "OrderStatus", "OutboxMail", "Partner", "PartnerProfile", "Payment", "PersonalDataExport",
-    "PostalCodeLocation", "Redemption", "RegistrationSource", "RequestStatus", "Review", "Salutation",
-    "SepaDebit", "SepaFile", "Service", "ServicePackage", "Task", "TaskStatus", "TeamInvitation",
-    "TeamMember", "VAT_RATES", "VatMode", "Voucher", "VoucherCode", "VoucherKind",
+    "AbuseReport", "AccessStatus", "Actor", "Address", "AddressTree", "AddressType", "Article", "Audience",
+    "AuditEntry", "BidChange", "BudgetMonth", "Category", "CategoryBid", "ChargeDispute", "Conversation",
+    "ConversationRead", "ConversationTag", "ConversationTagging", "CustomerAccount", "CustomerBlock",
+    "CustomerSignIn", "DebitStatus", "DirectRequest", "DirectStatus", "DisputeReason", "DisputeStatus",
+    "DownlineVisibility", "ExpertJob", "ImportRun", "ImportStatus", "Invoice", "InvoiceCounter",
+    "InvoiceKind", "InvoiceLine", "InvoiceSeries", "JobAssignment", "JobKind", "JobNote", "JobReview",
+    "JobStatus", "JobTransition", "Language", "LeadCharge", "LeadRequest", "LineKind", "LoginGeneration",
+    "MailStatus", "Message", "MessageFile", "Offer", "OfferState", "Order", "OrderLine", "OrderRequest",
+    "OrderStatus", "OutboxMail", "Partner", "PartnerProfile", "Party", "Payment", "PersonalDataExport",
+    "PostalCodeLocation", "Redemption", "RegistrationSource", "RequestPackage", "RequestState",
+    "RequestStatus", "RequestToOrder", "RequestWindow", "Review", "Salutation", "SepaDebit", "SepaFile",
+    "Service", "ServiceOrder", "ServiceOrderEvent", "ServiceOrderStatus", "ServicePackage", "StaffRead",
+    "StoreAccessRequest", "Task", "TaskStatus", "TeamInvitation", "TeamMember", "VAT_RATES", "VatMode",
+    "Voucher", "VoucherCode", "VoucherKind",
 ]

@@ -44,6 +44,8 @@ from ..models import (
     DirectStatus,
     DisputeReason,
     DisputeStatus,
+    JobAssignment,
+    JobStatus,
     LeadCharge,
     LeadRequest,
     Partner,
@@ -71,7 +73,12 @@ CONFIRM_DAYS = 7
 PRIOR_RESPONSES, PRIOR_RESPONDED = 2, 1  # responsiveness starts at 50 % (Laplace smoothing)
 RESPONSE_HOURS = 24
 QUALITY_FLOOR = Decimal("0.5")  # quality = 0.5 + 0.25 × responsiveness + 0.25 × rating / 5
-FORMULA = "score = bid × quality; quality = 0.5 + 0.25 × responsiveness + 0.25 × rating / 5"
+FORMULA = ("score = bid × quality; quality = (0.5 + 0.25 × responsiveness + 0.25 × rating / 5)"
+           " × (1 − 0.5 × expired share)")
+# Expert jobs that expired unanswered lower the quality: the share of the last 90 days' jobs
+# (matches and direct ones) left to expire, smoothed with two answered jobs (none: 0 %).
+EXPIRY_WEIGHT = Decimal("0.5")
+PRIOR_JOBS = 2
 
 
 def _setting(name: str, default):
@@ -300,10 +307,33 @@ def responsiveness(responded: int, total: int) -> Decimal:
     )
 
 
-def quality_of(response_share: Decimal, rating: Decimal = Decimal("4.0")) -> Decimal:
-    """0.5 + 0.25 × responsiveness + 0.25 × (smoothed rating / 5): between 0.55 and 1."""
+def quality_of(response_share: Decimal, rating: Decimal = Decimal("4.0"),
+               expired_share: Decimal = Decimal(0)) -> Decimal:
+    """(0.5 + 0.25 × responsiveness + 0.25 × (smoothed rating / 5)) × (1 − 0.5 × expired share):
+    between 0.55 and 1 for a partner who lets no job expire, down to half of that."""
     weight = (1 - QUALITY_FLOOR) / 2
-    return (QUALITY_FLOOR + weight * response_share + weight * rating / 5).quantize(Decimal("0.0001"))
+    base = QUALITY_FLOOR + weight * response_share + weight * rating / 5
+    return (base * (1 - EXPIRY_WEIGHT * expired_share)).quantize(Decimal("0.0001"))
+
+
+def expired_share(expired: int, total: int) -> Decimal:
+    """Share of expert jobs left to expire, smoothed: 0 of 0 is 0 %, 1 of 1 is 33 %."""
+    return (Decimal(expired) / Decimal(total + PRIOR_JOBS)).quantize(Decimal("0.0001"))
+
+
+def expiry_stats(session, partner_ids: list[int], since: datetime) -> dict[int, Decimal]:
+    """The expired share of each partner's expert jobs since `since` (leads do not count)."""
+    if not partner_ids:
+        return {}
+    expired = JobAssignment.status == JobStatus.expired
+    rows = session.execute(
+        select(JobAssignment.partner_id, func.count(JobAssignment.id), func.sum(case((expired, 1), else_=0)))
+        .where(JobAssignment.partner_id.in_(partner_ids), JobAssignment.created_at >= since,
+               JobAssignment.expires_at.is_not(None))
+        .group_by(JobAssignment.partner_id)
+    ).all()
+    shares = {pid: expired_share(int(late or 0), int(total)) for pid, total, late in rows}
+    return {pid: shares.get(pid, Decimal(0)) for pid in partner_ids}
 
 
 def _tie_break(request_id: int, partner_id: int) -> str:
@@ -370,11 +400,12 @@ def rank(session, request: LeadRequest, now: datetime | None = None) -> list[Ran
     ids = [bid.partner_id for bid, *_ in candidates]
     stats = _response_stats(session, ids, now - timedelta(days=90))
     stars = ratings(session, ids)
+    expiries = expiry_stats(session, ids, now - timedelta(days=90))
     ranked = []
     for bid, profile, distance, left in candidates:
         responded, total = stats.get(bid.partner_id, (0, 0))
         share = responsiveness(responded, total)
-        quality = quality_of(share, stars[bid.partner_id].smoothed)
+        quality = quality_of(share, stars[bid.partner_id].smoothed, expiries[bid.partner_id])
         ranked.append(
             (
                 bid.amount * quality,

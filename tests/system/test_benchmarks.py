@@ -9,7 +9,17 @@ import os
 import pytest
 from sqlalchemy.engine import make_url
 
-from benchmarks import directory, downline, imports, marketplace, messages, orders_offers, redemption, seed
+from benchmarks import (
+    directory,
+    downline,
+    imports,
+    jobs,
+    marketplace,
+    messages,
+    orders_offers,
+    redemption,
+    seed,
+)
 
 
 @pytest.mark.parametrize("module, argv", [
@@ -20,7 +30,8 @@ from benchmarks import directory, downline, imports, marketplace, messages, orde
     (marketplace, ["--partners", "100", "--history", "200", "--repeat", "3", "--sends", "4"]),
     (messages, ["--conversations", "300", "--partners", "30", "--unread", "300", "--repeat", "3"]),
     (orders_offers, ["--services", "200", "--orders", "50", "--repeat", "5", "--accepts", "4"]),
-], ids=["seed", "downline", "imports", "directory", "marketplace", "messages", "orders_offers"])
+    (jobs, ["--assignments", "500", "--partners", "20"]),
+], ids=["seed", "downline", "imports", "directory", "marketplace", "messages", "orders_offers", "jobs"])
 def test_benchmark_prints_metric_lines(module, argv, capsys):
     module.main(argv)
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
