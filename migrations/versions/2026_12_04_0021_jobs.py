@@ -2,7 +2,7 @@
 transition log, team notes, store-access requests and reviews
 
 Revision ID: 0021_jobs
-Revises: 0019_conversations
+Revises: 0020_messages
 Create Date: 2026-12-04 16:00:00
 
 """
@@ -13,7 +13,7 @@ from alembic import op
 from backoffice.models.types import UTCDateTime
 
 revision = "0021_jobs"
-down_revision = "0019_conversations"
+down_revision = "0020_messages"
 branch_labels = None
 depends_on = None
 

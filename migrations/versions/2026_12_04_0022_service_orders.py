@@ -1,7 +1,7 @@
 """service orders: request to order with time windows, customers' requests, custom offers
 
 Revision ID: 0022_service_orders
-Revises: 0019_conversations
+Revises: 0021_jobs
 Create Date: 2026-12-04 16:00:00
 
 """
@@ -12,7 +12,7 @@ from alembic import op
 from backoffice.models.types import UTCDateTime
 
 revision = "0022_service_orders"
-down_revision = "0019_conversations"
+down_revision = "0021_jobs"
 branch_labels = None
 depends_on = None
 

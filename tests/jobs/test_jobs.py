@@ -261,9 +261,9 @@ def test_a_declined_conversation_declines_its_job_and_a_block_closes_the_rest(ct
     with transaction.unit_of_work(ctx):
         jobs.reply(ctx, schulz.id, a.id, "Hallo!", now=NOW)
     conversation = ctx.get(Conversation, assignment(ctx, posted.job_id, schulz.id).conversation_id)
-    with transaction.unit_of_work(ctx):  # what declining the conversation calls
-        for follow in conversations.ON_DECLINE:
-            follow(ctx, conversation, Party.customer, "Zu teuer", NOW + timedelta(hours=1))
+    with transaction.unit_of_work(ctx):
+        conversations.decline_conversation(ctx, conversation, Party.customer, "Zu teuer",
+                                           now=NOW + timedelta(hours=1))
     a = assignment(ctx, posted.job_id, schulz.id)
     assert (a.status, a.decline_reason) == (S.declined, "Zu teuer")
     assert log(ctx, a.id)[-1] == (S.replied, S.declined, Actor.customer)
