@@ -4,6 +4,8 @@
     python -m benchmarks.directory --partners 100000 --database postgresql://postgres@127.0.0.1/pd_bench
 
 The database is WIPED (SQLite: the file is deleted; PostgreSQL: schema public is dropped) and
+migrated; `--keep` times again against what an earlier run left there (migrated to the newest
+revision, not wiped or seeded), for profiling a change without seeding again. Otherwise it is
 migrated (which loads the postal-code table). Then `--partners` partners are inserted, each
 with a published profile in a postal code drawn from that table and `--services` active
 services in distinct categories (the demo's 15 subcategories; no packages: the search does
@@ -86,31 +88,40 @@ def _insert_partners(session, n: int) -> list[int]:
     return list(range(1, n + 1))
 
 
-def run(partners: int, services_per_partner: int, database: str | None, repeat: int) -> None:
+def run(partners: int, services_per_partner: int, database: str | None, repeat: int,
+        keep: bool = False) -> None:
     from flask_migrate import upgrade
 
     from app import create_app
     from backoffice import transaction
     from backoffice.demo import seed_categories, seed_directory
     from backoffice.extensions import db
-    from backoffice.models import Category, PostalCodeLocation
+    from backoffice.models import Category, PartnerProfile, PostalCodeLocation, Service
     from backoffice.services import directory
 
     tmpdir = tempfile.TemporaryDirectory(prefix="pd-bench-directory-")
     url = _sqlalchemy_url(database or f"sqlite:///{Path(tmpdir.name) / 'directory.db'}")
     backend = "postgresql" if url.get_backend_name() == "postgresql" else "sqlite"
-    (_fresh_postgres if backend == "postgresql" else _fresh_sqlite)(url)
+    if not keep:
+        (_fresh_postgres if backend == "postgresql" else _fresh_sqlite)(url)
     print(f"benchmarks.directory: {partners} partners on {backend}", file=sys.stderr)
     app = create_app({"SQLALCHEMY_DATABASE_URI": url.render_as_string(hide_password=False)})
     with app.app_context():
         upgrade(revision="heads")
-        started = time.perf_counter()
-        with transaction.unit_of_work() as session:
-            category_ids = seed_categories(session)
-            ids = _insert_partners(session, partners)
-            _, services = seed_directory(session, ids, category_ids, packages_per_service=0,
-                                         services_per_partner=services_per_partner)
-        _emit("directory_seed_seconds", time.perf_counter() - started, "s", backend, partners, services)
+        if keep:
+            partners = db.session.scalar(sa.select(sa.func.count()).select_from(PartnerProfile))
+            services = db.session.scalar(sa.select(sa.func.count()).select_from(Service))
+            category_ids = db.session.scalars(sa.select(Category.id).where(Category.parent_id.isnot(None))
+                                               .order_by(Category.id)).all()
+            db.session.rollback()
+        else:
+            started = time.perf_counter()
+            with transaction.unit_of_work() as session:
+                category_ids = seed_categories(session)
+                ids = _insert_partners(session, partners)
+                _, services = seed_directory(session, ids, category_ids, packages_per_service=0,
+                                             services_per_partner=services_per_partner)
+            _emit("directory_seed_seconds", time.perf_counter() - started, "s", backend, partners, services)
         if backend == "postgresql":
             with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as vacuum:
                 for table in ("partner", "partner_profile", "service", "category"):
@@ -173,8 +184,10 @@ def main(argv=None) -> None:
     parser.add_argument("--services", type=int, default=3, help="active services per partner")
     parser.add_argument("--repeat", type=int, default=200, help="timed searches per figure")
     parser.add_argument("--database", help="SQLAlchemy URL (WIPED); default: a temporary SQLite file")
+    parser.add_argument("--keep", action="store_true",
+                        help="time against the data an earlier run left in --database (migrated, not wiped)")
     args = parser.parse_args(argv)
-    run(args.partners, args.services, args.database, args.repeat)
+    run(args.partners, args.services, args.database, args.repeat, args.keep)
 
 
 if __name__ == "__main__":

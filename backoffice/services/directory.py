@@ -20,10 +20,27 @@ from datetime import date
 from decimal import Decimal
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, String, and_, exists, func, literal_column, or_, select, true
+from sqlalchemy import (
+    Integer,
+    Select,
+    String,
+    and_,
+    any_,
+    bindparam,
+    exists,
+    func,
+    literal_column,
+    null,
+    or_,
+    select,
+    true,
+    union_all,
+)
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import aliased, selectinload
 
 from ..errors import NotFound, RuleViolations
-from ..models import Category, Partner, PartnerProfile, PostalCodeLocation, Service
+from ..models import Category, Partner, PartnerProfile, PostalCodeLocation, Service, ServicePackage
 from .categories import with_subcategories
 
 EARTH_RADIUS_KM = 6371.0088
@@ -108,8 +125,48 @@ class SearchResult:
     place: str | None = None
 
 
-def _center(session, postal_code: str) -> PostalCodeLocation:
-    place = session.get(PostalCodeLocation, postal_code.strip())
+# Ids per statement on SQLite (at most 32,766 bound values); PostgreSQL takes one array.
+SQLITE_IDS_PER_STATEMENT = 10_000
+
+
+def by_ids(session, stmt: Select, column, ids) -> list:
+    """The rows of `stmt` whose `column` is one of `ids`: on PostgreSQL one `= ANY(array)`
+    (one bound value, a plan that knows how many ids it looks up), elsewhere `IN` lists."""
+    ids = sorted(ids)
+    if not ids:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        return session.execute(stmt.where(column == any_(
+            bindparam("ids", ids, type_=postgresql.ARRAY(Integer))))).all()
+    rows = []
+    for start in range(0, len(ids), SQLITE_IDS_PER_STATEMENT):
+        rows += session.execute(stmt.where(column.in_(ids[start:start + SQLITE_IDS_PER_STATEMENT]))).all()
+    return rows
+
+
+@dataclass(frozen=True)
+class Place:
+    name: str
+    latitude: float
+    longitude: float
+
+
+_POSTAL_CODES: dict[str, Place] = {}
+
+
+def postal_codes(session) -> dict[str, Place]:
+    """The postal-code table, read once per process: reference data shipped with the
+    application and loaded by its migration, never changed at run time, and asked for by
+    every search and every page of results."""
+    if not _POSTAL_CODES:
+        _POSTAL_CODES.update((code, Place(name, lat, lon)) for code, name, lat, lon in session.execute(
+            select(PostalCodeLocation.postal_code, PostalCodeLocation.place, PostalCodeLocation.latitude,
+                   PostalCodeLocation.longitude)))
+    return _POSTAL_CODES
+
+
+def _center(session, postal_code: str) -> Place:
+    place = postal_codes(session).get(postal_code.strip())
     if place is None:
         raise RuleViolations({"postal_code": [_("Unknown German postal code.")]})
     return place
@@ -146,21 +203,29 @@ def search(session, *, category_id: int | None = None, postal_code: str | None =
 
     columns = (PartnerProfile.partner_id, PartnerProfile.latitude, PartnerProfile.longitude,
                PartnerProfile.radius_km, PartnerProfile.germany_wide)
-    # With a category, the candidates come from the services' copies of the place: the
-    # category's active services inside the box, and its Germany-wide ones, each from its own
-    # index (one query with OR would scan); the profile then decides (published, listed, its
-    # own radius). Without one, the profiles' own place index gives the box.
     if category_ids:
+        # The candidates come from the services' copies of the place: the category's active
+        # services inside the box (those outside the circle dropped here already), and its
+        # Germany-wide ones, each an index-only scan of its own index, in one statement (on a
+        # busy machine each round trip costs milliseconds of waiting). Their profiles are then
+        # read by primary key in a second statement: as one statement with `IN (subquery)`
+        # PostgreSQL misjudged the box's row count and, above a thousand or so candidates,
+        # read all profiles and hashed them instead.
         offered = and_(_category(category_ids), Service.active.is_(True))
-        queries = [select(*columns).where(shown, PartnerProfile.partner_id.in_(
-            select(Service.partner_id).where(offered, where)))
-            for where in (in_box(Service), Service.germany_wide.is_(True))]
+        candidates = set()
+        near = select(Service.partner_id, Service.latitude, Service.longitude).where(offered, in_box(Service))
+        wide = select(Service.partner_id, null(), null()).where(offered, Service.germany_wide.is_(True))
+        for partner_id, lat, lon in session.execute(union_all(near, wide)):
+            if lat is None or haversine_km(center.latitude, center.longitude, lat, lon) <= radius:
+                candidates.add(partner_id)
+        rows = {row[0]: row for row in by_ids(session, select(*columns).where(shown),
+                                               PartnerProfile.partner_id, candidates)}
     else:
-        queries = [select(*columns).where(condition, in_box(PartnerProfile)),
-                   select(*columns).where(condition, PartnerProfile.germany_wide.is_(True))]
-    rows = {}
-    for query in queries:
-        rows.update((row[0], row) for row in session.execute(query))
+        # Without a category, the profiles' own place index gives the box.
+        rows = {}
+        for query in (select(*columns).where(condition, in_box(PartnerProfile)),
+                      select(*columns).where(condition, PartnerProfile.germany_wide.is_(True))):
+            rows.update((row[0], row) for row in session.execute(query))
     hits = []
     for partner_id, lat, lon, own_radius, germany_wide in rows.values():
         distance = haversine_km(center.latitude, center.longitude, lat, lon) if lat is not None else None
@@ -170,7 +235,7 @@ def search(session, *, category_id: int | None = None, postal_code: str | None =
     total = len(hits)
     start = (page - 1) * page_size
     return SearchResult(total, hits[start:start + page_size], page, max(1, -(-total // page_size)),
-                        center.place)
+                        center.name)
 
 
 @dataclass
@@ -188,21 +253,31 @@ class Card:
     price_from: Decimal | None = None
 
 
+def _profiles(session, ids: list[int], *columns) -> dict:
+    """Id, display name, postal code, picture and `columns` of these partners' profiles."""
+    return {row.partner_id: row for row in session.execute(
+        select(PartnerProfile.partner_id, PartnerProfile.display_name, PartnerProfile.postal_code,
+               _PICTURE, *columns)
+        .join(Partner, Partner.id == PartnerProfile.partner_id)
+        .where(PartnerProfile.partner_id.in_(ids)))}
+
+
 def cards(session, hits: list[Hit], locale: str | None) -> list[Card]:
     """The list entries of one page of hits (a few queries for the whole page)."""
     ids = [h.partner_id for h in hits]
     if not ids:
         return []
-    profiles = {p.partner_id: p for p in session.execute(
-        select(PartnerProfile.partner_id, PartnerProfile.display_name, PartnerProfile.postal_code,
-               PartnerProfile.germany_wide, _PICTURE)
-        .join(Partner, Partner.id == PartnerProfile.partner_id)
-        .where(PartnerProfile.partner_id.in_(ids)))}
+    profiles = _profiles(session, ids, PartnerProfile.germany_wide)
     places = _places(session, [p.postal_code for p in profiles.values()])
-    services = session.execute(select(Service.partner_id, Service.category_id, Service.price_from)
-                               .where(Service.partner_id.in_(ids), Service.active.is_(True))
-                               .order_by(Service.id)).all()
-    names = _category_names(session, {s.category_id for s in services}, locale)
+    parent = aliased(Category)
+    services = session.execute(
+        select(Service.partner_id, Service.category_id, Service.price_from, Category.name_de,
+               Category.name_en, parent.name_de.label("parent_de"), parent.name_en.label("parent_en"))
+        .join(Category, Category.id == Service.category_id).outerjoin(parent, parent.id == Category.parent_id)
+        .where(Service.partner_id.in_(ids), Service.active.is_(True)).order_by(Service.id)).all()
+    english = (locale or "").startswith("en")
+    names = {s.category_id: " › ".join(n for n in ((s.parent_en, s.name_en) if english else
+                                                   (s.parent_de, s.name_de)) if n) for s in services}
     result = []
     for hit in hits:
         profile = profiles[hit.partner_id]
@@ -226,12 +301,9 @@ def _category_names(session, ids, locale) -> dict[int, str]:
     return {i: rows[i].full_name(locale) for i in ids}
 
 
-def _places(session, postal_codes) -> dict[str, str]:
-    codes = [c for c in set(postal_codes) if c]
-    if not codes:
-        return {}
-    return dict(session.execute(select(PostalCodeLocation.postal_code, PostalCodeLocation.place)
-                                .where(PostalCodeLocation.postal_code.in_(codes))).all())
+def _places(session, codes) -> dict[str, str]:
+    known = postal_codes(session)
+    return {code: known[code].name for code in codes if code in known}
 
 
 @dataclass
@@ -242,15 +314,90 @@ class PartnerPage:
     services: list[Service]
 
 
+def _shown_services(session, partner_ids: list[int]) -> list[Service]:
+    """The active services (of active categories) of these partners, packages loaded."""
+    return list(session.scalars(
+        select(Service).join(Category, Category.id == Service.category_id)
+        .where(Service.partner_id.in_(partner_ids), Service.active.is_(True), Category.active.is_(True))
+        .options(selectinload(Service.packages)).order_by(Service.id)))
+
+
 def partner_page(session, partner_id: int) -> PartnerPage:
     """A findable partner's public page: profile and active services with packages.
     Anybody else is not found (unpublished, hidden, no active service, no such partner)."""
     if not is_findable(session, partner_id):
         raise NotFound("partner_not_found", _("No such partner in the directory."))
     profile = session.get(PartnerProfile, partner_id)
-    services = session.scalars(select(Service).join(Category, Category.id == Service.category_id)
-                               .where(Service.partner_id == partner_id, Service.active.is_(True),
-                                      Category.active.is_(True))
-                               .order_by(Service.id)).all()
     return PartnerPage(profile, profile.partner, _places(session, [profile.postal_code]).get(
-        profile.postal_code), list(services))
+        profile.postal_code), _shown_services(session, [partner_id]))
+
+
+# What the REST API gives of findable partners: public data only, as plain values. ----------
+
+
+@dataclass(frozen=True)
+class PublicPackage:
+    name: str
+    description: str | None
+    price: Decimal
+    delivery_days: int
+
+
+@dataclass(frozen=True)
+class PublicService:
+    id: int
+    category_id: int
+    category: str
+    title: str
+    description: str | None
+    price_from: Decimal | None
+    packages: list[PublicPackage]
+
+
+@dataclass(frozen=True)
+class PublicProfile:
+    partner_id: int
+    display_name: str
+    profile_text: str | None
+    picture: str | None
+    postal_code: str | None
+    place: str | None
+    radius_km: int
+    germany_wide: bool
+    languages: list[str]
+    distance_km: float | None
+    services: list[PublicService]
+
+
+def public_profiles(session, hits: list[Hit], locale: str | None) -> list[PublicProfile]:
+    """Profiles with their shown services and packages for a page of hits (four queries)."""
+    ids = [h.partner_id for h in hits]
+    if not ids:
+        return []
+    rows = _profiles(session, ids, PartnerProfile.radius_km, PartnerProfile.germany_wide,
+                     PartnerProfile.languages, Partner.profile_text)
+    places = _places(session, [r.postal_code for r in rows.values()])
+    services = _shown_services(session, ids)
+    names = _category_names(session, {s.category_id for s in services}, locale)
+    result = []
+    for hit in hits:
+        row = rows[hit.partner_id]
+        result.append(PublicProfile(
+            row.partner_id, row.display_name, row.profile_text, row.picture, row.postal_code,
+            places.get(row.postal_code), row.radius_km, row.germany_wide,
+            [code for code in (row.languages or "").split(",") if code], hit.distance_km,
+            [PublicService(s.id, s.category_id, names[s.category_id], s.title, s.description,
+                           s.price_from, [_public_package(p) for p in s.packages])
+             for s in services if s.partner_id == hit.partner_id]))
+    return result
+
+
+def _public_package(package: ServicePackage) -> PublicPackage:
+    return PublicPackage(package.name, package.description, package.price, package.delivery_days)
+
+
+def public_profile(session, partner_id: int, locale: str | None) -> PublicProfile:
+    """One findable partner's public profile; anybody else is not found."""
+    if not is_findable(session, partner_id):
+        raise NotFound("partner_not_found", _("No such partner in the directory."))
+    return public_profiles(session, [Hit(partner_id, None)], locale)[0]
