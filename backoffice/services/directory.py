@@ -43,7 +43,7 @@ from sqlalchemy.orm import aliased, selectinload
 
 from ..errors import NotFound, RuleViolations
 from ..models import Category, Partner, PartnerProfile, PostalCodeLocation, Service, ServicePackage
-from .categories import with_subcategories
+from .categories import subcategories, with_subcategories
 
 EARTH_RADIUS_KM = 6371.0088
 DEFAULT_RADIUS_KM = 50
@@ -77,14 +77,16 @@ def bounding_box(lat: float, lon: float, radius_km: float) -> tuple[float, float
     return lat - dlat, lat + dlat, lon - dlon, lon + dlon
 
 
-def _category(category_ids: list[int] | None):
-    if not category_ids:
+def _category(category_ids: list[int] | Select | None):
+    if category_ids is None or (isinstance(category_ids, list) and not category_ids):
         return true()
+    if isinstance(category_ids, Select):
+        return Service.category_id.in_(category_ids)
     return Service.category_id.in_(category_ids) if len(category_ids) > 1 else \
         Service.category_id == category_ids[0]
 
 
-def _offers(category_ids: list[int] | None):
+def _offers(category_ids: list[int] | Select | None):
     return exists().where(Service.partner_id == PartnerProfile.partner_id, Service.active.is_(True),
                           _category(category_ids))
 
@@ -191,7 +193,8 @@ def search(session, *, category_id: int | None = None, postal_code: str | None =
     With a postal code: partners within `radius_km` of it whose own service area reaches it,
     plus Germany-wide partners; nearest first. Without one: by name.
     """
-    category_ids = with_subcategories(session, category_id) if category_id else None
+    # The category and its active subcategories as a subquery: one round trip less.
+    category_ids = subcategories(category_id) if category_id else None
     shown = and_(PartnerProfile.published.is_(True), PartnerProfile.listed.is_(True))
     name = (name or "").strip()
     if name:
@@ -214,7 +217,7 @@ def search(session, *, category_id: int | None = None, postal_code: str | None =
 
     columns = (PartnerProfile.partner_id, PartnerProfile.latitude, PartnerProfile.longitude,
                PartnerProfile.radius_km, PartnerProfile.germany_wide)
-    if category_ids:
+    if category_ids is not None:
         # The candidates come from the services' copies of the place: the category's active
         # services inside the box (those outside the circle dropped here already), and its
         # Germany-wide ones, each an index-only scan of its own index, in one statement (on a
