@@ -280,30 +280,38 @@ def _profiles(session, ids: list[int], *columns) -> dict:
 
 
 def cards(session, hits: list[Hit], locale: str | None) -> list[Card]:
-    """The list entries of one page of hits (a few queries for the whole page)."""
+    """The list entries of one page of hits: one statement for the whole page (each profile
+    with its active services and their categories' names, one row per service)."""
     ids = [h.partner_id for h in hits]
     if not ids:
         return []
-    profiles = _profiles(session, ids, PartnerProfile.germany_wide)
-    places = _places(session, [p.postal_code for p in profiles.values()])
     parent = aliased(Category)
-    services = session.execute(
-        select(Service.partner_id, Service.category_id, Service.price_from, Category.name_de,
-               Category.name_en, parent.name_de.label("parent_de"), parent.name_en.label("parent_en"))
-        .join(Category, Category.id == Service.category_id).outerjoin(parent, parent.id == Category.parent_id)
-        .where(Service.partner_id.in_(ids), Service.active.is_(True)).order_by(Service.id)).all()
+    rows = session.connection().execute(
+        select(PartnerProfile.partner_id, PartnerProfile.display_name, PartnerProfile.postal_code,
+               PartnerProfile.germany_wide, _PICTURE, Service.id.label("service_id"), Service.price_from,
+               Category.name_de, Category.name_en, parent.name_de.label("parent_de"),
+               parent.name_en.label("parent_en"))
+        .join(Partner, Partner.id == PartnerProfile.partner_id)
+        .outerjoin(Service, and_(Service.partner_id == PartnerProfile.partner_id, Service.active.is_(True)))
+        .outerjoin(Category, Category.id == Service.category_id)
+        .outerjoin(parent, parent.id == Category.parent_id)
+        .where(PartnerProfile.partner_id.in_(ids)).order_by(Service.id)).all()
     english = (locale or "").startswith("en")
-    names = {s.category_id: " › ".join(n for n in ((s.parent_en, s.name_en) if english else
-                                                   (s.parent_de, s.name_de)) if n) for s in services}
+    of_partner: dict[int, list] = {}
+    for row in rows:
+        of_partner.setdefault(row.partner_id, []).append(row)
+    places = _places(session, [own[0].postal_code for own in of_partner.values()])
     result = []
     for hit in hits:
-        profile = profiles[hit.partner_id]
-        own = [s for s in services if s.partner_id == hit.partner_id]
-        prices = [s.price_from for s in own if s.price_from is not None]
+        own = of_partner[hit.partner_id]
+        profile = own[0]
+        services = [r for r in own if r.service_id is not None]
+        names = [" › ".join(n for n in ((r.parent_en, r.name_en) if english else (r.parent_de, r.name_de))
+                            if n) for r in services]
+        prices = [r.price_from for r in services if r.price_from is not None]
         result.append(Card(hit.partner_id, profile.display_name, places.get(profile.postal_code),
                            profile.postal_code, profile.germany_wide, hit.distance_km, profile.picture,
-                           list(dict.fromkeys(names[s.category_id] for s in own)),
-                           min(prices) if prices else None))
+                           list(dict.fromkeys(names)), min(prices) if prices else None))
     return result
 
 
