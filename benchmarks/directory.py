@@ -4,6 +4,8 @@
     python -m benchmarks.directory --partners 100000 --database postgresql://postgres@127.0.0.1/pd_bench
 
 The database is WIPED (SQLite: the file is deleted; PostgreSQL: schema public is dropped) and
+migrated; `--keep` times again against what an earlier run left there (migrated to the newest
+revision, not wiped or seeded), for profiling a change without seeding again. Otherwise it is
 migrated (which loads the postal-code table). Then `--partners` partners are inserted, each
 with a published profile in a postal code drawn from that table and `--services` active
 services in distinct categories (the demo's 15 subcategories; no packages: the search does
@@ -15,8 +17,12 @@ that each take another (subcategory, postal code) pair, radius 50 km:
 
 - `directory_search_p95`: `services.directory.search` plus the page's list entries
   (`cards`), i.e. everything the directory page asks of the database;
-- `raw_sql_search_p95` (the `baseline`): the same two bounding-box and Germany-wide queries on the
-  services, written by hand as one UNION, and the exact distance in Python; no list entries;
+- `raw_sql_search_p95` (the `baseline`): the search's two statements written by hand (the
+  category's services in the box and its Germany-wide ones as one UNION ALL, then the
+  candidates' profiles by id), the exact distance in Python; no list entries;
+- `raw_sql_one_statement_p95`: the former baseline, the profiles by `IN (subquery)` in one
+  statement (the form the search had before; PostgreSQL's plan for it flips to reading every
+  profile above about a thousand candidates);
 - `directory_search_top_category_p95`: a top category (its 4 subcategories) at 100 km.
 
 Fields: metric, value, unit, backend, target, met, baseline, ratio, partners, services,
@@ -86,31 +92,40 @@ def _insert_partners(session, n: int) -> list[int]:
     return list(range(1, n + 1))
 
 
-def run(partners: int, services_per_partner: int, database: str | None, repeat: int) -> None:
+def run(partners: int, services_per_partner: int, database: str | None, repeat: int,
+        keep: bool = False) -> None:
     from flask_migrate import upgrade
 
     from app import create_app
     from backoffice import transaction
     from backoffice.demo import seed_categories, seed_directory
     from backoffice.extensions import db
-    from backoffice.models import Category, PostalCodeLocation
+    from backoffice.models import Category, PartnerProfile, PostalCodeLocation, Service
     from backoffice.services import directory
 
     tmpdir = tempfile.TemporaryDirectory(prefix="pd-bench-directory-")
     url = _sqlalchemy_url(database or f"sqlite:///{Path(tmpdir.name) / 'directory.db'}")
     backend = "postgresql" if url.get_backend_name() == "postgresql" else "sqlite"
-    (_fresh_postgres if backend == "postgresql" else _fresh_sqlite)(url)
+    if not keep:
+        (_fresh_postgres if backend == "postgresql" else _fresh_sqlite)(url)
     print(f"benchmarks.directory: {partners} partners on {backend}", file=sys.stderr)
     app = create_app({"SQLALCHEMY_DATABASE_URI": url.render_as_string(hide_password=False)})
     with app.app_context():
         upgrade(revision="heads")
-        started = time.perf_counter()
-        with transaction.unit_of_work() as session:
-            category_ids = seed_categories(session)
-            ids = _insert_partners(session, partners)
-            _, services = seed_directory(session, ids, category_ids, packages_per_service=0,
-                                         services_per_partner=services_per_partner)
-        _emit("directory_seed_seconds", time.perf_counter() - started, "s", backend, partners, services)
+        if keep:
+            partners = db.session.scalar(sa.select(sa.func.count()).select_from(PartnerProfile))
+            services = db.session.scalar(sa.select(sa.func.count()).select_from(Service))
+            category_ids = db.session.scalars(sa.select(Category.id).where(Category.parent_id.isnot(None))
+                                               .order_by(Category.id)).all()
+            db.session.rollback()
+        else:
+            started = time.perf_counter()
+            with transaction.unit_of_work() as session:
+                category_ids = seed_categories(session)
+                ids = _insert_partners(session, partners)
+                _, services = seed_directory(session, ids, category_ids, packages_per_service=0,
+                                             services_per_partner=services_per_partner)
+            _emit("directory_seed_seconds", time.perf_counter() - started, "s", backend, partners, services)
         if backend == "postgresql":
             with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as vacuum:
                 for table in ("partner", "partner_profile", "service", "category"):
@@ -134,7 +149,9 @@ def run(partners: int, services_per_partner: int, database: str | None, repeat: 
             s.rollback()
 
         conn = s.connection
-        raw = sa.text(
+        # The former baseline: one statement, the profiles by `IN (subquery)` (and `s.active`
+        # bare, which SQLite answers by a skip-scan of the whole index).
+        one_statement = sa.text(
             "SELECT p.partner_id, p.latitude, p.longitude, p.radius_km, p.germany_wide "
             "FROM partner_profile p WHERE p.published AND p.listed AND p.partner_id IN ("
             " SELECT s.partner_id FROM service s WHERE s.category_id = :category AND s.active"
@@ -144,17 +161,46 @@ def run(partners: int, services_per_partner: int, database: str | None, repeat: 
             "FROM partner_profile p WHERE p.published AND p.listed AND p.partner_id IN ("
             " SELECT s.partner_id FROM service s WHERE s.category_id = :category AND s.active"
             " AND s.germany_wide)")
+        # The baseline: the service's two statements written by hand.
+        candidates_sql = sa.text(
+            "SELECT s.partner_id, s.latitude, s.longitude FROM service s WHERE s.category_id = :category"
+            " AND s.active = TRUE AND s.latitude BETWEEN :a AND :b AND s.longitude BETWEEN :c AND :d "
+            "UNION ALL SELECT s.partner_id, NULL, NULL FROM service s WHERE s.category_id = :category"
+            " AND s.active = TRUE AND s.germany_wide = TRUE")
+        ids_in = "= ANY(CAST(:ids AS integer[]))" if backend == "postgresql" else \
+            "IN (SELECT value FROM json_each(:ids))"
+        profiles_sql = sa.text("SELECT p.partner_id, p.latitude, p.longitude, p.radius_km, p.germany_wide"
+                               " FROM partner_profile p WHERE p.published AND p.listed"
+                               f" AND p.partner_id {ids_in}")
+        brackets = "{}" if backend == "postgresql" else "[]"
 
-        def raw_search(category_id, postal_code, radius):
-            lat, lon = conn().execute(sa.text("SELECT latitude, longitude FROM postal_code_location "
-                                              "WHERE postal_code = :c"), {"c": postal_code}).one()
-            a, b, c, d = directory.bounding_box(lat, lon, radius)
-            rows = conn().execute(raw, {"a": a, "b": b, "c": c, "d": d, "category": category_id}).all()
+        def center(postal_code):
+            return conn().execute(sa.text("SELECT latitude, longitude FROM postal_code_location "
+                                          "WHERE postal_code = :c"), {"c": postal_code}).one()
+
+        def page_of(lat, lon, radius, rows):
             hits = sorted((directory.haversine_km(lat, lon, r[1], r[2]), r[0]) for r in rows
                           if r[4] or directory.haversine_km(lat, lon, r[1], r[2]) <= min(radius, r[3]))
             s.rollback()
             return hits[:20]
 
+        def raw_search(category_id, postal_code, radius):
+            lat, lon = center(postal_code)
+            a, b, c, d = directory.bounding_box(lat, lon, radius)
+            ids = {r[0] for r in conn().execute(candidates_sql, {"a": a, "b": b, "c": c, "d": d,
+                                                                 "category": category_id})
+                   if r[1] is None or directory.haversine_km(lat, lon, r[1], r[2]) <= radius}
+            text = brackets[0] + ",".join(map(str, sorted(ids))) + brackets[1]
+            return page_of(lat, lon, radius, conn().execute(profiles_sql, {"ids": text}).all())
+
+        def raw_one_statement(category_id, postal_code, radius):
+            lat, lon = center(postal_code)
+            a, b, c, d = directory.bounding_box(lat, lon, radius)
+            return page_of(lat, lon, radius, conn().execute(
+                one_statement, {"a": a, "b": b, "c": c, "d": d, "category": category_id}).all())
+
+        _emit("raw_sql_one_statement_p95", _p95(raw_one_statement, inputs), "ms", backend, partners, services,
+              repeat=repeat)
         baseline = _p95(raw_search, inputs)
         value = _p95(search, inputs)
         found.sort()
@@ -173,8 +219,10 @@ def main(argv=None) -> None:
     parser.add_argument("--services", type=int, default=3, help="active services per partner")
     parser.add_argument("--repeat", type=int, default=200, help="timed searches per figure")
     parser.add_argument("--database", help="SQLAlchemy URL (WIPED); default: a temporary SQLite file")
+    parser.add_argument("--keep", action="store_true",
+                        help="time against the data an earlier run left in --database (migrated, not wiped)")
     args = parser.parse_args(argv)
-    run(args.partners, args.services, args.database, args.repeat)
+    run(args.partners, args.services, args.database, args.repeat, args.keep)
 
 
 if __name__ == "__main__":

@@ -3,9 +3,10 @@ and may take a profile out of the directory."""
 
 from flask_babel import lazy_gettext as _l
 
+from ..api.directory import MyServicesApi
 from ..security import FINANCE, PARTNER_ROLE, STAFF
 from ..views.profiles import CategoryView, MyPublicProfileView, PublicProfileView
-from . import ALL, READ, Area, Page
+from . import ALL, READ, Api, Area, Page
 
 OWN_PROFILE = "can_edit|can_new_service|can_edit_service|can_delete_service|menu_access"
 
@@ -19,4 +20,6 @@ AREA = Area(
         Page(MyPublicProfileView, "My public profile", _l("My public profile"), "fa-id-card", "My area",
              {PARTNER_ROLE: OWN_PROFILE}),
     ),
+    # The partner's own services over REST (owner and team members, with their own tokens).
+    apis=(Api(MyServicesApi, {PARTNER_ROLE: "can_get|can_post|can_put|can_delete"}),),
 )

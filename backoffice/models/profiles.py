@@ -99,9 +99,11 @@ class Service(Model):
         # The directory: active services of a category, and the partners offering them.
         Index("ix_service_category_active_partner", "category_id", "active", "partner_id"),
         # The radius search: a category's active services inside a box, or Germany-wide,
-        # from the index alone (the place is the profile's, copied here when it changes).
-        Index("ix_service_category_location", "category_id", "active", "latitude", "longitude"),
-        Index("ix_service_category_germany_wide", "category_id", "active", "germany_wide"),
+        # with their partners from the index alone (index-only scans; the place is the
+        # profile's, copied here when it changes).
+        Index("ix_service_category_location", "category_id", "active", "latitude", "longitude",
+              "partner_id"),
+        Index("ix_service_category_germany_wide", "category_id", "active", "germany_wide", "partner_id"),
     )
 
     id = Column(Integer, primary_key=True)

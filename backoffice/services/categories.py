@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import Select, and_, or_, select
 
 from ..models import Category
 from ..rules import CLEANERS, _Checker
@@ -78,6 +78,12 @@ def with_subcategories(session, category_id: int) -> list[int]:
     children = session.scalars(select(Category.id).where(Category.parent_id == category_id,
                                                          Category.active.is_(True))).all()
     return [category_id, *children]
+
+
+def subcategories(category_id: int) -> Select:
+    """`with_subcategories` as a SELECT of ids, for a query's `IN`."""
+    return select(Category.id).where(or_(Category.id == category_id,
+                                         and_(Category.parent_id == category_id, Category.active.is_(True))))
 
 
 def usable_category(session, category_id) -> Category | None:

@@ -242,8 +242,8 @@ def own_service(session, partner_id: int, service_id: int) -> Service:
 
 def save_service(session, partner_id: int, values: Mapping, packages: Iterable[PackageInput],
                  service_id: int | None = None) -> Service:
-    """Create or replace one of the partner's services with its packages (blank package rows
-    are left out)."""
+    """Create or replace one of the partner's services with its packages (package rows left
+    entirely blank are left out; errors are named after the row's index)."""
     profile = profile_of(session, partner_id)  # a service needs a profile to be shown at all
     errors: dict[str, list[str]] = {}
     category = usable_category(session, _int_or_none(values.get("category_id")))
@@ -256,14 +256,18 @@ def save_service(session, partner_id: int, values: Mapping, packages: Iterable[P
         errors.setdefault("title", []).append(_("At most 200 characters."))
     price_from = _money(errors, "price_from", values.get("price_from"), required=False)
     rows = []
-    for index, package in enumerate(p for p in packages if str(p.name or "").strip()):
+    for index, package in enumerate(packages):
+        if _blank(package):
+            continue
         prefix = f"packages-{index}-"
-        name = str(package.name).strip()
-        if len(name) > 120:
+        name = str(package.name or "").strip()
+        if not name:
+            errors.setdefault(prefix + "name", []).append(_("This field is required."))
+        elif len(name) > 120:
             errors.setdefault(prefix + "name", []).append(_("At most 120 characters."))
         price = _money(errors, prefix + "price", package.price, required=True)
         days = _int(errors, prefix + "delivery_days", package.delivery_days, 0, 365)
-        rows.append(ServicePackage(position=index, name=name,
+        rows.append(ServicePackage(position=len(rows), name=name,
                                    description=(str(package.description or "").strip() or None),
                                    price=price, delivery_days=days))
     if len(rows) > MAX_PACKAGES:
@@ -283,6 +287,13 @@ def save_service(session, partner_id: int, values: Mapping, packages: Iterable[P
     session.add(service)
     session.flush()
     return service
+
+
+def _blank(package: PackageInput) -> bool:
+    """An unused row of the form: nothing entered at all (a row with a price but no name is
+    refused, not dropped)."""
+    return all(value is None or str(value).strip() == ""
+               for value in (package.name, package.description, package.price, package.delivery_days))
 
 
 def delete_service(session, partner_id: int, service_id: int) -> None:

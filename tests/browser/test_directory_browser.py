@@ -28,8 +28,9 @@ def assert_accessible(page) -> None:
     assert not problems, problems
 
 
-def publish_through_the_partner_area(page, elektro_id: int) -> None:
-    log_in(page, "licht")
+def publish_through_the_partner_area(page, elektro_id: int, username: str = "licht",
+                                     password: str | None = None) -> None:
+    log_in(page, username, password)
     page.goto("/my/public-profile/")
     page.fill("#display_name", "Licht & Strom Berlin")
     page.fill("#profile_text", "Elektroarbeiten in Berlin und Umgebung.")

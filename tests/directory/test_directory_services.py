@@ -136,6 +136,42 @@ def test_service_rules_and_scope(make, trades):
     db.session.rollback()
 
 
+def test_a_package_row_with_a_price_but_no_name_is_refused_and_blank_rows_are_left_out(make, trades):
+    _, elektro, _ = trades
+    owner = make.partner("owner")
+    with pytest.raises(RuleViolations) as refused:
+        profiles.save_service(db.session, owner.id, {"category_id": elektro.id, "title": "Licht"}, [
+            profiles.PackageInput("", None, "", ""), profiles.PackageInput(" ", None, "20", "1")])
+    assert refused.value.errors == {"packages-1-name": ["Dieses Feld ist erforderlich."]}
+    db.session.rollback()
+    service = profiles.save_service(db.session, owner.id, {"category_id": elektro.id, "title": "Licht"}, [
+        profiles.PackageInput("", "", "", ""), profiles.PackageInput("Basis", None, "20", "1")])
+    assert [(p.position, p.name, p.price) for p in service.packages] == [(0, "Basis", Decimal("20.00"))]
+    db.session.rollback()
+
+
+def test_the_search_counts_and_orders_all_candidates_beyond_one_page(make, trades):
+    """More candidates than a page: the total counts all of them, the pages follow the distance."""
+    _, elektro, _ = trades
+    for n, code in enumerate(["10115", "10117", "10178", "10243", "10315", "14467"]):
+        published_partner(make, f"p{n}", elektro, code, radius_km=100)
+    where = {"category_id": elektro.id, "postal_code": BERLIN, "radius_km": 50, "page_size": 4}
+    first = directory.search(db.session, **where)
+    second = directory.search(db.session, page=2, **where)
+    assert (first.total, first.pages, second.total) == (6, 2, 6)
+    distances = [h.distance_km for h in first.hits + second.hits]
+    assert distances == sorted(distances) and distances[0] == 0.0
+    assert len({h.partner_id for h in first.hits + second.hits}) == 6
+
+
+def test_distances_of_many_points_agree_with_the_single_haversine():
+    points = [(52.52, 13.40), (48.14, 11.58), (53.55, 9.99), (None, None)]
+    many = directory.distances_km(50.94, 6.96, [p[0] for p in points], [p[1] for p in points]).tolist()
+    for (lat, lon), distance in zip(points[:3], many[:3], strict=True):
+        assert abs(distance - directory.haversine_km(50.94, 6.96, lat, lon)) < 1e-9
+    assert many[3] != many[3]  # NaN: a missing place passes no radius
+
+
 def _png() -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (20, 20), "red").save(buffer, format="PNG")

@@ -1,18 +1,21 @@
 """A customer sees the own data only: customer A walks every GET route of the app with
-customer B's ids (address, order) substituted, and no page may show B's data."""
+customer B's ids (address, order, customer account, request) substituted, and no page may
+show B's data; A's own orders and store details are there."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
 from backoffice.extensions import db
-from backoffice.models import AddressType, Order, OrderLine, OrderStatus
-from backoffice.services import customer_portal
+from backoffice.models import AddressType, CustomerAccount, LeadRequest, Order, OrderLine, OrderStatus
+from backoffice.services import customer_portal, marketplace
 from tests.support.conversations import conversation_with_file
+from tests.support.directory import category
 from tests.support.http import csrf_token
 from tests.system.test_partner_isolation import _get_routes, _text, _urls
 
-B_MARKERS = ["Geheimkundin", "geheim@b-kundin.example", "SHOP-GEHEIM-9", "Geheimsalbe"]
+B_MARKERS = ["Geheimkundin", "geheim@b-kundin.example", "SHOP-GEHEIM-9", "Geheimsalbe", "Geheimladen",
+             "geheimladen.example", "Geheimer Auftrag im Keller"]
 
 
 def order_for(address, number: str, article: str) -> Order:
@@ -46,18 +49,37 @@ def test_no_get_route_shows_another_customers_data(app, make):
     bea = make.address(first_name="Bea", last_name="Geheimkundin", email="geheim@b-kundin.example",
                        type=AddressType.new_customer)
     foreign = order_for(bea, "SHOP-GEHEIM-9", "Geheimsalbe")
+    accounts = [CustomerAccount(address_id=anna.id, store_name="Annas Laden",
+                                store_url="https://annas.example"),
+                CustomerAccount(address_id=bea.id, store_name="Geheimladen",
+                                store_url="https://geheimladen.example")]
+    db.session.add_all(accounts)
+    maler = category("Maler", "Painting")
+    foreign_request = LeadRequest(category_id=maler.id, description="Geheimer Auftrag im Keller",
+                                  postal_code="10115", latitude=52.53, longitude=13.38, customer_name="Bea",
+                                  email="geheim@b-kundin.example", address_id=bea.id)
+    db.session.add(foreign_request)
+    db.session.commit()
     partner = make.partner("walkpartner")
     theirs = conversation_with_file(partner.id, bea.id, contact="Bea Geheimkundin", body="Geheimsalbe bitte")
     client = signed_in(app, anna)
-    assert "SHOP-1001" in client.get("/c/").get_data(as_text=True)
+    start = client.get("/c/").get_data(as_text=True)
+    assert "SHOP-1001" in start and "Annas Laden" in start
+    assert "Annas Laden" in client.get("/c/store").get_data(as_text=True)
+    # B's request by its own link only: A's session does not open it by id.
+    assert "Geheimer Auftrag im Keller" in app.test_client().get(
+        f"/c/requests/{marketplace.view_token(foreign_request.id)}").get_data(as_text=True)
     checked = 0
     for rule in _get_routes(app):
-        for url in _urls(rule, [bea.id, foreign.id, theirs["conversation"], theirs["file"]]):
+        foreign_ids = [bea.id, foreign.id, accounts[1].id, foreign_request.id, theirs["conversation"],
+                       theirs["file"]]
+        for url in _urls(rule, foreign_ids):
             response = client.get(url)
             assert response.status_code < 500, f"{url} answered {response.status_code}"
             text = _text(response)
             assert not [m for m in B_MARKERS if m in text], f"{url} shows customer B's data"
             if url.startswith(("/c/orders/", "/c/conversations/files/")) or (
+                    url.startswith("/c/requests/") and url != "/c/requests/new") or (
                     url.startswith("/c/conversations/") and url.rstrip("/") != "/c/conversations"
                     and "/new/" not in url):
                 assert response.status_code == 404, url

@@ -65,7 +65,7 @@ def test_the_walk_covers_every_api_of_the_app(app):
     routes = api_routes(app)
     resources = {url.split("/")[3] for _, url in routes if url.startswith("/api/v1/")}
     assert {"address", "partner", "article", "my_profile", "my_addresses", "downline", "imports",
-            "shop", "voucher", "security"} <= resources
+            "shop", "voucher", "security", "directory", "my_services"} <= resources
     assert len(routes) >= 40
 
 

@@ -300,3 +300,93 @@ def test_staff_downline_pages_are_closed_to_partners(client, two_partners):
         response = client.get(url)
         assert response.status_code in (302, 403), url
         assert "Vertrieb" not in response.get_data(as_text=True)
+
+
+# --- Public profile and services: the partner area's pages and the services API -----------
+
+# Partner B's service that is not public (inactive), its package and its notification e-mail:
+# no page or API of partner A may show them. B's active service is public (the directory).
+SERVICE_MARKERS = ["Schulzgeheimdienst", "Geheimpaket", "geheim-schulz@b.example"]
+
+
+@pytest.fixture
+def services_of_two(make, two_partners):
+    from backoffice import transaction
+    from backoffice.services import profiles
+    from tests.support.directory import category
+
+    maler = category("Maler", "Painting")
+
+    def publish(partner, name, email, title, package, active):
+        with transaction.unit_of_work() as session:
+            profiles.save_profile(session, partner.id, {
+                "display_name": name, "postal_code": "10115", "languages": ["de"], "published": True,
+                "listed": True, "available": True, "notification_email": email})
+            profiles.save_service(session, partner.id, {"category_id": maler.id, "title": f"{name} sichtbar",
+                                                        "active": True}, [])
+            service = profiles.save_service(session, partner.id, {"category_id": maler.id, "title": title,
+                                                                  "active": active},
+                                            [profiles.PackageInput(package, None, "10", 1)])
+            return service.id, service.packages[0].id
+
+    meier_service, meier_package = publish(two_partners["meier"], "Meier Malerei", "meier-info@a.example",
+                                           "Meiers Entwurfsdienst", "Meierpaket", False)
+    schulz_service, schulz_package = publish(two_partners["schulz"], "Schulz Malerei",
+                                             "geheim-schulz@b.example", "Schulzgeheimdienst", "Geheimpaket",
+                                             False)
+    db.session.expire_all()
+    return {"meier": meier_service, "schulz": schulz_service, "schulz_package": schulz_package,
+            "meier_package": meier_package, "category": maler}
+
+
+def _service_leaks(response) -> list[str]:
+    text = _text(response)
+    return [m for m in SERVICE_MARKERS if m in text]
+
+
+def test_no_route_shows_another_partners_services_with_their_ids(app, client, two_partners, services_of_two,
+                                                                 meier_login):
+    """Every GET route, as a session and (under /api/) with a token, with B's service, package
+    and partner ids; and A's own profile, services and packages are there."""
+    login(client, meier_login)
+    page = client.get("/my/public-profile/").get_data(as_text=True)
+    assert "Meier Malerei" in page and "Meiers Entwurfsdienst" in page and "meier-info@a.example" in page
+    own = client.get(f"/my/public-profile/services/{services_of_two['meier']}").get_data(as_text=True)
+    assert "Meierpaket" in own
+    headers = api_token(app.test_client(), meier_login)
+    ids = [services_of_two["schulz"], services_of_two["schulz_package"], two_partners["schulz"].id]
+    checked = 0
+    for rule in _get_routes(app):
+        for url in _urls(rule, ids):
+            response = client.get(url, headers=headers if url.startswith("/api/") else None)
+            assert response.status_code < 500, f"{url} answered {response.status_code}"
+            assert not _service_leaks(response), f"{url} shows partner B's data: {_service_leaks(response)}"
+            if url.startswith(("/my/public-profile/services/", "/api/v1/my_services/")) and url[-1].isdigit():
+                assert response.status_code == 404, url
+            checked += 1
+    assert checked > 30
+    listing = client.get("/api/v1/my_services/", headers=headers).json["result"]
+    assert [s["title"] for s in listing] == ["Meier Malerei sichtbar", "Meiers Entwurfsdienst"]
+    assert listing[1]["packages"][0]["name"] == "Meierpaket"
+
+
+def test_partner_cannot_change_or_delete_another_partners_service(app, client, two_partners, services_of_two,
+                                                                 meier_login):
+    from backoffice.models import Service
+
+    login(client, meier_login)
+    foreign = services_of_two["schulz"]
+    token = csrf_token(client, "/my/public-profile/services/new")
+    form = {"csrf_token": token, "category_id": str(services_of_two["category"].id), "title": "gehackt",
+            "active": "y"}
+    assert client.post(f"/my/public-profile/services/{foreign}", data=form).status_code == 404
+    assert client.post(f"/my/public-profile/services/{foreign}/delete",
+                       data={"csrf_token": token}).status_code == 404
+    headers = api_token(app.test_client(), meier_login)
+    body = {"category_id": services_of_two["category"].id, "title": "gehackt"}
+    assert client.put(f"/api/v1/my_services/{foreign}", json=body, headers=headers).status_code == 404
+    assert client.delete(f"/api/v1/my_services/{foreign}", headers=headers).status_code == 404
+    db.session.expire_all()
+    service = db.session.get(Service, foreign)
+    assert (service.title, service.partner_id, [p.name for p in service.packages]) == \
+        ("Schulzgeheimdienst", two_partners["schulz"].id, ["Geheimpaket"])
