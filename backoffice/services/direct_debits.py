@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from babel.dates import format_date
+from babel.numbers import format_currency as format_money
 from flask_babel import format_currency
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
@@ -33,9 +35,10 @@ from ..models import (
     SepaDebit,
     SepaFile,
 )
-from . import sepa
+from . import mail, sepa
 from .billing import Billable, billed_as
 from .money import ZERO, cents
+from .profiles import notification_email
 
 DIRECT_DEBIT, TRANSFER, RETURN = "direct_debit", "transfer", "return"
 
@@ -135,8 +138,9 @@ def create_debit_file(session, made_on: date, config: Mapping, user_id: int | No
 def record_return(session, debit_id: int, returned_on: date, reason: str, fee: Decimal,
                   user_id: int | None = None) -> int:
     """The bank returned a debit: the money is taken back, the invoice is open again, the
-    fee waits for the partner's next statement. Exactly once: a second report of the same
-    return changes nothing. The invoice's id."""
+    fee waits for the partner's next statement, and the partner is told by mail (through the
+    outbox, with this transaction). Exactly once: a second report of the same return
+    changes nothing and mails nothing. The invoice's id."""
     if fee < 0:
         raise InvalidInput("invalid_fee", _("The fee cannot be negative."))
     debit = session.get(SepaDebit, debit_id)
@@ -150,8 +154,23 @@ def record_return(session, debit_id: int, returned_on: date, reason: str, fee: D
         raise Conflict("already_returned", _("This direct debit was recorded as returned already."))
     session.add(Payment(invoice_id=debit.invoice_id, amount=-debit.amount, paid_on=returned_on, method=RETURN,
                         reference=(reason or "")[:140], debit_id=debit.id, created_by_id=user_id))
+    _mail_return(session, debit, returned_on, (reason or "").strip()[:200], cents(fee))
     session.flush()
     return debit.invoice_id
+
+
+def _mail_return(session, debit: SepaDebit, returned_on: date, reason: str, fee: Decimal) -> None:
+    partner = debit.partner
+    recipient = notification_email(partner)
+    if not recipient:
+        return
+    language = mail.language_of(partner.address.language if partner.address is not None else None)
+    mail.queue_mail(session, "debit_returned", recipient, language, {
+        "name": partner.address.name if partner.address is not None else debit.invoice.buyer_name,
+        "invoice_number": debit.invoice.display_number, "reason": reason,
+        "amount": format_money(debit.amount, "EUR", locale=language),
+        "fee": format_money(fee, "EUR", locale=language) if fee > 0 else "",
+        "returned_on": format_date(returned_on, "medium", locale=language)})
 
 
 def record_transfer(session, invoice_id: int, amount: Decimal, paid_on: date, reference: str = "",
