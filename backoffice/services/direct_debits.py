@@ -174,9 +174,10 @@ def _mail_return(session, debit: SepaDebit, returned_on: date, reason: str, fee:
 
 
 def record_transfer(session, invoice_id: int, amount: Decimal, paid_on: date, reference: str = "",
-                    user_id: int | None = None) -> Decimal:
+                    user_id: int | None = None, bank_reference: str | None = None) -> Decimal:
     """A transfer received for an invoice; its open amount afterwards. More than is open is
-    refused (a mistyped amount would hide an open invoice)."""
+    refused (a mistyped amount would hide an open invoice). `bank_reference`: the bank
+    statement line it came from (unique: recorded once)."""
     invoice = session.execute(select(Invoice).where(Invoice.id == invoice_id).with_for_update()).scalar()
     if invoice is None:
         raise NotFound("unknown_invoice", _("There is no such invoice."))
@@ -188,7 +189,8 @@ def record_transfer(session, invoice_id: int, amount: Decimal, paid_on: date, re
         raise InvalidInput("overpaid", _("Only %(open)s are open on this invoice.",
                                          open=format_currency(open_now, "EUR")))
     session.add(Payment(invoice_id=invoice_id, amount=amount, paid_on=paid_on, method=TRANSFER,
-                        reference=(reference or "")[:140], created_by_id=user_id))
+                        reference=(reference or "")[:140], created_by_id=user_id,
+                        bank_reference=bank_reference))
     session.flush()
     return open_now - amount
 

@@ -8,6 +8,7 @@ changes nothing.
 
 from __future__ import annotations
 
+import re
 from zoneinfo import ZoneInfo
 
 from flask import Response, abort, current_app, flash, redirect, request, url_for
@@ -15,6 +16,7 @@ from flask_appbuilder import BaseView, expose, has_access
 from flask_babel import format_currency
 from flask_babel import gettext as _
 
+from imports.runs import storage_dir, store_upload
 from reports import billing as billing_reports
 from reports.tabular import write_xlsx
 
@@ -22,12 +24,14 @@ from .. import transaction
 from ..extensions import db
 from ..models import DebitStatus, Invoice, InvoiceSeries, SepaFile
 from ..security import current_partner_id, logged_in_user
-from ..services import billing_overview, direct_debits
+from ..services import bank_statements, billing_overview, direct_debits
 from ..services.billing import Period, render_partner_invoice
 from ..services.vouchers import company_today
 from ..timezones import viewer_time_zone
 from .localized import form_amount, form_date
 from .mixins import local_datetime, money
+
+STORED_UPLOAD = re.compile(r"[0-9a-f]{32}-[A-Za-z0-9_.-]+")
 
 
 def _user_id() -> int | None:
@@ -130,6 +134,33 @@ class BillingView(BaseView):
                                                      request.form.get("reason", ""), fee, _user_id())
         flash(_("Return recorded; the invoice is open again."), "success")
         return redirect(url_for(".statement", pk=invoice_id))
+
+    @expose("/bank-statement", methods=["GET", "POST"])
+    @has_access
+    def bank_statement(self):
+        """Upload a bank statement: always checked first (a dry run), imported on request."""
+        if request.method == "GET":
+            return self.render_template("billing/bank_statement.html", report=None, stored=None)
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            flash(_("Choose a file."), "danger")
+            return redirect(url_for(".bank_statement"))
+        path, _size = store_upload(upload.stream, upload.filename)
+        report = bank_statements.import_statement(db.session, path, dry_run=True)
+        return self.render_template("billing/bank_statement.html", report=report, stored=path.name,
+                                    file_name=upload.filename, money=money)
+
+    @expose("/bank-statement/<stored>", methods=["POST"])
+    @has_access
+    def bank_statement_import(self, stored):
+        path = storage_dir() / stored
+        if not STORED_UPLOAD.fullmatch(stored) or not path.is_file():
+            abort(404)
+        with transaction.unit_of_work():
+            report = bank_statements.import_statement(db.session, path, dry_run=False, user_id=_user_id())
+        flash(_("%(n)s payments recorded.", n=report.payments), "success")
+        return self.render_template("billing/bank_statement.html", report=report, stored=None,
+                                    file_name=request.form.get("file_name", ""), money=money)
 
     @expose("/sepa-files", methods=["POST"])
     @has_access

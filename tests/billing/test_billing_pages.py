@@ -4,14 +4,18 @@ figures, German headers, typed and formula-safe cells, and nothing of another pa
 from __future__ import annotations
 
 import io
+import re
 from datetime import datetime
+from decimal import Decimal as D
 
 import openpyxl
 import pytest
+import sqlalchemy as sa
 
+from backoffice.models import Payment
 from reports.einvoice import xml_of
 from tests.billing.conftest import TODAY
-from tests.support.http import login
+from tests.support.http import csrf_token, login
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 INVOICE_HEADERS = ["Rechnungsnummer", "Art", "Partner", "Name des Partners", "Rechnungsdatum", "Leistung vom",
@@ -128,3 +132,30 @@ def test_a_wrong_month_is_refused_with_a_message(app, month, make):
     assert answer.mimetype != XLSX
     assert "Geben Sie den Monat als JJJJ-MM an, z. B. 2026-11." in answer.get_data(as_text=True)
 
+
+
+def test_finance_checks_then_imports_a_bank_statement(app, ctx, month, make):
+    make.user("fiona", "Finance")
+    client = login(app.test_client(), "fiona")
+    token = csrf_token(client, "/billing/bank-statement")
+    body = "Buchungstag;Verwendungszweck;Betrag\n22.12.2026;PR-000002;13,80\n23.12.2026;Spende;5,00\n"
+    checked = client.post("/billing/bank-statement", data={
+        "csrf_token": token, "file": (io.BytesIO(body.encode("cp1252")), "umsaetze.csv")},
+        content_type="multipart/form-data")
+    page = flat(checked.get_data(as_text=True))
+    assert ("1 Zeilen zugeordnet (13,80 €), 1 nicht zugeordnet, 0 schon importiert, 0 nicht lesbar."
+            in page)
+    assert 'data-line="3" data-status="unmatched"' in page and "Keine Rechnungsnummer (PR-…)" in page
+    assert ctx.execute(sa.select(sa.func.count(Payment.id)).where(Payment.bank_reference.is_not(None))
+                       ).scalar() == 0
+    action = re.search(r'action="(/billing/bank-statement/[^"]+)"', page).group(1)
+    done = flat(client.post(action, data={"csrf_token": token, "file_name": "umsaetze.csv"}
+                            ).get_data(as_text=True))
+    assert "1 Zahlungen erfasst." in done and "Importiert: umsaetze.csv" in done
+    ctx.rollback()
+    imported = sa.select(Payment.amount).where(Payment.bank_reference.is_not(None))
+    assert ctx.execute(imported).scalars().all() == [D("13.80")]
+    again = client.post(action, data={"csrf_token": token, "file_name": "umsaetze.csv"})
+    assert "0 Zahlungen erfasst." in flat(again.get_data(as_text=True))
+    assert client.post("/billing/bank-statement/..%2F..%2Fconfig.py", data={"csrf_token": token}
+                       ).status_code == 404
