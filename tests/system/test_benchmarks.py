@@ -9,7 +9,7 @@ import os
 import pytest
 from sqlalchemy.engine import make_url
 
-from benchmarks import directory, downline, imports, marketplace, redemption, seed
+from benchmarks import billing, directory, downline, imports, marketplace, redemption, seed
 
 
 @pytest.mark.parametrize("module, argv", [
@@ -18,7 +18,8 @@ from benchmarks import directory, downline, imports, marketplace, redemption, se
     (imports, ["--rows", "200"]),
     (directory, ["--partners", "300", "--repeat", "3"]),
     (marketplace, ["--partners", "100", "--history", "200", "--repeat", "3", "--sends", "4"]),
-], ids=["seed", "downline", "imports", "directory", "marketplace"])
+    (billing, ["--partners", "5", "--charges", "20", "--pdfs", "1", "--debits", "3"]),
+], ids=["seed", "downline", "imports", "directory", "marketplace", "billing"])
 def test_benchmark_prints_metric_lines(module, argv, capsys):
     module.main(argv)
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
@@ -28,6 +29,11 @@ def test_benchmark_prints_metric_lines(module, argv, capsys):
         assert line["backend"] == "sqlite"
         if "target" in line and isinstance(line["target"], (int, float)):
             assert isinstance(line["met"], bool)
+    if module is billing:
+        assert {line["metric"] for line in lines} == {
+            "raw_insert_select_seconds", "monthly_run_seconds", "rerun_seconds", "invoice_pdfs_per_second",
+            "pain008_seconds"}
+        assert [line["rows_written"] for line in lines if line["metric"] == "rerun_seconds"] == [0]
     if module is imports:
         assert {line["metric"] for line in lines} == {
             "codes_raw_seconds", "codes_import_seconds", "codes_import_peak_rss", "codes_dry_run_seconds",
