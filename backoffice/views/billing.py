@@ -27,6 +27,7 @@ from ..security import current_partner_id, logged_in_user
 from ..services import bank_statements, billing_overview, direct_debits
 from ..services.billing import Period, render_partner_invoice
 from ..services.vouchers import company_today
+from ..tasks import submit
 from ..timezones import viewer_time_zone
 from .localized import form_amount, form_date
 from .mixins import local_datetime, money
@@ -134,6 +135,16 @@ class BillingView(BaseView):
                                                      request.form.get("reason", ""), fee, _user_id())
         flash(_("Return recorded; the invoice is open again."), "success")
         return redirect(url_for(".statement", pk=invoice_id))
+
+    @expose("/run", methods=["POST"])
+    @has_access
+    def run(self):
+        """Start the monthly run for a month as a background task (the same as on the 15th)."""
+        period = Period.parse(request.form.get("period", ""))
+        task = submit(db.session, "billing.monthly_run", {"period": f"{period.start:%Y-%m}"},
+                      user_id=_user_id(),
+                      title=_("Partner invoices for %(month)s", month=f"{period.start:%m/%Y}"))
+        return redirect(url_for("TasksView.show", pk=task.id))
 
     @expose("/bank-statement", methods=["GET", "POST"])
     @has_access
