@@ -22,7 +22,8 @@ from babel.dates import format_date
 from babel.numbers import format_currency as format_money
 from flask_babel import format_currency
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import joinedload
 
 from ..errors import Conflict, InvalidInput, NotFound
 from ..models import (
@@ -35,6 +36,7 @@ from ..models import (
     SepaDebit,
     SepaFile,
 )
+from ..models.types import utcnow
 from . import mail, sepa
 from .billing import Billable, billed_as
 from .money import ZERO, cents
@@ -69,12 +71,6 @@ def _creditor(config: Mapping) -> sepa.Creditor:
                          config.get("COMPANY_BIC") or None, config.get("SEPA_CREDITOR_ID", ""))
 
 
-def _last_collection(session, mandate_reference: str) -> date | None:
-    return session.execute(select(func.max(SepaDebit.collect_on)).where(
-        SepaDebit.mandate_reference == mandate_reference,
-        SepaDebit.status == DebitStatus.submitted)).scalar()
-
-
 def create_debit_file(session, made_on: date, config: Mapping, user_id: int | None = None) -> DebitFile:
     """One pain.008 file with every collectable partner invoice; the caller commits."""
     creditor = _creditor(config)
@@ -91,10 +87,20 @@ def create_debit_file(session, made_on: date, config: Mapping, user_id: int | No
         SepaDebit.status == DebitStatus.submitted)).scalars())
     invoices = [i for i in invoices if i.id not in taken]
     amounts = open_amounts(session, [i.id for i in invoices])
+    partners = {p.id: p for p in session.execute(
+        select(Partner).options(joinedload(Partner.address))
+        .where(Partner.id.in_({i.partner_id for i in invoices}))).scalars()}
+    # Each mandate's last collection: earlier files, then the debits of this one.
+    last_use = dict(session.execute(
+        select(SepaDebit.mandate_reference, func.max(SepaDebit.collect_on))
+        .where(SepaDebit.mandate_reference.in_({p.mandate_reference for p in partners.values()
+                                                 if p.mandate_reference}),
+               SepaDebit.status == DebitStatus.submitted)
+        .group_by(SepaDebit.mandate_reference)).all())
     debits, rows, skipped = [], [], []
     for invoice in invoices:
         amount = amounts[invoice.id]
-        partner = session.get(Partner, invoice.partner_id)
+        partner = partners[invoice.partner_id]
         if amount <= 0:
             continue
         if not partner.has_mandate:
@@ -102,11 +108,12 @@ def create_debit_file(session, made_on: date, config: Mapping, user_id: int | No
             continue
         collect_on = sepa.collection_date(invoice.due_date or made_on, made_on)
         try:
-            last = _last_collection(session, partner.mandate_reference)
+            last = last_use.get(partner.mandate_reference)
             sequence = sepa.sequence_type(partner.mandate_date, last, collect_on)
         except sepa.MandateLapsed as exc:
             skipped.append((invoice.display_number, exc.message))
             continue
+        last_use[partner.mandate_reference] = max(last or collect_on, collect_on)
         period = f"{invoice.period_start:%m/%Y}" if invoice.period_start else ""
         debits.append(sepa.Debit(
             end_to_end_id=invoice.display_number, name=partner.address.name or invoice.buyer_name,
@@ -124,14 +131,16 @@ def create_debit_file(session, made_on: date, config: Mapping, user_id: int | No
                     xml=xml)
     session.add(file)
     session.flush()
-    for row in rows:
-        debit = SepaDebit(file_id=file.id, status=DebitStatus.submitted, **row)
-        session.add(debit)
-        session.flush()
-        session.add(Payment(invoice_id=row["invoice_id"], amount=row["amount"], paid_on=row["collect_on"],
-                            method=DIRECT_DEBIT, reference=message_id, debit_id=debit.id,
-                            created_by_id=user_id))
-    session.flush()
+    # Debits and their payments as two multi-row INSERTs (one row each per invoice).
+    debit_ids = session.execute(
+        insert(SepaDebit).returning(SepaDebit.id, sort_by_parameter_order=True),
+        [dict(file_id=file.id, status=DebitStatus.submitted, **row) for row in rows]).scalars().all()
+    now = utcnow()
+    session.execute(insert(Payment), [
+        dict(invoice_id=row["invoice_id"], amount=row["amount"], paid_on=row["collect_on"],
+             method=DIRECT_DEBIT, reference=message_id, debit_id=debit_id, created_by_id=user_id,
+             created_at=now)
+        for row, debit_id in zip(rows, debit_ids, strict=True)])
     return DebitFile(file.id, message_id, len(debits), total, skipped)
 
 
