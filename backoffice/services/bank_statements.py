@@ -13,8 +13,11 @@ incoming amount matched to partner invoices by the invoice number in its purpose
 - **Dry run.** The same code decides every line and writes nothing; the report is the
   same that the import would give.
 
-The file is read by the imports' reader (`imports.reading`: encoding, separator, header
-names in German or English, rows with a wrong number of fields refused as a whole).
+The CSV is read by the imports' reader (`imports.reading`: encoding, separator, header
+names in German or English, rows with a wrong number of fields refused as a whole). A
+CAMT.053 statement (the ISO 20022 XML banks offer next to CSV, any version) is read too:
+one line per booked entry (per transaction where an entry carries several), numbered as
+the statement lists them, with the bank's reference (`AcctSvcrRef`).
 """
 
 from __future__ import annotations
@@ -28,9 +31,10 @@ from pathlib import Path
 
 from flask_babel import format_currency
 from flask_babel import gettext as _
+from lxml import etree
 from sqlalchemy import select
 
-from imports.reading import open_table
+from imports.reading import FileProblem, open_table
 from imports.values import decimal_text
 
 from ..models import Invoice, InvoiceKind, InvoiceSeries, Payment
@@ -114,6 +118,10 @@ def _fingerprint(booked: str, purpose: str, amount: str, payer: str, seen: int) 
 
 def read_lines(path: Path | str, mapping: dict[str, str] | None = None) -> list[StatementLine]:
     """The statement's lines, each with its bank reference; unreadable rows marked so."""
+    with open(path, "rb") as fh:
+        head = fh.read(512).lstrip(b"\xef\xbb\xbf \r\n\t")
+    if head.startswith(b"<"):
+        return read_camt(path)
     table = open_table(path, ALIASES, REQUIRED, mapping)
     lines: list[StatementLine] = []
     seen: dict[str, int] = {}
@@ -138,6 +146,49 @@ def read_lines(path: Path | str, mapping: dict[str, str] | None = None) -> list[
                                 _("The amount %(value)s cannot be read (write 1.234,56).", value=amount))
             lines.append(line)
     return sorted(lines, key=lambda line: line.line)
+
+
+def _xml_text(element, path: str) -> str:
+    found = element.xpath(path)
+    return " ".join(" ".join(str(v) for v in found).split()) if found else ""
+
+
+def read_camt(path: Path | str) -> list[StatementLine]:
+    """The booked entries of a CAMT.053 statement (namespace and version aside)."""
+    try:
+        root = etree.parse(str(path), etree.XMLParser(resolve_entities=False, no_network=True)).getroot()
+    except etree.XMLSyntaxError as exc:
+        raise FileProblem(_("This XML file cannot be read: %(reason)s", reason=str(exc))) from exc
+    for element in root.iter(etree.Element):
+        element.tag = etree.QName(element).localname  # any CAMT version: names without namespace
+    entries = root.xpath("//Ntry")
+    if not entries:
+        raise FileProblem(_("This is no CAMT.053 bank statement: it has no entries (Ntry)."))
+    lines, seen = [], {}
+    for number, entry in enumerate(entries, 1):
+        sign = -1 if _xml_text(entry, "CdtDbtInd/text()") == "DBIT" else 1
+        booked = _xml_text(entry, "BookgDt/*/text()")[:10]
+        reference = _xml_text(entry, "AcctSvcrRef/text()")
+        details = entry.xpath("NtryDtls/TxDtls") or [entry]
+        for part, detail in enumerate(details, 1):
+            several = len(details) > 1
+            amount = (_xml_text(detail, "AmtDtls/TxAmt/Amt/text()") if several else "") or \
+                _xml_text(entry, "Amt/text()")
+            purpose = _xml_text(detail, ".//RmtInf/Ustrd/text()")
+            payer = _xml_text(detail, ".//RltdPties/Dbtr//Nm/text()")
+            own = f"{reference}/{part}" if reference and several else reference
+            if not own:
+                key = "\x1f".join((booked, purpose, str(sign) + amount, payer))
+                seen[key] = seen.get(key, 0) + 1
+                own = _fingerprint(booked, purpose, str(sign) + amount, payer, seen[key])
+            value = decimal_text(amount)
+            line = StatementLine(number, _date(booked), cents(sign * value) if value is not None else None,
+                                 purpose, payer, own[:80])
+            if line.booked_on is None or line.amount is None:
+                line.status = UNREADABLE
+                line.message = _("The entry has no booking date or amount.")
+            lines.append(line)
+    return lines
 
 
 def _money(value: Decimal) -> str:

@@ -101,3 +101,43 @@ def test_more_than_is_open_is_left_for_a_person(ctx, month, tmp_path):
         (2, "unmatched", "20,00\xa0€ ist mehr als die 13,80\xa0€, die auf PR-000002 offen sind."),
         (3, "unmatched", "100,00\xa0€ ist nicht der Betrag von 132,80\xa0€, der auf PR-000001, PR-000002 "
                          "zusammen offen ist.")]
+
+
+CAMT = """<?xml version="1.0" encoding="UTF-8"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.08">
+ <BkToCstmrStmt><GrpHdr><MsgId>STMT-1</MsgId><CreDtTm>2026-12-29T06:00:00</CreDtTm></GrpHdr>
+  <Stmt><Id>1</Id>
+   <Ntry><Amt Ccy="EUR">13.80</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts>
+    <BookgDt><Dt>2026-12-22</Dt></BookgDt><AcctSvcrRef>2026122200017</AcctSvcrRef>
+    <NtryDtls><TxDtls><RltdPties><Dbtr><Pty><Nm>Meier GmbH</Nm></Pty></Dbtr></RltdPties>
+     <RmtInf><Ustrd>Rechnung PR-000002</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry>
+   <Ntry><Amt Ccy="EUR">4.90</Amt><CdtDbtInd>DBIT</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts>
+    <BookgDt><Dt>2026-12-27</Dt></BookgDt><AcctSvcrRef>2026122700003</AcctSvcrRef>
+    <NtryDtls><TxDtls><RmtInf><Ustrd>Kontofuehrung PR-000001</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry>
+   <Ntry><Amt Ccy="EUR">169.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts>
+    <BookgDt><Dt>2026-12-28</Dt></BookgDt><AcctSvcrRef>2026122800009</AcctSvcrRef>
+    <NtryDtls>
+     <TxDtls><AmtDtls><TxAmt><Amt Ccy="EUR">119.00</Amt></TxAmt></AmtDtls>
+      <RmtInf><Ustrd>PR-000001 Schulz</Ustrd></RmtInf></TxDtls>
+     <TxDtls><AmtDtls><TxAmt><Amt Ccy="EUR">50.00</Amt></TxAmt></AmtDtls>
+      <RmtInf><Ustrd>Spende</Ustrd></RmtInf></TxDtls>
+    </NtryDtls></Ntry>
+  </Stmt></BkToCstmrStmt></Document>
+"""
+
+
+def test_a_camt053_statement_is_read_too(ctx, month, tmp_path):
+    path = tmp_path / "auszug.xml"
+    path.write_text(CAMT, encoding="utf-8")
+    with transaction.unit_of_work(ctx):
+        report = bank_statements.import_statement(ctx, path, dry_run=False)
+    assert [(line.line, line.amount, line.payer, line.status, line.message) for line in report.lines] == [
+        (1, D("13.80"), "Meier GmbH", "matched", "Erfasst für PR-000002."),
+        (2, D("-4.90"), "", "unmatched", "Kein Zahlungseingang."),
+        (3, D("119.00"), "", "matched", "Erfasst für PR-000001."),
+        (3, D("50.00"), "", "unmatched", "Keine Rechnungsnummer (PR-…) im Verwendungszweck.")]
+    assert [line.bank_reference for line in report.lines] == [
+        "2026122200017", "2026122700003", "2026122800009/1", "2026122800009/2"]
+    with transaction.unit_of_work(ctx):
+        again = bank_statements.import_statement(ctx, path, dry_run=False)
+    assert again.payments == 0 and again.count("already") == 2 and len(transfers(ctx)) == 2
