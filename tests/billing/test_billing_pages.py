@@ -99,7 +99,8 @@ def test_finance_exports_a_month_of_invoices_charges_and_payments(app, month, ma
 def test_a_partner_sees_and_exports_its_own_billing_only(app, month):
     client = login(app.test_client(), "meier")
     page = flat(client.get("/my/billing/").get_data(as_text=True))
-    assert 'data-test="my-open-amount"><div class="value">13,80 €</div>' in page
+    assert ('data-test="my-open-amount"><div class="value">13,80 €</div> '
+            '<div class="label">Offener Betrag (1 Rechnung)</div>') in page
     assert 'data-test="my-uninvoiced"><div class="value">9,00 €</div>' in page
     assert "PR-000002" in page and "PR-000001" not in page and "schulz" not in page.lower()
     own = client.get(f"/my/billing/{month['meier_invoice']}.pdf")
