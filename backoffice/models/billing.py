@@ -200,9 +200,16 @@ class SepaDebit(Model):
 
 class Payment(Model):
     """Money received for an invoice (a collected debit, a transfer) or taken back (a
-    returned debit, negative). An invoice's open amount is its gross minus its payments."""
+    returned debit, negative). An invoice's open amount is its gross minus its payments.
+    A transfer imported from a bank statement keeps the line's reference, unique, so a
+    statement imported twice records it once."""
 
     __tablename__ = "invoice_payment"
+    __table_args__ = (
+        Index("uq_invoice_payment_bank_reference", "bank_reference", unique=True,
+              postgresql_where=text("bank_reference IS NOT NULL"),
+              sqlite_where=text("bank_reference IS NOT NULL")),
+    )
 
     id = Column(Integer, primary_key=True)
     invoice_id = Column(Integer, ForeignKey("invoice.id", ondelete="RESTRICT"), nullable=False, index=True)
@@ -211,6 +218,7 @@ class Payment(Model):
     method = Column(String(16), nullable=False)  # direct_debit, transfer, return
     reference = Column(String(140), nullable=True)
     debit_id = Column(Integer, ForeignKey("sepa_debit.id", ondelete="RESTRICT"), nullable=True)
+    bank_reference = Column(String(80), nullable=True)
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
     created_by_id = Column(Integer, ForeignKey("ab_user.id", ondelete="SET NULL"), nullable=True)
 

@@ -16,7 +16,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Integer, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -32,6 +32,10 @@ _COUNTERS, _INVOICES = InvoiceCounter.__table__, Invoice.__table__
 _NEXT_NUMBER = (update(_COUNTERS).where(_COUNTERS.c.series == bindparam("counter_series"))
                 .values(last_number=_COUNTERS.c.last_number + 1).returning(_COUNTERS.c.last_number))
 _INSERT_INVOICE = insert(_INVOICES).returning(_INVOICES.c.id)
+_TAKE_NUMBERS = (update(_COUNTERS).where(_COUNTERS.c.series == bindparam("counter_series"))
+                 .values(last_number=_COUNTERS.c.last_number + bindparam("count", type_=Integer))
+                 .returning(_COUNTERS.c.last_number))
+_INSERT_INVOICES = insert(_INVOICES).returning(_INVOICES.c.id, sort_by_parameter_order=True)
 # PostgreSQL numbers and writes an invoice in one statement (a data-modifying WITH). Its
 # parameters are prefixed: a parameter named like a counter column (`series`) would
 # become part of the counter's UPDATE.
@@ -54,11 +58,27 @@ def next_number(session, series: InvoiceSeries = InvoiceSeries.order) -> int:
     params = {"counter_series": InvoiceSeries(series).value}
     number = conn.execute(_NEXT_NUMBER, params).scalar()
     if number is None:  # first number of a new series: create its row once, even in a race
-        dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-        conn.execute(dialect_insert(_COUNTERS).values(series=params["counter_series"], last_number=0)
-                     .on_conflict_do_nothing(index_elements=["series"]))
+        _create_counter(conn, params["counter_series"])
         number = conn.execute(_NEXT_NUMBER, params).scalar()
     return number
+
+
+def take_numbers(session, series: InvoiceSeries, count: int) -> list[int]:
+    """`count` consecutive numbers of the series in one UPDATE (the counter row stays locked
+    until the transaction ends; a rollback gives them all back)."""
+    conn = session.connection()
+    params = {"counter_series": InvoiceSeries(series).value, "count": count}
+    last = conn.execute(_TAKE_NUMBERS, params).scalar()
+    if last is None:
+        _create_counter(conn, params["counter_series"])
+        last = conn.execute(_TAKE_NUMBERS, params).scalar()
+    return list(range(last - count + 1, last + 1))
+
+
+def _create_counter(conn, series: str) -> None:
+    dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    conn.execute(dialect_insert(_COUNTERS).values(series=series, last_number=0)
+                 .on_conflict_do_nothing(index_elements=["series"]))
 
 
 def issue(session, values: dict) -> tuple[int, int]:
@@ -183,6 +203,29 @@ def sums_per_rate(items: list[Billable]) -> list[RateSum]:
     return [RateSum(rate, net, cents(net * rate / 100)) for rate, net in sorted(nets.items(), reverse=True)]
 
 
+def _statement(partner: Partner, period: Period, items: list[Billable], issued_on: date,
+               due_days: int) -> tuple[dict, list[dict]]:
+    """The statement's invoice columns (without its number) and its lines (without the invoice)."""
+    name, postal = buyer_of(partner.address)
+    rates = sums_per_rate(items)
+    net = sum((r.net for r in rates), ZERO)
+    vat = sum((r.vat for r in rates), ZERO)
+    values = dict(
+        series=InvoiceSeries.partner, kind=InvoiceKind.invoice if net + vat >= 0 else InvoiceKind.credit_note,
+        order_id=None, partner_id=partner.id, cancels_invoice_id=None,
+        issued_at=datetime.combine(issued_on, time(12), company_zone()).astimezone(UTC),
+        delivery_date=period.last_day, buyer_name=name, buyer_address=postal,
+        total_net=net, total_vat=vat, total_gross=net + vat, period_start=period.start,
+        period_end=period.last_day, due_date=issued_on + timedelta(days=due_days),
+        buyer_vat_id=getattr(partner, "vat_id", None),
+        mandate_reference=partner.mandate_reference if partner.has_mandate else None)
+    lines = [dict(position=position, description=item.description[:300], quantity=Decimal("1"),
+                  unit_net=cents(item.net), vat_rate=Decimal(item.vat_rate), net=cents(item.net),
+                  occurred_on=item.occurred_on, source=item.source, source_id=item.source_id)
+             for position, item in enumerate(items, 1)]
+    return values, lines
+
+
 def issue_partner_statement(session, partner: Partner, period: Period, items: list[Billable],
                             issued_on: date, due_days: int) -> int | None:
     """The partner's statement for `period` with one line per item; its invoice id, or None
@@ -191,26 +234,31 @@ def issue_partner_statement(session, partner: Partner, period: Period, items: li
     second attempt is kept."""
     if not items:
         return None
-    address = partner.address
-    name, postal = buyer_of(address)
-    rates = sums_per_rate(items)
-    net = sum((r.net for r in rates), ZERO)
-    vat = sum((r.vat for r in rates), ZERO)
-    kind = InvoiceKind.invoice if net + vat >= 0 else InvoiceKind.credit_note
-    invoice_id, _number = issue(session, dict(
-        series=InvoiceSeries.partner, kind=kind, partner_id=partner.id,
-        issued_at=datetime.combine(issued_on, time(12), company_zone()).astimezone(UTC),
-        delivery_date=period.last_day, buyer_name=name, buyer_address=postal,
-        total_net=net, total_vat=vat, total_gross=net + vat, period_start=period.start,
-        period_end=period.last_day, due_date=issued_on + timedelta(days=due_days),
-        buyer_vat_id=getattr(partner, "vat_id", None),
-        mandate_reference=partner.mandate_reference if partner.has_mandate else None))
-    session.execute(insert(InvoiceLine.__table__), [
-        dict(invoice_id=invoice_id, position=position, description=item.description[:300],
-             quantity=Decimal("1"), unit_net=cents(item.net), vat_rate=Decimal(item.vat_rate),
-             net=cents(item.net), occurred_on=item.occurred_on, source=item.source, source_id=item.source_id)
-        for position, item in enumerate(items, 1)])
+    values, lines = _statement(partner, period, items, issued_on, due_days)
+    invoice_id, _number = issue(session, values)
+    session.execute(insert(InvoiceLine.__table__), [dict(line, invoice_id=invoice_id) for line in lines])
     return invoice_id
+
+
+def issue_partner_statements(session, statements: list[tuple[Partner, list[Billable]]], period: Period,
+                             issued_on: date, due_days: int) -> list[int]:
+    """Several partners' statements at once, as `issue_partner_statement` writes each: their
+    numbers taken in one UPDATE, the invoices and then all their lines as one multi-row
+    INSERT each. Each partner has something to bill. The invoice ids, in the order given;
+    the same unique indexes apply."""
+    prepared = [_statement(partner, period, items, issued_on, due_days) for partner, items in statements]
+    if not prepared:
+        return []
+    session.flush()
+    conn = session.connection()
+    numbers = take_numbers(session, InvoiceSeries.partner, len(prepared))
+    ids = conn.execute(_INSERT_INVOICES, [dict(values, number=number)
+                                          for (values, _lines), number in zip(prepared, numbers, strict=True)]
+                       ).scalars().all()
+    conn.execute(insert(InvoiceLine.__table__), [
+        dict(line, invoice_id=invoice_id)
+        for (_values, lines), invoice_id in zip(prepared, ids, strict=True) for line in lines])
+    return ids
 
 
 def _seller(config: Mapping) -> einvoice.Party:

@@ -18,9 +18,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from babel.dates import format_date
+from babel.numbers import format_currency as format_money
 from flask_babel import format_currency
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import joinedload
 
 from ..errors import Conflict, InvalidInput, NotFound
 from ..models import (
@@ -33,9 +36,11 @@ from ..models import (
     SepaDebit,
     SepaFile,
 )
-from . import sepa
+from ..models.types import utcnow
+from . import mail, sepa
 from .billing import Billable, billed_as
 from .money import ZERO, cents
+from .profiles import notification_email
 
 DIRECT_DEBIT, TRANSFER, RETURN = "direct_debit", "transfer", "return"
 
@@ -66,12 +71,6 @@ def _creditor(config: Mapping) -> sepa.Creditor:
                          config.get("COMPANY_BIC") or None, config.get("SEPA_CREDITOR_ID", ""))
 
 
-def _last_collection(session, mandate_reference: str) -> date | None:
-    return session.execute(select(func.max(SepaDebit.collect_on)).where(
-        SepaDebit.mandate_reference == mandate_reference,
-        SepaDebit.status == DebitStatus.submitted)).scalar()
-
-
 def create_debit_file(session, made_on: date, config: Mapping, user_id: int | None = None) -> DebitFile:
     """One pain.008 file with every collectable partner invoice; the caller commits."""
     creditor = _creditor(config)
@@ -88,10 +87,20 @@ def create_debit_file(session, made_on: date, config: Mapping, user_id: int | No
         SepaDebit.status == DebitStatus.submitted)).scalars())
     invoices = [i for i in invoices if i.id not in taken]
     amounts = open_amounts(session, [i.id for i in invoices])
+    partners = {p.id: p for p in session.execute(
+        select(Partner).options(joinedload(Partner.address))
+        .where(Partner.id.in_({i.partner_id for i in invoices}))).scalars()}
+    # Each mandate's last collection: earlier files, then the debits of this one.
+    last_use = dict(session.execute(
+        select(SepaDebit.mandate_reference, func.max(SepaDebit.collect_on))
+        .where(SepaDebit.mandate_reference.in_({p.mandate_reference for p in partners.values()
+                                                 if p.mandate_reference}),
+               SepaDebit.status == DebitStatus.submitted)
+        .group_by(SepaDebit.mandate_reference)).all())
     debits, rows, skipped = [], [], []
     for invoice in invoices:
         amount = amounts[invoice.id]
-        partner = session.get(Partner, invoice.partner_id)
+        partner = partners[invoice.partner_id]
         if amount <= 0:
             continue
         if not partner.has_mandate:
@@ -99,11 +108,12 @@ def create_debit_file(session, made_on: date, config: Mapping, user_id: int | No
             continue
         collect_on = sepa.collection_date(invoice.due_date or made_on, made_on)
         try:
-            last = _last_collection(session, partner.mandate_reference)
+            last = last_use.get(partner.mandate_reference)
             sequence = sepa.sequence_type(partner.mandate_date, last, collect_on)
         except sepa.MandateLapsed as exc:
             skipped.append((invoice.display_number, exc.message))
             continue
+        last_use[partner.mandate_reference] = max(last or collect_on, collect_on)
         period = f"{invoice.period_start:%m/%Y}" if invoice.period_start else ""
         debits.append(sepa.Debit(
             end_to_end_id=invoice.display_number, name=partner.address.name or invoice.buyer_name,
@@ -121,22 +131,25 @@ def create_debit_file(session, made_on: date, config: Mapping, user_id: int | No
                     xml=xml)
     session.add(file)
     session.flush()
-    for row in rows:
-        debit = SepaDebit(file_id=file.id, status=DebitStatus.submitted, **row)
-        session.add(debit)
-        session.flush()
-        session.add(Payment(invoice_id=row["invoice_id"], amount=row["amount"], paid_on=row["collect_on"],
-                            method=DIRECT_DEBIT, reference=message_id, debit_id=debit.id,
-                            created_by_id=user_id))
-    session.flush()
+    # Debits and their payments as two multi-row INSERTs (one row each per invoice).
+    debit_ids = session.execute(
+        insert(SepaDebit).returning(SepaDebit.id, sort_by_parameter_order=True),
+        [dict(file_id=file.id, status=DebitStatus.submitted, **row) for row in rows]).scalars().all()
+    now = utcnow()
+    session.execute(insert(Payment), [
+        dict(invoice_id=row["invoice_id"], amount=row["amount"], paid_on=row["collect_on"],
+             method=DIRECT_DEBIT, reference=message_id, debit_id=debit_id, created_by_id=user_id,
+             created_at=now)
+        for row, debit_id in zip(rows, debit_ids, strict=True)])
     return DebitFile(file.id, message_id, len(debits), total, skipped)
 
 
 def record_return(session, debit_id: int, returned_on: date, reason: str, fee: Decimal,
                   user_id: int | None = None) -> int:
     """The bank returned a debit: the money is taken back, the invoice is open again, the
-    fee waits for the partner's next statement. Exactly once: a second report of the same
-    return changes nothing. The invoice's id."""
+    fee waits for the partner's next statement, and the partner is told by mail (through the
+    outbox, with this transaction). Exactly once: a second report of the same return
+    changes nothing and mails nothing. The invoice's id."""
     if fee < 0:
         raise InvalidInput("invalid_fee", _("The fee cannot be negative."))
     debit = session.get(SepaDebit, debit_id)
@@ -150,14 +163,30 @@ def record_return(session, debit_id: int, returned_on: date, reason: str, fee: D
         raise Conflict("already_returned", _("This direct debit was recorded as returned already."))
     session.add(Payment(invoice_id=debit.invoice_id, amount=-debit.amount, paid_on=returned_on, method=RETURN,
                         reference=(reason or "")[:140], debit_id=debit.id, created_by_id=user_id))
+    _mail_return(session, debit, returned_on, (reason or "").strip()[:200], cents(fee))
     session.flush()
     return debit.invoice_id
 
 
+def _mail_return(session, debit: SepaDebit, returned_on: date, reason: str, fee: Decimal) -> None:
+    partner = debit.partner
+    recipient = notification_email(partner)
+    if not recipient:
+        return
+    language = mail.language_of(partner.address.language if partner.address is not None else None)
+    mail.queue_mail(session, "debit_returned", recipient, language, {
+        "name": partner.address.name if partner.address is not None else debit.invoice.buyer_name,
+        "invoice_number": debit.invoice.display_number, "reason": reason,
+        "amount": format_money(debit.amount, "EUR", locale=language),
+        "fee": format_money(fee, "EUR", locale=language) if fee > 0 else "",
+        "returned_on": format_date(returned_on, "medium", locale=language)})
+
+
 def record_transfer(session, invoice_id: int, amount: Decimal, paid_on: date, reference: str = "",
-                    user_id: int | None = None) -> Decimal:
+                    user_id: int | None = None, bank_reference: str | None = None) -> Decimal:
     """A transfer received for an invoice; its open amount afterwards. More than is open is
-    refused (a mistyped amount would hide an open invoice)."""
+    refused (a mistyped amount would hide an open invoice). `bank_reference`: the bank
+    statement line it came from (unique: recorded once)."""
     invoice = session.execute(select(Invoice).where(Invoice.id == invoice_id).with_for_update()).scalar()
     if invoice is None:
         raise NotFound("unknown_invoice", _("There is no such invoice."))
@@ -169,7 +198,8 @@ def record_transfer(session, invoice_id: int, amount: Decimal, paid_on: date, re
         raise InvalidInput("overpaid", _("Only %(open)s are open on this invoice.",
                                          open=format_currency(open_now, "EUR")))
     session.add(Payment(invoice_id=invoice_id, amount=amount, paid_on=paid_on, method=TRANSFER,
-                        reference=(reference or "")[:140], created_by_id=user_id))
+                        reference=(reference or "")[:140], created_by_id=user_id,
+                        bank_reference=bank_reference))
     session.flush()
     return open_now - amount
 

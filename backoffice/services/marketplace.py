@@ -668,26 +668,29 @@ def month_charges(session, partner_id: int, now: datetime | None = None) -> tupl
 
 
 def billable_charges(session, period: Period) -> dict[int, list[Billable]]:
-    """The monthly run's source: the period's charges no statement has billed yet."""
+    """The monthly run's source: the period's charges no statement has billed yet (plain
+    rows, not objects: a month has up to a million of them)."""
     start, end = period.bounds(company_zone())
     billed = billed_as(LEAD_CHARGE, LeadCharge.id)
     rows = session.execute(
-        select(LeadCharge, Category)
-        .join(Category, Category.id == LeadCharge.category_id)
+        select(LeadCharge.id, LeadCharge.partner_id, LeadCharge.request_id, LeadCharge.category_id,
+               LeadCharge.net, LeadCharge.vat_rate, LeadCharge.charged_at)
         .where(LeadCharge.charged_at >= start, LeadCharge.charged_at < end, ~billed)
         .order_by(LeadCharge.partner_id, LeadCharge.id)
     ).all()
+    names = {c.id: c.full_name("de") for c in session.execute(
+        select(Category).where(Category.id.in_({row.category_id for row in rows}))).scalars()}
     found: dict[int, list[Billable]] = {}
     zone = company_zone()
-    for charge, category in rows:
-        day = charge.charged_at.astimezone(zone).date()
-        found.setdefault(charge.partner_id, []).append(
+    for charge_id, partner_id, request_id, category_id, net, vat_rate, charged_at in rows:
+        day = charged_at.astimezone(zone).date()
+        found.setdefault(partner_id, []).append(
             Billable(
                 LEAD_CHARGE,
-                charge.id,
-                f"Anfrage {charge.request_id} ({category.full_name('de')}), {day:%d.%m.%Y}",
-                charge.net,
-                charge.vat_rate,
+                charge_id,
+                f"Anfrage {request_id} ({names[category_id]}), {day:%d.%m.%Y}",
+                net,
+                vat_rate,
                 day,
             )
         )

@@ -9,6 +9,13 @@ again bills the rest: a partner with a statement for the month is skipped, and a
 billed before is excluded by its source query and, under a race, by the unique index of
 the statement's lines. Two runs at once therefore write each statement once; the loser of
 a race for a partner moves on.
+
+Partners are billed in batches, one transaction per batch (at most `BATCH` partners, and
+at least 20 batches per run so that progress moves): the batch's partners are locked in
+id order, those billed meanwhile are skipped, the others' numbers are taken in one UPDATE
+and their invoices and lines written as multi-row INSERTs. A batch that meets a
+concurrent run's statement (a unique index) is rolled back and billed again one partner at
+a time, each in its own transaction, so the loser writes what the winner did not.
 """
 
 from __future__ import annotations
@@ -20,16 +27,19 @@ from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from .. import transaction
 from ..errors import Conflict
 from ..models import DebitStatus, Invoice, InvoiceSeries, Partner, SepaDebit
 from . import marketplace
-from .billing import Billable, Period, issue_partner_statement
+from .billing import Billable, Period, issue_partner_statement, issue_partner_statements
 from .direct_debits import unbilled_return_fees
 
 # VAT on fees the company charges partners (standard rate).
 FEE_VAT_RATE = Decimal("19")
+BATCH = 500
+RACED = object()
 
 Source = Callable[[object, Period], dict[int, list[Billable]]]
 
@@ -75,19 +85,53 @@ class RunResult:
 
 def run(session, period: Period, issued_on: date, due_days: int, *, dry_run: bool = False,
         progress: Callable[[int, int], None] | None = None) -> RunResult:
-    """Bill `period`; one committed transaction per partner (none in a dry run)."""
+    """Bill `period`; one committed transaction per batch of partners (none in a dry run)."""
     plan = billable(session, period)
     transaction.discard(session)
     result = RunResult(period, dry_run, partners=len(plan))
-    for done, (partner_id, items) in enumerate(plan.items(), 1):
-        if dry_run:
-            result.planned.append((partner_id, len(items), sum((i.net for i in items), Decimal("0.00"))))
-        else:
-            invoice_id = _bill(session, partner_id, period, items, issued_on, due_days)
-            (result.written if invoice_id else result.skipped).append(invoice_id or partner_id)
+    todo = list(plan.items())
+    if dry_run:
+        result.planned = [(pid, len(items), sum((i.net for i in items), Decimal("0.00")))
+                          for pid, items in todo]
         if progress:
-            progress(done, len(plan))
+            progress(len(todo), len(todo))
+        return result
+    size = max(1, min(BATCH, len(todo) // 20))
+    for start in range(0, len(todo), size):
+        batch = todo[start:start + size]
+        outcome = _bill_batch(session, batch, period, issued_on, due_days)
+        if outcome is RACED:  # a concurrent run billed some of them: one partner at a time
+            outcome = [], []
+            for partner_id, items in batch:
+                invoice_id = _bill(session, partner_id, period, items, issued_on, due_days)
+                (outcome[0] if invoice_id else outcome[1]).append(invoice_id or partner_id)
+        result.written.extend(outcome[0])
+        result.skipped.extend(outcome[1])
+        if progress:
+            progress(start + len(batch), len(todo))
     return result
+
+
+def _bill_batch(session, batch: list[tuple[int, list[Billable]]], period: Period, issued_on: date,
+                due_days: int):
+    """(invoice ids written, partner ids billed before) of one batch in one transaction, or
+    RACED when a concurrent run's statement met a unique index (nothing of it is kept)."""
+    ids = [partner_id for partner_id, _items in batch]
+
+    def work(s):
+        partners = {p.id: p for p in s.execute(
+            select(Partner).options(selectinload(Partner.address)).where(Partner.id.in_(ids))
+            .order_by(Partner.id).with_for_update(of=Partner)).scalars()}
+        billed = set(s.execute(select(Invoice.partner_id).where(
+            Invoice.partner_id.in_(ids), Invoice.series == InvoiceSeries.partner,
+            Invoice.period_start == period.start, Invoice.cancels_invoice_id.is_(None))).scalars())
+        todo = [(partners[pid], items) for pid, items in batch if pid not in billed]
+        return issue_partner_statements(s, todo, period, issued_on, due_days), sorted(billed)
+
+    try:
+        return transaction.run(work, session=session, retries=2, on_conflict=lambda _s, _exc: RACED)
+    except Conflict:
+        return RACED
 
 
 def _bill(session, partner_id: int, period: Period, items: list[Billable], issued_on: date,

@@ -25,7 +25,7 @@ def bar_chart(points: Sequence[tuple[str, float]], title: str, value_text=format
              f'{escape(value_text(max(values, default=0)))}</text>',
              f'<text x="{LEFT - 6}" y="{TOP + plot_h}" text-anchor="end" font-size="11" fill="#666">0</text>']
     for i, ((label, value), number) in enumerate(zip(points, values, strict=True)):
-        height = plot_h * number / top
+        height = plot_h * max(number, 0) / top  # a month of net credits draws no bar
         x = LEFT + i * step + step * 0.15
         parts.append(f'<rect x="{x:.1f}" y="{TOP + plot_h - height:.1f}" width="{step * 0.7:.1f}"'
                      f' height="{height:.1f}" fill="{colour}"><title>{escape(label)}: '

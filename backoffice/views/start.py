@@ -15,7 +15,8 @@ from flask_babel import gettext as _
 from ..extensions import db
 from ..local_values import language
 from ..security import FINANCE, PARTNER_ROLE, STAFF, current_partner
-from ..services import start_pages
+from ..services import billing_overview, start_pages
+from ..services.vouchers import company_today
 from .addresses import audit_field, audit_value
 from .charts import bar_chart
 from .mixins import local_datetime
@@ -65,6 +66,7 @@ class StartView(IndexView):
             figures = start_pages.partner_figures(db.session, partner.address_id, partner.id, today)
             sections["partner"] = {
                 "figures": figures,
+                "billing": billing_overview.figures(db.session, company_today(), partner.id),
                 "growth": bar_chart(_day_points(figures.firstline_per_day), _("New in my firstline per day"),
                                     every=5, test_id="chart-firstline"),
             }
@@ -76,5 +78,12 @@ class StartView(IndexView):
                                   _("Voucher cost per month"), value_text=_euro, colour="#f0ad4e",
                                   test_id="chart-voucher-cost"),
             }
+            billing = billing_overview.figures(db.session, company_today())
+            sections["billing"] = {
+                "figures": billing, "euro": _euro,
+                "revenue": bar_chart([(_month_label(m), v) for m, v in billing.revenue_per_month],
+                                     _("Partner revenue per month (net)"), value_text=_euro, colour="#5cb85c",
+                                     test_id="chart-partner-revenue"),
+            }
         return self.render_template(self.index_template, sections=sections, number=format_decimal,
-                                    when=local_datetime, field=audit_field, value=audit_value)
+                                    money=_euro, when=local_datetime, field=audit_field, value=audit_value)

@@ -3,7 +3,7 @@ second run, a dry run, a run that died half-way and two runs at once bill nothin
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal as D
 
 import pytest
@@ -15,7 +15,9 @@ from backoffice.services import monthly_invoice
 from backoffice.services.billing import Billable, Period, issue_partner_statement
 from backoffice.services.direct_debits import create_debit_file, record_return
 from backoffice.tasks import registry
+from tests.support.billing import charge
 from tests.support.concurrency import run_together
+from tests.support.directory import category
 
 DECEMBER = Period.month(2026, 12)
 
@@ -93,3 +95,40 @@ def test_two_runs_at_once_write_each_statement_once(app, ctx, database_url, retu
     ctx.expire_all()
     assert len(december_statements(ctx)) == 2
     assert sorted(s.number for s in december_statements(ctx)) == [3, 4]
+
+
+def test_runs_at_once_over_many_batches_bill_each_partner_once_without_gaps(app, ctx, make, database_url):
+    """Forty partners are billed in batches of two: four runs at once meet in the batches,
+    the losers bill what is left one partner at a time, and the numbers have no gap."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("a race needs PostgreSQL (SQLite serialises writers)")
+    elektro = category("Elektro", "Electrical")
+    partners = [make.partner(f"partner{n}") for n in range(40)]
+    for n, partner in enumerate(partners):
+        charge(partner, elektro, f"{10 + n}.00", datetime(2026, 12, 3, 9, tzinfo=UTC))
+    outcomes = run_together(app, [lambda s: monthly_invoice.run(s, DECEMBER, date(2027, 1, 15), 7)] * 4)
+    assert not [o for o in outcomes if isinstance(o, Exception)], outcomes
+    assert sum(len(o.written) for o in outcomes) == 40
+    ctx.expire_all()
+    statements = december_statements(ctx)
+    assert sorted(s.number for s in statements) == list(range(1, 41))
+    assert sorted(s.total_net for s in statements) == [D(f"{10 + n}.00") for n in range(40)]
+    assert ctx.execute(sa.select(sa.func.count(InvoiceLine.id))).scalar() == 40
+
+
+def test_a_run_billed_in_batches_is_the_same_as_one_by_one(ctx, make):
+    elektro = category("Elektro", "Electrical")
+    partners = [make.partner(f"partner{n}", iban="DE02120300000000202051", mandate_reference=f"PD-{n}",
+                             mandate_date=date(2026, 1, 5)) for n in range(45)]
+    for n, partner in enumerate(partners):
+        for cents_ in (1999, 1):  # 19.99 € and 0.01 € a partner: VAT per rate on the sum
+            charge(partner, elektro, f"{cents_ / 100:.2f}", datetime(2026, 12, 1 + n % 28, 9, tzinfo=UTC))
+    seen = []
+    result = monthly_invoice.run(ctx, DECEMBER, date(2027, 1, 15), 7,
+                                 progress=lambda done, total: seen.append((done, total)))
+    assert len(result.written) == 45 and seen[-1] == (45, 45) and len(seen) == 23  # batches of two
+    statements = december_statements(ctx)
+    assert {(s.total_net, s.total_vat, s.total_gross, s.mandate_reference is not None)
+            for s in statements} == {(D("20.00"), D("3.80"), D("23.80"), True)}
+    assert sorted(s.number for s in statements) == list(range(1, 46))
+    assert [len(s.lines) for s in statements] == [2] * 45

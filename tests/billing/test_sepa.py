@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from lxml import etree
 
-from backoffice.errors import InvalidInput
+from backoffice.errors import DomainError, InvalidInput
 from backoffice.services.sepa import (
     Creditor,
     Debit,
@@ -95,3 +95,15 @@ def test_first_and_recurring_debits_and_a_lapsed_mandate():
         sequence_type(signed, date(2026, 2, 16), date(2029, 2, 16))
     with pytest.raises(MandateLapsed):
         sequence_type(signed, None, date(2029, 1, 5))  # signed, never used, 36 months ago
+
+
+def test_a_file_that_breaks_the_schema_is_refused():
+    """The schema is checked on every file: an empty mandate reference (MndtId needs 1 to 35
+    characters) makes no file."""
+    with pytest.raises(DomainError) as refused:
+        pain008(COMPANY, [debit(mandate_reference="   ")], "PD-20261215-2")
+    assert refused.value.code == "invalid_sepa_file"
+    assert refused.value.message == (
+        "The SEPA file does not match its schema: Element '{urn:iso:std:iso:20022:tech:xsd:pain.008.001.08}"
+        "MndtId': [facet 'minLength'] The value has a length of '0'; this underruns the allowed minimum "
+        "length of '1'.")

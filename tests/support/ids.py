@@ -40,14 +40,15 @@ def start_ids_high(url: str) -> dict[str, int]:
 def _postgres(engine) -> dict[str, int]:
     starts = {}
     with engine.begin() as conn:
+        # The columns first (MATERIALIZED), the sequences of those after: in one WHERE the
+        # planner may call pg_get_serial_sequence on a catalog table, which has no `id`.
         tables = conn.execute(sa.text(
-            "SELECT table_name FROM information_schema.columns WHERE table_schema = current_schema() "
-            "AND column_name = 'id' AND data_type IN ('integer', 'bigint') "
-            # CASE: the planner may test conditions in any order (after ANALYZE it did, and
-            # asked catalogue tables without an id for their sequence).
-            "AND CASE WHEN table_schema = current_schema() AND column_name = 'id' "
-            "THEN pg_get_serial_sequence(quote_ident(table_name), 'id') END IS NOT NULL "
-            "ORDER BY table_name")).scalars().all()
+            "WITH ids AS MATERIALIZED (SELECT table_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND column_name = 'id' "
+            "AND data_type IN ('integer', 'bigint')) "
+            "SELECT table_name FROM ids "
+            "WHERE pg_get_serial_sequence(quote_ident(table_name), 'id') IS NOT NULL ORDER BY table_name"
+        )).scalars().all()
         for number, table in enumerate(tables):
             starts[table] = start(number)
             conn.execute(sa.text("SELECT setval(pg_get_serial_sequence(:t, 'id'), "

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from benchmarks import (
+    billing,
     directory,
     downline,
     imports,
@@ -31,7 +32,9 @@ from benchmarks import (
     (messages, ["--conversations", "300", "--partners", "30", "--unread", "300", "--repeat", "3"]),
     (orders_offers, ["--services", "200", "--orders", "50", "--repeat", "5", "--accepts", "4"]),
     (jobs, ["--assignments", "500", "--partners", "20"]),
-], ids=["seed", "downline", "imports", "directory", "marketplace", "messages", "orders_offers", "jobs"])
+    (billing, ["--partners", "5", "--charges", "20", "--pdfs", "1", "--debits", "3"]),
+], ids=["seed", "downline", "imports", "directory", "marketplace", "messages", "orders_offers", "jobs",
+        "billing"])
 def test_benchmark_prints_metric_lines(module, argv, capsys):
     module.main(argv)
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
@@ -41,6 +44,11 @@ def test_benchmark_prints_metric_lines(module, argv, capsys):
         assert line["backend"] == "sqlite"
         if "target" in line and isinstance(line["target"], (int, float)):
             assert isinstance(line["met"], bool)
+    if module is billing:
+        assert {line["metric"] for line in lines} == {
+            "raw_insert_select_seconds", "monthly_run_seconds", "rerun_seconds", "invoice_pdfs_per_second",
+            "pain008_seconds"}
+        assert [line["rows_written"] for line in lines if line["metric"] == "rerun_seconds"] == [0]
     if module is imports:
         assert {line["metric"] for line in lines} == {
             "codes_raw_seconds", "codes_import_seconds", "codes_import_peak_rss", "codes_dry_run_seconds",
