@@ -6,14 +6,14 @@ alone, without visiting the table's pages (a plain column, not `INCLUDE`, so SQL
 same index).
 
 Revision ID: 0027_profiles_more
-Revises: 0010_integrity
+Revises: 0026_billing_more
 Create Date: 2026-12-04 15:10:00
 
 """
 from alembic import op
 
 revision = "0027_profiles_more"
-down_revision = "0010_integrity"
+down_revision = "0026_billing_more"
 branch_labels = None
 depends_on = None
 
