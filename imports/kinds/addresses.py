@@ -37,6 +37,7 @@ from downline.sponsors import SponsorError
 from downline.tree import ROOT_PATH, ids_in, lock_rows
 
 from ..report import Report
+from ..values import WHOLE_NUMBER
 from .base import Field, Kind, batched, lookup, present
 
 COLUMNS = ("id", "type", "salutation", "first_name", "last_name", "company", "email", "phone", "street",
@@ -144,7 +145,7 @@ class Addresses(Kind):
                         [k for k in set(s_key) if k not in row_of_key])
         db_mail = lookup(session, (Address.email, Address.id), Address.email,
                          [m for m in set(s_mail) if m not in row_of_mail])
-        wanted_ids = [int(v) for v in set(s_id) if v.isdigit()]
+        wanted_ids = [int(v) for v in set(s_id) if WHOLE_NUMBER.fullmatch(v)]
         db_ids = {row.id: row for row in _rows_by_id(session, wanted_ids)}
         parent_row = np.full(n, -1, dtype=np.int64)
         parent_db = np.zeros(n, dtype=np.int64)
@@ -174,10 +175,11 @@ class Addresses(Kind):
                     report.error(lines[i], col[name], raw[name][i], _("No address with this sponsor key."))
                     self.bad[i] = True
             if s_id[i]:
-                sid = int(s_id[i]) if s_id[i].isdigit() else None
+                # Read as the integer parser reads it ("+7" is 7); what it cannot read, it reports.
+                sid = int(s_id[i]) if WHOLE_NUMBER.fullmatch(s_id[i]) else None
                 if sid in db_ids:
                     found.add(("db", sid))
-                elif s_id[i].isdigit():
+                elif sid is not None:
                     report.error(lines[i], col["sponsor_id"], s_id[i],
                                  _("Sponsor %(id)s does not exist.", id=s_id[i]))
                     self.bad[i] = True

@@ -288,6 +288,19 @@ def test_sponsors_by_database_id_and_email_and_conflicting_columns(ctx, make, tm
     assert check(ctx).ok
 
 
+def test_a_signed_sponsor_id_is_read_as_the_integer_parser_reads_it(ctx, make, tmp_path):
+    """'+7' is the id 7 (never silently no sponsor); '-7' names no address."""
+    boss = make.address(last_name="Chefin")
+    path = tmp_path / "a.csv"
+    path.write_text(f"external_key;last_name;sponsor_id\nN-1;Eins;+{boss.id}\nN-2;Zwei;-{boss.id}\n", "utf-8")
+    refused = run(ctx, "addresses", path, dry_run=True)
+    assert [(e.line, e.column, e.value, e.message) for e in refused.errors] == [
+        (3, "sponsor_id", f"-{boss.id}", f"Sponsor -{boss.id} does not exist.")]
+    path.write_text(f"external_key;last_name;sponsor_id\nN-1;Eins;+{boss.id}\n", "utf-8")
+    assert run(ctx, "addresses", path, dry_run=False).written
+    assert ctx.execute(sa.select(Address.sponsor_id).where(Address.external_key == "N-1")).scalar() == boss.id
+
+
 def test_reimport_changes_only_the_columns_the_file_has(ctx, make, tmp_path):
     make.address(last_name="Wien", external_key="AT-1", country="AT", postal_code="1010", city="Wien")
     path = tmp_path / "a.csv"
