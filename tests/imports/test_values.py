@@ -47,6 +47,10 @@ def test_decimal_refusals(cell):
     assert parsed(parse_decimal, cell) == [(None, True)]
 
 
+def test_an_empty_number_cell_is_missing_not_wrong():
+    assert parsed(parse_decimal, "", "5") == [(None, False), (Decimal("5"), False)]
+
+
 @pytest.mark.parametrize(("cell", "value", "refused"), [
     ("1", 1, False), ("0", 0, False), ("-2", -2, False), ("+3", 3, False), ("1000000", 1000000, False),
     ("1,5", None, True), ("1.0", None, True), ("eins", None, True), ("", None, False),
