@@ -157,3 +157,23 @@ def test_desk_upload_reuses_the_mapping_of_an_earlier_run(client, make, ctx, tas
     page = client.get("/imports/").get_data(as_text=True)
     assert f"Kein Import #{other.id} der Art articles, dessen Zuordnung sich übernehmen ließe." in page
     assert db.session.execute(sa.select(sa.func.count()).select_from(ImportRun)).scalar() == 3
+
+
+@pytest.mark.parametrize(("name", "message"), [
+    ("not_a_csv.csv", "Dies ist weder eine CSV-Textdatei noch eine Excel-Arbeitsmappe (.xlsx)."),
+    ("articles_header_only.csv", "Die Datei hat eine Kopfzeile, aber keine Zeilen."),
+])
+def test_desk_shows_a_file_problem_as_one_message_never_a_traceback(client, make, task_worker, name, message):
+    make.user("stella", "Staff")
+    login(client, "stella")
+    response = client.post("/imports/upload", content_type="multipart/form-data", data={
+        "csrf_token": csrf_token(client, "/imports/"), "kind": "articles",
+        "file": (io.BytesIO((FILES / name).read_bytes()), name)})
+    task_id = int(re.search(r"/tasks/(\d+)", response.headers["Location"]).group(1))
+    task = task_worker.wait(task_id)
+    checked = db.session.execute(sa.select(ImportRun)).scalar_one()
+    assert (task.status.value, checked.status, checked.message) == ("done", ImportStatus.failed, message)
+    for url in (f"/tasks/{task_id}", f"/imports/{checked.id}"):
+        page = client.get(url).get_data(as_text=True)
+        assert "Traceback" not in page and "Error" not in page, url
+    assert message in client.get(f"/imports/{checked.id}").get_data(as_text=True)
