@@ -276,18 +276,23 @@ class Addresses(Kind):
         last_pos = int(pos.max()) if len(pos) else -1
         # Plain lists per chunk: the row loop below runs a million times.
         existing, bad = self.existing[pos].tolist(), self.bad[pos].tolist()
-        parent_db, parent_row = self.parent_db[pos].tolist(), self.parent_row[pos].tolist()
-        ids, paths, depths = self.ids[pos].tolist(), self.path[pos].tolist(), self.depth[pos].tolist()
-        firstline, downline = self.firstline[pos].tolist(), self.downline[pos].tolist()
-        parent_ids = self.ids[np.maximum(self.parent_row[pos], 0)].tolist()
+        # The rows to write are only built when they will be written: a dry run (or the rest of a
+        # file after its first error) checks every row and counts the new ones.
+        rows_wanted = write and report.ok
+        if rows_wanted:
+            parent_db, parent_row = self.parent_db[pos].tolist(), self.parent_row[pos].tolist()
+            ids, paths, depths = self.ids[pos].tolist(), self.path[pos].tolist(), self.depth[pos].tolist()
+            firstline, downline = self.firstline[pos].tolist(), self.downline[pos].tolist()
+            parent_ids = self.ids[np.maximum(self.parent_row[pos], 0)].tolist()
         lines = frame["_line"].tolist()
         texts = {name: frame[name].tolist() for name in TEXT_FIELDS if name in frame.columns}
         choices = self._choices(frame, lines, report)
         flags = {name: frame[name].tolist() for name in ("consent_contact_by_sponsor", "consent_marketing")
                  if name in frame.columns}
-        registered = self._registered(frame)
+        registered = self._registered(frame) if rows_wanted else None
         existing_values = self._existing_values(session, [e for e in existing if e])  # waits for the writer
         new_rows, tree_rows, deferred, updates = [], [], [], {}
+        counted = 0
         source = RegistrationSource["import"].value
         for i, line in enumerate(lines):
             values = {name: column[i] or None for name, column in texts.items()}
@@ -308,6 +313,9 @@ class Addresses(Kind):
             if existing[i]:
                 self._compare(existing[i], values, existing_values, updates, pos[i], report)
                 continue
+            if not rows_wanted:
+                counted += 1
+                continue
             sponsor = parent_db[i] or (parent_ids[i] if parent_row[i] >= 0 else None)
             if parent_row[i] > last_pos:  # its sponsor is written by a later chunk
                 deferred.append({"b_id": ids[i], "b_sponsor": sponsor})
@@ -322,11 +330,11 @@ class Addresses(Kind):
                 registered[i] or self.now, None, sponsor, values.get("consent_contact_by_sponsor", False),
                 values.get("consent_marketing", False), values.get("external_key"), self.now, self.now,
                 firstline[i], downline[i]))
-        report.created += len(new_rows)
+        report.created += len(new_rows) + counted
         report.updated += len(updates)
         self.deferred = getattr(self, "deferred", []) + deferred
         self.updates = {**getattr(self, "updates", {}), **updates}
-        if write and report.ok:
+        if rows_wanted and report.ok:
             self.writer.submit(_insert_chunk, session.connection(), new_rows, tree_rows)
 
     def close(self) -> None:

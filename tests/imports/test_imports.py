@@ -95,6 +95,8 @@ def test_reimport_creates_nothing_new_and_updates_what_changed(ctx, tmp_path):
 
 
 def test_addresses_with_sponsor_further_down_the_file(ctx):
+    checked = run(ctx, "addresses", FILES / "addresses_forward_sponsor.csv", dry_run=True)
+    assert (checked.ok, checked.created, checked.updated, count(Address)) == (True, 3, 0, 0)
     report = run(ctx, "addresses", FILES / "addresses_forward_sponsor.csv", dry_run=False)
     assert report.ok, errors(report)
     assert report.created == 3
