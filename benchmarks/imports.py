@@ -33,6 +33,7 @@ import random
 import tempfile
 import time
 from pathlib import Path
+from queue import Empty
 
 import sqlalchemy as sa
 
@@ -84,7 +85,21 @@ def write_addresses(path: Path, n: int) -> None:
             fh.write(";".join(row) + "\n")
 
 
-def _fresh_database(url: str) -> None:
+def _fresh_database(url: str, app=None) -> None:
+    """A migrated, empty database with the codes' voucher. With `app` (the in-process smoke run):
+    the schema from the models instead of the migrations, in that app's database."""
+    from backoffice.extensions import db
+    from backoffice.models import Voucher
+
+    if app is not None:
+        from flask_appbuilder import Model
+
+        with app.app_context():
+            Model.metadata.drop_all(db.engine)
+            Model.metadata.create_all(db.engine)
+            db.session.add(Voucher(name="Weihnachten 2026", amount=5, external_key="WEIHNACHT-2026"))
+            db.session.commit()
+        return
     if url.startswith("sqlite"):
         Path(sa.make_url(url).database).unlink(missing_ok=True)
     else:
@@ -98,9 +113,6 @@ def _fresh_database(url: str) -> None:
     app = create_app({"SQLALCHEMY_DATABASE_URI": url})
     with app.app_context():
         from flask_migrate import upgrade
-
-        from backoffice.extensions import db
-        from backoffice.models import Voucher
 
         upgrade(revision="heads")
         db.session.add(Voucher(name="Weihnachten 2026", amount=5, external_key="WEIHNACHT-2026"))
@@ -122,11 +134,11 @@ def _child(task: str, url: str, path: str, queue) -> None:
         raise
 
 
-def _measure(task: str, url: str, path: str) -> tuple[float, int, float]:
+def _measure(task: str, url: str, path: str, app=None) -> tuple[float, int, float]:
     from app import create_app
     from backoffice.extensions import db
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url})
+    app = app or create_app({"SQLALCHEMY_DATABASE_URI": url})
     with app.app_context():
         started = time.perf_counter()
         if task == "codes_raw":
@@ -164,7 +176,9 @@ def _raw_codes(session, path: str) -> int:
                                                  "active", "redeemed_count", "created_at"), rows)
 
 
-def timed(task: str, url: str, path: Path) -> tuple[float, int, float]:
+def timed(task: str, url: str, path: Path, app=None) -> tuple[float, int, float]:
+    if app is not None:  # the smoke run: this process, its app (peak RSS is this process's)
+        return _measure(task, url, str(path), app)
     # A fresh interpreter, not a fork: forking a process that has threads (the SQLite checkpoint
     # thread, a test run's task and browser threads) can copy a lock another thread holds; the
     # child then waits on it forever (seen: SQLite's malloc mutex, in the full test suite).
@@ -172,7 +186,13 @@ def timed(task: str, url: str, path: Path) -> tuple[float, int, float]:
     queue = ctx.Queue()
     process = ctx.Process(target=_child, args=(task, url, str(path), queue))
     process.start()
-    result = queue.get()
+    while True:  # a child that dies before it answers (killed, out of memory) must not hang us
+        try:
+            result = queue.get(timeout=5)
+            break
+        except Empty:
+            if not process.is_alive():
+                raise SystemExit(f"{task} failed: its process ended with code {process.exitcode}") from None
     process.join()
     if isinstance(result, BaseException):
         raise SystemExit(f"{task} failed: {result!r}")
@@ -184,20 +204,28 @@ def main(argv=None) -> None:
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows per file")
     parser.add_argument("--database", help="SQLAlchemy/PostgreSQL URL (default: a temporary SQLite file)")
     parser.add_argument("--kind", choices=["codes", "addresses", "all"], default="all")
+    parser.add_argument("--in-process", action="store_true",
+                        help="the smoke run: one app in this process, the schema from the models "
+                             "(no migrations, no child processes); figures not comparable")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="pd-bench-imports-") as tmp:
         workdir = Path(tmp)
         url = _url(args.database, workdir)
         backend = sa.make_url(url).get_backend_name()
+        app = None
+        if args.in_process:
+            from app import create_app
+
+            app = create_app({"SQLALCHEMY_DATABASE_URI": url})
         n = args.rows
         if args.kind in ("codes", "all"):
             codes = workdir / "codes.csv"
             write_codes(codes, n)
-            _fresh_database(url)
-            raw, _, raw_rss = timed("codes_raw", url, codes)
+            _fresh_database(url, app)
+            raw, _, raw_rss = timed("codes_raw", url, codes, app)
             _emit("codes_raw_seconds", round(raw, 2), "s", backend, n, peak_rss_mib=raw_rss)
-            dry, _, _ = timed("codes_dry", url, codes)
-            full, rows, rss = timed("codes_import", url, codes)
+            dry, _, _ = timed("codes_dry", url, codes, app)
+            full, rows, rss = timed("codes_import", url, codes, app)
             assert rows == n, rows
             _emit("codes_import_seconds", round(full, 2), "s", backend, n, baseline=round(raw, 2),
                   ratio=round(full / raw, 2), target=2.5, met=full / raw <= 2.5)
@@ -207,9 +235,9 @@ def main(argv=None) -> None:
         if args.kind in ("addresses", "all"):
             addresses = workdir / "addresses.csv"
             write_addresses(addresses, n)
-            _fresh_database(url)
-            dry, _, _ = timed("addresses_dry", url, addresses)
-            full, rows, rss = timed("addresses_import", url, addresses)
+            _fresh_database(url, app)
+            dry, _, _ = timed("addresses_dry", url, addresses, app)
+            full, rows, rss = timed("addresses_import", url, addresses, app)
             target = 90.0 * n / 1_000_000
             _emit("addresses_import_seconds", round(full, 2), "s", backend, n, target=round(target, 1),
                   met=full <= target, peak_rss_mib=rss)

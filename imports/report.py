@@ -41,6 +41,7 @@ class Report:
     bad_lines: set[int] = field(default_factory=set)
     problem: str | None = None     # the file as a whole could not be read
     _said: set = field(default_factory=set, repr=False)
+    _unreadable: set = field(default_factory=set, repr=False)   # (line, column) of cells not read
 
     @property
     def ok(self) -> bool:
@@ -56,13 +57,19 @@ class Report:
 
     def error(self, line: int, column: str, value, message) -> None:
         said = (int(line), column, str(message))
-        if said in self._said:
-            return  # one cell, one message: a second rule saying the same adds nothing
+        if said in self._said or (column and (int(line), column) in self._unreadable):
+            return  # one cell, one message: a second rule saying the same adds nothing, and a
+            # rule judging a cell that could not be read judges nothing the person typed
         self._said.add(said)
         self.error_count += 1
         self.bad_lines.add(int(line))
         if len(self.errors) < MAX_ERRORS:
             self.errors.append(RowError(int(line), column, "" if value is None else str(value), str(message)))
+
+    def unreadable(self, line: int, column: str, value, message) -> None:
+        """A cell whose value could not be read: this is its only message."""
+        self.error(line, column, value, message)
+        self._unreadable.add((int(line), column))
 
     def as_dict(self) -> dict:
         return {

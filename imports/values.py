@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 
 GERMAN_NUMBER = re.compile(r"^[+-]?\d{1,3}(\.\d{3})+(,\d+)?$|^[+-]?\d+,\d+$")
 PLAIN_NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$|^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
+WHOLE_NUMBER = re.compile(r"[+-]?\d+")
 TRUE = {"1", "ja", "j", "yes", "y", "true", "wahr", "x"}
 FALSE = {"0", "nein", "n", "no", "false", "falsch", ""}
 
@@ -44,7 +45,7 @@ def parse_decimal(column: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 
 def parse_integer(column: pd.Series) -> tuple[pd.Series, pd.Series]:
-    ok = column.str.fullmatch(r"[+-]?\d+").fillna(False).astype(bool)
+    ok = column.str.fullmatch(WHOLE_NUMBER.pattern).fillna(False).astype(bool)
     values = pd.Series([int(t) if good else None
                         for t, good in zip(column.tolist(), ok.tolist(), strict=True)],
                        index=column.index, dtype=object)

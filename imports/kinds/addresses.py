@@ -37,6 +37,7 @@ from downline.sponsors import SponsorError
 from downline.tree import ROOT_PATH, ids_in, lock_rows
 
 from ..report import Report
+from ..values import WHOLE_NUMBER
 from .base import Field, Kind, batched, lookup, present
 
 COLUMNS = ("id", "type", "salutation", "first_name", "last_name", "company", "email", "phone", "street",
@@ -144,7 +145,7 @@ class Addresses(Kind):
                         [k for k in set(s_key) if k not in row_of_key])
         db_mail = lookup(session, (Address.email, Address.id), Address.email,
                          [m for m in set(s_mail) if m not in row_of_mail])
-        wanted_ids = [int(v) for v in set(s_id) if v.isdigit()]
+        wanted_ids = [int(v) for v in set(s_id) if WHOLE_NUMBER.fullmatch(v)]
         db_ids = {row.id: row for row in _rows_by_id(session, wanted_ids)}
         parent_row = np.full(n, -1, dtype=np.int64)
         parent_db = np.zeros(n, dtype=np.int64)
@@ -174,10 +175,11 @@ class Addresses(Kind):
                     report.error(lines[i], col[name], raw[name][i], _("No address with this sponsor key."))
                     self.bad[i] = True
             if s_id[i]:
-                sid = int(s_id[i]) if s_id[i].isdigit() else None
+                # Read as the integer parser reads it ("+7" is 7); what it cannot read, it reports.
+                sid = int(s_id[i]) if WHOLE_NUMBER.fullmatch(s_id[i]) else None
                 if sid in db_ids:
                     found.add(("db", sid))
-                elif s_id[i].isdigit():
+                elif sid is not None:
                     report.error(lines[i], col["sponsor_id"], s_id[i],
                                  _("Sponsor %(id)s does not exist.", id=s_id[i]))
                     self.bad[i] = True
@@ -274,18 +276,23 @@ class Addresses(Kind):
         last_pos = int(pos.max()) if len(pos) else -1
         # Plain lists per chunk: the row loop below runs a million times.
         existing, bad = self.existing[pos].tolist(), self.bad[pos].tolist()
-        parent_db, parent_row = self.parent_db[pos].tolist(), self.parent_row[pos].tolist()
-        ids, paths, depths = self.ids[pos].tolist(), self.path[pos].tolist(), self.depth[pos].tolist()
-        firstline, downline = self.firstline[pos].tolist(), self.downline[pos].tolist()
-        parent_ids = self.ids[np.maximum(self.parent_row[pos], 0)].tolist()
+        # The rows to write are only built when they will be written: a dry run (or the rest of a
+        # file after its first error) checks every row and counts the new ones.
+        rows_wanted = write and report.ok
+        if rows_wanted:
+            parent_db, parent_row = self.parent_db[pos].tolist(), self.parent_row[pos].tolist()
+            ids, paths, depths = self.ids[pos].tolist(), self.path[pos].tolist(), self.depth[pos].tolist()
+            firstline, downline = self.firstline[pos].tolist(), self.downline[pos].tolist()
+            parent_ids = self.ids[np.maximum(self.parent_row[pos], 0)].tolist()
         lines = frame["_line"].tolist()
         texts = {name: frame[name].tolist() for name in TEXT_FIELDS if name in frame.columns}
         choices = self._choices(frame, lines, report)
         flags = {name: frame[name].tolist() for name in ("consent_contact_by_sponsor", "consent_marketing")
                  if name in frame.columns}
-        registered = self._registered(frame)
+        registered = self._registered(frame) if rows_wanted else None
         existing_values = self._existing_values(session, [e for e in existing if e])  # waits for the writer
         new_rows, tree_rows, deferred, updates = [], [], [], {}
+        counted = 0
         source = RegistrationSource["import"].value
         for i, line in enumerate(lines):
             values = {name: column[i] or None for name, column in texts.items()}
@@ -306,6 +313,9 @@ class Addresses(Kind):
             if existing[i]:
                 self._compare(existing[i], values, existing_values, updates, pos[i], report)
                 continue
+            if not rows_wanted:
+                counted += 1
+                continue
             sponsor = parent_db[i] or (parent_ids[i] if parent_row[i] >= 0 else None)
             if parent_row[i] > last_pos:  # its sponsor is written by a later chunk
                 deferred.append({"b_id": ids[i], "b_sponsor": sponsor})
@@ -320,11 +330,11 @@ class Addresses(Kind):
                 registered[i] or self.now, None, sponsor, values.get("consent_contact_by_sponsor", False),
                 values.get("consent_marketing", False), values.get("external_key"), self.now, self.now,
                 firstline[i], downline[i]))
-        report.created += len(new_rows)
+        report.created += len(new_rows) + counted
         report.updated += len(updates)
         self.deferred = getattr(self, "deferred", []) + deferred
         self.updates = {**getattr(self, "updates", {}), **updates}
-        if write and report.ok:
+        if rows_wanted and report.ok:
             self.writer.submit(_insert_chunk, session.connection(), new_rows, tree_rows)
 
     def close(self) -> None:

@@ -102,7 +102,7 @@ class Kind:
                 continue
             values, bad = parser(frame[f.name])
             for line, value in zip(frame.loc[bad, "_line"], frame.loc[bad, f.name], strict=True):
-                report.error(line, column_of[f.name], value, MESSAGES[f.type])
+                report.unreadable(line, column_of[f.name], value, MESSAGES[f.type])
             frame[TYPED + f.name] = frame[f.name]  # for reports: the value as it was typed
             frame[f.name] = values
         return frame

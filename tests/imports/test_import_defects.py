@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from flask_babel import force_locale
 
 from backoffice.errors import DomainError
-from backoffice.models import Address, Article, Partner, Voucher, VoucherCode, VoucherKind
+from backoffice.models import Address, Article, Partner, VoucherCode
 from backoffice.services.vouchers import add_code, find_code
 from imports.runner import run
 
 FILES = Path(__file__).parent / "files"
+pytestmark = pytest.mark.usefixtures("english")
 TOO_MANY = "This row has %s fields, the header %s: is there a separator inside a value without quotes?"
 NOT_A_FILE = "This is neither a CSV text file nor an Excel workbook (.xlsx)."
 
@@ -26,21 +26,6 @@ def count(ctx, model) -> int:
 
 def errors(report) -> list[tuple]:
     return [(e.line, e.column, e.value, e.message) for e in report.errors]
-
-
-@pytest.fixture(autouse=True)
-def english(app, ctx):
-    with app.test_request_context(), force_locale("en"):
-        yield
-
-
-@pytest.fixture
-def voucher(ctx):
-    v = Voucher(name="5 € für Neukunden", amount=Decimal("5"), kind=VoucherKind.permanent,
-                external_key="NEUKUNDE-5")
-    ctx.add(v)
-    ctx.commit()
-    return v
 
 
 # --- wrong data stored without an error -------------------------------------------------------

@@ -8,9 +8,7 @@ import json
 import re
 from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
-from flask_babel import force_locale
 
 from backoffice.extensions import db
 from backoffice.models import Article, ImportRun, ImportStatus
@@ -21,12 +19,6 @@ from tests.support.http import api_token, csrf_token, login
 FILES = Path(__file__).parent / "files"
 FOREIGN = FILES / "articles_foreign_header.csv"
 MAPPING = {"Nr": "article_no", "Text": "name", "VK": "gross_price", "Steuer": "vat_rate", "Hausnummer": ""}
-
-
-@pytest.fixture
-def english(app, ctx):
-    with app.test_request_context(), force_locale("en"):
-        yield
 
 
 def stored() -> dict:

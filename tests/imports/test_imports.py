@@ -9,7 +9,6 @@ from pathlib import Path
 import openpyxl
 import pytest
 import sqlalchemy as sa
-from flask_babel import force_locale
 
 from backoffice.extensions import db
 from backoffice.models import (
@@ -23,10 +22,12 @@ from backoffice.models import (
     VoucherKind,
 )
 from downline.integrity import check
+from imports.reading import FileProblem
 from imports.report import errors_file
 from imports.runner import run
 
 FILES = Path(__file__).parent / "files"
+pytestmark = pytest.mark.usefixtures("english")
 
 
 def count(model) -> int:
@@ -35,22 +36,6 @@ def count(model) -> int:
 
 def errors(report) -> list[tuple]:
     return [(e.line, e.column, e.value, e.message) for e in report.errors]
-
-
-@pytest.fixture(autouse=True)
-def english(app, ctx):
-    """Exact messages are compared in English (the Desk's default language is German)."""
-    with app.test_request_context(), force_locale("en"):
-        yield
-
-
-@pytest.fixture
-def voucher(ctx):
-    v = Voucher(name="5 € für Neukunden", amount=Decimal("5"), kind=VoucherKind.permanent,
-                external_key="NEUKUNDE-5")
-    ctx.add(v)
-    ctx.commit()
-    return v
 
 
 def test_german_excel_file_windows_1252_decimal_comma(ctx):
@@ -110,6 +95,8 @@ def test_reimport_creates_nothing_new_and_updates_what_changed(ctx, tmp_path):
 
 
 def test_addresses_with_sponsor_further_down_the_file(ctx):
+    checked = run(ctx, "addresses", FILES / "addresses_forward_sponsor.csv", dry_run=True)
+    assert (checked.ok, checked.created, checked.updated, count(Address)) == (True, 3, 0, 0)
     report = run(ctx, "addresses", FILES / "addresses_forward_sponsor.csv", dry_run=False)
     assert report.ok, errors(report)
     assert report.created == 3
@@ -184,8 +171,9 @@ def test_three_bad_rows_among_ten_thousand(ctx, voucher, tmp_path):
     lines[9999] = ";NEUKUNDE-5"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     report = run(ctx, "voucher_codes", path, dry_run=False, chunk_rows=1000)
-    assert [(e.line, e.column) for e in report.errors] == [(2501, "code"), (5001, "voucher"),
-                                                           (10000, "code")]
+    assert errors(report) == [(2501, "code", "TK-000007", "The code appears already in line 9."),
+                              (5001, "voucher", "UNKNOWN", "No such voucher."),
+                              (10000, "code", "", "This field is required.")]
     assert report.rows == 10_000 and report.rejected == 3 and count(VoucherCode) == 0
     lines[2500], lines[5000], lines[9999] = "TK-A;NEUKUNDE-5", "TK-B;NEUKUNDE-5", "TK-C;NEUKUNDE-5"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -195,7 +183,7 @@ def test_three_bad_rows_among_ten_thousand(ctx, voucher, tmp_path):
 
 def test_a_file_that_breaks_off_mid_way_leaves_nothing_behind(ctx, voucher):
     report = run(ctx, "voucher_codes", FILES / "codes_broken_end.csv", dry_run=False, chunk_rows=100)
-    assert report.problem and "cannot be read" in report.problem
+    assert report.problem == "Row 302 cannot be read as CSV: unexpected end of data"
     assert not report.written and count(VoucherCode) == 0
 
 
@@ -211,10 +199,15 @@ def test_missing_column_and_unknown_kind_are_file_problems(ctx, tmp_path):
     path = tmp_path / "x.csv"
     path.write_text("Nachname;Ort\nMuster;Berlin\n", "utf-8")
     report = run(ctx, "addresses", path, dry_run=True)
-    assert report.problem and "external_key" in report.problem
+    assert report.problem == ("The file needs one of these columns to match rows on re-import: "
+                              "external_key, email.")
     path.write_text("Artikelnummer;Preis\nA1;1,00\n", "utf-8")
     report = run(ctx, "articles", path, dry_run=True)
-    assert "name" in report.problem
+    assert report.problem == "Missing column(s): name. The file's header (row 1) is: Artikelnummer;Preis."
+    with pytest.raises(FileProblem) as refused:
+        run(ctx, "nonsense", path)
+    assert str(refused.value) == ("Unknown import kind nonsense; known: addresses, partners, articles, "
+                                  "vouchers, voucher_codes, sponsor_moves.")
 
 
 def test_partner_rows_get_the_desk_rules_iban_and_unique_subdomain(ctx, make, tmp_path):
@@ -227,12 +220,12 @@ def test_partner_rows_get_the_desk_rules_iban_and_unique_subdomain(ctx, make, tm
                     "meier@example.org;MEIER;;;\n", "utf-8")
     report = run(ctx, "partners", path, dry_run=False)
     assert not report.written and count(Partner) == 0
-    by_line = {}
-    for line, column, _value, message in errors(report):
-        by_line.setdefault(line, []).append((column, message))
-    assert [c for c, _ in by_line[3]] == ["Subdomain", "IBAN", "Mandatsreferenz", "Mandatsdatum"]
-    assert by_line[3][0][1] == "This subdomain is reserved."
-    assert by_line[4] == [("Subdomain", "Appears already in line 2.")]
+    mandate = "A SEPA mandate needs IBAN, mandate reference and mandate date."
+    assert errors(report) == [
+        (3, "Subdomain", "www", "This subdomain is reserved."),
+        (3, "IBAN", "DE00123", "Not a valid IBAN: Invalid IBAN length"),
+        (3, "Mandatsreferenz", "", mandate), (3, "Mandatsdatum", "", mandate),
+        (4, "Subdomain", "MEIER", "Appears already in line 2.")]
     path.write_text("Adresse;Subdomain;IBAN;Mandatsreferenz;Mandatsdatum\n"
                     "ALT-7;meier;DE89 3704 0044 0532 0130 00;M-1;01.11.2026\n", "utf-8")
     report = run(ctx, "partners", path, dry_run=False)
@@ -286,6 +279,19 @@ def test_sponsors_by_database_id_and_email_and_conflicting_columns(ctx, make, tm
     ctx.refresh(boss)
     assert (boss.firstline_count, boss.downline_count) == (2, 2)
     assert check(ctx).ok
+
+
+def test_a_signed_sponsor_id_is_read_as_the_integer_parser_reads_it(ctx, make, tmp_path):
+    """'+7' is the id 7 (never silently no sponsor); '-7' names no address."""
+    boss = make.address(last_name="Chefin")
+    path = tmp_path / "a.csv"
+    path.write_text(f"external_key;last_name;sponsor_id\nN-1;Eins;+{boss.id}\nN-2;Zwei;-{boss.id}\n", "utf-8")
+    refused = run(ctx, "addresses", path, dry_run=True)
+    assert [(e.line, e.column, e.value, e.message) for e in refused.errors] == [
+        (3, "sponsor_id", f"-{boss.id}", f"Sponsor -{boss.id} does not exist.")]
+    path.write_text(f"external_key;last_name;sponsor_id\nN-1;Eins;+{boss.id}\n", "utf-8")
+    assert run(ctx, "addresses", path, dry_run=False).written
+    assert ctx.execute(sa.select(Address.sponsor_id).where(Address.external_key == "N-1")).scalar() == boss.id
 
 
 def test_reimport_changes_only_the_columns_the_file_has(ctx, make, tmp_path):

@@ -11,6 +11,7 @@ import pytest
 from flask_babel import force_locale
 
 from backoffice.models import Voucher
+from imports.kinds import KINDS
 from imports.runner import run
 from imports.values import (
     MESSAGES,
@@ -44,6 +45,10 @@ def test_decimal_spellings(cell, value):
 @pytest.mark.parametrize("cell", ["abc", "5,00 €", "1.2.3", "1,2,3", "5.", ",5", "--1", "1 000", "1.23,4.5"])
 def test_decimal_refusals(cell):
     assert parsed(parse_decimal, cell) == [(None, True)]
+
+
+def test_an_empty_number_cell_is_missing_not_wrong():
+    assert parsed(parse_decimal, "", "5") == [(None, False), (Decimal("5"), False)]
 
 
 @pytest.mark.parametrize(("cell", "value", "refused"), [
@@ -145,6 +150,27 @@ def test_refused_cells_are_reported_with_their_exact_message(app, ctx, tmp_path)
         (2, "Zeitfenster bis", "spät", "Not a time of day (write 18:30)."),
         (2, "Maximal gesamt", "viele", "Not a whole number."),
         (2, "Maximal je Kunde", "1,5", "Not a whole number."),
-        (2, "Betrag", "", "This field is required."),
     ]
     assert ctx.query(Voucher).count() == 0
+
+
+UNREADABLE = {"decimal": "fünf", "integer": "1,5", "date": "31.13.2026", "boolean": "vielleicht",
+              "time": "spät"}
+
+
+@pytest.mark.parametrize(("kind", "name"), [(kind, f.name) for kind, cls in KINDS.items() for f in cls.fields
+                                            if f.type in UNREADABLE])
+def test_an_unreadable_cell_gets_exactly_one_message(app, ctx, tmp_path, kind, name):
+    """Required or not: the cell is reported as unreadable, never also as empty or by a rule
+    that judged the unread value."""
+    fields = KINDS[kind].fields
+    header, example = KINDS[kind]().template()
+    typed = {f.name: f.type for f in fields}
+    row = [UNREADABLE[typed[n]] if n == name else value for n, value in zip(header, example, strict=True)]
+    path = tmp_path / f"{kind}.csv"
+    path.write_text(";".join(header) + "\n" + ";".join(row) + "\n", encoding="utf-8")
+    with app.test_request_context(), force_locale("en"):
+        report = run(ctx, kind, path, dry_run=False)
+        cell = [(e.line, e.column, e.value, e.message) for e in report.errors if e.column == name]
+        assert cell == [(2, name, UNREADABLE[typed[name]], str(MESSAGES[typed[name]]))]
+    assert not report.written and report.rejected == 1

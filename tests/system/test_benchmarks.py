@@ -26,7 +26,7 @@ from benchmarks import (
 @pytest.mark.parametrize("module, argv", [
     (seed, ["--addresses", "300"]),
     (downline, ["--addresses", "3000", "--repeat", "2"]),
-    (imports, ["--rows", "200"]),
+    (imports, ["--rows", "20", "--in-process"]),
     (directory, ["--partners", "300", "--repeat", "3"]),
     (marketplace, ["--partners", "100", "--history", "200", "--repeat", "3", "--sends", "4"]),
     (messages, ["--conversations", "300", "--partners", "30", "--unread", "300", "--repeat", "3"]),
@@ -53,7 +53,7 @@ def test_benchmark_prints_metric_lines(module, argv, capsys):
         assert {line["metric"] for line in lines} == {
             "codes_raw_seconds", "codes_import_seconds", "codes_import_peak_rss", "codes_dry_run_seconds",
             "addresses_import_seconds", "addresses_dry_run_seconds"}
-        assert all(line["rows"] == 200 for line in lines)
+        assert all(line["rows"] == 20 for line in lines)
 
 
 def test_redemption_benchmark_prints_metric_lines(request, capsys, monkeypatch):

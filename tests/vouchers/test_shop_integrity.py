@@ -152,7 +152,9 @@ def test_an_oversized_upload_is_refused_before_anything_is_stored(app, client, s
     small = {"file": (io.BytesIO(b"last_name\nMuster\n"), "small.csv")}
     accepted = client.post("/api/v1/imports/addresses", headers=staff, data=small,
                            content_type="multipart/form-data")
-    assert accepted.status_code < 500 and accepted.status_code != 413
+    assert (accepted.status_code, accepted.json["error"], accepted.json["problem"]) == (
+        422, "invalid_rows", "Die Datei braucht eine dieser Spalten, damit Zeilen bei einem erneuten "
+                             "Import zugeordnet werden können: external_key, email.")
 
 
 def test_answers_follow_accept_language_else_the_customers_language(client, make, shop):
