@@ -110,6 +110,7 @@ def generate(
     service_id = bid_id = 0
     for pid in partner_ids:
         code, lat, lon = rnd.choice(places)
+        wide = rnd.random() < 0.05
         profiles.append(
             (
                 pid,
@@ -118,7 +119,7 @@ def generate(
                 lat,
                 lon,
                 rnd.randint(20, 100),
-                rnd.random() < 0.05,
+                wide,
                 "de",
                 True,
                 now,
@@ -131,7 +132,9 @@ def generate(
         for category in rnd.sample(range(1, categories + 1), min(bids_per_partner, categories)):
             service_id += 1
             bid_id += 1
-            services.append((service_id, pid, category, f"Leistung {service_id}", True, now, now))
+            services.append(
+                (service_id, pid, category, f"Leistung {service_id}", True, lat, lon, wide, now, now)
+            )
             bids.append((bid_id, pid, category, Decimal(rnd.randint(500, 3000)) / 100, None, False, now, now))
     _insert(
         conn,
@@ -157,7 +160,18 @@ def generate(
     _insert(
         conn,
         "service",
-        ["id", "partner_id", "category_id", "title", "active", "created_at", "updated_at"],
+        [
+            "id",
+            "partner_id",
+            "category_id",
+            "title",
+            "active",
+            "latitude",
+            "longitude",
+            "germany_wide",
+            "created_at",
+            "updated_at",
+        ],
         services,
     )
     _insert(

@@ -29,7 +29,7 @@ from decimal import Decimal
 from flask import current_app, has_app_context
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import and_, case, func, select, update
+from sqlalchemy import and_, case, func, select, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -57,7 +57,7 @@ from ..models.types import utcnow
 from ..rules import normalize_email
 from . import mail
 from .billing import Billable, Period, billed_as
-from .directory import findable_condition, haversine_km
+from .directory import bounding_box, findable_condition, haversine_km
 from .money import cents
 from .profiles import notification_email
 from .vouchers import company_zone
@@ -323,17 +323,58 @@ def _response_stats(session, partner_ids: list[int], since: datetime) -> dict[in
     return {pid: (int(responded or 0), int(total)) for pid, total, responded in rows}
 
 
-def rank(session, request: LeadRequest, now: datetime | None = None) -> list[RankedPartner]:
+def _reach_km(session, category_id: int) -> int:
+    """The largest service radius among the category's bidders that are not Germany-wide:
+    a box of this radius around a request contains every partner whose area can reach it."""
+    return (
+        session.scalar(
+            select(func.max(PartnerProfile.radius_km))
+            .join(CategoryBid, CategoryBid.partner_id == PartnerProfile.partner_id)
+            .where(CategoryBid.category_id == category_id, PartnerProfile.germany_wide.is_(False))
+        )
+        or 0
+    )
+
+
+def _nearby(session, request: LeadRequest) -> list:
+    """Conditions that narrow the bidders to those near enough to the request, each answered
+    from an index of the services' copies of their profile's place (a box, Germany-wide)."""
+    offered = and_(Service.category_id == request.category_id, Service.active.is_(True))
+    min_lat, max_lat, min_lon, max_lon = bounding_box(
+        request.latitude, request.longitude, _reach_km(session, request.category_id)
+    )
+    in_box = and_(Service.latitude.between(min_lat, max_lat), Service.longitude.between(min_lon, max_lon))
+    return [
+        CategoryBid.partner_id.in_(select(Service.partner_id).where(offered, where))
+        for where in (in_box, Service.germany_wide.is_(True))
+    ]
+
+
+def rank(
+    session, request: LeadRequest, now: datetime | None = None, *, prefilter: bool = True
+) -> list[RankedPartner]:
     """The partners matching the request, best first (formula version `RANKING_VERSION`).
 
     Matching: an active category bid, not paused, at least the category's minimum; a
     findable partner (published, listed, available, an active service in the category);
-    the request's postal code inside the service area; budget left for one more request."""
+    the request's postal code inside the service area; budget left for one more request.
+    The bidders are first narrowed by a bounding box around the request (`prefilter`; the
+    result is the same without it, only slower), then the exact distance decides."""
     now = now or utcnow()
     category = session.get(Category, request.category_id)
     month = month_of(now)
-    rows = session.execute(
-        select(CategoryBid, PartnerProfile, BudgetMonth.spent)
+    query = (
+        select(
+            CategoryBid.partner_id,
+            CategoryBid.amount,
+            CategoryBid.monthly_budget,
+            PartnerProfile.display_name,
+            PartnerProfile.latitude,
+            PartnerProfile.longitude,
+            PartnerProfile.radius_km,
+            PartnerProfile.germany_wide,
+            BudgetMonth.spent,
+        )
         .join(PartnerProfile, PartnerProfile.partner_id == CategoryBid.partner_id)
         .join(Partner, Partner.id == CategoryBid.partner_id)
         .outerjoin(
@@ -352,48 +393,50 @@ def rank(session, request: LeadRequest, now: datetime | None = None) -> list[Ran
                 [request.category_id], for_work=True, today=now.astimezone(company_zone()).date()
             ),
         )
-    ).all()
+    )
+    rows = {}
+    for where in _nearby(session, request) if prefilter else [true()]:
+        rows.update((row.partner_id, row) for row in session.execute(query.where(where)))
     candidates = []
-    for bid, profile, spent in rows:
-        if profile.germany_wide:
+    for row in rows.values():
+        if row.germany_wide:
             distance = 0.0
-        elif profile.latitude is None:
+        elif row.latitude is None:
             continue
         else:
-            distance = haversine_km(profile.latitude, profile.longitude, request.latitude, request.longitude)
-            if distance > profile.radius_km:
+            distance = haversine_km(row.latitude, row.longitude, request.latitude, request.longitude)
+            if distance > row.radius_km:
                 continue
-        left = None if bid.monthly_budget is None else bid.monthly_budget - (spent or 0)
-        if left is not None and left < bid.amount:
+        left = None if row.monthly_budget is None else row.monthly_budget - (row.spent or 0)
+        if left is not None and left < row.amount:
             continue
-        candidates.append((bid, profile, distance, left))
-    ids = [bid.partner_id for bid, *_ in candidates]
+        candidates.append((row, distance, left))
+    ids = [row.partner_id for row, *_ in candidates]
     stats = _response_stats(session, ids, now - timedelta(days=90))
     stars = ratings(session, ids)
     ranked = []
-    for bid, profile, distance, left in candidates:
-        responded, total = stats.get(bid.partner_id, (0, 0))
+    for row, distance, left in candidates:
+        responded, total = stats.get(row.partner_id, (0, 0))
         share = responsiveness(responded, total)
-        quality = quality_of(share, stars[bid.partner_id].smoothed)
+        quality = quality_of(share, stars[row.partner_id].smoothed)
         ranked.append(
             (
-                bid.amount * quality,
-                _tie_break(request.id, bid.partner_id),
-                bid,
-                profile,
+                row.amount * quality,
+                _tie_break(request.id, row.partner_id),
+                row,
                 distance,
                 left,
                 share,
                 quality,
-                stars[bid.partner_id].smoothed,
+                stars[row.partner_id].smoothed,
             )
         )
     ranked.sort(key=lambda r: (-r[0], r[1]))
     return [
         RankedPartner(
-            bid.partner_id,
-            profile.display_name,
-            bid.amount,
+            row.partner_id,
+            row.display_name,
+            row.amount,
             quality,
             score.quantize(Decimal("0.0001")),
             position,
@@ -402,9 +445,7 @@ def rank(session, request: LeadRequest, now: datetime | None = None) -> list[Ran
             left,
             rating,
         )
-        for position, (score, _tb, bid, profile, distance, left, share, quality, rating) in enumerate(
-            ranked, 1
-        )
+        for position, (score, _tb, row, distance, left, share, quality, rating) in enumerate(ranked, 1)
     ]
 
 

@@ -262,3 +262,32 @@ def test_a_charge_older_than_14_days_cannot_be_contested(ctx, elektro, market):
         marketplace.dispute_charge(ctx, schulz.id, sent.charge_id, DisputeReason.fake,
                                    now=NOW + timedelta(days=15))
     assert late.value.code == "dispute_too_late"
+
+
+def test_the_box_around_a_request_finds_exactly_the_partners_the_full_scan_finds(ctx, make, elektro):
+    """Partners all over Germany with radii from 5 to 1000 km, some Germany-wide, paused, out
+    of budget or away: the prefiltered ranking equals the ranking of every bid, for requests
+    at several places."""
+    import random
+
+    from backoffice.models import PostalCodeLocation
+
+    rnd = random.Random(5)
+    codes = ctx.execute(sa.select(PostalCodeLocation.postal_code).order_by(PostalCodeLocation.postal_code)
+                        ).scalars().all()
+    places = rnd.sample(codes, 12) + [LEIPZIG, DRESDEN, MUNICH]
+    for n in range(36):
+        partner = published_partner(make, f"p{n}", elektro, postal_code=rnd.choice(places),
+                                    radius_km=rnd.choice([5, 30, 120, 400, 1000]),
+                                    germany_wide=n % 9 == 0, packages=0)
+        with transaction.unit_of_work(ctx):
+            marketplace.set_bid(ctx, partner.id, elektro.id, D(rnd.randint(5, 30)),
+                                monthly_budget=D("10.00") if n % 7 == 0 else None, paused=n % 11 == 0)
+    shown = []
+    for code in places:
+        request_id = open_request(ctx, elektro, email=f"k{code}@example.org", postal_code=code)
+        request = ctx.get(marketplace.LeadRequest, request_id)
+        boxed = marketplace.rank(ctx, request, NOW)
+        assert boxed == marketplace.rank(ctx, request, NOW, prefilter=False)
+        shown.append(len(boxed))
+    assert min(shown) > 0 and max(shown) < 36  # the cases are neither empty nor everybody
