@@ -57,7 +57,7 @@ from ..models.types import utcnow
 from ..rules import normalize_email
 from . import mail
 from .billing import Billable, Period, billed_as
-from .directory import bounding_box, findable_condition, haversine_km
+from .directory import _PICTURE, bounding_box, findable_condition, haversine_km
 from .money import cents
 from .profiles import notification_email
 from .vouchers import company_zone
@@ -674,6 +674,26 @@ def month_charges(session, partner_id: int, now: datetime | None = None) -> tupl
     return charges, sum((c.net for c in charges), Decimal("0.00"))
 
 
+def open_amount(session, partner_id: int) -> Decimal:
+    """Net of the partner's charges that no statement has billed yet (of any month), less
+    the accepted disputes' credits not billed yet either: what the next invoice will ask."""
+    charged = session.scalar(
+        select(func.coalesce(func.sum(LeadCharge.net), 0)).where(
+            LeadCharge.partner_id == partner_id, ~billed_as(LEAD_CHARGE, LeadCharge.id)
+        )
+    )
+    credited = session.scalar(
+        select(func.coalesce(func.sum(LeadCharge.net), 0))
+        .join(ChargeDispute, ChargeDispute.charge_id == LeadCharge.id)
+        .where(
+            ChargeDispute.partner_id == partner_id,
+            ChargeDispute.status == DisputeStatus.accepted,
+            ~billed_as(DISPUTE_CREDIT, ChargeDispute.id),
+        )
+    )
+    return cents(Decimal(charged) - Decimal(credited))
+
+
 # --- billing ----------------------------------------------------------------------------------
 
 
@@ -710,6 +730,8 @@ def ranking_explained() -> dict:
         "version": RANKING_VERSION,
         "formula": FORMULA,
         "prior_rating": f"{PRIOR_STARS} ({PRIOR_REVIEWS} reviews)",
+        "prior_stars": int(PRIOR_STARS),
+        "prior_reviews": PRIOR_REVIEWS,
         "response_hours": RESPONSE_HOURS,
         "prior": f"{PRIOR_RESPONDED}/{PRIOR_RESPONSES}",
         "window_days": 90,
@@ -921,6 +943,46 @@ def visible_reviews(session, partner_id: int, limit: int = 20) -> list[Review]:
         .scalars()
         .all()
     )
+
+
+def public_author(name: str) -> str:
+    """A reviewer as the public sees it: the first name and the last name's initial."""
+    words = (name or "").split()
+    return " ".join(words[:1] + [f"{words[-1][0]}."] if len(words) > 1 else words)
+
+
+@dataclass(frozen=True)
+class PartnerCard:
+    """What a customer sees of a ranked partner besides its name: picture, text, services
+    and rating."""
+
+    picture: str | None
+    text: str | None
+    services: list[str]
+    rating: Rating
+
+
+def partner_cards(session, partner_ids: list[int]) -> dict[int, PartnerCard]:
+    if not partner_ids:
+        return {}
+    partners = dict(
+        (row[0], row[1:])
+        for row in session.execute(
+            select(Partner.id, _PICTURE, Partner.profile_text).where(Partner.id.in_(partner_ids))
+        )
+    )
+    services: dict[int, list[str]] = {}
+    for partner_id, title in session.execute(
+        select(Service.partner_id, Service.title)
+        .where(Service.partner_id.in_(partner_ids), Service.active.is_(True))
+        .order_by(Service.id)
+    ):
+        services.setdefault(partner_id, []).append(title)
+    stars = ratings(session, partner_ids)
+    return {
+        pid: PartnerCard(partners[pid][0], partners[pid][1], services.get(pid, []), stars[pid])
+        for pid in partner_ids
+    }
 
 
 # --- disputes and repeat requests ---------------------------------------------------------------

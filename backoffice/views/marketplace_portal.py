@@ -71,9 +71,17 @@ def request_page(key):
         abort(404)
     sent = marketplace.sent_partner_ids(db.session, found.id)
     contacts = {pid: marketplace.contact_of_partner(db.session, pid) for pid in sent}
+    cards = marketplace.partner_cards(db.session, [r.partner_id for r in ranked])
     transaction.discard(db.session)
-    return _render("portal/request_page.html", found=found, ranked=ranked, sent=sent, contacts=contacts,
-                   key=key, limit=marketplace._setting("MARKETPLACE_MAX_PARTNERS_PER_REQUEST", 3))
+    return _render("portal/request_page.html", found=found, ranked=ranked, cards=cards, sent=sent,
+                   contacts=contacts, key=key,
+                   limit=marketplace._setting("MARKETPLACE_MAX_PARTNERS_PER_REQUEST", 3))
+
+
+@bp.route("/ranking")
+def ranking():
+    """The ranking's main parameters, public (EU P2B regulation, Art. 5)."""
+    return _render("portal/ranking.html", ranking=marketplace.ranking_explained())
 
 
 @bp.route("/requests/<key>/send/<int:partner_id>", methods=["POST"])
