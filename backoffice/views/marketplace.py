@@ -3,6 +3,8 @@ progress of each, bids and budgets per category, and this month's charges with r
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from flask import abort, flash, redirect, request, url_for
 from flask_appbuilder import BaseView, ModelView, expose, has_access
 from flask_babel import format_currency, get_locale
@@ -74,7 +76,8 @@ class MyRequestsView(BaseView):
         dispute = marketplace.dispute_of(db.session, pk)
         return self.render_template("marketplace/receipt.html", charge=charge, dispute=dispute,
                                     reasons=list(DisputeReason), receipt=marketplace.receipt_of(charge),
-                                    money=money, when=local_datetime)
+                                    money=money, when=local_datetime,
+                                    amount=lambda text: money(Decimal(text)) if text is not None else "")
 
     @expose("/receipt/<int:pk>/dispute", methods=["POST"])
     @has_access

@@ -70,7 +70,7 @@ def test_a_customer_finds_sends_and_the_partner_follows_up(app, ctx, elektro, ma
     partner.post(f"/my/requests/{direct}/status", data={"csrf_token": token(overview), "status": "contacted"})
     charge = ctx.execute(sa.select(LeadCharge)).scalar_one()
     receipt = partner.get(f"/my/requests/receipt/{charge.id}").get_data(as_text=True)
-    assert "14.28" in receipt and "2026-12" in receipt
+    assert "14,28\xa0€" in receipt and "2026-12" in receipt
 
     other = login(app.test_client(), "meier")
     assert "Drei Steckdosen" not in other.get("/my/requests/").get_data(as_text=True)
