@@ -20,6 +20,7 @@ The charges are billed by the monthly run (`billable_charges` is its source).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ from decimal import Decimal
 from flask import current_app, has_app_context
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import and_, case, func, select, true, update
+from sqlalchemy import and_, bindparam, case, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -70,6 +71,9 @@ CONFIRM_DAYS = 7
 # Quality signals and their weights (published on the ranking page).
 PRIOR_RESPONSES, PRIOR_RESPONDED = 2, 1  # responsiveness starts at 50 % (Laplace smoothing)
 RESPONSE_HOURS = 24
+# The ranking reads the bidders inside a box of this radius around the request, and those
+# whose service radius is wider on their own (few: most serve 50 km around them).
+BOX_KM = 100
 QUALITY_FLOOR = Decimal("0.5")  # quality = 0.5 + 0.25 × responsiveness + 0.25 × rating / 5
 FORMULA = "score = bid × quality; quality = 0.5 + 0.25 × responsiveness + 0.25 × rating / 5"
 
@@ -311,59 +315,35 @@ def _tie_break(request_id: int, partner_id: int) -> str:
     return hashlib.sha256(f"{request_id}:{partner_id}".encode()).hexdigest()
 
 
+@functools.cache
+def _response_statement():
+    answered = DirectRequest.answered_in_time.is_(True)
+    return (
+        select(DirectRequest.partner_id, func.count(DirectRequest.id), func.sum(case((answered, 1), else_=0)))
+        .where(
+            DirectRequest.partner_id.in_(bindparam("ids", expanding=True)),
+            DirectRequest.created_at >= bindparam("since"),
+        )
+        .group_by(DirectRequest.partner_id)
+    )
+
+
 def _response_stats(session, partner_ids: list[int], since: datetime) -> dict[int, tuple[int, int]]:
     if not partner_ids:
         return {}
-    answered = DirectRequest.answered_in_time.is_(True)
-    rows = session.execute(
-        select(DirectRequest.partner_id, func.count(DirectRequest.id), func.sum(case((answered, 1), else_=0)))
-        .where(DirectRequest.partner_id.in_(partner_ids), DirectRequest.created_at >= since)
-        .group_by(DirectRequest.partner_id)
-    ).all()
+    rows = session.connection().execute(_response_statement(), {"ids": partner_ids, "since": since})
     return {pid: (int(responded or 0), int(total)) for pid, total, responded in rows}
 
 
-def _reach_km(session, category_id: int) -> int:
-    """The largest service radius among the category's bidders that are not Germany-wide:
-    a box of this radius around a request contains every partner whose area can reach it."""
-    return (
-        session.scalar(
-            select(func.max(PartnerProfile.radius_km))
-            .join(CategoryBid, CategoryBid.partner_id == PartnerProfile.partner_id)
-            .where(CategoryBid.category_id == category_id, PartnerProfile.germany_wide.is_(False))
-        )
-        or 0
-    )
-
-
-def _nearby(session, request: LeadRequest) -> list:
-    """Conditions that narrow the bidders to those near enough to the request, each answered
-    from an index of the services' copies of their profile's place (a box, Germany-wide)."""
-    offered = and_(Service.category_id == request.category_id, Service.active.is_(True))
-    min_lat, max_lat, min_lon, max_lon = bounding_box(
-        request.latitude, request.longitude, _reach_km(session, request.category_id)
-    )
-    in_box = and_(Service.latitude.between(min_lat, max_lat), Service.longitude.between(min_lon, max_lon))
-    return [
-        CategoryBid.partner_id.in_(select(Service.partner_id).where(offered, where))
-        for where in (in_box, Service.germany_wide.is_(True))
-    ]
-
-
-def rank(
-    session, request: LeadRequest, now: datetime | None = None, *, prefilter: bool = True
-) -> list[RankedPartner]:
-    """The partners matching the request, best first (formula version `RANKING_VERSION`).
-
-    Matching: an active category bid, not paused, at least the category's minimum; a
-    findable partner (published, listed, available, an active service in the category);
-    the request's postal code inside the service area; budget left for one more request.
-    The bidders are first narrowed by a bounding box around the request (`prefilter`; the
-    result is the same without it, only slower), then the exact distance decides."""
-    now = now or utcnow()
-    category = session.get(Category, request.category_id)
-    month = month_of(now)
-    query = (
+@functools.cache
+def _rank_statements():
+    """The ranking's queries, built once (the values are bound per request): the bidders
+    narrowed to those that may reach the request, each way answered from an index (the
+    category's services inside a box of `BOX_KM` around the request, by their copies of the
+    profile's place; the partners with a wider radius; the Germany-wide ones), and the same
+    without that narrowing."""
+    category_id = bindparam("category_id")
+    bidders = (
         select(
             CategoryBid.partner_id,
             CategoryBid.amount,
@@ -382,21 +362,58 @@ def rank(
             and_(
                 BudgetMonth.partner_id == CategoryBid.partner_id,
                 BudgetMonth.category_id == CategoryBid.category_id,
-                BudgetMonth.month == month,
+                BudgetMonth.month == bindparam("month"),
             ),
         )
         .where(
-            CategoryBid.category_id == request.category_id,
+            CategoryBid.category_id == category_id,
             CategoryBid.paused.is_(False),
-            CategoryBid.amount >= category.min_bid,
-            findable_condition(
-                [request.category_id], for_work=True, today=now.astimezone(company_zone()).date()
-            ),
+            CategoryBid.amount >= bindparam("min_bid"),
+            findable_condition([category_id], for_work=True, today=bindparam("today")),
         )
     )
+    offered = and_(Service.category_id == category_id, Service.active.is_(True))
+    in_box = and_(
+        Service.latitude.between(bindparam("min_lat"), bindparam("max_lat")),
+        Service.longitude.between(bindparam("min_lon"), bindparam("max_lon")),
+    )
+    nearby = (
+        select(Service.partner_id).where(offered, in_box),
+        select(PartnerProfile.partner_id).where(PartnerProfile.radius_km > BOX_KM),
+        select(Service.partner_id).where(offered, Service.germany_wide.is_(True)),
+    )
+    return tuple(bidders.where(CategoryBid.partner_id.in_(near)) for near in nearby), (bidders,)
+
+
+def rank(
+    session, request: LeadRequest, now: datetime | None = None, *, prefilter: bool = True
+) -> list[RankedPartner]:
+    """The partners matching the request, best first (formula version `RANKING_VERSION`).
+
+    Matching: an active category bid, not paused, at least the category's minimum; a
+    findable partner (published, listed, available, an active service in the category);
+    the request's postal code inside the service area; budget left for one more request.
+    The bidders are first narrowed to those near enough (`prefilter`; the result is the same
+    without it, only slower), then the exact distance decides."""
+    now = now or utcnow()
+    category = session.get(Category, request.category_id)
+    min_lat, max_lat, min_lon, max_lon = bounding_box(request.latitude, request.longitude, BOX_KM)
+    values = {
+        "category_id": request.category_id,
+        "month": month_of(now),
+        "min_bid": category.min_bid,
+        "today": now.astimezone(company_zone()).date(),
+        "min_lat": min_lat,
+        "max_lat": max_lat,
+        "min_lon": min_lon,
+        "max_lon": max_lon,
+    }
+    narrowed, everybody = _rank_statements()
+    session.flush()
+    connection = session.connection()
     rows = {}
-    for where in _nearby(session, request) if prefilter else [true()]:
-        rows.update((row.partner_id, row) for row in session.execute(query.where(where)))
+    for query in narrowed if prefilter else everybody:
+        rows.update((row.partner_id, row) for row in connection.execute(query, values))
     candidates = []
     for row in rows.values():
         if row.germany_wide:
@@ -915,14 +932,19 @@ class Rating:
     smoothed: Decimal  # Bayesian: what ranking uses
 
 
+@functools.cache
+def _ratings_statement():
+    return (
+        select(Review.partner_id, func.count(Review.id), func.sum(Review.stars))
+        .where(Review.partner_id.in_(bindparam("ids", expanding=True)), Review.hidden.is_(False))
+        .group_by(Review.partner_id)
+    )
+
+
 def ratings(session, partner_ids: list[int]) -> dict[int, Rating]:
     rows = dict.fromkeys(partner_ids, (0, 0))
     if partner_ids:
-        for pid, count, total in session.execute(
-            select(Review.partner_id, func.count(Review.id), func.sum(Review.stars))
-            .where(Review.partner_id.in_(partner_ids), Review.hidden.is_(False))
-            .group_by(Review.partner_id)
-        ).all():
+        for pid, count, total in session.connection().execute(_ratings_statement(), {"ids": partner_ids}):
             rows[pid] = (int(count), int(total or 0))
     result = {}
     for pid, (count, total) in rows.items():
