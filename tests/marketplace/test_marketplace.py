@@ -291,3 +291,18 @@ def test_the_box_around_a_request_finds_exactly_the_partners_the_full_scan_finds
         assert boxed == marketplace.rank(ctx, request, NOW, prefilter=False)
         shown.append(len(boxed))
     assert min(shown) > 0 and max(shown) < 36  # the cases are neither empty nor everybody
+
+
+def test_the_open_amount_is_what_no_statement_billed_less_accepted_credits(ctx, elektro, market):
+    schulz, meier, _ = market
+    first = send(ctx, open_request(ctx, elektro, "a@example.org"), schulz.id)
+    send(ctx, open_request(ctx, elektro, "b@example.org"), schulz.id)
+    send(ctx, open_request(ctx, elektro, "c@example.org"), meier.id)
+    assert marketplace.open_amount(ctx, schulz.id) == D("24.00")
+    with transaction.unit_of_work(ctx):
+        dispute = marketplace.dispute_charge(ctx, schulz.id, first.charge_id, "fake", now=NOW)
+        marketplace.decide_dispute(ctx, dispute.id, True, "Belegt", now=NOW)
+    assert marketplace.open_amount(ctx, schulz.id) == D("12.00")
+    assert marketplace.open_amount(ctx, meier.id) == D("9.00")
+    monthly_invoice.run(ctx, Period.month(2026, 11), date(2026, 12, 15), 7)
+    assert marketplace.open_amount(ctx, schulz.id) == D("0.00")

@@ -217,3 +217,36 @@ def test_a_partner_contests_a_charge_and_staff_accept_it(app, ctx, make, elektro
                                                       "decision_reason": "Belegt"})
     ctx.expire_all()
     assert ctx.get(ChargeDispute, dispute.id).status.value == "accepted"
+
+
+def test_the_profile_shows_the_visible_reviews_and_the_ranking_is_explained_publicly(app, ctx, elektro,
+                                                                                    market):
+    schulz = market[0]
+    for email, stars, text in (("a@example.org", 5, "Sehr gut"), ("b@example.org", 4, "Gut"),
+                               ("c@example.org", 1, "Beleidigung")):
+        with transaction.unit_of_work(ctx):
+            request = marketplace.submit_request(
+                ctx, category_id=elektro.id, description="Lampe im Flur anschließen", postal_code=LEIPZIG,
+                name="Karla Kunde", email=email, confirm_url="x")
+            request.status = marketplace.RequestStatus.open
+        sent = transaction.run(lambda s, r=request.id: marketplace.send_direct_request(s, r, schulz.id))
+        with transaction.unit_of_work(ctx):
+            for step in (marketplace.DirectStatus.contacted, marketplace.DirectStatus.done):
+                marketplace.move_direct_request(ctx, schulz.id, sent.direct_request_id, step, review_url="x/")
+        link = ctx.execute(sa.select(OutboxMail.body_text).where(OutboxMail.kind == "review_request")
+                           .order_by(OutboxMail.id.desc())).scalars().first()
+        with transaction.unit_of_work(ctx):
+            review = marketplace.submit_review(ctx, link.split("x/")[1].split()[0], stars, text)
+    with transaction.unit_of_work(ctx):
+        review.hidden, review.hidden_reason = True, "Beleidigend"
+    visitor = app.test_client()
+    page = visitor.get(f"/directory/partner/{schulz.id}").get_data(as_text=True)
+    assert "Durchschnittlich 4,5 von 5 Sternen (2 Bewertungen)" in page
+    assert "Sehr gut" in page and "Gut" in page and "Beleidigung" not in page
+    assert "Karla K." in page and "Karla Kunde" not in page
+    german = visitor.get("/c/ranking").get_data(as_text=True)
+    assert "Wie die Partner sortiert werden" in german and "score = bid × quality" in german
+    assert "innerhalb von 24 Stunden" in german and "zusammen mit 3 Bewertungen zu 4 Sternen" in german
+    visitor.get("/c/language/en?next=/c/ranking")
+    english = visitor.get("/c/ranking").get_data(as_text=True)
+    assert "How the partners are ordered" in english and "within 24 hours" in english
