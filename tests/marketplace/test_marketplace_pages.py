@@ -250,3 +250,24 @@ def test_the_profile_shows_the_visible_reviews_and_the_ranking_is_explained_publ
     visitor.get("/c/language/en?next=/c/ranking")
     english = visitor.get("/c/ranking").get_data(as_text=True)
     assert "How the partners are ordered" in english and "within 24 hours" in english
+
+
+def test_staff_set_a_categorys_minimum_bid_in_german_and_lower_bids_are_refused(app, ctx, make, elektro,
+                                                                                market):
+    from backoffice.errors import RuleViolations
+    from backoffice.models import Category
+
+    make.user("stefan", "Staff")
+    staff = login(app.test_client(), "stefan")
+    form = staff.get(f"/desk/categories/edit/{elektro.id}")
+    assert "Mindestgebot pro Anfrage (netto)" in form.get_data(as_text=True)
+    values = {"csrf_token": token(form), "name_de": "Elektro", "name_en": "Electrical",
+              "parent": str(elektro.parent_id), "active": "y", "position": "0"}
+    refused = staff.post(f"/desk/categories/edit/{elektro.id}", data={**values, "min_bid": "-1"})
+    assert "Das Mindestgebot kann nicht negativ sein." in refused.get_data(as_text=True)
+    staff.post(f"/desk/categories/edit/{elektro.id}", data={**values, "min_bid": "12,50"})
+    ctx.expire_all()
+    assert ctx.get(Category, elektro.id).min_bid == D("12.50")
+    with pytest.raises(RuleViolations) as low, transaction.unit_of_work(ctx):
+        marketplace.set_bid(ctx, market[0].id, elektro.id, D("12.00"))
+    assert low.value.errors == {"amount": ["Das Gebot muss mindestens 12.50 € betragen."]}
