@@ -967,6 +967,38 @@ def visible_reviews(session, partner_id: int, limit: int = 20) -> list[Review]:
     )
 
 
+def answer_review(
+    session, partner_id: int, review_id: int, text: str, now: datetime | None = None
+) -> Review:
+    """The partner's one public answer to a review of its own."""
+    text = str(text or "").strip()
+    if not text:
+        raise RuleViolations({"answer": [_("Write an answer.")]})
+    review = session.get(Review, review_id)
+    if review is None or review.partner_id != partner_id:
+        raise NotFound("unknown_review", _("There is no such review."))
+    answered = session.execute(
+        update(Review)
+        .where(Review.id == review_id, Review.answer.is_(None))
+        .values(answer=text[:3000], answered_at=now or utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if answered != 1:
+        raise Conflict("already_answered", _("You answered this review already."))
+    return session.get(Review, review_id, populate_existing=True)
+
+
+def own_reviews(session, partner_id: int, limit: int = 50) -> list[Review]:
+    """The partner's reviews, hidden ones too (the partner sees why)."""
+    return (
+        session.execute(
+            select(Review).where(Review.partner_id == partner_id).order_by(Review.id.desc()).limit(limit)
+        )
+        .scalars()
+        .all()
+    )
+
+
 def public_author(name: str) -> str:
     """A reviewer as the public sees it: the first name and the last name's initial."""
     words = (name or "").split()

@@ -35,8 +35,9 @@ class MyRequestsView(BaseView):
         rows = marketplace.direct_requests(db.session, partner_id, status)
         charges, month_net = marketplace.month_charges(db.session, partner_id)
         bids = marketplace.bids_of(db.session, partner_id, str(get_locale() or "de"))
+        reviews = marketplace.own_reviews(db.session, partner_id)
         return self.render_template("marketplace/my_requests.html", rows=rows, charges=charges,
-                                    month_net=month_net, bids=bids, owner=is_partner_owner(),
+                                    month_net=month_net, bids=bids, owner=is_partner_owner(), reviews=reviews,
                                     statuses=list(DirectStatus), current=status, steps=marketplace.NEXT,
                                     money=money, when=local_datetime)
 
@@ -91,6 +92,15 @@ class MyRequestsView(BaseView):
                                        request.form.get("note", ""))
         flash(_("Your dispute is recorded; staff decide on it."), "success")
         return redirect(url_for(".receipt", pk=pk))
+
+
+    @expose("/review/<int:pk>/answer", methods=["POST"])
+    @has_access
+    def answer(self, pk):
+        with transaction.unit_of_work():
+            marketplace.answer_review(db.session, current_partner_id(), pk, request.form.get("answer", ""))
+        flash(_("Your answer is published with the review."), "success")
+        return redirect(url_for(".index"))
 
 
 class DisputesView(BaseView):

@@ -219,24 +219,29 @@ def test_a_partner_contests_a_charge_and_staff_accept_it(app, ctx, make, elektro
     assert ctx.get(ChargeDispute, dispute.id).status.value == "accepted"
 
 
+def reviewed(ctx, elektro, partner, email: str, stars: int, text: str):
+    """A request of `email` sent to `partner`, done, and reviewed through the mailed link."""
+    with transaction.unit_of_work(ctx):
+        request = marketplace.submit_request(
+            ctx, category_id=elektro.id, description="Lampe im Flur anschließen", postal_code=LEIPZIG,
+            name="Karla Kunde", email=email, confirm_url="x")
+        request.status = marketplace.RequestStatus.open
+    sent = transaction.run(lambda s: marketplace.send_direct_request(s, request.id, partner.id))
+    with transaction.unit_of_work(ctx):
+        for step in (marketplace.DirectStatus.contacted, marketplace.DirectStatus.done):
+            marketplace.move_direct_request(ctx, partner.id, sent.direct_request_id, step, review_url="x/")
+    link = ctx.execute(sa.select(OutboxMail.body_text).where(OutboxMail.kind == "review_request")
+                       .order_by(OutboxMail.id.desc())).scalars().first()
+    with transaction.unit_of_work(ctx):
+        return marketplace.submit_review(ctx, link.split("x/")[1].split()[0], stars, text)
+
+
 def test_the_profile_shows_the_visible_reviews_and_the_ranking_is_explained_publicly(app, ctx, elektro,
                                                                                     market):
     schulz = market[0]
     for email, stars, text in (("a@example.org", 5, "Sehr gut"), ("b@example.org", 4, "Gut"),
                                ("c@example.org", 1, "Beleidigung")):
-        with transaction.unit_of_work(ctx):
-            request = marketplace.submit_request(
-                ctx, category_id=elektro.id, description="Lampe im Flur anschließen", postal_code=LEIPZIG,
-                name="Karla Kunde", email=email, confirm_url="x")
-            request.status = marketplace.RequestStatus.open
-        sent = transaction.run(lambda s, r=request.id: marketplace.send_direct_request(s, r, schulz.id))
-        with transaction.unit_of_work(ctx):
-            for step in (marketplace.DirectStatus.contacted, marketplace.DirectStatus.done):
-                marketplace.move_direct_request(ctx, schulz.id, sent.direct_request_id, step, review_url="x/")
-        link = ctx.execute(sa.select(OutboxMail.body_text).where(OutboxMail.kind == "review_request")
-                           .order_by(OutboxMail.id.desc())).scalars().first()
-        with transaction.unit_of_work(ctx):
-            review = marketplace.submit_review(ctx, link.split("x/")[1].split()[0], stars, text)
+        review = reviewed(ctx, elektro, schulz, email, stars, text)
     with transaction.unit_of_work(ctx):
         review.hidden, review.hidden_reason = True, "Beleidigend"
     visitor = app.test_client()
@@ -271,3 +276,24 @@ def test_staff_set_a_categorys_minimum_bid_in_german_and_lower_bids_are_refused(
     with pytest.raises(RuleViolations) as low, transaction.unit_of_work(ctx):
         marketplace.set_bid(ctx, market[0].id, elektro.id, D("12.00"))
     assert low.value.errors == {"amount": ["Das Gebot muss mindestens 12.50 € betragen."]}
+
+
+def test_a_partner_answers_a_review_once_and_only_its_own(app, ctx, elektro, market):
+    schulz = market[0]
+    review = reviewed(ctx, elektro, schulz, "karla@example.org", 3, "Geht so")
+    other = login(app.test_client(), "meier")
+    assert "Geht so" not in other.get("/my/requests/").get_data(as_text=True)
+    foreign = other.post(f"/my/requests/review/{review.id}/answer",
+                         data={"csrf_token": token(other.get("/my/requests/")), "answer": "Fremd"})
+    assert foreign.status_code in (302, 404)
+    partner = login(app.test_client(), "schulz")
+    page = partner.get("/my/requests/")
+    assert "Geht so" in page.get_data(as_text=True)
+    partner.post(f"/my/requests/review/{review.id}/answer", data={"csrf_token": token(page),
+                                                                  "answer": "Danke, wir kommen gern wieder."})
+    again = partner.post(f"/my/requests/review/{review.id}/answer",
+                         data={"csrf_token": token(page), "answer": "Nochmal"}, follow_redirects=True)
+    assert "Sie haben diese Bewertung bereits beantwortet." in again.get_data(as_text=True)
+    profile = app.test_client().get(f"/directory/partner/{schulz.id}").get_data(as_text=True)
+    assert "Antwort von Elektro Schulz: Danke, wir kommen gern wieder." in profile
+    assert "Nochmal" not in profile and "Fremd" not in profile
