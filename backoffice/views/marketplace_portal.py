@@ -7,7 +7,9 @@ calls `backoffice.services.marketplace` in one unit of work and renders the outc
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, request, url_for
+import math
+
+from flask import abort, current_app, flash, redirect, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
@@ -16,6 +18,7 @@ from ..errors import DomainError
 from ..extensions import db
 from ..services import marketplace
 from ..services.categories import category_choices
+from ..services.throttle import lead_requests
 from .portal import _render, bp, signed_in_customer
 
 
@@ -28,6 +31,13 @@ def new_request():
     errors, values = {}, request.form
     if request.method == "POST":
         customer = signed_in_customer()
+        limit = int(current_app.config.get("MARKETPLACE_REQUESTS_PER_CLIENT_HOUR", 10))
+        wait = lead_requests.hit(f"client:{request.remote_addr}", limit, 3600)
+        if wait is not None:
+            message = _("Too many requests from your connection. Please try again in %(n)s minutes.",
+                        n=max(1, math.ceil(wait / 60)))
+            return _render("portal/request_new.html", 429, errors={"email": [message]}, values=values,
+                           choices=category_choices(db.session, _lang()))
         try:
             with transaction.guarded(db.session):
                 marketplace.submit_request(

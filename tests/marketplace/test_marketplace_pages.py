@@ -297,3 +297,22 @@ def test_a_partner_answers_a_review_once_and_only_its_own(app, ctx, elektro, mar
     profile = app.test_client().get(f"/directory/partner/{schulz.id}").get_data(as_text=True)
     assert "Antwort von Elektro Schulz: Danke, wir kommen gern wieder." in profile
     assert "Nochmal" not in profile and "Fremd" not in profile
+
+
+def test_the_request_form_is_throttled_per_client(app, ctx, elektro, market):
+    app.config["MARKETPLACE_REQUESTS_PER_CLIENT_HOUR"] = 2
+    try:
+        customer = app.test_client()
+        answers = []
+        for n in range(3):
+            form = customer.get("/c/requests/new")
+            answers.append(customer.post("/c/requests/new", data={
+                "csrf_token": token(form), "category_id": elektro.id, "description": "Drei Steckdosen setzen",
+                "postal_code": LEIPZIG, "name": "Karla Kunde", "email": f"k{n}@example.org"}))
+    finally:
+        del app.config["MARKETPLACE_REQUESTS_PER_CLIENT_HOUR"]
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert "Zu viele Anfragen von Ihrem Anschluss. Bitte versuchen Sie es in 60 Minuten erneut." in \
+        answers[2].get_data(as_text=True)
+    assert ctx.execute(sa.select(sa.func.count(OutboxMail.id)).where(OutboxMail.kind == "request_confirm")
+                       ).scalar() == 2
