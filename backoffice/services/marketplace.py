@@ -30,7 +30,7 @@ from decimal import Decimal
 from flask import current_app, has_app_context
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import and_, bindparam, case, func, select, update
+from sqlalchemy import and_, bindparam, case, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -663,11 +663,25 @@ def move_direct_request(
 
 
 def direct_requests(
-    session, partner_id: int, status: DirectStatus | None = None, limit: int = 200
+    session, partner_id: int, status: DirectStatus | None = None, limit: int = 200, search: str = ""
 ) -> list[DirectRequest]:
+    """The partner's direct requests, newest first; by status, and by a text in the request,
+    the customer's name, e-mail, phone or postal code."""
     query = select(DirectRequest).where(DirectRequest.partner_id == partner_id)
     if status is not None:
         query = query.where(DirectRequest.status == status)
+    search = (search or "").strip().lower()
+    if search:
+        fields = (
+            LeadRequest.description,
+            LeadRequest.customer_name,
+            LeadRequest.email,
+            LeadRequest.phone,
+            LeadRequest.postal_code,
+        )
+        query = query.join(LeadRequest, LeadRequest.id == DirectRequest.request_id).where(
+            or_(*(func.lower(field).contains(search, autoescape=True) for field in fields))
+        )
     return session.execute(query.order_by(DirectRequest.id.desc()).limit(limit)).scalars().all()
 
 

@@ -32,14 +32,15 @@ class MyRequestsView(BaseView):
         partner_id = current_partner_id()
         wanted = request.args.get("status")
         status = DirectStatus(wanted) if wanted in DirectStatus._value2member_map_ else None
-        rows = marketplace.direct_requests(db.session, partner_id, status)
+        search = request.args.get("q", "")
+        rows = marketplace.direct_requests(db.session, partner_id, status, search=search)
         charges, month_net = marketplace.month_charges(db.session, partner_id)
         bids = marketplace.bids_of(db.session, partner_id, str(get_locale() or "de"))
         reviews = marketplace.own_reviews(db.session, partner_id)
         return self.render_template("marketplace/my_requests.html", rows=rows, charges=charges,
                                     month_net=month_net, bids=bids, owner=is_partner_owner(), reviews=reviews,
                                     statuses=list(DirectStatus), current=status, steps=marketplace.NEXT,
-                                    money=money, when=local_datetime)
+                                    search=search, money=money, when=local_datetime)
 
     @expose("/<int:pk>/status", methods=["POST"])
     @has_access

@@ -173,6 +173,10 @@ def test_a_partner_sees_only_its_own_requests(ctx, elektro, market):
     sent = send(ctx, request_id, schulz.id)
     assert [d.id for d in marketplace.direct_requests(ctx, schulz.id)] == [sent.direct_request_id]
     assert marketplace.direct_requests(ctx, meier.id) == []
+    for found, search in (([sent.direct_request_id], "STECKDOSEN"), ([sent.direct_request_id], "1234567"),
+                          ([sent.direct_request_id], "kunde@"), ([], "Wallbox"), ([], "50%")):
+        assert [d.id for d in marketplace.direct_requests(ctx, schulz.id, search=search)] == found, search
+    assert marketplace.direct_requests(ctx, meier.id, search="Steckdosen") == []
     with pytest.raises(Exception) as other:  # noqa: B017 - NotFound, same answer as an unknown id
         marketplace.move_direct_request(ctx, meier.id, sent.direct_request_id, DirectStatus.contacted)
     assert getattr(other.value, "status", None) == 404
