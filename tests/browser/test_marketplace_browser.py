@@ -71,6 +71,8 @@ def test_the_marketplace_story(page, browser, live_server, app, make, smtp_serve
     # Schulz puts up his picture and bids 12 €; Meier bids 9 €.
     picture = tmp_path / "schulz.png"
     Image.new("RGB", (40, 40), "orange").save(picture)
+    saved_folder = app.config["UPLOAD_FOLDER"]  # other tests point it elsewhere: here it is served
+    app.config["UPLOAD_FOLDER"] = str(Path(app.static_folder) / "uploads") + "/"
     log_in(page, "schulz")
     page.goto("/my/public-profile/")
     page.set_input_files("#picture", str(picture))
@@ -88,6 +90,7 @@ def test_the_marketplace_story(page, browser, live_server, app, make, smtp_serve
         _story(page, browser, live_server, smtp_server, elektro_id, schulz_id, meier_id)
     finally:
         uploaded.unlink(missing_ok=True)
+        app.config["UPLOAD_FOLDER"] = saved_folder
 
 
 def _story(page, browser, live_server, smtp_server, elektro_id, schulz_id, meier_id):
@@ -124,8 +127,9 @@ def _story(page, browser, live_server, smtp_server, elektro_id, schulz_id, meier
         first = customer.inner_text(f"[data-partner='{schulz_id}']")
         assert "Elektro Schulz" in first and "Schulz arbeitet sauber." in first
         assert "Leistungen: Leistung von schulz" in first and "Noch keine Bewertungen" in first
-        assert customer.evaluate(
-            f"document.querySelector(\"[data-partner='{schulz_id}'] img\").naturalWidth") == 40
+        image = f"document.querySelector(\"[data-partner='{schulz_id}'] img\")"
+        customer.wait_for_function(f"{image}.complete")
+        assert customer.evaluate(f"{image}.naturalWidth") == 40
         assert customer.get_attribute(f"[data-partner='{schulz_id}'] img", "alt") == "Bild von Elektro Schulz"
         _accessible(customer)
 
