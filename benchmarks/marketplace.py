@@ -25,6 +25,7 @@ import json
 import math
 import os
 import random
+import re
 import sys
 import tempfile
 import time
@@ -110,6 +111,7 @@ def generate(
     service_id = bid_id = 0
     for pid in partner_ids:
         code, lat, lon = rnd.choice(places)
+        wide = rnd.random() < 0.05
         profiles.append(
             (
                 pid,
@@ -118,7 +120,7 @@ def generate(
                 lat,
                 lon,
                 rnd.randint(20, 100),
-                rnd.random() < 0.05,
+                wide,
                 "de",
                 True,
                 now,
@@ -131,7 +133,9 @@ def generate(
         for category in rnd.sample(range(1, categories + 1), min(bids_per_partner, categories)):
             service_id += 1
             bid_id += 1
-            services.append((service_id, pid, category, f"Leistung {service_id}", True, now, now))
+            services.append(
+                (service_id, pid, category, f"Leistung {service_id}", True, lat, lon, wide, now, now)
+            )
             bids.append((bid_id, pid, category, Decimal(rnd.randint(500, 3000)) / 100, None, False, now, now))
     _insert(
         conn,
@@ -157,7 +161,18 @@ def generate(
     _insert(
         conn,
         "service",
-        ["id", "partner_id", "category_id", "title", "active", "created_at", "updated_at"],
+        [
+            "id",
+            "partner_id",
+            "category_id",
+            "title",
+            "active",
+            "latitude",
+            "longitude",
+            "germany_wide",
+            "created_at",
+            "updated_at",
+        ],
         services,
     )
     _insert(
@@ -238,8 +253,50 @@ FROM category_bid b JOIN partner_profile p ON p.partner_id = b.partner_id
 JOIN partner pa ON pa.id = b.partner_id
 WHERE b.category_id = :c AND NOT b.paused AND b.amount >= 5 AND p.published AND p.listed AND pa.available
   AND (p.away_until IS NULL OR p.away_until < :today)
-  AND EXISTS (SELECT 1 FROM service s WHERE s.partner_id = p.partner_id AND s.active AND s.category_id = :c)
+  AND EXISTS (SELECT 1 FROM service s
+              WHERE s.partner_id = p.partner_id AND s.active = true AND s.category_id = :c)
+  AND b.partner_id IN ({near})
 """
+RAW_NEAR = (
+    "SELECT partner_id FROM service WHERE category_id = :c AND active = true"
+    " AND latitude BETWEEN :min_lat AND :max_lat AND longitude BETWEEN :min_lon AND :max_lon",
+    "SELECT partner_id FROM partner_profile WHERE radius_km > :box",
+    "SELECT partner_id FROM service WHERE category_id = :c AND active = true AND germany_wide = true",
+)
+
+
+def _raw_ranked(cursor, backend: str, request) -> list[tuple]:
+    """The ranking's selection by hand: the same three prefilters, then the distance."""
+    from backoffice.services.directory import bounding_box, haversine_km
+    from backoffice.services.marketplace import BOX_KM
+
+    def execute(sql, params):
+        if backend == "postgresql":
+            sql = re.sub(r":(\w+)", r"%(\1)s", sql)
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+    today = NOW.date() if backend == "postgresql" else NOW.date().isoformat()
+    box = bounding_box(request.latitude, request.longitude, BOX_KM)
+    params = {
+        "box": BOX_KM,
+        "c": request.category_id,
+        "today": today,
+        "min_lat": box[0],
+        "max_lat": box[1],
+        "min_lon": box[2],
+        "max_lon": box[3],
+    }
+    rows = {}
+    for near in RAW_NEAR:
+        rows.update((row[0], row) for row in execute(RAW_RANK.format(near=near), params))
+    hits = [
+        row
+        for row in rows.values()
+        if row[6] or haversine_km(row[3], row[4], request.latitude, request.longitude) <= row[5]
+    ]
+    hits.sort(key=lambda row: -row[1])
+    return hits
 
 
 def run(
@@ -259,7 +316,6 @@ def run(
     from backoffice.extensions import db
     from backoffice.models import LeadRequest, RequestStatus
     from backoffice.services import marketplace
-    from backoffice.services.directory import haversine_km
 
     tmpdir = tempfile.TemporaryDirectory(prefix="pd-bench-market-")
     url = _sqlalchemy_url(database or f"sqlite:///{Path(tmpdir.name) / 'market.db'}")
@@ -320,23 +376,7 @@ def run(
             matched.append(len(ranked))
             t0 = time.perf_counter()
             cursor = raw_conn.cursor()
-            sql = (
-                RAW_RANK.replace(":c", "%(c)s").replace(":today", "%(today)s")
-                if backend == "postgresql"
-                else RAW_RANK.replace(":c", "?").replace(":today", "?")
-            )
-            params = (
-                {"c": request.category_id, "today": NOW.date()}
-                if backend == "postgresql"
-                else (request.category_id, NOW.date().isoformat(), request.category_id)
-            )
-            cursor.execute(sql, params)
-            hits = [
-                row
-                for row in cursor.fetchall()
-                if row[6] or haversine_km(row[3], row[4], request.latitude, request.longitude) <= row[5]
-            ]
-            hits.sort(key=lambda row: -row[1])
+            _raw_ranked(cursor, backend, request)
             raw_ms.append((time.perf_counter() - t0) * 1000)
             cursor.close()
             db.session.rollback()

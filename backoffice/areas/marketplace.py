@@ -14,7 +14,7 @@ AREA = Area(
     order=42,
     pages=(
         Page(MyRequestsView, "My requests", _l("My requests"), "fa-inbox", "My area",
-             {PARTNER_ROLE: "can_index|can_status|can_bid|can_receipt|can_dispute"}),
+             {PARTNER_ROLE: "can_index|can_status|can_bid|can_receipt|can_dispute|can_answer"}),
         Page(LeadRequestView, "Customer requests", _l("Customer requests"), "fa-inbox", "Desk",
              {STAFF: READ}),
         Page(LeadChargeView, "Charges", _l("Charges"), "fa-eur", "Desk", {STAFF: READ, FINANCE: READ}),

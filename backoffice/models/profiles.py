@@ -51,6 +51,8 @@ class PartnerProfile(Model):
         # alone; only the candidates inside the box are read from the table.
         Index("ix_partner_profile_location", "latitude", "longitude", "published", "listed"),
         Index("ix_partner_profile_germany_wide", "germany_wide"),
+        # The ranking: the few partners whose radius is wider than its box around a request.
+        Index("ix_partner_profile_radius", "radius_km"),
     )
 
     partner_id = Column(Integer, ForeignKey("partner.id", ondelete="CASCADE"), primary_key=True)

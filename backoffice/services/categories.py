@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 
 from flask_babel import gettext as _
 from sqlalchemy import Select, and_, or_, select
@@ -37,6 +38,8 @@ def clean_category(session, values: Mapping, own_id: int | None = None):
             c.error("parent", _("This category has subcategories and must stay a top category."))
     if c.values.get("position") is None:
         c.values["position"] = 0
+    if c.values.get("min_bid") is not None and Decimal(c.values["min_bid"]) < 0:
+        c.error("min_bid", _("The minimum bid cannot be negative."))
     return c.values, c.errors
 
 

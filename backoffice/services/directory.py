@@ -97,7 +97,7 @@ def findable_condition(category_ids: list[int] | None = None, *, for_work: bool 
     conditions = [PartnerProfile.published.is_(True), PartnerProfile.listed.is_(True),
                   _offers(category_ids)]
     if for_work:
-        today = today or date.today()
+        today = today if today is not None else date.today()
         conditions += [Partner.available.is_(True),
                        or_(PartnerProfile.away_until.is_(None), PartnerProfile.away_until < today)]
     return and_(*conditions)

@@ -20,6 +20,7 @@ The charges are billed by the monthly run (`billable_charges` is its source).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ from decimal import Decimal
 from flask import current_app, has_app_context
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import and_, case, func, select, update
+from sqlalchemy import and_, bindparam, case, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -59,7 +60,7 @@ from ..models.types import utcnow
 from ..rules import normalize_email
 from . import mail
 from .billing import Billable, Period, billed_as
-from .directory import findable_condition, haversine_km
+from .directory import _PICTURE, bounding_box, findable_condition, haversine_km
 from .money import cents
 from .profiles import notification_email
 from .vouchers import company_zone
@@ -72,6 +73,9 @@ CONFIRM_DAYS = 7
 # Quality signals and their weights (published on the ranking page).
 PRIOR_RESPONSES, PRIOR_RESPONDED = 2, 1  # responsiveness starts at 50 % (Laplace smoothing)
 RESPONSE_HOURS = 24
+# The ranking reads the bidders inside a box of this radius around the request, and those
+# whose service radius is wider on their own (few: most serve 50 km around them).
+BOX_KM = 100
 QUALITY_FLOOR = Decimal("0.5")  # quality = 0.5 + 0.25 × responsiveness + 0.25 × rating / 5
 FORMULA = ("score = bid × quality; quality = (0.5 + 0.25 × responsiveness + 0.25 × rating / 5)"
            " × (1 − 0.5 × expired share)")
@@ -341,29 +345,46 @@ def _tie_break(request_id: int, partner_id: int) -> str:
     return hashlib.sha256(f"{request_id}:{partner_id}".encode()).hexdigest()
 
 
+@functools.cache
+def _response_statement():
+    answered = DirectRequest.answered_in_time.is_(True)
+    return (
+        select(DirectRequest.partner_id, func.count(DirectRequest.id), func.sum(case((answered, 1), else_=0)))
+        .where(
+            DirectRequest.partner_id.in_(bindparam("ids", expanding=True)),
+            DirectRequest.created_at >= bindparam("since"),
+        )
+        .group_by(DirectRequest.partner_id)
+    )
+
+
 def _response_stats(session, partner_ids: list[int], since: datetime) -> dict[int, tuple[int, int]]:
     if not partner_ids:
         return {}
-    answered = DirectRequest.answered_in_time.is_(True)
-    rows = session.execute(
-        select(DirectRequest.partner_id, func.count(DirectRequest.id), func.sum(case((answered, 1), else_=0)))
-        .where(DirectRequest.partner_id.in_(partner_ids), DirectRequest.created_at >= since)
-        .group_by(DirectRequest.partner_id)
-    ).all()
+    rows = session.connection().execute(_response_statement(), {"ids": partner_ids, "since": since})
     return {pid: (int(responded or 0), int(total)) for pid, total, responded in rows}
 
 
-def rank(session, request: LeadRequest, now: datetime | None = None) -> list[RankedPartner]:
-    """The partners matching the request, best first (formula version `RANKING_VERSION`).
-
-    Matching: an active category bid, not paused, at least the category's minimum; a
-    findable partner (published, listed, available, an active service in the category);
-    the request's postal code inside the service area; budget left for one more request."""
-    now = now or utcnow()
-    category = session.get(Category, request.category_id)
-    month = month_of(now)
-    rows = session.execute(
-        select(CategoryBid, PartnerProfile, BudgetMonth.spent)
+@functools.cache
+def _rank_statements():
+    """The ranking's queries, built once (the values are bound per request): the bidders
+    narrowed to those that may reach the request, each way answered from an index (the
+    category's services inside a box of `BOX_KM` around the request, by their copies of the
+    profile's place; the partners with a wider radius; the Germany-wide ones), and the same
+    without that narrowing."""
+    category_id = bindparam("category_id")
+    bidders = (
+        select(
+            CategoryBid.partner_id,
+            CategoryBid.amount,
+            CategoryBid.monthly_budget,
+            PartnerProfile.display_name,
+            PartnerProfile.latitude,
+            PartnerProfile.longitude,
+            PartnerProfile.radius_km,
+            PartnerProfile.germany_wide,
+            BudgetMonth.spent,
+        )
         .join(PartnerProfile, PartnerProfile.partner_id == CategoryBid.partner_id)
         .join(Partner, Partner.id == CategoryBid.partner_id)
         .outerjoin(
@@ -371,60 +392,99 @@ def rank(session, request: LeadRequest, now: datetime | None = None) -> list[Ran
             and_(
                 BudgetMonth.partner_id == CategoryBid.partner_id,
                 BudgetMonth.category_id == CategoryBid.category_id,
-                BudgetMonth.month == month,
+                BudgetMonth.month == bindparam("month"),
             ),
         )
         .where(
-            CategoryBid.category_id == request.category_id,
+            CategoryBid.category_id == category_id,
             CategoryBid.paused.is_(False),
-            CategoryBid.amount >= category.min_bid,
-            findable_condition(
-                [request.category_id], for_work=True, today=now.astimezone(company_zone()).date()
-            ),
+            CategoryBid.amount >= bindparam("min_bid"),
+            findable_condition([category_id], for_work=True, today=bindparam("today")),
         )
-    ).all()
+    )
+    offered = and_(Service.category_id == category_id, Service.active.is_(True))
+    in_box = and_(
+        Service.latitude.between(bindparam("min_lat"), bindparam("max_lat")),
+        Service.longitude.between(bindparam("min_lon"), bindparam("max_lon")),
+    )
+    nearby = (
+        select(Service.partner_id).where(offered, in_box),
+        select(PartnerProfile.partner_id).where(PartnerProfile.radius_km > BOX_KM),
+        select(Service.partner_id).where(offered, Service.germany_wide.is_(True)),
+    )
+    return tuple(bidders.where(CategoryBid.partner_id.in_(near)) for near in nearby), (bidders,)
+
+
+def rank(
+    session, request: LeadRequest, now: datetime | None = None, *, prefilter: bool = True
+) -> list[RankedPartner]:
+    """The partners matching the request, best first (formula version `RANKING_VERSION`).
+
+    Matching: an active category bid, not paused, at least the category's minimum; a
+    findable partner (published, listed, available, an active service in the category);
+    the request's postal code inside the service area; budget left for one more request.
+    The bidders are first narrowed to those near enough (`prefilter`; the result is the same
+    without it, only slower), then the exact distance decides."""
+    now = now or utcnow()
+    category = session.get(Category, request.category_id)
+    min_lat, max_lat, min_lon, max_lon = bounding_box(request.latitude, request.longitude, BOX_KM)
+    values = {
+        "category_id": request.category_id,
+        "month": month_of(now),
+        "min_bid": category.min_bid,
+        "today": now.astimezone(company_zone()).date(),
+        "min_lat": min_lat,
+        "max_lat": max_lat,
+        "min_lon": min_lon,
+        "max_lon": max_lon,
+    }
+    narrowed, everybody = _rank_statements()
+    session.flush()
+    connection = session.connection()
+    rows = {}
+    for query in narrowed if prefilter else everybody:
+        rows.update((row.partner_id, row) for row in connection.execute(query, values))
     candidates = []
-    for bid, profile, spent in rows:
-        if profile.germany_wide:
+    for row in rows.values():
+        if row.germany_wide:
             distance = 0.0
-        elif profile.latitude is None:
+        elif row.latitude is None:
             continue
         else:
-            distance = haversine_km(profile.latitude, profile.longitude, request.latitude, request.longitude)
-            if distance > profile.radius_km:
+            distance = haversine_km(row.latitude, row.longitude, request.latitude, request.longitude)
+            if distance > row.radius_km:
                 continue
-        left = None if bid.monthly_budget is None else bid.monthly_budget - (spent or 0)
-        if left is not None and left < bid.amount:
+        left = None if row.monthly_budget is None else row.monthly_budget - (row.spent or 0)
+        if left is not None and left < row.amount:
             continue
-        candidates.append((bid, profile, distance, left))
-    ids = [bid.partner_id for bid, *_ in candidates]
+        candidates.append((row, distance, left))
+    ids = [row.partner_id for row, *_ in candidates]
     stats = _response_stats(session, ids, now - timedelta(days=90))
     stars = ratings(session, ids)
     expiries = expiry_stats(session, ids, now - timedelta(days=90))
     ranked = []
-    for bid, profile, distance, left in candidates:
-        responded, total = stats.get(bid.partner_id, (0, 0))
+    for row, distance, left in candidates:
+        responded, total = stats.get(row.partner_id, (0, 0))
         share = responsiveness(responded, total)
-        quality = quality_of(share, stars[bid.partner_id].smoothed, expiries[bid.partner_id])
+        quality = quality_of(share, stars[row.partner_id].smoothed, expiries[row.partner_id])
         ranked.append(
             (
-                bid.amount * quality,
-                _tie_break(request.id, bid.partner_id),
-                bid,
-                profile,
+                row.amount * quality,
+                _tie_break(request.id, row.partner_id),
+                row,
                 distance,
                 left,
                 share,
                 quality,
-                stars[bid.partner_id].smoothed,
+                stars[row.partner_id].smoothed,
             )
         )
     ranked.sort(key=lambda r: (-r[0], r[1]))
     return [
         RankedPartner(
-            bid.partner_id,
-            profile.display_name,
-            bid.amount,
+            row.partner_id,
+            row.display_name,
+            row.amount,
             quality,
             score.quantize(Decimal("0.0001")),
             position,
@@ -433,9 +493,7 @@ def rank(session, request: LeadRequest, now: datetime | None = None) -> list[Ran
             left,
             rating,
         )
-        for position, (score, _tb, bid, profile, distance, left, share, quality, rating) in enumerate(
-            ranked, 1
-        )
+        for position, (score, _tb, row, distance, left, share, quality, rating) in enumerate(ranked, 1)
     ]
 
 
@@ -636,11 +694,25 @@ def move_direct_request(
 
 
 def direct_requests(
-    session, partner_id: int, status: DirectStatus | None = None, limit: int = 200
+    session, partner_id: int, status: DirectStatus | None = None, limit: int = 200, search: str = ""
 ) -> list[DirectRequest]:
+    """The partner's direct requests, newest first; by status, and by a text in the request,
+    the customer's name, e-mail, phone or postal code."""
     query = select(DirectRequest).where(DirectRequest.partner_id == partner_id)
     if status is not None:
         query = query.where(DirectRequest.status == status)
+    search = (search or "").strip().lower()
+    if search:
+        fields = (
+            LeadRequest.description,
+            LeadRequest.customer_name,
+            LeadRequest.email,
+            LeadRequest.phone,
+            LeadRequest.postal_code,
+        )
+        query = query.join(LeadRequest, LeadRequest.id == DirectRequest.request_id).where(
+            or_(*(func.lower(field).contains(search, autoescape=True) for field in fields))
+        )
     return session.execute(query.order_by(DirectRequest.id.desc()).limit(limit)).scalars().all()
 
 
@@ -662,6 +734,26 @@ def month_charges(session, partner_id: int, now: datetime | None = None) -> tupl
         .all()
     )
     return charges, sum((c.net for c in charges), Decimal("0.00"))
+
+
+def open_amount(session, partner_id: int) -> Decimal:
+    """Net of the partner's charges that no statement has billed yet (of any month), less
+    the accepted disputes' credits not billed yet either: what the next invoice will ask."""
+    charged = session.scalar(
+        select(func.coalesce(func.sum(LeadCharge.net), 0)).where(
+            LeadCharge.partner_id == partner_id, ~billed_as(LEAD_CHARGE, LeadCharge.id)
+        )
+    )
+    credited = session.scalar(
+        select(func.coalesce(func.sum(LeadCharge.net), 0))
+        .join(ChargeDispute, ChargeDispute.charge_id == LeadCharge.id)
+        .where(
+            ChargeDispute.partner_id == partner_id,
+            ChargeDispute.status == DisputeStatus.accepted,
+            ~billed_as(DISPUTE_CREDIT, ChargeDispute.id),
+        )
+    )
+    return cents(Decimal(charged) - Decimal(credited))
 
 
 # --- billing ----------------------------------------------------------------------------------
@@ -703,6 +795,8 @@ def ranking_explained() -> dict:
         "version": RANKING_VERSION,
         "formula": FORMULA,
         "prior_rating": f"{PRIOR_STARS} ({PRIOR_REVIEWS} reviews)",
+        "prior_stars": int(PRIOR_STARS),
+        "prior_reviews": PRIOR_REVIEWS,
         "response_hours": RESPONSE_HOURS,
         "prior": f"{PRIOR_RESPONDED}/{PRIOR_RESPONSES}",
         "window_days": 90,
@@ -886,14 +980,19 @@ class Rating:
     smoothed: Decimal  # Bayesian: what ranking uses
 
 
+@functools.cache
+def _ratings_statement():
+    return (
+        select(Review.partner_id, func.count(Review.id), func.sum(Review.stars))
+        .where(Review.partner_id.in_(bindparam("ids", expanding=True)), Review.hidden.is_(False))
+        .group_by(Review.partner_id)
+    )
+
+
 def ratings(session, partner_ids: list[int]) -> dict[int, Rating]:
     rows = dict.fromkeys(partner_ids, (0, 0))
     if partner_ids:
-        for pid, count, total in session.execute(
-            select(Review.partner_id, func.count(Review.id), func.sum(Review.stars))
-            .where(Review.partner_id.in_(partner_ids), Review.hidden.is_(False))
-            .group_by(Review.partner_id)
-        ).all():
+        for pid, count, total in session.connection().execute(_ratings_statement(), {"ids": partner_ids}):
             rows[pid] = (int(count), int(total or 0))
     result = {}
     for pid, (count, total) in rows.items():
@@ -914,6 +1013,78 @@ def visible_reviews(session, partner_id: int, limit: int = 20) -> list[Review]:
         .scalars()
         .all()
     )
+
+
+def answer_review(
+    session, partner_id: int, review_id: int, text: str, now: datetime | None = None
+) -> Review:
+    """The partner's one public answer to a review of its own."""
+    text = str(text or "").strip()
+    if not text:
+        raise RuleViolations({"answer": [_("Write an answer.")]})
+    review = session.get(Review, review_id)
+    if review is None or review.partner_id != partner_id:
+        raise NotFound("unknown_review", _("There is no such review."))
+    answered = session.execute(
+        update(Review)
+        .where(Review.id == review_id, Review.answer.is_(None))
+        .values(answer=text[:3000], answered_at=now or utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if answered != 1:
+        raise Conflict("already_answered", _("You answered this review already."))
+    return session.get(Review, review_id, populate_existing=True)
+
+
+def own_reviews(session, partner_id: int, limit: int = 50) -> list[Review]:
+    """The partner's reviews, hidden ones too (the partner sees why)."""
+    return (
+        session.execute(
+            select(Review).where(Review.partner_id == partner_id).order_by(Review.id.desc()).limit(limit)
+        )
+        .scalars()
+        .all()
+    )
+
+
+def public_author(name: str) -> str:
+    """A reviewer as the public sees it: the first name and the last name's initial."""
+    words = (name or "").split()
+    return " ".join(words[:1] + [f"{words[-1][0]}."] if len(words) > 1 else words)
+
+
+@dataclass(frozen=True)
+class PartnerCard:
+    """What a customer sees of a ranked partner besides its name: picture, text, services
+    and rating."""
+
+    picture: str | None
+    text: str | None
+    services: list[str]
+    rating: Rating
+
+
+def partner_cards(session, partner_ids: list[int]) -> dict[int, PartnerCard]:
+    if not partner_ids:
+        return {}
+    partners = dict(
+        (row[0], row[1:])
+        for row in session.execute(
+            select(Partner.id, _PICTURE, Partner.profile_text).where(Partner.id.in_(partner_ids))
+        )
+    )
+    services: dict[int, list[str]] = {}
+    for partner_id, title in session.execute(
+        select(Service.partner_id, Service.title)
+        .where(Service.partner_id.in_(partner_ids), Service.active.is_(True))
+        .order_by(Service.id)
+    ):
+        services.setdefault(partner_id, []).append(title)
+    stars = ratings(session, partner_ids)
+    return {
+        pid: PartnerCard(partners[pid][0], partners[pid][1], services.get(pid, []), stars[pid])
+        for pid in partner_ids
+    }
 
 
 # --- disputes and repeat requests ---------------------------------------------------------------

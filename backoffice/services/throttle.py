@@ -120,3 +120,4 @@ class Throttle:
 
 voucher_checks = Throttle("voucher-check")
 failed_logins = Throttle("login-failure")
+lead_requests = Throttle("lead-request")

@@ -9,11 +9,11 @@ Desk's language menu does) or the Desk's choice.
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, render_template, request, session, url_for
-from flask_babel import format_currency, format_decimal, get_locale, refresh
+from flask_babel import format_currency, format_date, format_decimal, get_locale, refresh
 
 from ..errors import NotFound, RuleViolations
 from ..extensions import db
-from ..services import directory
+from ..services import directory, marketplace
 from ..services.categories import category_choices
 from ..services.profiles import language_choices
 
@@ -83,6 +83,10 @@ def partner(partner_id: int):
     except NotFound:
         abort(404)
     languages = dict(language_choices(_locale()))
-    return render_template("directory/partner.html", page=page, locale=_locale(),
+    rating = marketplace.ratings(db.session, [partner_id])[partner_id]
+    reviews = marketplace.visible_reviews(db.session, partner_id)
+    return render_template("directory/partner.html", page=page, locale=_locale(), rating=rating,
+                           reviews=reviews, author=marketplace.public_author,
+                           when=lambda moment: format_date(moment, "medium"),
                            other_language=_other_language_url(_locale()),
                            languages=[languages.get(code, code) for code in page.profile.language_list])

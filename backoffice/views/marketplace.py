@@ -3,6 +3,8 @@ progress of each, bids and budgets per category, and this month's charges with r
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from flask import abort, flash, redirect, request, url_for
 from flask_appbuilder import BaseView, ModelView, expose, has_access
 from flask_babel import format_currency, get_locale
@@ -30,13 +32,15 @@ class MyRequestsView(BaseView):
         partner_id = current_partner_id()
         wanted = request.args.get("status")
         status = DirectStatus(wanted) if wanted in DirectStatus._value2member_map_ else None
-        rows = marketplace.direct_requests(db.session, partner_id, status)
+        search = request.args.get("q", "")
+        rows = marketplace.direct_requests(db.session, partner_id, status, search=search)
         charges, month_net = marketplace.month_charges(db.session, partner_id)
         bids = marketplace.bids_of(db.session, partner_id, str(get_locale() or "de"))
+        reviews = marketplace.own_reviews(db.session, partner_id)
         return self.render_template("marketplace/my_requests.html", rows=rows, charges=charges,
-                                    month_net=month_net, bids=bids, owner=is_partner_owner(),
+                                    month_net=month_net, bids=bids, owner=is_partner_owner(), reviews=reviews,
                                     statuses=list(DirectStatus), current=status, steps=marketplace.NEXT,
-                                    money=money, when=local_datetime)
+                                    search=search, money=money, when=local_datetime)
 
     @expose("/<int:pk>/status", methods=["POST"])
     @has_access
@@ -74,7 +78,8 @@ class MyRequestsView(BaseView):
         dispute = marketplace.dispute_of(db.session, pk)
         return self.render_template("marketplace/receipt.html", charge=charge, dispute=dispute,
                                     reasons=list(DisputeReason), receipt=marketplace.receipt_of(charge),
-                                    money=money, when=local_datetime)
+                                    money=money, when=local_datetime,
+                                    amount=lambda text: money(Decimal(text)) if text is not None else "")
 
     @expose("/receipt/<int:pk>/dispute", methods=["POST"])
     @has_access
@@ -88,6 +93,15 @@ class MyRequestsView(BaseView):
                                        request.form.get("note", ""))
         flash(_("Your dispute is recorded; staff decide on it."), "success")
         return redirect(url_for(".receipt", pk=pk))
+
+
+    @expose("/review/<int:pk>/answer", methods=["POST"])
+    @has_access
+    def answer(self, pk):
+        with transaction.unit_of_work():
+            marketplace.answer_review(db.session, current_partner_id(), pk, request.form.get("answer", ""))
+        flash(_("Your answer is published with the review."), "success")
+        return redirect(url_for(".index"))
 
 
 class DisputesView(BaseView):

@@ -7,7 +7,9 @@ calls `backoffice.services.marketplace` in one unit of work and renders the outc
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, request, url_for
+import math
+
+from flask import abort, current_app, flash, redirect, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
@@ -16,6 +18,7 @@ from ..errors import DomainError
 from ..extensions import db
 from ..services import marketplace
 from ..services.categories import category_choices
+from ..services.throttle import lead_requests
 from .portal import _render, bp, signed_in_customer
 
 
@@ -28,6 +31,13 @@ def new_request():
     errors, values = {}, request.form
     if request.method == "POST":
         customer = signed_in_customer()
+        limit = int(current_app.config.get("MARKETPLACE_REQUESTS_PER_CLIENT_HOUR", 10))
+        wait = lead_requests.hit(f"client:{request.remote_addr}", limit, 3600)
+        if wait is not None:
+            message = _("Too many requests from your connection. Please try again in %(n)s minutes.",
+                        n=max(1, math.ceil(wait / 60)))
+            return _render("portal/request_new.html", 429, errors={"email": [message]}, values=values,
+                           choices=category_choices(db.session, _lang()))
         try:
             with transaction.guarded(db.session):
                 marketplace.submit_request(
@@ -71,9 +81,17 @@ def request_page(key):
         abort(404)
     sent = marketplace.sent_partner_ids(db.session, found.id)
     contacts = {pid: marketplace.contact_of_partner(db.session, pid) for pid in sent}
+    cards = marketplace.partner_cards(db.session, [r.partner_id for r in ranked])
     transaction.discard(db.session)
-    return _render("portal/request_page.html", found=found, ranked=ranked, sent=sent, contacts=contacts,
-                   key=key, limit=marketplace._setting("MARKETPLACE_MAX_PARTNERS_PER_REQUEST", 3))
+    return _render("portal/request_page.html", found=found, ranked=ranked, cards=cards, sent=sent,
+                   contacts=contacts, key=key,
+                   limit=marketplace._setting("MARKETPLACE_MAX_PARTNERS_PER_REQUEST", 3))
+
+
+@bp.route("/ranking")
+def ranking():
+    """The ranking's main parameters, public (EU P2B regulation, Art. 5)."""
+    return _render("portal/ranking.html", ranking=marketplace.ranking_explained())
 
 
 @bp.route("/requests/<key>/send/<int:partner_id>", methods=["POST"])

@@ -27,7 +27,8 @@ from .mixins import RulesMixin, local_datetime, yes_no
 
 CATEGORY_LABELS = {"name_de": _l("Name (German)"), "name_en": _l("Name (English)"),
                    "parent": _l("Top category"), "active": _l("Active"), "position": _l("Position"),
-                   "created_at": _l("Created at"), "updated_at": _l("Updated at")}
+                   "created_at": _l("Created at"), "updated_at": _l("Updated at"),
+                   "min_bid": _l("Minimum bid per request (net)")}
 
 
 class _TopCategories(BaseFilter):
@@ -49,10 +50,10 @@ class CategoryView(RulesMixin, ModelView):
     add_title = _l("New category")
     edit_title = _l("Edit category")
     label_columns = CATEGORY_LABELS
-    list_columns = ["name_de", "name_en", "parent", "active", "position"]
-    show_columns = ["name_de", "name_en", "parent", "active", "position", "created_at", "updated_at"]
-    add_columns = ["name_de", "name_en", "parent", "active", "position"]
-    edit_columns = add_columns
+    list_columns = ["name_de", "name_en", "parent", "active", "position", "min_bid"]
+    show_columns = [*list_columns, "created_at", "updated_at"]
+    add_columns = ["name_de", "name_en", "parent", "active", "position"]  # the minimum bid: its default
+    edit_columns = list_columns
     search_columns = ["name_de", "name_en", "active"]
     order_columns = ["name_de", "name_en", "position"]
     formatters_columns = {"active": yes_no, "created_at": local_datetime, "updated_at": local_datetime}

@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from ..extensions import db
 from ..local_values import language
 from ..security import FINANCE, PARTNER_ROLE, STAFF, current_partner
-from ..services import billing_overview, start_pages
+from ..services import billing_overview, marketplace, start_pages
 from ..services.vouchers import company_today
 from .addresses import audit_field, audit_value
 from .charts import bar_chart
@@ -64,8 +64,10 @@ class StartView(IndexView):
         partner = current_partner()
         if PARTNER_ROLE in roles and partner is not None:
             figures = start_pages.partner_figures(db.session, partner.address_id, partner.id, today)
+            charges, month_net = marketplace.month_charges(db.session, partner.id)
             sections["partner"] = {
-                "figures": figures,
+                "figures": figures, "charges": charges, "month_net": _euro(month_net),
+                "open": _euro(marketplace.open_amount(db.session, partner.id)),
                 "billing": billing_overview.figures(db.session, company_today(), partner.id),
                 "growth": bar_chart(_day_points(figures.firstline_per_day), _("New in my firstline per day"),
                                     every=5, test_id="chart-firstline"),
@@ -86,4 +88,5 @@ class StartView(IndexView):
                                      test_id="chart-partner-revenue"),
             }
         return self.render_template(self.index_template, sections=sections, number=format_decimal,
-                                    money=_euro, when=local_datetime, field=audit_field, value=audit_value)
+                                    money=_euro, when=local_datetime, field=audit_field, value=audit_value,
+                                    language=language)

@@ -173,6 +173,10 @@ def test_a_partner_sees_only_its_own_requests(ctx, elektro, market):
     sent = send(ctx, request_id, schulz.id)
     assert [d.id for d in marketplace.direct_requests(ctx, schulz.id)] == [sent.direct_request_id]
     assert marketplace.direct_requests(ctx, meier.id) == []
+    for found, search in (([sent.direct_request_id], "STECKDOSEN"), ([sent.direct_request_id], "1234567"),
+                          ([sent.direct_request_id], "kunde@"), ([], "Wallbox"), ([], "50%")):
+        assert [d.id for d in marketplace.direct_requests(ctx, schulz.id, search=search)] == found, search
+    assert marketplace.direct_requests(ctx, meier.id, search="Steckdosen") == []
     with pytest.raises(Exception) as other:  # noqa: B017 - NotFound, same answer as an unknown id
         marketplace.move_direct_request(ctx, meier.id, sent.direct_request_id, DirectStatus.contacted)
     assert getattr(other.value, "status", None) == 404
@@ -262,3 +266,47 @@ def test_a_charge_older_than_14_days_cannot_be_contested(ctx, elektro, market):
         marketplace.dispute_charge(ctx, schulz.id, sent.charge_id, DisputeReason.fake,
                                    now=NOW + timedelta(days=15))
     assert late.value.code == "dispute_too_late"
+
+
+def test_the_box_around_a_request_finds_exactly_the_partners_the_full_scan_finds(ctx, make, elektro):
+    """Partners all over Germany with radii from 5 to 1000 km, some Germany-wide, paused, out
+    of budget or away: the prefiltered ranking equals the ranking of every bid, for requests
+    at several places."""
+    import random
+
+    from backoffice.models import PostalCodeLocation
+
+    rnd = random.Random(5)
+    codes = ctx.execute(sa.select(PostalCodeLocation.postal_code).order_by(PostalCodeLocation.postal_code)
+                        ).scalars().all()
+    places = rnd.sample(codes, 12) + [LEIPZIG, DRESDEN, MUNICH]
+    for n in range(36):
+        partner = published_partner(make, f"p{n}", elektro, postal_code=rnd.choice(places),
+                                    radius_km=rnd.choice([5, 30, 120, 400, 1000]),
+                                    germany_wide=n % 9 == 0, packages=0)
+        with transaction.unit_of_work(ctx):
+            marketplace.set_bid(ctx, partner.id, elektro.id, D(rnd.randint(5, 30)),
+                                monthly_budget=D("10.00") if n % 7 == 0 else None, paused=n % 11 == 0)
+    shown = []
+    for code in places:
+        request_id = open_request(ctx, elektro, email=f"k{code}@example.org", postal_code=code)
+        request = ctx.get(marketplace.LeadRequest, request_id)
+        boxed = marketplace.rank(ctx, request, NOW)
+        assert boxed == marketplace.rank(ctx, request, NOW, prefilter=False)
+        shown.append(len(boxed))
+    assert min(shown) > 0 and max(shown) < 36  # the cases are neither empty nor everybody
+
+
+def test_the_open_amount_is_what_no_statement_billed_less_accepted_credits(ctx, elektro, market):
+    schulz, meier, _ = market
+    first = send(ctx, open_request(ctx, elektro, "a@example.org"), schulz.id)
+    send(ctx, open_request(ctx, elektro, "b@example.org"), schulz.id)
+    send(ctx, open_request(ctx, elektro, "c@example.org"), meier.id)
+    assert marketplace.open_amount(ctx, schulz.id) == D("24.00")
+    with transaction.unit_of_work(ctx):
+        dispute = marketplace.dispute_charge(ctx, schulz.id, first.charge_id, "fake", now=NOW)
+        marketplace.decide_dispute(ctx, dispute.id, True, "Belegt", now=NOW)
+    assert marketplace.open_amount(ctx, schulz.id) == D("12.00")
+    assert marketplace.open_amount(ctx, meier.id) == D("9.00")
+    monthly_invoice.run(ctx, Period.month(2026, 11), date(2026, 12, 15), 7)
+    assert marketplace.open_amount(ctx, schulz.id) == D("0.00")

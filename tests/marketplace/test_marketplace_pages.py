@@ -70,7 +70,7 @@ def test_a_customer_finds_sends_and_the_partner_follows_up(app, ctx, elektro, ma
     partner.post(f"/my/requests/{direct}/status", data={"csrf_token": token(overview), "status": "contacted"})
     charge = ctx.execute(sa.select(LeadCharge)).scalar_one()
     receipt = partner.get(f"/my/requests/receipt/{charge.id}").get_data(as_text=True)
-    assert "14.28" in receipt and "2026-12" in receipt
+    assert "14,28\xa0€" in receipt and "2026-12" in receipt
 
     other = login(app.test_client(), "meier")
     assert "Drei Steckdosen" not in other.get("/my/requests/").get_data(as_text=True)
@@ -217,3 +217,102 @@ def test_a_partner_contests_a_charge_and_staff_accept_it(app, ctx, make, elektro
                                                       "decision_reason": "Belegt"})
     ctx.expire_all()
     assert ctx.get(ChargeDispute, dispute.id).status.value == "accepted"
+
+
+def reviewed(ctx, elektro, partner, email: str, stars: int, text: str):
+    """A request of `email` sent to `partner`, done, and reviewed through the mailed link."""
+    with transaction.unit_of_work(ctx):
+        request = marketplace.submit_request(
+            ctx, category_id=elektro.id, description="Lampe im Flur anschließen", postal_code=LEIPZIG,
+            name="Karla Kunde", email=email, confirm_url="x")
+        request.status = marketplace.RequestStatus.open
+    sent = transaction.run(lambda s: marketplace.send_direct_request(s, request.id, partner.id))
+    with transaction.unit_of_work(ctx):
+        for step in (marketplace.DirectStatus.contacted, marketplace.DirectStatus.done):
+            marketplace.move_direct_request(ctx, partner.id, sent.direct_request_id, step, review_url="x/")
+    link = ctx.execute(sa.select(OutboxMail.body_text).where(OutboxMail.kind == "review_request")
+                       .order_by(OutboxMail.id.desc())).scalars().first()
+    with transaction.unit_of_work(ctx):
+        return marketplace.submit_review(ctx, link.split("x/")[1].split()[0], stars, text)
+
+
+def test_the_profile_shows_the_visible_reviews_and_the_ranking_is_explained_publicly(app, ctx, elektro,
+                                                                                    market):
+    schulz = market[0]
+    for email, stars, text in (("a@example.org", 5, "Sehr gut"), ("b@example.org", 4, "Gut"),
+                               ("c@example.org", 1, "Beleidigung")):
+        review = reviewed(ctx, elektro, schulz, email, stars, text)
+    with transaction.unit_of_work(ctx):
+        review.hidden, review.hidden_reason = True, "Beleidigend"
+    visitor = app.test_client()
+    page = visitor.get(f"/directory/partner/{schulz.id}").get_data(as_text=True)
+    assert "Durchschnittlich 4,5 von 5 Sternen (2 Bewertungen)" in page
+    assert "Sehr gut" in page and "Gut" in page and "Beleidigung" not in page
+    assert "Karla K." in page and "Karla Kunde" not in page
+    german = visitor.get("/c/ranking").get_data(as_text=True)
+    assert "Wie die Partner sortiert werden" in german and "score = bid × quality" in german
+    assert "innerhalb von 24 Stunden" in german and "zusammen mit 3 Bewertungen zu 4 Sternen" in german
+    visitor.get("/c/language/en?next=/c/ranking")
+    english = visitor.get("/c/ranking").get_data(as_text=True)
+    assert "How the partners are ordered" in english and "within 24 hours" in english
+
+
+def test_staff_set_a_categorys_minimum_bid_in_german_and_lower_bids_are_refused(app, ctx, make, elektro,
+                                                                                market):
+    from backoffice.errors import RuleViolations
+    from backoffice.models import Category
+
+    make.user("stefan", "Staff")
+    staff = login(app.test_client(), "stefan")
+    form = staff.get(f"/desk/categories/edit/{elektro.id}")
+    assert "Mindestgebot pro Anfrage (netto)" in form.get_data(as_text=True)
+    values = {"csrf_token": token(form), "name_de": "Elektro", "name_en": "Electrical",
+              "parent": str(elektro.parent_id), "active": "y", "position": "0"}
+    refused = staff.post(f"/desk/categories/edit/{elektro.id}", data={**values, "min_bid": "-1"})
+    assert "Das Mindestgebot kann nicht negativ sein." in refused.get_data(as_text=True)
+    staff.post(f"/desk/categories/edit/{elektro.id}", data={**values, "min_bid": "12,50"})
+    ctx.expire_all()
+    assert ctx.get(Category, elektro.id).min_bid == D("12.50")
+    with pytest.raises(RuleViolations) as low, transaction.unit_of_work(ctx):
+        marketplace.set_bid(ctx, market[0].id, elektro.id, D("12.00"))
+    assert low.value.errors == {"amount": ["Das Gebot muss mindestens 12.50 € betragen."]}
+
+
+def test_a_partner_answers_a_review_once_and_only_its_own(app, ctx, elektro, market):
+    schulz = market[0]
+    review = reviewed(ctx, elektro, schulz, "karla@example.org", 3, "Geht so")
+    other = login(app.test_client(), "meier")
+    assert "Geht so" not in other.get("/my/requests/").get_data(as_text=True)
+    foreign = other.post(f"/my/requests/review/{review.id}/answer",
+                         data={"csrf_token": token(other.get("/my/requests/")), "answer": "Fremd"})
+    assert foreign.status_code in (302, 404)
+    partner = login(app.test_client(), "schulz")
+    page = partner.get("/my/requests/")
+    assert "Geht so" in page.get_data(as_text=True)
+    partner.post(f"/my/requests/review/{review.id}/answer", data={"csrf_token": token(page),
+                                                                  "answer": "Danke, wir kommen gern wieder."})
+    again = partner.post(f"/my/requests/review/{review.id}/answer",
+                         data={"csrf_token": token(page), "answer": "Nochmal"}, follow_redirects=True)
+    assert "Sie haben diese Bewertung bereits beantwortet." in again.get_data(as_text=True)
+    profile = app.test_client().get(f"/directory/partner/{schulz.id}").get_data(as_text=True)
+    assert "Antwort von Elektro Schulz: Danke, wir kommen gern wieder." in profile
+    assert "Nochmal" not in profile and "Fremd" not in profile
+
+
+def test_the_request_form_is_throttled_per_client(app, ctx, elektro, market):
+    app.config["MARKETPLACE_REQUESTS_PER_CLIENT_HOUR"] = 2
+    try:
+        customer = app.test_client()
+        answers = []
+        for n in range(3):
+            form = customer.get("/c/requests/new")
+            answers.append(customer.post("/c/requests/new", data={
+                "csrf_token": token(form), "category_id": elektro.id, "description": "Drei Steckdosen setzen",
+                "postal_code": LEIPZIG, "name": "Karla Kunde", "email": f"k{n}@example.org"}))
+    finally:
+        del app.config["MARKETPLACE_REQUESTS_PER_CLIENT_HOUR"]
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert "Zu viele Anfragen von Ihrem Anschluss. Bitte versuchen Sie es in 60 Minuten erneut." in \
+        answers[2].get_data(as_text=True)
+    assert ctx.execute(sa.select(sa.func.count(OutboxMail.id)).where(OutboxMail.kind == "request_confirm")
+                       ).scalar() == 2
