@@ -5,14 +5,14 @@ is wider than its box directly; `direct_request (partner_id, created_at, answere
 answers the responsiveness of the last 90 days from the index alone.
 
 Revision ID: 0023_marketplace_more
-Revises: 0010_integrity
+Revises: 0022_service_orders
 Create Date: 2026-12-04 15:00:00
 
 """
 from alembic import op
 
 revision = "0023_marketplace_more"
-down_revision = "0010_integrity"
+down_revision = "0022_service_orders"
 branch_labels = None
 depends_on = None
 

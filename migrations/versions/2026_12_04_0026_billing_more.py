@@ -5,7 +5,7 @@ fingerprint of the line); a partial unique index makes importing the same statem
 record nothing twice.
 
 Revision ID: 0026_billing_more
-Revises: 0022_service_orders
+Revises: 0023_marketplace_more
 Create Date: 2026-12-04 15:10:00
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0026_billing_more"
-down_revision = "0022_service_orders"
+down_revision = "0023_marketplace_more"
 branch_labels = None
 depends_on = None
 
