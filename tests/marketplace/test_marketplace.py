@@ -12,7 +12,9 @@ import sqlalchemy as sa
 from backoffice import transaction
 from backoffice.errors import Conflict, Forbidden, RuleViolations
 from backoffice.models import (
+    AddressType,
     BidChange,
+    CustomerBlock,
     DirectRequest,
     DirectStatus,
     Invoice,
@@ -310,3 +312,16 @@ def test_the_open_amount_is_what_no_statement_billed_less_accepted_credits(ctx, 
     assert marketplace.open_amount(ctx, meier.id) == D("9.00")
     monthly_invoice.run(ctx, Period.month(2026, 11), date(2026, 12, 15), 7)
     assert marketplace.open_amount(ctx, schulz.id) == D("0.00")
+
+
+def test_a_partner_that_blocked_the_customer_is_not_ranked_for_its_requests(ctx, make, elektro, market):
+    schulz, meier, _ = market
+    customer = make.address(type=AddressType.customer, last_name="Kunde", email="kunde@example.org")
+    with transaction.unit_of_work(ctx):
+        ctx.add(CustomerBlock(partner_id=schulz.id, customer_id=customer.id, blocked_at=NOW))
+        request = marketplace.submit_request(
+            ctx, category_id=elektro.id, description="Drei Steckdosen in der Küche setzen",
+            postal_code=LEIPZIG, name="Karla Kunde", email="kunde@example.org", phone=None,
+            preferred_dates=None, confirm_url="http://desk/c/confirm/", address_id=customer.id, now=NOW)
+        request.status = RequestStatus.open
+    assert [r.partner_id for r in marketplace.ranked_partners(ctx, request.id, now=NOW)] == [meier.id]
