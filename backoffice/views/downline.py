@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from flask import Response, abort, current_app, flash, redirect, request, url_for
+from flask import Response, abort, current_app, flash, jsonify, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
+from flask_appbuilder.security.decorators import permission_name
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -19,7 +20,7 @@ from markupsafe import escape
 from wtforms import IntegerField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired
 
-from downline import drawing, export, moves, navigator, new_customers, stats, visibility
+from downline import drawing, explorer, export, moves, navigator, new_customers, stats, visibility
 from downline import tasks as downline_tasks
 from downline.sponsors import SponsorError
 
@@ -94,12 +95,20 @@ class _DownlineBase(BaseView):
                                     types=TYPE_LABELS, chart=stats_chart(result), area=self.area_endpoint)
 
     def _tree(self, pk: int):
+        """The explorer page: the browser draws the tree from `_tree_json` (no data inline)."""
         address = self.node_or_404(pk)
-        levels = max(1, min(_int_arg("levels", LEVELS_DRAWN), 10))
-        graph = drawing.subtree(db.session, address, levels=levels)
-        svg = drawing.svg(graph, link=lambda i: url_for(f"{self.area_endpoint}.tree", pk=i, levels=levels))
-        return self.render_template("downline/tree.html", node=address, svg=svg, levels=levels,
-                                    nodes=graph.number_of_nodes(), area=self.area_endpoint)
+        return self.render_template("downline/tree.html", node=address, levels=LEVELS_DRAWN,
+                                    types={t.value: str(t) for t in AddressType}, area=self.area_endpoint)
+
+    def _tree_json(self, pk: int):
+        """One branch for the explorer (`levels`, `offset` of the firstline page), or with `q`
+        the names found in the node's downline; both inside the viewer's downline only."""
+        address = self.node_or_404(pk)
+        query = (request.args.get("q") or "").strip()
+        if "q" in request.args:
+            return jsonify({"found": explorer.find(db.session, address, query) if query else []})
+        return jsonify(explorer.branch(db.session, address, levels=_int_arg("levels", 2),
+                                       offset=_int_arg("offset", 0), root_id=self.root_id()))
 
     def _tree_svg(self, pk: int):
         address = self.node_or_404(pk)
@@ -205,6 +214,12 @@ class MyDownlineView(_DownlineBase):
     def tree_svg(self, pk):
         return self._tree_svg(pk)
 
+    @expose("/tree/<int:pk>/json")
+    @has_access
+    @permission_name("tree")
+    def tree_json(self, pk):
+        return self._tree_json(pk)
+
     @expose("/export/<int:pk>/<fmt>")
     @has_access
     def export(self, pk, fmt):
@@ -258,6 +273,12 @@ class DeskDownlineView(_DownlineBase):
     @has_access
     def tree_svg(self, pk):
         return self._tree_svg(pk)
+
+    @expose("/tree/<int:pk>/json")
+    @has_access
+    @permission_name("tree")
+    def tree_json(self, pk):
+        return self._tree_json(pk)
 
     @expose("/export/<int:pk>/<fmt>")
     @has_access

@@ -296,3 +296,19 @@ def test_staff_downline_pages_are_closed_to_partners(client, two_partners):
         response = client.get(url)
         assert response.status_code in (302, 403), url
         assert "Vertrieb" not in response.get_data(as_text=True)
+
+
+def test_downline_partner_cannot_draw_or_search_above_itself(client, two_partners):
+    """The explorer's JSON answers like the pages: 404 above the own address, and the search
+    finds nothing outside the own downline."""
+    login(client, "schulz")
+    for pk in (two_partners["meier"].address_id, two_partners["own"].id, two_partners["root"].id):
+        assert client.get(f"/my/downline/tree/{pk}/json").status_code == 404
+        assert client.get(f"/my/downline/tree/{pk}/json?q=Alpha").status_code == 404
+    own = two_partners["schulz"].address_id
+    branch = client.get(f"/my/downline/tree/{own}/json").get_json()
+    assert [c["name"] for c in branch["crumbs"]] == [two_partners["schulz"].address.name]
+    assert branch["up"] is None
+    assert client.get(f"/my/downline/tree/{own}/json?q=Alphakunde").get_json() == {"found": []}
+    assert [f["name"] for f in client.get(f"/my/downline/tree/{own}/json?q=geheim").get_json()["found"]] \
+        == ["Erika Geheimkunde"]
