@@ -26,6 +26,7 @@ TYPES = [t.value for t in AddressType]
 
 
 def _box(row, level: int) -> dict:
+    """A drawn box: the name and figures every viewer of the downline may see."""
     return {"id": row.id, "name": _name(row), "type": getattr(row.type, "value", row.type),
             "firstline": row.firstline_count, "downline": row.downline_count, "level": level}
 
@@ -34,37 +35,69 @@ def _order():
     return (Address.downline_count.desc(), Address.last_name, Address.first_name, Address.id)
 
 
-def _members(session, sponsor_id: int, offset: int, limit: int) -> list:
-    return session.execute(
-        select(Address.id, Address.first_name, Address.last_name, Address.company, Address.type,
-               Address.firstline_count, Address.downline_count)
-        .where(Address.sponsor_id == sponsor_id).order_by(*_order()).offset(offset).limit(limit)).all()
+_COLUMNS = (Address.id, Address.sponsor_id, Address.first_name, Address.last_name, Address.company,
+            Address.type, Address.firstline_count, Address.downline_count)
 
 
-def _by_type(session, query) -> dict[str, int]:
-    counts = dict(session.execute(select(query.c.type, func.count()).group_by(query.c.type)).all())
-    return {getattr(t, "value", t): n for t, n in counts.items()}
+def _members(session, sponsor_ids: list[int], offset: int, limit: int) -> dict[int, list]:
+    """The first `limit` members (after `offset`) of each sponsor's firstline, in `_order()`;
+    several sponsors in one query (a row number per firstline)."""
+    if len(sponsor_ids) == 1:
+        rows = session.execute(select(*_COLUMNS).where(Address.sponsor_id == sponsor_ids[0])
+                               .order_by(*_order()).offset(offset).limit(limit)).all()
+    else:
+        number = func.row_number().over(partition_by=Address.sponsor_id, order_by=_order()).label("n")
+        numbered = select(*_COLUMNS, number).where(Address.sponsor_id.in_(sponsor_ids)).subquery()
+        rows = session.execute(select(*[numbered.c[c.key] for c in _COLUMNS])
+                               .where(numbered.c.n > offset, numbered.c.n <= offset + limit)
+                               .order_by(numbered.c.sponsor_id, numbered.c.n)).all()
+    found = {i: [] for i in sponsor_ids}
+    for row in rows:
+        found[row.sponsor_id].append(row)
+    return found
 
 
-def _rest(session, sponsor_id: int, firstline: int, after: int) -> dict | None:
-    """The members after the first `after` (those drawn), counted by type (None: none left)."""
-    if after >= firstline:
-        return None
-    members = select(Address.type).where(Address.sponsor_id == sponsor_id)
-    every = _by_type(session, members.subquery())
-    drawn = _by_type(session, members.order_by(*_order()).limit(after).subquery())
-    return {"count": firstline - after, "offset": after,
-            "by_type": {t: every.get(t, 0) - drawn.get(t, 0) for t in TYPES}}
+def _type_counts(session, sponsor_ids: list[int]) -> dict[int, dict[str, int]]:
+    counts = {i: {} for i in sponsor_ids}
+    for sponsor_id, type_, n in session.execute(
+            select(Address.sponsor_id, Address.type, func.count()).where(Address.sponsor_id.in_(sponsor_ids))
+            .group_by(Address.sponsor_id, Address.type)):
+        counts[sponsor_id][getattr(type_, "value", type_)] = n
+    return counts
 
 
-def _children(session, box: dict, levels: int, offset: int, limit: int) -> None:
-    if levels <= 0 or box["firstline"] == 0:
+def _earlier_types(session, sponsor_id: int, offset: int) -> dict[str, int]:
+    """The types of the first `offset` members (the pages an earlier answer drew)."""
+    first = select(Address.type).where(Address.sponsor_id == sponsor_id).order_by(*_order()).limit(offset)
+    counts = {}
+    for (type_,) in session.execute(select(first.subquery())):
+        key = getattr(type_, "value", type_)
+        counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def _level(session, boxes: list[dict], levels: int, offset: int, limit: int) -> None:
+    """Fill `children` and `more` of `boxes` (all on one level), then of their members."""
+    parents = [b for b in boxes if b["firstline"] > 0]
+    if levels <= 0 or not parents:
         return
-    rows = _members(session, box["id"], offset, limit)
-    box["children"] = [_box(row, box["level"] + 1) for row in rows]
-    box["more"] = _rest(session, box["id"], box["firstline"], offset + len(rows))
-    for child in box["children"]:
-        _children(session, child, levels - 1, 0, DEEPER_LIMIT)
+    ids = [b["id"] for b in parents]
+    members = _members(session, ids, offset, limit)
+    cut = [b["id"] for b in parents if offset + len(members[b["id"]]) < b["firstline"]]
+    counts = _type_counts(session, cut) if cut else {}
+    below = []
+    for box in parents:
+        box["children"] = [_box(row, box["level"] + 1) for row in members[box["id"]]]
+        box["more"] = None
+        if box["id"] in counts:
+            drawn = _earlier_types(session, box["id"], offset) if offset else {}
+            for child in box["children"]:
+                drawn[child["type"]] = drawn.get(child["type"], 0) + 1
+            after = offset + len(box["children"])
+            box["more"] = {"count": box["firstline"] - after, "offset": after,
+                           "by_type": {t: counts[box["id"]].get(t, 0) - drawn.get(t, 0) for t in TYPES}}
+        below.extend(box["children"])
+    _level(session, below, levels - 1, 0, DEEPER_LIMIT)
 
 
 def branch(session, address: Address, *, levels: int = 2, offset: int = 0,
@@ -74,7 +107,7 @@ def branch(session, address: Address, *, levels: int = 2, offset: int = 0,
     if the viewer may open it."""
     levels = max(1, min(levels, MAX_LEVELS))
     box = _box(address, 0)
-    _children(session, box, levels, max(offset, 0), max(1, min(limit, 100)))
+    _level(session, [box], levels, max(offset, 0), max(1, min(limit, 100)))
     crumbs = breadcrumb(session, address, root_id)
     up = crumbs[-2][0] if len(crumbs) > 1 else None
     return {"node": box, "crumbs": [{"id": i, "name": n} for i, n in crumbs], "up": up}
