@@ -117,27 +117,40 @@ class _DownlineBase(BaseView):
         return Response(svg, mimetype="image/svg+xml", headers={
             "Content-Disposition": f"attachment; filename=downline-{address.id}.svg"})
 
-    def _export(self, pk: int, fmt: str):
-        """Small downlines download at once; big ones become a background task (its page)."""
+    def _export(self, pk: int, fmt: str, new_customer_list: bool = False):
+        """Small lists download at once; big ones become a background task (its page, with a
+        progress bar and the file at the end). `new_customer_list`: the new-customer navigator's
+        list in its order (`sort`, `desc`) instead of the downline."""
         if fmt not in ("csv", "xlsx"):
             abort(404)
         address = self.node_or_404(pk)
-        level = _int_arg("level")
-        if address.downline_count > current_app.config["DOWNLINE_EXPORT_INLINE_MAX"]:
+        level = None if new_customer_list else _int_arg("level")
+        listing = ({"sort": request.args.get("sort", "registered_at"),
+                    "desc": request.args.get("desc", "1") == "1"} if new_customer_list else None)
+        total = (new_customers.page(db.session, address)[0].total if new_customer_list
+                 else address.downline_count)
+        tz = viewer_time_zone()
+        if total > current_app.config["DOWNLINE_EXPORT_INLINE_MAX"]:
+            title = (_("Export of the new customers of %(name)s", name=address.name) if new_customer_list
+                     else _("Export of the downline of %(name)s", name=address.name))
             task = submit(db.session, "downline.export",
                          {"address_id": address.id, "fmt": fmt, "level": level,
-                          "viewer_root_id": self.root_id(), "tz": viewer_time_zone()},
-                         user_id=logged_in_user().id,
-                         title=_("Export of the downline of %(name)s", name=address.name))
+                          "viewer_root_id": self.root_id(), "tz": tz, "new_customers": listing,
+                          "total": total},
+                         user_id=logged_in_user().id, title=title)
             flash(_("The export of %(n)s addresses runs in the background; the file will be here.",
-                    n=address.downline_count), "info")
+                    n=total), "info")
             return redirect(url_for("TasksView.show", pk=task.id))
         with transaction.unit_of_work() as session:
-            data = export.export(session, address, fmt, level=level, viewer_root_id=self.root_id(),
-                                 tz=ZoneInfo(viewer_time_zone()))
-        return Response(data, mimetype=downline_tasks.MIMETYPES[fmt], headers={
-            "Content-Disposition": "attachment; filename="
-                                   + downline_tasks.export_file_name(address.id, fmt, level)})
+            if new_customer_list:
+                data = new_customers.export_file(session, address, fmt, viewer_root_id=self.root_id(),
+                                                 tz=ZoneInfo(tz), **listing)
+            else:
+                data = export.export(session, address, fmt, level=level, viewer_root_id=self.root_id(),
+                                     tz=ZoneInfo(tz))
+        name = downline_tasks.export_file_name(address.id, fmt, level, new_customer_list)
+        return Response(data, mimetype=downline_tasks.MIMETYPES[fmt],
+                        headers={"Content-Disposition": f"attachment; filename={name}"})
 
 
 def stats_chart(result) -> str:
@@ -193,11 +206,20 @@ class MyDownlineView(_DownlineBase):
     def new_customers(self):
         address = self.node_or_404(self.root_id())
         page, fields = new_customers.page(db.session, address, page=_int_arg("page", 0),
+                                          sort=request.args.get("sort", "registered_at"),
+                                          desc=request.args.get("desc", "1") == "1",
                                           name=request.args.get("name") or None)
         return self.render_template(
             "downline/new_customers.html", node=address, page=page, fields=fields,
             labels={**visibility.FIELDS, "name": _l("Name"), "type": _l("Type")},
+            sort_keys=new_customers.SORT_KEYS,
             rows=[(m, [cell(m, f, "new_customers") for f in fields]) for m in page.rows], args=request.args)
+
+    @expose("/new-customers/export/<fmt>")
+    @has_access
+    @permission_name("new_customers")
+    def new_customers_export(self, fmt):
+        return self._export(self.root_id(), fmt, new_customer_list=True)
 
     @expose("/stats/<int:pk>")
     @has_access
