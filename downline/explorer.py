@@ -3,7 +3,7 @@
 The page draws the tree itself (backoffice/static/partnerdesk/downline-tree.js) and asks for
 more as the viewer expands or re-centres: `branch()` answers one node with `levels` levels
 below it. A node's firstline is cut after `limit` members (the biggest downlines first, then
-by name), and what is left becomes one summary group that counts the rest by type; the next
+the newest), and what is left becomes one summary group that counts the rest by type; the next
 page of that firstline is `branch(..., offset=...)`. A sponsor with 25,000 firstline is then
 one page of boxes and a group "+24,980", never 25,000 boxes.
 
@@ -32,7 +32,9 @@ def _box(row, level: int) -> dict:
 
 
 def _order():
-    return (Address.downline_count.desc(), Address.last_name, Address.first_name, Address.id)
+    """Biggest downlines first, then the newest: the index `ix_address_sponsor_downline`
+    backwards, so a page of a huge firstline reads only its rows."""
+    return (Address.downline_count.desc(), Address.id.desc())
 
 
 _COLUMNS = (Address.id, Address.sponsor_id, Address.first_name, Address.last_name, Address.company,
@@ -40,21 +42,11 @@ _COLUMNS = (Address.id, Address.sponsor_id, Address.first_name, Address.last_nam
 
 
 def _members(session, sponsor_ids: list[int], offset: int, limit: int) -> dict[int, list]:
-    """The first `limit` members (after `offset`) of each sponsor's firstline, in `_order()`;
-    several sponsors in one query (a row number per firstline)."""
-    if len(sponsor_ids) == 1:
-        rows = session.execute(select(*_COLUMNS).where(Address.sponsor_id == sponsor_ids[0])
-                               .order_by(*_order()).offset(offset).limit(limit)).all()
-    else:
-        number = func.row_number().over(partition_by=Address.sponsor_id, order_by=_order()).label("n")
-        numbered = select(*_COLUMNS, number).where(Address.sponsor_id.in_(sponsor_ids)).subquery()
-        rows = session.execute(select(*[numbered.c[c.key] for c in _COLUMNS])
-                               .where(numbered.c.n > offset, numbered.c.n <= offset + limit)
-                               .order_by(numbered.c.sponsor_id, numbered.c.n)).all()
-    found = {i: [] for i in sponsor_ids}
-    for row in rows:
-        found[row.sponsor_id].append(row)
-    return found
+    """The first `limit` members (after `offset`) of each sponsor's firstline, in `_order()`:
+    one index range per sponsor (a row number over several firstlines would sort them all)."""
+    return {sponsor_id: session.execute(select(*_COLUMNS).where(Address.sponsor_id == sponsor_id)
+                                        .order_by(*_order()).offset(offset).limit(limit)).all()
+            for sponsor_id in sponsor_ids}
 
 
 def _type_counts(session, sponsor_ids: list[int]) -> dict[int, dict[str, int]]:

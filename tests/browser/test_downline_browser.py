@@ -119,7 +119,7 @@ def test_partner_explores_the_drawn_tree_zoom_expand_recentre_search(page, make)
     _box(page, stufe1.id).locator(".toggle").click()
     expect(_box(page, stufe2.id)).to_have_count(0)
 
-    # Re-centre on Stufe1: two levels below it are loaded, the breadcrumb leads back.
+    # Re-centre on Stufe1: its firstline is loaded, the breadcrumb leads back.
     _box(page, stufe1.id).locator("rect").first.click()
     expect(svg).to_have_attribute("data-centre", str(stufe1.id))
     expect(_box(page, stufe2.id)).to_be_visible()

@@ -13,7 +13,7 @@ from tests.support.http import login
 
 @pytest.fixture
 def big_firstline(make):
-    """Meier sponsors 45: 3 partners with a downline (the biggest first), 30 customers, 12 new."""
+    """Meier sponsors 45: 3 partners with a downline, then 30 customers, then 12 new customers."""
     root = make.address(last_name="Vertrieb", company="Partnerdesk GmbH", type=AddressType.partner)
     meier = make.partner("meier", sponsor=root, last_name="Meier")
     partners = []
@@ -38,11 +38,13 @@ def test_branch_draws_a_page_of_the_firstline_biggest_downlines_first_and_groups
     assert (node["firstline"], node["downline"], node["level"]) == (45, 51, 0)
     names = [c["name"] for c in node["children"]]
     assert names[:3] == ["Partner0", "Partner2", "Partner1"]  # 3, 2, 1 below them
-    assert names[3:] == [f"Kunde{i:02d}" for i in range(17)]
+    # Then the newest: the 12 new customers and 5 customers registered last.
+    newest = [f"Neu{i:02d}" for i in range(11, -1, -1)] + [f"Kunde{i:02d}" for i in range(29, 24, -1)]
+    assert names[3:] == newest
     assert node["more"] == {"count": 25, "offset": 20,
-                            "by_type": {"new_customer": 12, "customer": 13, "partner": 0}}
+                            "by_type": {"new_customer": 0, "customer": 25, "partner": 0}}
     # The second level is loaded too (the browser expands it without asking again).
-    assert [c["name"] for c in node["children"][0]["children"]] == ["Enkel0-0", "Enkel0-1", "Enkel0-2"]
+    assert [c["name"] for c in node["children"][0]["children"]] == ["Enkel0-2", "Enkel0-1", "Enkel0-0"]
     assert node["children"][0]["more"] is None and "children" not in node["children"][0]["children"][0]
     assert data["crumbs"] == [{"id": meier.id, "name": "Erika Meier"}] and data["up"] is None
 
@@ -50,12 +52,11 @@ def test_branch_draws_a_page_of_the_firstline_biggest_downlines_first_and_groups
 def test_the_next_pages_of_a_firstline_continue_where_the_group_began(big_firstline):
     meier = db.session.get(Address, big_firstline["meier"])
     second = explorer.branch(db.session, meier, levels=1, offset=20)["node"]
-    assert [c["name"] for c in second["children"]] == (
-        [f"Kunde{i:02d}" for i in range(17, 30)] + [f"Neu{i:02d}" for i in range(7)])
+    assert [c["name"] for c in second["children"]] == [f"Kunde{i:02d}" for i in range(24, 4, -1)]
     assert second["more"] == {"count": 5, "offset": 40,
-                              "by_type": {"new_customer": 5, "customer": 0, "partner": 0}}
+                              "by_type": {"new_customer": 0, "customer": 5, "partner": 0}}
     last = explorer.branch(db.session, meier, levels=1, offset=40)["node"]
-    assert [c["name"] for c in last["children"]] == [f"Neu{i:02d}" for i in range(7, 12)]
+    assert [c["name"] for c in last["children"]] == [f"Kunde{i:02d}" for i in range(4, -1, -1)]
     assert last["more"] is None
 
 

@@ -2,8 +2,9 @@
 
    The page (templates/downline/tree.html) names the endpoint and the labels. The view starts
    at the page's node with its firstline drawn; a box's "+" expands it (its members loaded on
-   demand), a click on a box re-centres the view there (two levels loaded), a grey group box
-   stands for the members not drawn and loads the next page of them. Drag to pan, wheel or the
+   demand), a click on a box re-centres the view there (its firstline loaded), a grey group box
+   stands for the members not drawn and loads the next page of them. Each answer is one level
+   (the sponsor with 25,000 firstline answers in tens of milliseconds). Drag to pan, wheel or the
    buttons to zoom; the search finds a name in the downline and jumps to it. Everything the
    server answers lies inside the viewer's downline already. */
 (function () {
@@ -64,7 +65,7 @@
     }
 
     function recentre(id) {
-        return fetchJson(id, {levels: 2}).then(function (data) {
+        return fetchJson(id, {levels: 1}).then(function (data) {
             merge(data.node, true);
             centre = data.node.id; up = data.up;
             renderCrumbs(data.crumbs);
