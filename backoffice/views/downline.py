@@ -74,12 +74,14 @@ class _DownlineBase(BaseView):
         address = self.node_or_404(pk)
         scope = self.scope_for(address)
         fields = visibility.fields_for(db.session, scope)
+        # One search box: the name filters the firstline and finds matches deeper down too.
+        query = (request.args.get("name") or request.args.get("q") or "").strip()
         page = navigator.firstline(
             db.session, address, page=_int_arg("page", 0), sort=request.args.get("sort", "name"),
             desc=request.args.get("desc") == "1", type_=request.args.get("type") or None,
-            name=request.args.get("name") or None)
-        query = (request.args.get("q") or "").strip()
-        found = navigator.search(db.session, address, query) if query else []
+            name=query or None)
+        found = ([a for a in navigator.search(db.session, address, query) if a.sponsor_id != address.id]
+                 if query else [])
         return self.render_template(
             "downline/navigator.html", node=address, page=page, fields=fields,
             labels={**visibility.FIELDS, "name": _l("Name"), "type": _l("Type")},
