@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import itertools
 import operator
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Integer, String, and_, case, cast, func, literal, null, or_, select, true, type_coerce
@@ -37,6 +38,7 @@ LABELS = {"id": "Nr.", "level": "Ebene / Level", "name": "Name", "type": "Typ / 
           **{k: str(v) for k, v in visibility.FIELDS.items()}}
 ENUMS = {"type": AddressType, "language": Language, "registration_source": RegistrationSource}
 TIMES = ("registered_at", "first_order_at")
+BATCH = 5000
 
 
 def _column(field: str, for_csv: bool = False):
@@ -118,13 +120,19 @@ def _shown(expression, masks: dict, index: int, direct, consented):
 
 
 def rows(session, root: Address, level: int | None, viewer_root_id: int | None, tz=None,
-         for_csv: bool = False):
+         for_csv: bool = False, new_customers: Sequence | None = None, progress=lambda done: None):
     """(headers, row iterator, fields): staff (viewer_root_id None) see every field.
 
     `for_csv`: every cell finished for `write_csv(..., prepared=True)`, times as ISO text in
-    `tz`; otherwise plain values (XLSX types datetimes itself)."""
+    `tz`; otherwise plain values (XLSX types datetimes itself). `new_customers`: the
+    new-customer navigator's export instead, its rows in that order (columns to sort by),
+    its fields those of the scope "new_customers" (contact data with consent only).
+    `progress(rows done)` is called after each batch of rows read (a background task's bar)."""
     first_scope = visibility.member_scope(viewer_root_id, viewer_root_id)  # None or "firstline"
     deeper_scope = visibility.member_scope(None, viewer_root_id)           # None or "deeper"
+    if new_customers is not None:
+        level = 1
+        first_scope = deeper_scope = "new_customers" if viewer_root_id is not None else None
     first = visibility.fields_for(session, first_scope)
     deeper = visibility.fields_for(session, deeper_scope)
     fields = list(dict.fromkeys(first + deeper))
@@ -145,24 +153,34 @@ def rows(session, root: Address, level: int | None, viewer_root_id: int | None, 
              .join_from(AddressTree, Address, Address.id == AddressTree.address_id).where(downline_of(root)))
     if level is not None:
         query = query.where(AddressTree.depth == root.depth + level)
-    # The path index's order: every sponsor before its downline, each firstline together.
-    # Nothing to sort, so the first rows stream at once; the whole export takes about as long
-    # as ordered by level (100k rows on SQLite, driver rows: 1.19-1.24 s against 1.26 s).
-    query = query.order_by(AddressTree.path, AddressTree.depth, AddressTree.type, AddressTree.address_id)
+    if new_customers is not None:
+        query = query.where(AddressTree.type == AddressType.new_customer).order_by(*new_customers)
+    else:
+        # The path index's order: every sponsor before its downline, each firstline together.
+        # Nothing to sort, so the first rows stream at once; the whole export takes about as
+        # long as ordered by level (100k rows on SQLite, driver rows: 1.19-1.24 s against 1.26 s).
+        query = query.order_by(AddressTree.path, AddressTree.depth, AddressTree.type, AddressTree.address_id)
 
     def generate():
         parallel_reads(session.connection())
+        done = 0
         # Options on the statement: on the connection they would stick (a server-side cursor
         # for the export log's INSERT on PostgreSQL).
         if not for_csv:
-            yield from session.connection().execute(query.execution_options(yield_per=5000)).tuples()
+            result = session.connection().execute(query.execution_options(yield_per=BATCH))
+            for batch in result.tuples().partitions():
+                yield from batch
+                done += len(batch)
+                progress(done)
             return
         # CSV cells are finished text and ints: the driver's own rows need no processing,
         # and SQLAlchemy's per-row work was a quarter of the export's time.
         result = session.connection().execute(query)
         try:
-            while batch := result.cursor.fetchmany(5000):
+            while batch := result.cursor.fetchmany(BATCH):
                 yield from batch
+                done += len(batch)
+                progress(done)
         finally:
             result.close()
 
@@ -171,10 +189,13 @@ def rows(session, root: Address, level: int | None, viewer_root_id: int | None, 
 
 
 def export(session, root: Address, fmt: str, level: int | None = None,
-           viewer_root_id: int | None = None, tz=None) -> bytes:
+           viewer_root_id: int | None = None, tz=None, new_customers: Sequence | None = None,
+           progress=lambda done: None) -> bytes:
     """The file's bytes; the export is logged in the same unit of work (A8: who exported whose
-    personal data, and how much)."""
-    headers, generated, fields = rows(session, root, level, viewer_root_id, tz=tz, for_csv=fmt != "xlsx")
+    personal data, and how much). `new_customers`, `progress`: see `rows`."""
+    headers, generated, fields = rows(session, root, level, viewer_root_id, tz=tz, for_csv=fmt != "xlsx",
+                                      new_customers=new_customers, progress=progress)
+    level = 1 if new_customers is not None else level
     counter = itertools.count()
     # Counts the rows without a Python loop (rows first: zip stops before taking another number).
     counting = map(operator.itemgetter(0), zip(generated, counter, strict=False))

@@ -25,6 +25,8 @@ SORTS = {
     "first_order_at": (Address.first_order_at, Address.id),
     "firstline": (Address.firstline_count, Address.id),
     "downline": (Address.downline_count, Address.id),
+    "postal_code": (Address.postal_code, Address.id),
+    "city": (Address.city, Address.id),
     "id": (Address.id,),
 }
 PAGE_SIZE = 50

@@ -13,6 +13,7 @@ from backoffice import transaction
 from backoffice.tasks import TaskContext, task
 
 from . import export, integrity, navigator
+from . import new_customers as new_customer_list
 
 log = logging.getLogger(__name__)
 
@@ -20,15 +21,20 @@ MIMETYPES = {"csv": "text/csv",
              "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
-def export_file_name(address_id: int, fmt: str, level: int | None) -> str:
+def export_file_name(address_id: int, fmt: str, level: int | None, new_customers: bool = False) -> str:
+    if new_customers:
+        return f"{_('new-customers')}-{address_id}.{fmt}"
     suffix = f"-level{level}" if level else ""
     return f"downline-{address_id}{suffix}.{fmt}"
 
 
 @task("downline.export")
 def export_task(session, ctx: TaskContext, address_id: int, fmt: str, level: int | None = None,
-                viewer_root_id: int | None = None, tz: str = "UTC") -> dict:
-    """The same export as the inline one, as a file on the task (logged the same way).
+                viewer_root_id: int | None = None, tz: str = "UTC", new_customers: dict | None = None,
+                total: int | None = None) -> dict:
+    """The same export as the inline one, as a file on the task (logged the same way); with
+    `new_customers` ({"sort", "desc"}) the new-customer navigator's list. The bar moves with
+    each batch of rows written.
 
     Re-runnable: it writes nothing but the personal-data-export log row and the file.
     """
@@ -37,11 +43,15 @@ def export_task(session, ctx: TaskContext, address_id: int, fmt: str, level: int
         address = navigator.node(session, address_id, viewer_root_id)
     except navigator.NotInDownline:
         raise LookupError(_("Address %(id)s is not in this downline (any more).", id=address_id)) from None
-    total = address.downline_count
+    total = total if total is not None else address.downline_count
     ctx.progress(0, total, _("Exporting %(n)s addresses", n=total))
-    data = export.export(session, address, fmt, level=level, viewer_root_id=viewer_root_id,
-                         tz=ZoneInfo(tz))
-    ctx.save_file(export_file_name(address_id, fmt, level), data, MIMETYPES[fmt])
+    if new_customers is not None:
+        data = new_customer_list.export_file(session, address, fmt, viewer_root_id=viewer_root_id,
+                                             tz=ZoneInfo(tz), progress=ctx.progress, **new_customers)
+    else:
+        data = export.export(session, address, fmt, level=level, viewer_root_id=viewer_root_id,
+                             tz=ZoneInfo(tz), progress=ctx.progress)
+    ctx.save_file(export_file_name(address_id, fmt, level, new_customers is not None), data, MIMETYPES[fmt])
     ctx.progress(total, total)
     return {"address_id": address_id, "format": fmt, "level": level, "bytes": len(data)}
 

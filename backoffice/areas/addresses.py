@@ -6,7 +6,7 @@ from ..api.resources import AddressApi, ArticleApi, MyAddressesApi, MyProfileApi
 from ..security import FINANCE, PARTNER_ROLE, SHOP, STAFF
 from ..views.addresses import AddressView, AuditEntryView, NeverOrderedView
 from ..views.articles import ArticleView
-from ..views.partner_area import MyAddressesView, MyProfileView
+from ..views.partner_area import MyProfileView, former_address_list
 from ..views.partners import PartnerView
 from ..views.privacy import PrivacyView
 from . import ALL, READ, Api, Area, Page
@@ -28,8 +28,6 @@ AREA = Area(
         Page(PrivacyView, "Personal data", _l("Personal data (GDPR)"), "fa-user-secret", "Desk",
              {STAFF: ALL}),
         Page(MyProfileView, "My profile", _l("My profile"), "fa-user", "My area", {PARTNER_ROLE: OWN_DATA}),
-        Page(MyAddressesView, "My addresses", _l("My addresses"), "fa-users", "My area",
-             {PARTNER_ROLE: OWN_DATA}),
     ),
     apis=(
         Api(AddressApi, {STAFF: ALL, FINANCE: READ}),
@@ -39,4 +37,6 @@ AREA = Area(
         Api(MyProfileApi, {PARTNER_ROLE: OWN_DATA}),
         Api(MyAddressesApi, {PARTNER_ROLE: OWN_DATA}),
     ),
+    # The partner's firstline is the downline navigator's (area downline); old links lead there.
+    setup=former_address_list,
 )

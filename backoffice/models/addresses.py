@@ -108,6 +108,8 @@ class Address(Model):
         # Firstline pages of a big sponsor in name order, and its newest new customers.
         Index("ix_address_sponsor_name", "sponsor_id", "last_name", "first_name", "id"),
         Index("ix_address_sponsor_type_registered", "sponsor_id", "type", "registered_at", "id"),
+        # The drawn downline: a firstline's biggest downlines first, a page at a time.
+        Index("ix_address_sponsor_downline", "sponsor_id", "downline_count", "id"),
     )
 
     id = Column(Integer, primary_key=True)

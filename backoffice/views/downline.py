@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from flask import Response, abort, current_app, flash, redirect, request, url_for
+from flask import Response, abort, current_app, flash, jsonify, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
+from flask_appbuilder.security.decorators import permission_name
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -19,7 +20,7 @@ from markupsafe import escape
 from wtforms import IntegerField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired
 
-from downline import drawing, export, moves, navigator, new_customers, stats, visibility
+from downline import drawing, explorer, export, moves, navigator, new_customers, stats, visibility
 from downline import tasks as downline_tasks
 from downline.sponsors import SponsorError
 
@@ -73,12 +74,14 @@ class _DownlineBase(BaseView):
         address = self.node_or_404(pk)
         scope = self.scope_for(address)
         fields = visibility.fields_for(db.session, scope)
+        # One search box: the name filters the firstline and finds matches deeper down too.
+        query = (request.args.get("name") or request.args.get("q") or "").strip()
         page = navigator.firstline(
             db.session, address, page=_int_arg("page", 0), sort=request.args.get("sort", "name"),
             desc=request.args.get("desc") == "1", type_=request.args.get("type") or None,
-            name=request.args.get("name") or None)
-        query = (request.args.get("q") or "").strip()
-        found = navigator.search(db.session, address, query) if query else []
+            name=query or None)
+        found = ([a for a in navigator.search(db.session, address, query) if a.sponsor_id != address.id]
+                 if query else [])
         return self.render_template(
             "downline/navigator.html", node=address, page=page, fields=fields,
             labels={**visibility.FIELDS, "name": _l("Name"), "type": _l("Type")},
@@ -94,12 +97,20 @@ class _DownlineBase(BaseView):
                                     types=TYPE_LABELS, chart=stats_chart(result), area=self.area_endpoint)
 
     def _tree(self, pk: int):
+        """The explorer page: the browser draws the tree from `_tree_json` (no data inline)."""
         address = self.node_or_404(pk)
-        levels = max(1, min(_int_arg("levels", LEVELS_DRAWN), 10))
-        graph = drawing.subtree(db.session, address, levels=levels)
-        svg = drawing.svg(graph, link=lambda i: url_for(f"{self.area_endpoint}.tree", pk=i, levels=levels))
-        return self.render_template("downline/tree.html", node=address, svg=svg, levels=levels,
-                                    nodes=graph.number_of_nodes(), area=self.area_endpoint)
+        return self.render_template("downline/tree.html", node=address, levels=LEVELS_DRAWN,
+                                    types={t.value: str(t) for t in AddressType}, area=self.area_endpoint)
+
+    def _tree_json(self, pk: int):
+        """One branch for the explorer (`levels`, `offset` of the firstline page), or with `q`
+        the names found in the node's downline; both inside the viewer's downline only."""
+        address = self.node_or_404(pk)
+        query = (request.args.get("q") or "").strip()
+        if "q" in request.args:
+            return jsonify({"found": explorer.find(db.session, address, query) if query else []})
+        return jsonify(explorer.branch(db.session, address, levels=_int_arg("levels", 2),
+                                       offset=_int_arg("offset", 0), root_id=self.root_id()))
 
     def _tree_svg(self, pk: int):
         address = self.node_or_404(pk)
@@ -108,27 +119,40 @@ class _DownlineBase(BaseView):
         return Response(svg, mimetype="image/svg+xml", headers={
             "Content-Disposition": f"attachment; filename=downline-{address.id}.svg"})
 
-    def _export(self, pk: int, fmt: str):
-        """Small downlines download at once; big ones become a background task (its page)."""
+    def _export(self, pk: int, fmt: str, new_customer_list: bool = False):
+        """Small lists download at once; big ones become a background task (its page, with a
+        progress bar and the file at the end). `new_customer_list`: the new-customer navigator's
+        list in its order (`sort`, `desc`) instead of the downline."""
         if fmt not in ("csv", "xlsx"):
             abort(404)
         address = self.node_or_404(pk)
-        level = _int_arg("level")
-        if address.downline_count > current_app.config["DOWNLINE_EXPORT_INLINE_MAX"]:
+        level = None if new_customer_list else _int_arg("level")
+        listing = ({"sort": request.args.get("sort", "registered_at"),
+                    "desc": request.args.get("desc", "1") == "1"} if new_customer_list else None)
+        total = (new_customers.page(db.session, address)[0].total if new_customer_list
+                 else address.downline_count)
+        tz = viewer_time_zone()
+        if total > current_app.config["DOWNLINE_EXPORT_INLINE_MAX"]:
+            title = (_("Export of the new customers of %(name)s", name=address.name) if new_customer_list
+                     else _("Export of the downline of %(name)s", name=address.name))
             task = submit(db.session, "downline.export",
                          {"address_id": address.id, "fmt": fmt, "level": level,
-                          "viewer_root_id": self.root_id(), "tz": viewer_time_zone()},
-                         user_id=logged_in_user().id,
-                         title=_("Export of the downline of %(name)s", name=address.name))
+                          "viewer_root_id": self.root_id(), "tz": tz, "new_customers": listing,
+                          "total": total},
+                         user_id=logged_in_user().id, title=title)
             flash(_("The export of %(n)s addresses runs in the background; the file will be here.",
-                    n=address.downline_count), "info")
+                    n=total), "info")
             return redirect(url_for("TasksView.show", pk=task.id))
         with transaction.unit_of_work() as session:
-            data = export.export(session, address, fmt, level=level, viewer_root_id=self.root_id(),
-                                 tz=ZoneInfo(viewer_time_zone()))
-        return Response(data, mimetype=downline_tasks.MIMETYPES[fmt], headers={
-            "Content-Disposition": "attachment; filename="
-                                   + downline_tasks.export_file_name(address.id, fmt, level)})
+            if new_customer_list:
+                data = new_customers.export_file(session, address, fmt, viewer_root_id=self.root_id(),
+                                                 tz=ZoneInfo(tz), **listing)
+            else:
+                data = export.export(session, address, fmt, level=level, viewer_root_id=self.root_id(),
+                                     tz=ZoneInfo(tz))
+        name = downline_tasks.export_file_name(address.id, fmt, level, new_customer_list)
+        return Response(data, mimetype=downline_tasks.MIMETYPES[fmt],
+                        headers={"Content-Disposition": f"attachment; filename={name}"})
 
 
 def stats_chart(result) -> str:
@@ -184,11 +208,20 @@ class MyDownlineView(_DownlineBase):
     def new_customers(self):
         address = self.node_or_404(self.root_id())
         page, fields = new_customers.page(db.session, address, page=_int_arg("page", 0),
+                                          sort=request.args.get("sort", "registered_at"),
+                                          desc=request.args.get("desc", "1") == "1",
                                           name=request.args.get("name") or None)
         return self.render_template(
             "downline/new_customers.html", node=address, page=page, fields=fields,
             labels={**visibility.FIELDS, "name": _l("Name"), "type": _l("Type")},
+            sort_keys=new_customers.SORT_KEYS,
             rows=[(m, [cell(m, f, "new_customers") for f in fields]) for m in page.rows], args=request.args)
+
+    @expose("/new-customers/export/<fmt>")
+    @has_access
+    @permission_name("new_customers")
+    def new_customers_export(self, fmt):
+        return self._export(self.root_id(), fmt, new_customer_list=True)
 
     @expose("/stats/<int:pk>")
     @has_access
@@ -204,6 +237,12 @@ class MyDownlineView(_DownlineBase):
     @has_access
     def tree_svg(self, pk):
         return self._tree_svg(pk)
+
+    @expose("/tree/<int:pk>/json")
+    @has_access
+    @permission_name("tree")
+    def tree_json(self, pk):
+        return self._tree_json(pk)
 
     @expose("/export/<int:pk>/<fmt>")
     @has_access
@@ -258,6 +297,12 @@ class DeskDownlineView(_DownlineBase):
     @has_access
     def tree_svg(self, pk):
         return self._tree_svg(pk)
+
+    @expose("/tree/<int:pk>/json")
+    @has_access
+    @permission_name("tree")
+    def tree_json(self, pk):
+        return self._tree_json(pk)
 
     @expose("/export/<int:pk>/<fmt>")
     @has_access

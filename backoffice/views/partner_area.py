@@ -1,24 +1,21 @@
-"""The partner's self-service area: its own profile and the addresses it sponsors.
+"""The partner's self-service area: its own profile (the addresses it sponsors are the
+downline navigator's firstline, `views/downline.py`).
 
 Every view here is scoped by `base_filters` to the logged-in partner, lists its columns
 explicitly (FAB's defaults would add relationship filters that list every address), and
 has no relationship fields in its forms.
 """
 
+from flask import redirect, url_for
 from flask_appbuilder import ModelView
 from flask_appbuilder.models.sqla.filters import FilterEqualFunction
 from flask_babel import lazy_gettext as _l
 
 from ..datamodel import Interface
-from ..models import Address, Partner
-from ..security import current_partner_address_id, current_partner_id
-from .addresses import ADDRESS_LABELS, DATE_FORMATTERS
-from .mixins import ExportMixin, RulesMixin, yes_no
+from ..models import Partner
+from ..security import NO_PARTNER, current_partner_address_id, current_partner_id
+from .mixins import RulesMixin, yes_no
 from .partners import PARTNER_LABELS, PUBLIC_PROFILE_COLUMNS
-
-PARTNER_ADDRESS_COLUMNS = ["id", "salutation", "first_name", "last_name", "company", "type",
-                           "postal_code", "city", "registered_at", "first_order_at",
-                           "contact_email", "contact_phone"]
 
 
 class MyProfileView(RulesMixin, ModelView):
@@ -40,23 +37,25 @@ class MyProfileView(RulesMixin, ModelView):
     order_columns = ["subdomain"]
 
 
-class MyAddressesView(ExportMixin, ModelView):
-    """The partner's firstline, contact data only where the address consented."""
+def former_address_list(app) -> None:
+    """The partner's firstline is the downline navigator's first page (`/my/downline/`, with its
+    fields, consent rule, search and export); the former list's URLs lead there. The target
+    pages check the login and the partner's downline themselves."""
 
-    datamodel = Interface(Address)
-    route_base = "/my/addresses"
-    list_title = _l("My addresses")
-    show_title = _l("Address")
-    base_permissions = ["can_list", "can_show", "can_export"]
-    base_filters = [["sponsor_id", FilterEqualFunction, current_partner_address_id]]
-    label_columns = ADDRESS_LABELS
-    list_columns = ["id", "last_name", "first_name", "company", "type", "city", "registered_at",
-                    "first_order_at", "contact_email"]
-    export_columns = PARTNER_ADDRESS_COLUMNS
-    show_columns = PARTNER_ADDRESS_COLUMNS
-    search_columns = ["last_name", "first_name", "company", "type", "postal_code", "city",
-                      "registered_at", "first_order_at"]
-    order_columns = ["id", "last_name", "first_name", "company", "type", "city",
-                     "registered_at", "first_order_at"]
-    base_order = ("last_name", "asc")
-    formatters_columns = DATE_FORMATTERS
+    def to_firstline(**_ignored):
+        return redirect(url_for("MyDownlineView.index"), code=301)
+
+    def to_member(pk):
+        return redirect(url_for("MyDownlineView.node", pk=pk), code=301)
+
+    def to_export(fmt):
+        own = current_partner_address_id()
+        if own == NO_PARTNER:
+            return redirect(url_for("MyDownlineView.index"))
+        return redirect(url_for("MyDownlineView.export", pk=own, fmt=fmt, level=1))
+
+    for rule, endpoint, view in (("/my/addresses/", "index", to_firstline),
+                                 ("/my/addresses/list/", "list", to_firstline),
+                                 ("/my/addresses/show/<int:pk>", "show", to_member),
+                                 ("/my/addresses/export/<fmt>", "export", to_export)):
+        app.add_url_rule(rule, f"FormerAddressList.{endpoint}", view)

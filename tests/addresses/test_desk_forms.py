@@ -148,7 +148,7 @@ def test_times_show_in_the_viewers_time_zone(app, client, make):
     login(client, "staff")
     assert "12:00" in client.get("/addressview/list/?_flt_0_last_name=Zeitzone").get_data(as_text=True)
     partner_client = login(app.test_client(), "meier")
-    page = partner_client.get("/my/addresses/list/").get_data(as_text=True)
+    page = partner_client.get("/my/downline/", follow_redirects=True).get_data(as_text=True)
     assert "06:00" in page and "12:00" not in page
 
 

@@ -146,7 +146,7 @@ def test_partner_sees_only_own_customers_and_nothing_of_the_desk(page, make):
     meier_id, schulz_id = meier.id, schulz.id
 
     log_in(page, "meier")
-    page.goto("/my/addresses/list/")
+    page.goto("/my/downline/")
     listed = list_rows(page)
     assert "Alphakunde" in listed
     assert "Betakunde" not in listed

@@ -67,7 +67,7 @@ def test_an_owner_invites_a_colleague_who_joins_through_the_mailed_link(page, br
         colleague.click("[data-test=join-form] button[type=submit]")
         colleague.wait_for_url(re.compile(r".*/login/.*"))
         log_in(colleague, "kim@example.org", "kollegin-geheim-1")
-        colleague.goto("/my/addresses/list/")
+        colleague.goto("/my/downline/")
         assert "Alphakunde" in colleague.content()
         assert colleague.goto("/my/team/").status == 403
     finally:

@@ -46,8 +46,10 @@ def test_stats_and_tree_pages_render_offline_svg(client, network):
     login(client, "meier")
     stats = client.get(f"/my/downline/stats/{network['meier']}").get_data(as_text=True)
     assert 'data-test="stats-chart"' in stats and "<script src=\"http" not in stats
-    tree = client.get(f"/my/downline/tree/{network['meier']}?levels=2").get_data(as_text=True)
-    assert 'data-test="downline-tree"' in tree and "Stufe2" in tree
+    tree = client.get(f"/my/downline/tree/{network['meier']}").get_data(as_text=True)
+    assert 'data-test="downline-tree"' in tree and '<script src="http' not in tree
+    branch = client.get(f"/my/downline/tree/{network['meier']}/json?levels=2").get_json()
+    assert [c["name"] for c in branch["node"]["children"][0]["children"]] == ["Erika Stufe2"]
     svg = client.get(f"/my/downline/tree/{network['meier']}/svg")
     assert svg.mimetype == "image/svg+xml" and b"Stufe1" in svg.data
 

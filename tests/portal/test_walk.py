@@ -86,5 +86,5 @@ def test_no_get_route_shows_another_customers_data(app, make):
             checked += 1
     assert checked > 30
     # The portal session is no Desk login.
-    for url in ["/addressview/list/", "/my/addresses/list/", "/desk/outbox/list/"]:
+    for url in ["/addressview/list/", "/my/downline/", "/desk/outbox/list/"]:
         assert client.get(url).status_code in (302, 401, 403), url

@@ -86,9 +86,9 @@ def test_hidden_columns_are_no_sort_key_in_lists_or_exports(app, client, everybo
                 assert response.status_code in (302, 400, 403, 404), (base, path, column)
                 walked += 1
     assert walked > 50
-    ok = client.get("/my/addresses/export/csv?_oc_MyAddressesView=last_name&_od_MyAddressesView=asc")
+    ok = client.get("/my/redemptions/export/csv?_oc_MyRedemptionsView=amount&_od_MyRedemptionsView=asc")
     assert ok.status_code == 200
-    refused = client.get("/my/addresses/export/csv?_oc_MyAddressesView=email&_od_MyAddressesView=asc")
+    refused = client.get("/my/redemptions/export/csv?_oc_MyRedemptionsView=code_id&_od_MyRedemptionsView=asc")
     assert refused.status_code == 400
 
 

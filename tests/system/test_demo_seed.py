@@ -55,4 +55,4 @@ def test_seed_adds_a_team_member_and_customer_accounts(app, ctx):
     assert len(accounts) == 5 and any(a.store_url for a in accounts)
     client = app.test_client()
     login(client, "kollegin", "kollegin")
-    assert client.get("/my/addresses/list/").status_code == 200
+    assert client.get("/my/downline/", follow_redirects=True).status_code == 200

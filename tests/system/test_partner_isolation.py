@@ -86,7 +86,11 @@ def _urls(rule, ids):
 
 def test_partner_sees_own_firstline_only(client, two_partners, meier_login):
     login(client, meier_login)
-    page = client.get("/my/addresses/list/").get_data(as_text=True)
+    # The firstline is the downline navigator's first page; the former list's URL leads there.
+    moved = client.get("/my/addresses/list/")
+    assert (moved.status_code, moved.headers["Location"]) == (301, "/my/downline/")
+    page = client.get("/my/addresses/list/", follow_redirects=True).get_data(as_text=True)
+    assert 'data-test="firstline"' in page
     assert "Alphakunde" in page
     assert "alpha@a-kunde.example" in page  # consented contact data of own customer
     assert "Geheimkunde" not in page
@@ -115,10 +119,10 @@ def test_downline_partner_sees_nothing_above_itself(client, two_partners):
                 f"/my/addresses/show/{two_partners['own'].id}",
                 f"/my/addresses/show/{two_partners['meier'].address_id}",
                 f"/my/profile/show/{two_partners['meier'].id}"]:
-        text = _text(client.get(url))
+        text = _text(client.get(url, follow_redirects=True))
         assert "Alphakunde" not in text and "Vertrieb" not in text, url
         assert "alpha@a-kunde.example" not in text, url
-    assert "Geheimkunde" in client.get("/my/addresses/list/").get_data(as_text=True)
+    assert "Geheimkunde" in client.get("/my/addresses/list/", follow_redirects=True).get_data(as_text=True)
 
 
 def test_search_filter_cannot_reach_outside_own_rows(client, two_partners, meier_login):
@@ -127,17 +131,20 @@ def test_search_filter_cannot_reach_outside_own_rows(client, two_partners, meier
     for url in ["/my/addresses/list/?_flt_0_last_name=Geheim",
                 "/my/addresses/export/csv?_flt_0_last_name=Geheim",
                 "/my/addresses/export/xlsx?_flt_0_last_name=Geheim",
-                f"/my/addresses/list/?_flt_0_sponsor={two_partners['schulz'].address_id}"]:
-        response = client.get(url)
-        assert response.status_code in (200, 302)
-        assert not _leaks(response), url
+                f"/my/addresses/list/?_flt_0_sponsor={two_partners['schulz'].address_id}",
+                f"/my/downline/node/{two_partners['meier'].address_id}?name=Geheim",
+                "/my/downline/new-customers/?name=Geheim"]:
+        response = client.get(url, follow_redirects=True)
+        assert response.status_code == 200
+        # The navigator's search names matches deeper in meier's downline (names only).
+        assert not _leaks(response, IN_MEIERS_DOWNLINE if "/my/downline/node/" in url else ()), url
 
 
 def test_partner_forms_offer_no_dropdown_of_other_records(client, two_partners, meier_login):
     login(client, meier_login)
     for url in ["/my/profile/list/", "/my/addresses/list/",
                 f"/my/profile/edit/{two_partners['meier'].id}"]:
-        text = client.get(url).get_data(as_text=True)
+        text = client.get(url, follow_redirects=True).get_data(as_text=True)
         assert "Vertrieb" not in text and "Geheimkunde" not in text, url
 
 
@@ -201,10 +208,10 @@ def test_contact_data_hidden_without_consent(client, make, two_partners):
     make.address(last_name="Ohnezustimmung", email="nein@example.org", phone="+49 30 111",
                  sponsor=two_partners["meier"].address, consent_contact_by_sponsor=False)
     login(client, "meier")
-    page = client.get("/my/addresses/list/").get_data(as_text=True)
+    page = client.get("/my/addresses/list/", follow_redirects=True).get_data(as_text=True)
     assert "Ohnezustimmung" in page
     assert "nein@example.org" not in page
-    export = client.get("/my/addresses/export/csv").get_data(as_text=True)
+    export = client.get("/my/addresses/export/csv", follow_redirects=True).get_data(as_text=True)
     assert "Ohnezustimmung" in export and "nein@example.org" not in export and "+49 30 111" not in export
 
 
@@ -215,7 +222,7 @@ def test_shop_role_has_no_desk_pages(client, make):
     refused = client.post("/login/", data={"username": "shop", "password": "shop", "csrf_token": token},
                           follow_redirects=True)
     assert "nur für die Shop-API" in refused.get_data(as_text=True)
-    for url in ["/addressview/list/", "/my/addresses/list/", "/partnerview/list/"]:
+    for url in ["/addressview/list/", "/my/downline/", "/partnerview/list/"]:
         response = client.get(url)
         assert response.status_code in (302, 403)
         assert "Geheimkunde" not in response.get_data(as_text=True)
@@ -390,3 +397,17 @@ def test_partner_cannot_change_or_delete_another_partners_service(app, client, t
     service = db.session.get(Service, foreign)
     assert (service.title, service.partner_id, [p.name for p in service.packages]) == \
         ("Schulzgeheimdienst", two_partners["schulz"].id, ["Geheimpaket"])
+def test_downline_partner_cannot_draw_or_search_above_itself(client, two_partners):
+    """The explorer's JSON answers like the pages: 404 above the own address, and the search
+    finds nothing outside the own downline."""
+    login(client, "schulz")
+    for pk in (two_partners["meier"].address_id, two_partners["own"].id, two_partners["root"].id):
+        assert client.get(f"/my/downline/tree/{pk}/json").status_code == 404
+        assert client.get(f"/my/downline/tree/{pk}/json?q=Alpha").status_code == 404
+    own = two_partners["schulz"].address_id
+    branch = client.get(f"/my/downline/tree/{own}/json").get_json()
+    assert [c["name"] for c in branch["crumbs"]] == [two_partners["schulz"].address.name]
+    assert branch["up"] is None
+    assert client.get(f"/my/downline/tree/{own}/json?q=Alphakunde").get_json() == {"found": []}
+    assert [f["name"] for f in client.get(f"/my/downline/tree/{own}/json?q=geheim").get_json()["found"]] \
+        == ["Erika Geheimkunde"]

@@ -75,3 +75,15 @@ def test_small_export_still_downloads_at_once(task_queue, small_inline_limit, ma
     inline = login(app.test_client(), "staff").get(f"/desk/downline/export/{stufe2.id}/csv")
     assert inline.status_code == 200 and [r[2] for r in _rows(inline.data)[1:]] == ["Erika Stufe3"]
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Task)) == 0
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_an_export_reports_its_progress_after_each_batch(monkeypatch, network, fmt):
+    """The task's bar moves while the file is written, not only at its start and end."""
+    from downline import export
+
+    monkeypatch.setattr(export, "BATCH", 2)
+    seen = []
+    meier = db.session.get(Address, network["meier"])
+    export.export(db.session, meier, fmt, progress=seen.append)
+    assert seen == [2, 4]  # Stufe1-3 and Neukundin: two batches of two

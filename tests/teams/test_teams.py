@@ -59,7 +59,7 @@ def test_owner_invites_a_colleague_who_joins_through_the_mailed_link(app, client
     assert "kim@example.org" in page
     assert _join(colleague, link).status_code == 302
     login(colleague, "kim@example.org", PASSWORD)
-    assert "Alphakunde" in colleague.get("/my/addresses/list/").get_data(as_text=True)
+    assert "Alphakunde" in colleague.get("/my/downline/", follow_redirects=True).get_data(as_text=True)
     assert "meier" in colleague.get("/my/profile/list/").get_data(as_text=True)
     db.session.expire_all()
     kim = db.session.scalar(sa.select(User).where(User.username == "kim@example.org"))
@@ -117,12 +117,12 @@ def test_a_removed_member_loses_access_at_once_sessions_and_tokens_included(app,
     member = app.test_client()
     login(member, "kollegin")
     headers = api_token(member, "kollegin")
-    assert "Alphakunde" in member.get("/my/addresses/list/").get_data(as_text=True)
+    assert "Alphakunde" in member.get("/my/downline/", follow_redirects=True).get_data(as_text=True)
     assert client.get("/api/v1/my_addresses/", headers=headers).json["result"]
     login(client, "meier")
     token = csrf_token(client, "/my/team/")
     assert client.post(f"/my/team/remove/{kollegin.id}", data={"csrf_token": token}).status_code == 302
-    page = member.get("/my/addresses/list/")
+    page = member.get("/my/downline/")
     assert page.status_code in (302, 401, 403) and "Alphakunde" not in page.get_data(as_text=True)
     api = app.test_client().get("/api/v1/my_addresses/", headers=headers)
     assert api.status_code == 401 or api.json.get("result") == []
@@ -138,7 +138,7 @@ def test_the_owner_hands_over_and_stays_as_a_member(app, client, make, meier):
     db.session.expire_all()
     assert db.session.get(Partner, meier.id).user_id == kollegin.id
     assert client.get("/my/team/").status_code == 403  # meier is a member now
-    assert "Alphakunde" in client.get("/my/addresses/list/").get_data(as_text=True)
+    assert "Alphakunde" in client.get("/my/downline/", follow_redirects=True).get_data(as_text=True)
     new_owner = app.test_client()
     login(new_owner, "kollegin")
     page = new_owner.get("/my/team/").get_data(as_text=True)

@@ -30,3 +30,18 @@
         });
     });
 }(window.jQuery));
+
+/* Lists fit the window: a cell holding one long word (an e-mail address, a long compound
+   name) may break inside it; numbers and short words stay whole. */
+(function () {
+    function markLongWords() {
+        document.querySelectorAll(".table-responsive td, table.table td").forEach(function (cell) {
+            if (/\S{22,}/.test(cell.textContent)) { cell.classList.add("long-word"); }
+        });
+    }
+    if (document.readyState === "loading") {
+        document.addEventListener("DOMContentLoaded", markLongWords);
+    } else {
+        markLongWords();
+    }
+}());
