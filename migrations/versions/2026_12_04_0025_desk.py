@@ -5,14 +5,14 @@ The drawn downline shows a firstline's biggest downlines first, a page at a time
 instead of a sort of the whole firstline.
 
 Revision ID: 0025_desk
-Revises: 0010_integrity
+Revises: 0023_marketplace_more
 Create Date: 2026-12-04 16:00:00
 
 """
 from alembic import op
 
 revision = "0025_desk"
-down_revision = "0010_integrity"
+down_revision = "0023_marketplace_more"
 branch_labels = None
 depends_on = None
 

@@ -5,7 +5,7 @@ fingerprint of the line); a partial unique index makes importing the same statem
 record nothing twice.
 
 Revision ID: 0026_billing_more
-Revises: 0023_marketplace_more
+Revises: 0025_desk
 Create Date: 2026-12-04 15:10:00
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0026_billing_more"
-down_revision = "0023_marketplace_more"
+down_revision = "0025_desk"
 branch_labels = None
 depends_on = None
 
