@@ -145,7 +145,8 @@ def test_periodic_tasks_are_scheduled_and_recorded_without_user(task_worker, app
     names = {task.__name__ for task in huey._registry._periodic_tasks}
     assert {"periodic:downline.check", "periodic:tasks.cleanup", "recover"} <= names
     # housekeeping, the mail drain, the expiry of requests to order and offers
-    every_few_minutes = {"recover", "periodic:mail.send", "periodic:service_orders.expire"}
+    every_few_minutes = {"recover", "periodic:mail.send", "periodic:service_orders.expire",
+                         "periodic:jobs.sweep"}
     due = [task for task in huey.read_periodic(datetime(2026, 11, 23, 2, 30))
            if task.name not in every_few_minutes]
     assert [task.name for task in due] == ["periodic:downline.check"]
