@@ -13,6 +13,7 @@ from tqdm import tqdm
 
 from .audit import acting_as
 from .demo import bulk_insert, seed_articles, seed_logins, seed_public_profiles, seed_vouchers_and_orders
+from .demo_conversations import seed_demo_work
 from .demo_marketplace import seed_marketplace
 from .extensions import db
 from .models import Address
@@ -73,6 +74,8 @@ def _seed(addresses: int) -> None:
         profiles, services = seed_public_profiles(session)
     with unit_of_work() as session, acting_as("demo"):
         bids, charges = seed_marketplace(session)
+    with unit_of_work() as session, acting_as("demo"):
+        work = seed_demo_work(session)
     click.echo(
         f"Seeded {result.addresses} addresses ({result.partners} partners, depth "
         f"{result.max_depth}, largest firstline {result.largest_firstline}) in {elapsed:.1f} s; "
@@ -80,6 +83,9 @@ def _seed(addresses: int) -> None:
     )
     click.echo(f"Seeded vouchers, partner codes and {orders} orders; {bids} bids and {charges} "
                "charged requests.")
+    click.echo(f"Seeded {work.conversations} conversations ({work.messages} messages), {work.jobs} jobs "
+               f"in {work.job_statuses} statuses, {work.orders} service orders, {work.open_offers} open "
+               f"offers and {work.requests} request to order.")
     click.echo("Demo logins: " + ", ".join(f"{u}/{p} ({r})" for u, p, r in logins))
 
 

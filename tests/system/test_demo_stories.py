@@ -2,19 +2,44 @@
 
 from datetime import UTC, datetime
 
+from flask_appbuilder.security.sqla.models import User
 from sqlalchemy import func, select
 
-from backoffice.demo import bulk_insert, seed_articles, seed_logins, seed_vouchers_and_orders
+from backoffice.demo import (
+    bulk_insert,
+    seed_articles,
+    seed_logins,
+    seed_public_profiles,
+    seed_vouchers_and_orders,
+)
+from backoffice.demo_conversations import seed_demo_work
 from backoffice.models import (
     Address,
+    Conversation,
+    ConversationRead,
+    ConversationTagging,
+    CustomerAccount,
+    ExpertJob,
     Invoice,
     InvoiceKind,
+    JobAssignment,
+    JobStatus,
+    JobTransition,
+    Message,
+    Offer,
+    OfferState,
     Order,
+    OrderRequest,
+    Partner,
     Redemption,
+    RequestState,
+    ServiceOrder,
+    ServiceOrderEvent,
     Voucher,
     VoucherCode,
     VoucherKind,
 )
+from backoffice.transaction import unit_of_work
 
 
 def test_demo_has_vouchers_codes_orders_invoices_and_a_cancellation_all_in_the_past(app, ctx, ids_high_again):
@@ -38,3 +63,47 @@ def test_demo_has_vouchers_codes_orders_invoices_and_a_cancellation_all_in_the_p
     too_early = Address.first_order_at < Address.registered_at
     assert count(select(func.count()).select_from(Address).where(too_early)) == 0
     assert seed_vouchers_and_orders(ctx) == 0  # once only
+
+
+def test_demo_has_conversations_jobs_orders_and_offers_all_in_the_past_and_some_for_the_demo_partner(
+        app, ctx, ids_high_again):
+    bulk_insert(ctx, 600)
+    seed_logins(ctx, app.appbuilder.sm)
+    with unit_of_work() as session:
+        seed_public_profiles(session, limit=50)
+        seeded = seed_demo_work(session)
+    assert seeded.conversations == 20 and seeded.jobs == 15 and seeded.orders >= 10
+    assert seeded.open_offers >= 3 and seeded.requests == 1
+
+    def count(model, *where):
+        return ctx.scalar(select(func.count()).select_from(model).where(*where))
+
+    demo = ctx.scalar(select(Partner).join(User, User.id == Partner.user_id).where(User.username == "meier"))
+    assert count(Conversation) >= 20 and count(Message) >= 40
+    assert count(ConversationTagging) == 1
+    statuses = set(ctx.scalars(select(JobAssignment.status).distinct()))
+    assert {JobStatus.new, JobStatus.replied, JobStatus.awaiting_response, JobStatus.completed,
+            JobStatus.expired} <= statuses
+    assert len(set(ctx.scalars(select(ServiceOrder.status).distinct()))) >= 5
+    assert count(Offer, Offer.state == OfferState.open) >= 3
+    assert count(OrderRequest, OrderRequest.state == RequestState.pending) == 1
+    now = datetime.now(UTC)
+    for column in (Conversation.created_at, Message.created_at, ExpertJob.created_at,
+                   JobAssignment.status_changed_at, JobTransition.at, ServiceOrder.created_at,
+                   ServiceOrderEvent.at, Offer.created_at, OrderRequest.created_at):
+        assert ctx.scalar(select(func.max(column))) < now, column
+    # The demo partner login sees some of each.
+    assert count(Conversation, Conversation.partner_id == demo.id) >= 5
+    unread = [c for c in ctx.scalars(select(Conversation).where(Conversation.partner_id == demo.id))
+              if ctx.scalar(select(ConversationRead.read_message_id).where(
+                  ConversationRead.conversation_id == c.id, ConversationRead.user_id == demo.user_id))
+              != ctx.scalar(select(func.max(Message.id)).where(Message.conversation_id == c.id))]
+    assert len(unread) >= 2
+    assert len(set(ctx.scalars(select(JobAssignment.status).where(JobAssignment.partner_id == demo.id)))) >= 4
+    assert count(ServiceOrder, ServiceOrder.partner_id == demo.id) >= 4
+    assert count(Offer, Offer.partner_id == demo.id, Offer.state == OfferState.open) >= 1
+    assert count(OrderRequest, OrderRequest.partner_id == demo.id) == 1
+    customers = set(ctx.scalars(select(Conversation.customer_id)))
+    assert customers <= set(ctx.scalars(select(CustomerAccount.address_id)))
+    assert seed_demo_work(ctx).conversations == 0  # once only
+    ctx.rollback()
