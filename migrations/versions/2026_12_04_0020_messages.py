@@ -120,7 +120,14 @@ def upgrade():
     )
     op.create_index("ix_conversation_staff_read_conversation_id", "conversation_staff_read",
                     ["conversation_id"])
-    for statement in POSTGRES_SEARCH if op.get_bind().dialect.name == "postgresql" else SQLITE_SEARCH:
+    bind = op.get_bind()
+    for statement in POSTGRES_SEARCH if bind.dialect.name == "postgresql" else SQLITE_SEARCH:
+        if "gin_trgm_ops" in statement:
+            # The extension may live in another schema than ours (it exists once per database):
+            # name its operator class with that schema.
+            schema = bind.exec_driver_sql("SELECT extnamespace::regnamespace::text FROM pg_extension"
+                                          " WHERE extname = 'pg_trgm'").scalar()
+            statement = statement.replace("gin_trgm_ops", f"{schema}.gin_trgm_ops")
         op.execute(statement)
 
 
