@@ -64,6 +64,10 @@ bench: install
 	$(BIN)/python -m benchmarks.redemption --orders 100 --database $(BENCH_DATABASE_URL)
 	$(BIN)/python -m benchmarks.imports --rows 20000
 	$(BIN)/python -m benchmarks.marketplace --partners 2000 --history 10000
+	$(BIN)/python -m benchmarks.messages --conversations 2000 --partners 200 --unread 2000 --repeat 20
+	$(BIN)/python -m benchmarks.jobs --assignments 20000 --partners 200
+	$(BIN)/python -m benchmarks.orders_offers --services 2000 --orders 500 --repeat 100 --accepts 20
+	$(BIN)/python -m benchmarks.billing --partners 100 --charges 2000 --pdfs 2 --debits 100
 
 # Mutation testing of the core rules against the tests that use them (not in CI: minutes per
 # module, one core). MODULES=money values … picks modules, SAMPLE=12 bounds the mutants per module.
