@@ -23,7 +23,7 @@ from reports.tabular import write_xlsx
 from .. import transaction
 from ..extensions import db
 from ..models import DebitStatus, Invoice, InvoiceSeries, SepaFile
-from ..security import current_partner_id, logged_in_user
+from ..security import current_partner_id, is_partner_owner, logged_in_user
 from ..services import bank_statements, billing_overview, direct_debits
 from ..services.billing import Period, render_partner_invoice
 from ..services.vouchers import company_today
@@ -195,6 +195,13 @@ class BillingView(BaseView):
                         headers={"Content-Disposition": f'attachment; filename="{file.message_id}.xml"'})
 
 
+def _owner_partner_id() -> int:
+    """Invoices are the team owner's, like the payment profile: a member is refused (403)."""
+    if not is_partner_owner():
+        abort(403)
+    return current_partner_id()
+
+
 class MyBillingView(BaseView):
     """The partner's invoices with their PDFs, what is open, what this month has cost so far,
     and its own Excel exports; another partner's invoice answers 404."""
@@ -205,16 +212,16 @@ class MyBillingView(BaseView):
     @expose("/")
     @has_access
     def index(self):
-        figures = billing_overview.figures(db.session, company_today(), current_partner_id())
+        figures = billing_overview.figures(db.session, company_today(), _owner_partner_id())
         return self.render_template("billing/my_billing.html", f=figures, money=money, when=local_datetime,
                                     **_export_months())
 
     @expose("/<int:pk>.pdf")
     @has_access
     def pdf(self, pk):
-        return _pdf(_statement_or_404(pk, current_partner_id()))
+        return _pdf(_statement_or_404(pk, _owner_partner_id()))
 
     @expose("/export/<name>.xlsx")
     @has_access
     def export(self, name):
-        return _xlsx(name, current_partner_id())
+        return _xlsx(name, _owner_partner_id())

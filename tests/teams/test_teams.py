@@ -101,6 +101,9 @@ def test_members_see_neither_payment_profile_nor_team(client, make, meier):
                 f"/my/payment/show/{meier.id}"]:
         assert "DE89370400440532013000" not in client.get(url).get_data(as_text=True), url
     assert client.get("/my/team/").status_code == 403
+    # Invoices are the owner's too: their page, PDFs and exports.
+    for url in ["/my/billing/", "/my/billing/1.pdf", "/my/billing/export/invoices.xlsx"]:
+        assert client.get(url).status_code == 403, url
     token = csrf_token(client, "/my/profile/list/")
     invite = client.post("/my/team/invite", data={"email": "x@example.org", "csrf_token": token})
     assert invite.status_code == 403
