@@ -49,6 +49,14 @@ def is_blocked(session, partner_id: int, customer_id: int) -> bool:
                                                 CustomerBlock.customer_id == customer_id)))
 
 
+def blocking_partners(session, customer_id: int | None) -> set[int]:
+    """Partners that blocked this customer: never matched to it again (M7)."""
+    if customer_id is None:
+        return set()
+    return set(session.scalars(select(CustomerBlock.partner_id)
+                               .where(CustomerBlock.customer_id == customer_id)))
+
+
 def _check_body(body: str) -> str:
     body = (body or "").strip()
     if not body:

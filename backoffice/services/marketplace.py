@@ -41,7 +41,6 @@ from ..models import (
     Category,
     CategoryBid,
     ChargeDispute,
-    CustomerBlock,
     DirectRequest,
     DirectStatus,
     DisputeReason,
@@ -59,7 +58,7 @@ from ..models import (
 )
 from ..models.types import utcnow
 from ..rules import normalize_email
-from . import mail
+from . import conversations, mail
 from .billing import Billable, Period, billed_as
 from .directory import _PICTURE, bounding_box, findable_condition, haversine_km
 from .money import cents
@@ -416,14 +415,6 @@ def _rank_statements():
     return tuple(bidders.where(CategoryBid.partner_id.in_(near)) for near in nearby), (bidders,)
 
 
-def _blocking_partners(session, customer_id: int | None) -> set[int]:
-    """Partners that blocked this customer: never matched to it again (M7)."""
-    if customer_id is None:
-        return set()
-    return set(session.scalars(select(CustomerBlock.partner_id)
-                               .where(CustomerBlock.customer_id == customer_id)))
-
-
 def rank(
     session, request: LeadRequest, now: datetime | None = None, *, prefilter: bool = True
 ) -> list[RankedPartner]:
@@ -453,7 +444,7 @@ def rank(
     rows = {}
     for query in narrowed if prefilter else everybody:
         rows.update((row.partner_id, row) for row in connection.execute(query, values))
-    blocked = _blocking_partners(session, request.address_id)
+    blocked = conversations.blocking_partners(session, request.address_id)
     candidates = []
     for row in rows.values():
         if row.partner_id in blocked:
