@@ -224,4 +224,6 @@ class MyBillingView(BaseView):
     @expose("/export/<name>.xlsx")
     @has_access
     def export(self, name):
+        if name not in billing_reports.EXPORTS:
+            abort(404)  # an unknown export is not there for anyone, before asking who asks
         return _xlsx(name, _owner_partner_id())
