@@ -5,13 +5,18 @@ Three steps, each its own transaction (the task keeps each):
 
 1. `release_stale`: claims older than `MESSAGE_DIGEST_CLAIM_SECONDS` that were never stamped
    (their run died between claiming and queueing) are given up, so a later run takes them.
-2. `claim`: one guarded UPDATE marks the pending messages with this run's token. A second run
-   at the same time waits for the first's row locks and then finds them claimed; SQLite has
-   one writer anyway.
-3. `send_claimed`: per partner, queue the mail in the outbox with a Message-ID fixed by
-   partner and hour, and stamp the messages, in the same transaction: a mail is queued
-   exactly when its messages are stamped. The outbox sends it; a resend after a crash keeps
-   the Message-ID, which receivers treat as a duplicate.
+2. `claim`: one guarded UPDATE … RETURNING marks the pending messages with this run's token
+   and gives their ids and conversations. A second run at the same time waits for the
+   first's row locks and then finds them claimed; SQLite has one writer anyway.
+3. `batches` groups the claimed ids by partner (the conversations' partners read in a few
+   statements); `send_batch`, per batch of partners: one UPDATE … RETURNING stamps the
+   batch's messages that this run still holds and returns their text, and the mails (with
+   a Message-ID fixed by partner and hour) are queued in the same transaction: a mail is
+   queued exactly when its messages are stamped. Every statement after the claim addresses
+   messages by primary key (see `_held_by`): looking them up by token would walk the token
+   index's entries of every earlier stamped row version on PostgreSQL, once per batch. The outbox
+   sends the mails; a resend after a crash keeps the Message-ID, which receivers treat as
+   a duplicate.
 
 Pending: from the customer, not the first message (the first-contact mail announced it),
 created before the current hour and at most `LOOKBACK` before it (a missed run is caught up),
@@ -25,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import exists, select, update
+from sqlalchemy import exists, func, select, update
 
 from ..models import Conversation, ConversationRead, Message, OutboxMail, Party
 from ..models.types import utcnow
@@ -64,16 +69,19 @@ def unread_condition():
                            ConversationRead.read_message_id >= Message.id)
 
 
-def claim(session, token: str, now: datetime | None = None) -> int:
-    """Mark this run's messages; the number claimed."""
+def claim(session, token: str, now: datetime | None = None) -> list[tuple[int, int]]:
+    """Mark this run's messages in one guarded UPDATE; (message id, conversation id) of each
+    message claimed. Later steps address them by primary key, never by the token alone."""
     now = now or utcnow()
     hour = hour_of(now)
-    return session.execute(
+    rows = session.execute(
         update(Message).where(Message.digested_at.is_(None), Message.digest_claim.is_(None),
                               Message.sender == Party.customer, Message.created_at < hour,
                               Message.created_at >= hour - LOOKBACK, unread_condition())
         .values(digest_claim=token, digest_claimed_at=now)
-        .execution_options(synchronize_session=False)).rowcount
+        .returning(Message.id, Message.conversation_id)
+        .execution_options(synchronize_session=False)).all()
+    return [(row.id, row.conversation_id) for row in rows]
 
 
 @dataclass(frozen=True)
@@ -84,55 +92,91 @@ class Item:
     excerpt: str
 
 
+@dataclass(frozen=True)
+class Batch:
+    """Up to `partners` partners' claimed messages: their ids, and of each conversation its
+    partner and contact name."""
+    message_ids: list[int]
+    conversations: dict[int, tuple[int, str]]
+
+
 def _excerpt(body: str) -> str:
     text = " ".join(body.split())
     return text if len(text) <= EXCERPT else text[:EXCERPT - 1] + "…"
 
 
-def send_claimed(session, token: str, now: datetime | None = None, *, link: str | None = None,
-                 partners: int = 500) -> tuple[int, int]:
-    """Queue the mails of up to `partners` partners of this claim and stamp their messages;
-    (partners done, mails queued): no partners done means nothing of this claim is left."""
+def _chunks(values: list, size: int):
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+def batches(session, claimed: list[tuple[int, int]], *, partners: int = 500,
+            read: int = 5000) -> list[Batch]:
+    """The claimed messages grouped by partner (ordered by partner id), `partners` to a batch.
+    Reads the conversations' partners and contact names `read` at a time."""
+    conversation_ids = sorted({cid for _, cid in claimed})
+    owner: dict[int, tuple[int, str]] = {}
+    for ids in _chunks(conversation_ids, read):
+        for row in session.execute(select(Conversation.id, Conversation.partner_id, Conversation.contact_name)
+                                   .where(Conversation.id.in_(ids))):
+            owner[row.id] = (row.partner_id, row.contact_name)
+    per_partner: dict[int, list[int]] = {}
+    for mid, cid in claimed:
+        per_partner.setdefault(owner[cid][0], []).append(mid)
+    conversations_of: dict[int, dict[int, tuple[int, str]]] = {}
+    for cid, (pid, contact) in owner.items():
+        conversations_of.setdefault(pid, {})[cid] = (pid, contact)
+    return [Batch(sorted(mid for pid in pids for mid in per_partner[pid]),
+                  {cid: value for pid in pids for cid, value in conversations_of[pid].items()})
+            for pids in _chunks(sorted(per_partner), partners)]
+
+
+def _held_by(token: str):
+    """The claim test of the stamp, written so that it cannot use `ix_message_digest`: the
+    statistics (gathered while no message was claimed) make PostgreSQL estimate a token to
+    match no row and walk that index, through every dead version of the rows claimed and
+    stamped before, instead of looking the ids up by primary key."""
+    return func.coalesce(Message.digest_claim, "") == token
+
+
+def send_batch(session, token: str, batch: Batch, now: datetime | None = None, *,
+               link: str | None = None) -> int:
+    """Stamp the batch's messages that this run still holds (one UPDATE … RETURNING, which
+    also reads their text) and queue one mail per partner, in the caller's transaction: a mail
+    is queued exactly when its messages are stamped. Messages whose claim was released and
+    taken by another run meanwhile are left to that run. The number of mails queued."""
     now = now or utcnow()
     hour = hour_of(now)
-    partner_ids = session.scalars(
-        select(Conversation.partner_id).join(Message, Message.conversation_id == Conversation.id)
-        .where(Message.digest_claim == token, Message.digested_at.is_(None))
-        .group_by(Conversation.partner_id).order_by(Conversation.partner_id).limit(partners)).all()
-    if not partner_ids:
-        return 0, 0
-    rows = session.execute(
-        select(Conversation.partner_id, Conversation.id, Conversation.contact_name, Message.id.label("mid"),
-               Message.body)
-        .join(Message, Message.conversation_id == Conversation.id)
-        .where(Message.digest_claim == token, Message.digested_at.is_(None),
-               Conversation.partner_id.in_(partner_ids))
-        .order_by(Conversation.partner_id, Conversation.id, Message.id)).all()
     per_partner: dict[int, dict[int, list]] = {}
-    for row in rows:
-        per_partner.setdefault(row.partner_id, {}).setdefault(row.id, []).append(row)
+    for ids in _chunks(batch.message_ids, 5000):
+        rows = session.execute(
+            update(Message).where(Message.id.in_(ids), _held_by(token), Message.digested_at.is_(None))
+            .values(digested_at=now).returning(Message.id, Message.conversation_id, Message.body)
+            .execution_options(synchronize_session=False)).all()
+        for row in rows:
+            partner_id = batch.conversations[row.conversation_id][0]
+            per_partner.setdefault(partner_id, {}).setdefault(row.conversation_id, []).append(row)
+    if not per_partner:
+        return 0
     taken = set(session.scalars(select(OutboxMail.message_id).where(OutboxMail.message_id.in_(
-        [digest_message_id(pid, hour) for pid in per_partner])))) if per_partner else set()
+        [digest_message_id(pid, hour) for pid in per_partner]))))
     addresses = notification_addresses(session, per_partner)
     sent = 0
-    for partner_id, conversations in per_partner.items():
+    for partner_id, conversations in sorted(per_partner.items()):
         recipient, language = addresses[partner_id]
-        message_ids = [m.mid for messages in conversations.values() for m in messages]
-        if recipient:
-            items = [Item(cid, messages[0].contact_name, len(messages), _excerpt(messages[-1].body))
-                     for cid, messages in conversations.items()]
-            fixed = digest_message_id(partner_id, hour)
-            if fixed in taken:  # this hour's digest went out already: these came in late
-                fixed = digest_message_id(partner_id, hour, f"-{message_ids[0]}")
-            mail.queue_mail(session, "conversation_digest", recipient, language,
-                            {"items": items, "count": len(message_ids), "link": link}, message_id=fixed)
-            sent += 1
-    # One stamp for the chunk, in the transaction that queued its mails.
-    session.execute(update(Message).where(
-        Message.digest_claim == token, Message.digested_at.is_(None),
-        Message.conversation_id.in_(select(Conversation.id).where(Conversation.partner_id.in_(partner_ids))))
-        .values(digested_at=now).execution_options(synchronize_session=False))
+        if not recipient:
+            continue
+        for rows in conversations.values():
+            rows.sort(key=lambda row: row.id)
+        items = [Item(cid, batch.conversations[cid][1], len(rows), _excerpt(rows[-1].body))
+                 for cid, rows in sorted(conversations.items())]
+        first = min(row.id for rows in conversations.values() for row in rows)
+        fixed = digest_message_id(partner_id, hour)
+        if fixed in taken:  # this hour's digest went out already: these came in late
+            fixed = digest_message_id(partner_id, hour, f"-{first}")
+        count = sum(len(rows) for rows in conversations.values())
+        mail.queue_mail(session, "conversation_digest", recipient, language,
+                        {"items": items, "count": count, "link": link}, message_id=fixed)
+        sent += 1
     session.flush()
-    return len(partner_ids), sent
-
-
+    return sent

@@ -1,7 +1,7 @@
 """The hourly digest of unread messages (`messages.digest`, at five past every hour, UTC).
 
 Each step is its own transaction (see `services.message_digest`): release stale claims,
-claim, then queue and stamp partner by partner in chunks. A run that dies after claiming
+claim, then stamp and queue partner by partner in batches. A run that dies after claiming
 leaves claims that the next run releases once they are stale; a second run at the same time
 claims nothing the first claimed.
 """
@@ -29,13 +29,13 @@ def run_digest(session, *, now: datetime | None = None, chunk: int = 500) -> dic
     token = message_digest.new_token()
     claimed = transaction.run(lambda s: message_digest.claim(s, token, now), session=session, retries=3)
     mails = 0
-    while claimed:
-        with transaction.unit_of_work(session):
-            partners, queued = message_digest.send_claimed(session, token, now, link=link, partners=chunk)
-        if not partners:
-            break
-        mails += queued
-    return {"released": released, "claimed": claimed, "mails": mails}
+    if claimed:
+        batches = transaction.run(lambda s: message_digest.batches(s, claimed, partners=chunk),
+                                  session=session)
+        for batch in batches:
+            with transaction.unit_of_work(session):
+                mails += message_digest.send_batch(session, token, batch, now, link=link)
+    return {"released": released, "claimed": len(claimed), "mails": mails}
 
 
 @task("messages.digest", schedule=crontab(minute="5"), title=_l("Hourly digest of unread messages"))

@@ -270,12 +270,39 @@ def test_a_digest_that_died_after_claiming_is_released_later_and_sent_once(ctx, 
     write(ctx, conversation, Party.customer, "Noch etwas", NOW)
     run_at = NOW + timedelta(hours=1)
     with transaction.unit_of_work(ctx):
-        assert message_digest.claim(ctx, "dead-run", run_at) == 1
+        assert len(message_digest.claim(ctx, "dead-run", run_at)) == 1
     assert run_digest(ctx, now=run_at) == {"released": 0, "claimed": 0, "mails": 0}
     later = run_at + timedelta(hours=1, minutes=1)
     assert run_digest(ctx, now=later) == {"released": 1, "claimed": 1, "mails": 1}
     assert run_digest(ctx, now=later) == {"released": 0, "claimed": 0, "mails": 0}
     assert len(_digests(ctx)) == 1
+
+
+def test_a_slow_digest_whose_claim_was_released_and_taken_over_stamps_and_sends_nothing(ctx, team):
+    schulz, _, other, anna, bernd = team
+    mine = start(ctx, schulz, anna, now=NOW - timedelta(hours=1))
+    theirs = start(ctx, other, bernd, now=NOW - timedelta(hours=1))
+    kept = write(ctx, mine, Party.customer, "Noch etwas", NOW)
+    lost = write(ctx, theirs, Party.customer, "Auch noch", NOW)
+    run_at = NOW + timedelta(hours=1)
+    with transaction.unit_of_work(ctx):
+        claimed = message_digest.claim(ctx, "slow-run", run_at)
+    assert sorted(claimed) == [(kept.message_id, mine.id), (lost.message_id, theirs.id)]
+    with transaction.unit_of_work(ctx):
+        batches = message_digest.batches(ctx, claimed, partners=1)
+    by_partner = sorted([(schulz.id, kept.message_id), (other.id, lost.message_id)])
+    assert [b.message_ids for b in batches] == [[mid] for _, mid in by_partner]
+    with transaction.unit_of_work(ctx):  # another run took this message over meanwhile
+        ctx.execute(sa.update(Message).where(Message.id == lost.message_id).values(digest_claim="next-run"))
+    sent = 0
+    for batch in batches:
+        with transaction.unit_of_work(ctx):
+            sent += message_digest.send_batch(ctx, "slow-run", batch, run_at)
+    assert sent == 1
+    assert [m.recipient for m in _digests(ctx)] == ["anfragen@schulz.example"]
+    ctx.expire_all()
+    assert ctx.get(Message, kept.message_id).digested_at is not None
+    assert ctx.get(Message, lost.message_id).digested_at is None
 
 
 def test_staff_read_a_conversation_only_after_a_report_and_every_read_is_logged(ctx, team, make):
