@@ -5,21 +5,34 @@ executable called `offer.pdf` is refused. Only types on `ALLOWED` pass. The byte
 written to `MESSAGE_FILES_DIR` under a random key (the user's file name is kept in the row
 for the download only); with several machines that folder must be shared storage. A file is
 handed out only to the conversation's two parties: the partner's team and the customer.
+
+Storage follows the transaction that adds the row: the bytes go to `<key>.part` and are
+renamed to `<key>` (a reader never sees half a file) before the commit, so a committed row
+always has its file; when the transaction rolls back, the session's `after_rollback` hook
+deletes the files it wrote. A process that dies between writing and committing leaves a file
+no row names: `sweep` (the hourly `messages.sweep_files` task) deletes such files and `.part`
+leftovers once they are older than `ORPHAN_AGE`, far longer than any transaction lasts.
 """
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import magic
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 
 from ..errors import NotFound, RuleViolations
 from ..models import Conversation, Message, MessageFile
+
+WRITTEN = "message_files_written"  # session.info: paths written in the open transaction
+ORPHAN_AGE = timedelta(hours=1)
 
 # Content type (as libmagic names it) → the file ending a download gets.
 ALLOWED = {
@@ -86,18 +99,63 @@ def check(uploads: list[Upload]) -> list[Checked]:
 
 
 def store(session, message_id: int, files: list[Checked]) -> list[MessageFile]:
-    """Write the bytes under new keys and add their rows to the caller's transaction."""
+    """Write the bytes under new keys and add their rows to the caller's transaction; the
+    files are deleted again if that transaction rolls back."""
     target = folder()
     target.mkdir(parents=True, exist_ok=True)
+    written = session.info.setdefault(WRITTEN, [])
     rows = []
     for file in files:
         key = uuid.uuid4().hex
-        (target / key).write_bytes(file.data)
+        path = target / key
+        partial = path.with_name(key + ".part")
+        written.append(partial)
+        partial.write_bytes(file.data)
+        written.append(path)
+        partial.replace(path)
         row = MessageFile(message_id=message_id, file_name=file.name, content_type=file.content_type,
                           size=len(file.data), storage_key=key)
         session.add(row)
         rows.append(row)
     return rows
+
+
+@event.listens_for(Session, "after_commit")
+def _keep_written(session) -> None:
+    session.info.pop(WRITTEN, None)
+
+
+@event.listens_for(Session, "after_rollback")
+def _delete_written(session) -> None:
+    for path in session.info.pop(WRITTEN, ()):
+        path.unlink(missing_ok=True)
+
+
+def sweep(session, *, now: float | None = None) -> int:
+    """Delete files of the storage folder that no row names (and `.part` leftovers) once they
+    are older than `ORPHAN_AGE`; the number deleted."""
+    target = folder()
+    if not target.is_dir():
+        return 0
+    limit = (time.time() if now is None else now) - ORPHAN_AGE.total_seconds()
+    candidates = {}
+    for entry in target.iterdir():
+        try:
+            if entry.is_file() and entry.stat().st_mtime < limit:
+                candidates[entry.name] = entry
+        except FileNotFoundError:  # deleted meanwhile
+            continue
+    keys = [name for name in candidates if not name.endswith(".part")]
+    known = set()
+    for start in range(0, len(keys), 1000):
+        known.update(session.scalars(select(MessageFile.storage_key)
+                                     .where(MessageFile.storage_key.in_(keys[start:start + 1000]))))
+    deleted = 0
+    for name, entry in candidates.items():
+        if name not in known:
+            entry.unlink(missing_ok=True)
+            deleted += 1
+    return deleted
 
 
 def file_for(session, file_id: int, *, partner_id: int | None = None,

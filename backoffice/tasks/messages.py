@@ -4,6 +4,9 @@ Each step is its own transaction (see `services.message_digest`): release stale 
 claim, then stamp and queue partner by partner in batches. A run that dies after claiming
 leaves claims that the next run releases once they are stale; a second run at the same time
 claims nothing the first claimed.
+
+`messages.sweep_files` (hourly) deletes stored message files that no row names once they are
+an hour old: what a process that died before its commit left behind.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from huey import crontab
 
 from backoffice import transaction
 from backoffice.models.types import utcnow
-from backoffice.services import message_digest
+from backoffice.services import message_digest, message_files
 
 from .registry import task
 
@@ -42,3 +45,10 @@ def run_digest(session, *, now: datetime | None = None, chunk: int = 500) -> dic
 def digest_task(session, ctx) -> dict:
     transaction.keep(session)
     return run_digest(session)
+
+
+@task("messages.sweep_files", schedule=crontab(minute="35"),
+      title=_l("Delete message files of messages that were never saved"))
+def sweep_files_task(session, ctx) -> dict:
+    transaction.keep(session)
+    return {"deleted": transaction.run(lambda s: message_files.sweep(s), session=session)}

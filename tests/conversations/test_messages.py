@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,6 +16,7 @@ from backoffice.models import (
     Conversation,
     ConversationTagging,
     Message,
+    MessageFile,
     OutboxMail,
     Party,
     StaffRead,
@@ -212,6 +215,53 @@ def test_files_are_checked_by_content_stored_and_given_to_the_two_parties_only(c
             "Word- und Excel-Dateien."
         ]
     }
+
+
+def _stored_files():
+    return sorted(p.name for p in message_files.folder().iterdir())
+
+
+def test_a_message_whose_transaction_rolls_back_leaves_no_file_behind(ctx, team):
+    schulz, _, _, anna, _ = team
+    conversation = start(ctx, schulz, anna)
+    before = _stored_files()
+    with pytest.raises(RuntimeError), transaction.unit_of_work(ctx):
+        conversations.post_message(
+            ctx,
+            conversation,
+            Party.customer,
+            "Anbei",
+            now=NOW,
+            files=[Upload("a.pdf", PDF), Upload("b.png", PNG)],
+        )
+        ctx.flush()
+        assert len(_stored_files()) == len(before) + 2  # written before the commit
+        raise RuntimeError("the request failed after storing")
+    assert _stored_files() == before
+    assert ctx.scalars(
+        sa.select(Message.body).where(Message.conversation_id == conversation.id).order_by(Message.id)
+    ).all() == ["Hallo, ich brauche Hilfe."]
+    kept = write(ctx, conversation, Party.customer, "Nochmal", NOW, files=[Upload("a.pdf", PDF)])
+    key = ctx.scalar(sa.select(MessageFile.storage_key).where(MessageFile.message_id == kept.message_id))
+    assert _stored_files() == sorted([*before, key])
+
+
+def test_the_sweep_deletes_only_unreferenced_files_older_than_an_hour(ctx, team):
+    schulz, _, _, anna, _ = team
+    conversation = start(ctx, schulz, anna, files=[Upload("a.pdf", PDF)])
+    key = conversation.messages[0].files[0].storage_key
+    target = message_files.folder()
+    now = time.time()
+    old, young = now - 3601, now - 3599
+    for name, mtime in (("deadbeef" * 4, old), ("feedface" * 4, young), ("cafebabe" * 4 + ".part", old)):
+        (target / name).write_bytes(b"x")
+        os.utime(target / name, (mtime, mtime))
+    os.utime(target / key, (old, old))
+    before = _stored_files()
+    assert message_files.sweep(ctx, now=now) == 2
+    assert _stored_files() == sorted(set(before) - {"deadbeef" * 4, "cafebabe" * 4 + ".part"})
+    assert key in _stored_files() and "feedface" * 4 in _stored_files()
+    assert message_files.sweep(ctx, now=now) == 0
 
 
 def test_the_first_contact_mails_the_partner_at_once_and_later_messages_wait_for_the_digest(ctx, team):
