@@ -30,7 +30,7 @@ from decimal import Decimal
 from flask import current_app, has_app_context
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import and_, bindparam, case, func, or_, select, update
+from sqlalchemy import and_, bindparam, case, func, literal, null, or_, select, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -46,6 +46,7 @@ from ..models import (
     DisputeReason,
     DisputeStatus,
     JobAssignment,
+    JobReview,
     JobStatus,
     LeadCharge,
     LeadRequest,
@@ -985,14 +986,19 @@ class Rating:
 
 @functools.cache
 def _ratings_statement():
-    return (
-        select(Review.partner_id, func.count(Review.id), func.sum(Review.stars))
-        .where(Review.partner_id.in_(bindparam("ids", expanding=True)), Review.hidden.is_(False))
-        .group_by(Review.partner_id)
-    )
+    """Stars per partner over every review a partner can get: the visible reviews of direct
+    requests and the reviews of expert jobs (completed jobs, and leads the partner asked)."""
+    ids = bindparam("ids", expanding=True)
+    stars = union_all(
+        select(Review.partner_id, Review.stars).where(Review.partner_id.in_(ids), Review.hidden.is_(False)),
+        select(JobReview.partner_id, JobReview.stars).where(JobReview.partner_id.in_(ids)),
+    ).subquery()
+    return select(stars.c.partner_id, func.count(), func.sum(stars.c.stars)).group_by(stars.c.partner_id)
 
 
 def ratings(session, partner_ids: list[int]) -> dict[int, Rating]:
+    """The one rating of each partner: shown on the profile and the cards, and (smoothed)
+    used by every ranking."""
     rows = dict.fromkeys(partner_ids, (0, 0))
     if partner_ids:
         for pid, count, total in session.connection().execute(_ratings_statement(), {"ids": partner_ids}):
@@ -1005,17 +1011,32 @@ def ratings(session, partner_ids: list[int]) -> dict[int, Rating]:
     return result
 
 
-def visible_reviews(session, partner_id: int, limit: int = 20) -> list[Review]:
-    return (
-        session.execute(
-            select(Review)
-            .where(Review.partner_id == partner_id, Review.hidden.is_(False))
-            .order_by(Review.id.desc())
-            .limit(limit)
-        )
-        .scalars()
-        .all()
-    )
+@dataclass(frozen=True)
+class ShownReview:
+    """A review as the public profile lists it, of a direct request or an expert job."""
+
+    stars: int
+    text: str | None
+    author_name: str
+    created_at: datetime
+    answer: str | None
+
+
+def visible_reviews(session, partner_id: int, limit: int = 20) -> list[ShownReview]:
+    """The newest reviews behind the rating: visible direct-request reviews and job reviews."""
+    reviews = union_all(
+        select(Review.stars, Review.text, Review.author_name, Review.created_at, Review.answer,
+               Review.id.label("id"), literal(0).label("source"))
+        .where(Review.partner_id == partner_id, Review.hidden.is_(False)),
+        select(JobReview.stars, JobReview.text, JobReview.author_name, JobReview.created_at,
+               null().label("answer"), JobReview.id.label("id"), literal(1).label("source"))
+        .where(JobReview.partner_id == partner_id),
+    ).subquery()
+    rows = session.execute(
+        select(reviews).order_by(reviews.c.created_at.desc(), reviews.c.source.desc(), reviews.c.id.desc())
+        .limit(limit)
+    ).all()
+    return [ShownReview(row.stars, row.text, row.author_name, row.created_at, row.answer) for row in rows]
 
 
 def answer_review(

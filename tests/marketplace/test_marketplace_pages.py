@@ -316,3 +316,51 @@ def test_the_request_form_is_throttled_per_client(app, ctx, elektro, market):
         answers[2].get_data(as_text=True)
     assert ctx.execute(sa.select(sa.func.count(OutboxMail.id)).where(OutboxMail.kind == "request_confirm")
                        ).scalar() == 2
+
+
+def job_reviewed(ctx, elektro, stars_by_partner: dict[int, int]) -> None:
+    """A lead matched to the partners; each partner asks it for a review, and it gives the stars."""
+    from backoffice.models import JobAssignment
+    from backoffice.services import jobs
+
+    with transaction.unit_of_work(ctx):
+        posted = jobs.post_lead(ctx, {"category_id": elektro.id, "requirements": "Ein Shop für Lampen",
+                                      "postal_code": LEIPZIG, "name": "Lea Lampe", "email": "lea@example.org",
+                                      "phone": "0341 1234"})
+    assert sorted(posted.partner_ids) == sorted(stars_by_partner)
+    for partner_id, stars in stars_by_partner.items():
+        assignment_id = ctx.scalar(sa.select(JobAssignment.id).where(JobAssignment.job_id == posted.job_id,
+                                                                     JobAssignment.partner_id == partner_id))
+        with transaction.unit_of_work(ctx):
+            jobs.ask_lead_review(ctx, partner_id, assignment_id, review_url="http://localhost/c/jobs/reviews/")
+        link = ctx.scalars(sa.select(OutboxMail.body_text).where(OutboxMail.kind == "job_review")
+                           .order_by(OutboxMail.id.desc())).first()
+        with transaction.unit_of_work(ctx):
+            jobs.submit_review(ctx, link.split("/c/jobs/reviews/")[1].split()[0], stars, f"Auftrag {stars}")
+
+
+def test_one_rating_counts_direct_request_and_job_reviews_on_the_profile_and_in_the_ranking(app, ctx, elektro,
+                                                                                          market):
+    schulz, meier = market
+    reviewed(ctx, elektro, schulz, "a@example.org", 5, "Sehr gut")
+    hidden = reviewed(ctx, elektro, schulz, "b@example.org", 1, "Beleidigung")
+    with transaction.unit_of_work(ctx):
+        hidden.hidden, hidden.hidden_reason = True, "Beleidigend"
+    job_reviewed(ctx, elektro, {schulz.id: 2, meier.id: 4})
+    rating = marketplace.ratings(ctx, [schulz.id, meier.id])
+    assert (rating[schulz.id].average, rating[schulz.id].count, rating[schulz.id].smoothed) == (
+        D("3.5"), 2, D("3.8000"))  # (4 × 3 + 5 + 2) / 5
+    assert (rating[meier.id].average, rating[meier.id].count, rating[meier.id].smoothed) == (
+        D("4.0"), 1, D("4.0000"))
+    assert [(r.stars, r.text, r.author_name) for r in marketplace.visible_reviews(ctx, schulz.id)] == [
+        (2, "Auftrag 2", "Lea Lampe"), (5, "Sehr gut", "Karla Kunde")]
+    page = app.test_client().get(f"/directory/partner/{schulz.id}").get_data(as_text=True)
+    assert "Durchschnittlich 3,5 von 5 Sternen (2 Bewertungen)" in page
+    assert "Auftrag 2" in page and "Lea L." in page and "Sehr gut" in page
+    assert "Beleidigung" not in page and "Auftrag 4" not in page
+    with transaction.unit_of_work(ctx):
+        request = marketplace.submit_request(
+            ctx, category_id=elektro.id, description="Herd anschließen", postal_code=LEIPZIG,
+            name="Karla Kunde", email="c@example.org", confirm_url="x")
+    ranked = {r.partner_id: r.rating for r in marketplace.rank(ctx, request)}
+    assert ranked == {schulz.id: D("3.8000"), meier.id: D("4.0000")}
