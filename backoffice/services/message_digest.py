@@ -161,7 +161,7 @@ def send_batch(session, token: str, batch: Batch, now: datetime | None = None, *
     taken = set(session.scalars(select(OutboxMail.message_id).where(OutboxMail.message_id.in_(
         [digest_message_id(pid, hour) for pid in per_partner]))))
     addresses = notification_addresses(session, per_partner)
-    sent = 0
+    queued = []
     for partner_id, conversations in sorted(per_partner.items()):
         recipient, language = addresses[partner_id]
         if not recipient:
@@ -175,8 +175,7 @@ def send_batch(session, token: str, batch: Batch, now: datetime | None = None, *
         if fixed in taken:  # this hour's digest went out already: these came in late
             fixed = digest_message_id(partner_id, hour, f"-{first}")
         count = sum(len(rows) for rows in conversations.values())
-        mail.queue_mail(session, "conversation_digest", recipient, language,
-                        {"items": items, "count": count, "link": link}, message_id=fixed)
-        sent += 1
+        queued.append((recipient, language, {"items": items, "count": count, "link": link}, fixed))
+    sent = mail.queue_mails(session, "conversation_digest", queued)
     session.flush()
     return sent
