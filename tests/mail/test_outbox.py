@@ -67,6 +67,18 @@ def test_mails_go_out_once_in_the_recipients_language_with_text_and_html(ctx, sm
     assert len(de.get_all("Message-ID")) == 1
 
 
+def test_a_batch_of_mails_goes_out_over_one_smtp_connection(ctx, smtp_server):
+    with transaction.unit_of_work(ctx):
+        queued = outbox.queue_mails(ctx, "team_invitation", [
+            (f"kim{n}@example.org", "de", INVITATION, f"<batch-{n}@partnerdesk.local>") for n in range(5)])
+    assert queued == 5
+    assert deliver(ctx, limit=3) == {"sent": 5, "failed": 0}
+    assert sorted(m["Message-ID"] for m in smtp_server.messages) == [
+        f"<batch-{n}@partnerdesk.local>" for n in range(5)]
+    peers = smtp_server.recorder.peers
+    assert len(set(peers[:3])) == 1 and len(set(peers[3:])) == 1 and peers[0] != peers[3]
+
+
 def test_mails_wait_while_the_server_is_down_and_go_out_when_it_is_back(ctx, smtp_server):
     smtp_server.stop()
     with transaction.unit_of_work(ctx):

@@ -22,6 +22,7 @@ class Recorder:
 
     def __init__(self):
         self.messages: list[Message] = []
+        self.peers: list = []  # the client's (address, port) of each message: one per connection
         self.refuse: set[str] = set()
         self.delay = 0.0
         self.lock = threading.Lock()
@@ -37,6 +38,7 @@ class Recorder:
             time.sleep(self.delay)
         with self.lock:
             self.messages.append(email.message_from_bytes(envelope.original_content or envelope.content))
+            self.peers.append(session.peer)
         return "250 Message accepted for delivery"
 
 
