@@ -24,13 +24,14 @@ from flask import current_app, has_app_context
 from flask_babel import format_currency, format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, bindparam, exists, func, select, update
+from sqlalchemy import and_, bindparam, exists, func, or_, select, update
 
 from ..errors import Conflict, DomainError, Forbidden, NotFound, RuleViolations
 from ..models import (
     Address,
     AddressType,
     Audience,
+    CustomerBlock,
     Offer,
     OfferState,
     OrderRequest,
@@ -46,7 +47,7 @@ from ..models import (
     ServiceOrderStatus,
     ServicePackage,
 )
-from ..models.types import utcnow
+from ..models.types import UTCDateTime, utcnow
 from . import conversations, order_windows
 from .money import vat_breakdown
 
@@ -262,47 +263,6 @@ def _package_for_order(session, package_id: int) -> ServicePackage:
     return package
 
 
-def _new_order(
-    session,
-    *,
-    partner_id: int,
-    customer_id: int,
-    service_id: int | None,
-    package_id: int | None,
-    offer_id: int | None,
-    title: str,
-    scope: str,
-    gross: Decimal,
-    delivery_days: int,
-    now: datetime,
-) -> ServiceOrder:
-    rate = vat_rate()
-    (split,) = vat_breakdown({rate: Decimal(gross)})
-    order = ServiceOrder(
-        partner_id=partner_id,
-        customer_id=customer_id,
-        service_id=service_id,
-        package_id=package_id,
-        offer_id=offer_id,
-        title=title[:330],
-        scope=scope,
-        gross=split.gross,
-        vat_rate=rate,
-        net=split.net,
-        vat=split.vat,
-        delivery_days=delivery_days,
-        status=S.ordered,
-        created_at=now,
-    )
-    session.add(order)
-    session.flush()
-    session.add(
-        ServiceOrderEvent(order_id=order.id, from_status=None, to_status=S.ordered, by=Party.customer, at=now)
-    )
-    session.flush()
-    return order
-
-
 def place_order(session, customer_id: int, package_id: int, now: datetime | None = None) -> ServiceOrder:
     """A customer orders a package directly (refused where they must send a request)."""
     now = now or current_time()
@@ -316,7 +276,7 @@ def place_order(session, customer_id: int, package_id: int, now: datetime | None
             _("This partner asks for a request before an order at this time: send a request instead."),
             status=409,
         )
-    return _new_order(
+    order_id = _insert_order(
         session,
         partner_id=service.partner_id,
         customer_id=customer_id,
@@ -329,6 +289,7 @@ def place_order(session, customer_id: int, package_id: int, now: datetime | None
         delivery_days=package.delivery_days,
         now=now,
     )
+    return session.get(ServiceOrder, order_id)
 
 
 def _scoped(session, model, pk: int, partner_id: int | None, customer_id: int | None, lock: bool, missing):
@@ -756,36 +717,128 @@ class Accepted:
     repeated: bool
 
 
+# Built once (accepting runs as often as customers click): one guarded UPDATE that takes the
+# offer from open to accepted only while it is the customer's, open, unexpired and the partner
+# has not blocked the customer, and returns what the order needs. On PostgreSQL a concurrent
+# accept waits for the row and then finds it no longer open; SQLite has one writer at a time.
+_ACCEPT = (
+    update(Offer)
+    .where(
+        Offer.id == bindparam("the_offer"),
+        Offer.customer_id == bindparam("the_customer"),
+        Offer.state == OfferState.open,
+        or_(Offer.expires_at.is_(None), Offer.expires_at > bindparam("now", type_=UTCDateTime)),
+        ~exists().where(CustomerBlock.partner_id == Offer.partner_id,
+                        CustomerBlock.customer_id == Offer.customer_id),
+    )
+    .values(state=OfferState.accepted, decided_at=bindparam("decided", type_=UTCDateTime))
+    .returning(
+        Offer.partner_id,
+        Offer.request_id,
+        Offer.service_id,
+        Offer.package_id,
+        Offer.scope,
+        Offer.price,
+        Offer.delivery_days,
+        select(Service.title).where(Service.id == Offer.service_id).scalar_subquery(),
+    )
+)
+_REQUEST_ACCEPTED = (
+    update(OrderRequest)
+    .where(OrderRequest.id == bindparam("the_request"), OrderRequest.state == RequestState.offer_sent)
+    .values(state=RequestState.accepted)
+)
+_INSERT_ORDER = ServiceOrder.__table__.insert().returning(ServiceOrder.__table__.c.id)
+_INSERT_EVENT = ServiceOrderEvent.__table__.insert()
+
+
+def _insert_order(
+    session,
+    *,
+    partner_id: int,
+    customer_id: int,
+    service_id: int | None,
+    package_id: int | None,
+    offer_id: int | None,
+    title: str,
+    scope: str,
+    gross: Decimal,
+    delivery_days: int,
+    now: datetime,
+) -> int:
+    """The order and its first event in two INSERTs (no ORM objects, no flush); its id."""
+    rate = vat_rate()
+    (split,) = vat_breakdown({rate: Decimal(gross)})
+    connection = session.connection()
+    order_id = connection.execute(
+        _INSERT_ORDER,
+        {
+            "partner_id": partner_id,
+            "customer_id": customer_id,
+            "service_id": service_id,
+            "package_id": package_id,
+            "offer_id": offer_id,
+            "title": title[:330],
+            "scope": scope,
+            "gross": split.gross,
+            "vat_rate": rate,
+            "net": split.net,
+            "vat": split.vat,
+            "delivery_days": delivery_days,
+            "status": S.ordered,
+            "created_at": now,
+        },
+    ).scalar_one()
+    connection.execute(
+        _INSERT_EVENT,
+        {"order_id": order_id, "from_status": None, "to_status": S.ordered, "by": Party.customer, "at": now},
+    )
+    return order_id
+
+
 def accept_offer(session, customer_id: int, offer_id: int, now: datetime | None = None) -> Accepted:
     """The customer accepts an open offer: one service order, also when accepted twice at once
-    (the second answers with the first's order). Request to order does not apply here (R4)."""
+    (the second answers with the first's order). Request to order does not apply here (R4).
+
+    Three statements when it succeeds (the guarded UPDATE, the order, its event; a fourth for
+    the request the offer answered). Only when the UPDATE changes nothing is the offer read,
+    locked, to answer why: not the customer's, accepted before, expired, no longer open, or
+    the partner blocked the customer."""
     now = now or current_time()
-    offer = offer_of(session, offer_id, customer_id=customer_id, lock=True)
-    if offer.state is OfferState.accepted:
-        return Accepted(_order_of_offer(session, offer.id), True)
-    _refuse_unless_open(offer, now)
-    if conversations.is_blocked(session, offer.partner_id, customer_id):
-        raise Forbidden("blocked", _("This partner does not accept orders from you."))
-    if not _decide(session, offer, OfferState.accepted, now):
-        session.refresh(offer)
+    connection = session.connection()
+    for _attempt in range(2):
+        row = connection.execute(
+            _ACCEPT, {"the_offer": offer_id, "the_customer": customer_id, "now": now, "decided": now}
+        ).first()
+        if row is not None:
+            break
+        offer = offer_of(session, offer_id, customer_id=customer_id, lock=True)
+        session.refresh(offer)  # the state another transaction committed meanwhile
         if offer.state is OfferState.accepted:
             return Accepted(_order_of_offer(session, offer.id), True)
         _refuse_unless_open(offer, now)
-    title = offer.service.title if offer.service is not None else _("Custom offer")
-    order = _new_order(
+        if conversations.is_blocked(session, offer.partner_id, customer_id):
+            raise Forbidden("blocked", _("This partner does not accept orders from you."))
+    else:
+        raise Conflict("offer_being_accepted", _("This offer is being accepted; reload in a moment."))
+    partner_id, request_id, service_id, package_id, scope, price, delivery_days, service_title = row
+    if request_id is not None:
+        connection.execute(_REQUEST_ACCEPTED, {"the_request": request_id})
+    custom = _("Custom offer")
+    order_id = _insert_order(
         session,
-        partner_id=offer.partner_id,
+        partner_id=partner_id,
         customer_id=customer_id,
-        service_id=offer.service_id,
-        package_id=offer.package_id,
-        offer_id=offer.id,
-        title=f"{title} – {_('Custom offer')}",
-        scope=offer.scope,
-        gross=offer.price,
-        delivery_days=offer.delivery_days,
+        service_id=service_id,
+        package_id=package_id,
+        offer_id=offer_id,
+        title=f"{custom if service_title is None else service_title} – {custom}",
+        scope=scope,
+        gross=price,
+        delivery_days=delivery_days,
         now=now,
     )
-    return Accepted(order.id, False)
+    return Accepted(order_id, False)
 
 
 def _order_of_offer(session, offer_id: int) -> int:
