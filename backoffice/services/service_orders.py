@@ -12,6 +12,11 @@ to order" per service, customers' requests, and partners' custom offers that may
   `expire_due` (a periodic task; guarded UPDATEs, so a second run changes nothing). Expiry
   is also checked when an offer is accepted.
 - A block closes everything open between the two (`close_for_block`, a conversations CLOSER).
+- Mails go through the outbox in the transaction of the change that causes them, so each is
+  queued exactly when its change is committed (once): the partner's notification address on
+  a request and on a direct order; the customer on a custom offer, a declined request, and
+  when the partner accepts or delivers an order. Each in the recipient's language, with a
+  link to the page that shows it (`PUBLIC_URL`; without it the mails carry no link).
 """
 
 from __future__ import annotations
@@ -19,7 +24,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
+from babel.numbers import format_currency as format_money
 from flask import current_app, has_app_context
 from flask_babel import format_currency, format_datetime
 from flask_babel import gettext as _
@@ -36,6 +43,7 @@ from ..models import (
     OfferState,
     OrderRequest,
     Partner,
+    PartnerProfile,
     Party,
     RequestPackage,
     RequestState,
@@ -48,7 +56,7 @@ from ..models import (
     ServicePackage,
 )
 from ..models.types import UTCDateTime, utcnow
-from . import conversations, order_windows
+from . import conversations, mail, order_windows
 from .money import vat_breakdown
 
 S = ServiceOrderStatus
@@ -289,7 +297,9 @@ def place_order(session, customer_id: int, package_id: int, now: datetime | None
         delivery_days=package.delivery_days,
         now=now,
     )
-    return session.get(ServiceOrder, order_id)
+    order = session.get(ServiceOrder, order_id)
+    _mail_order_placed(session, order, session.get(Address, customer_id).name)
+    return order
 
 
 def _scoped(session, model, pk: int, partner_id: int | None, customer_id: int | None, lock: bool, missing):
@@ -398,6 +408,8 @@ def move_order(
     )
     session.flush()
     session.refresh(order)
+    if by is Party.partner and step.to in (S.in_progress, S.delivered):
+        _mail_order_moved(session, order)
     return order
 
 
@@ -459,6 +471,7 @@ def send_request(
         service_id=service.id,
         now=now,
         body=_("Request to order “%(package)s”: %(needs)s", package=package.name, needs=needs),
+        mail_partner=False,  # the request's own mail below says more
     )
     found = OrderRequest(
         partner_id=service.partner_id,
@@ -474,6 +487,7 @@ def send_request(
     )
     session.add(found)
     session.flush()
+    _mail_request(session, found, session.get(Address, customer_id).name, service.title, package.name)
     return found
 
 
@@ -529,6 +543,7 @@ def decline_request(
     conversation = conversations.conversation_of(session, found.conversation_id, partner_id=partner_id)
     conversations.post_message(session, conversation, Party.partner, message, author_user_id=user_id, now=now)
     session.refresh(found)
+    _mail_declined(session, found, message)
     return found
 
 
@@ -643,6 +658,8 @@ def send_offer(
             .execution_options(synchronize_session=False)
         )
     session.flush()
+    title = session.scalar(select(Service.title).where(Service.id == service_id)) if service_id else None
+    _mail_offer(session, offer, title)
     return offer
 
 
@@ -981,6 +998,95 @@ def close_for_block(session, partner_id: int, customer_id: int, now: datetime) -
 
 
 conversations.CLOSERS.append(close_for_block)
+
+
+# --------------------------------------------------------------------------- mails
+
+PARTNER_PAGE = "/my/service-orders/"
+CUSTOMER_PAGE = "/c/service-orders/"
+
+
+def _link(path: str) -> str | None:
+    base = (_setting("PUBLIC_URL", "") or "").rstrip("/")
+    return f"{base}{path}" if base else None
+
+
+def _money(value: Decimal, language: str) -> str:
+    return format_money(value, "EUR", locale=language)
+
+
+def _moment(value: datetime | None, language: str) -> str | None:
+    """A time in the company's zone, with the zone's abbreviation (the customer has none)."""
+    if value is None:
+        return None
+    local = value.astimezone(ZoneInfo(_setting("COMPANY_TIME_ZONE", "Europe/Berlin")))
+    shape = "%d.%m.%Y %H:%M" if language == "de" else "%Y-%m-%d %H:%M"
+    return f"{local.strftime(shape)} {local.tzname()}"
+
+
+def _partner_name(session, partner_id: int) -> str:
+    name = session.scalar(select(PartnerProfile.display_name).where(PartnerProfile.partner_id == partner_id))
+    if name:
+        return name
+    return session.scalar(
+        select(Address).join(Partner, Partner.address_id == Address.id).where(Partner.id == partner_id)
+    ).name
+
+
+def _mail_partner(session, partner_id: int, kind: str, context: dict) -> None:
+    recipient, language = conversations.notification_address(session, partner_id)
+    if recipient:
+        mail.queue_mail(session, kind, recipient, language, dict(context, link=_link(PARTNER_PAGE)))
+
+
+def _mail_customer(session, customer_id: int, partner_id: int, kind: str, path: str, context) -> None:
+    """`context(language)`: the mail's values, some of them written in the recipient's language."""
+    customer = session.get(Address, customer_id)
+    if customer is None or not customer.email:
+        return
+    language = mail.language_of(customer.language)
+    values = dict(context(language), name=customer.name, partner=_partner_name(session, partner_id))
+    mail.queue_mail(session, kind, customer.email, language, dict(values, link=_link(path)))
+
+
+def _mail_order_placed(session, order: ServiceOrder, customer_name: str) -> None:
+    recipient, language = conversations.notification_address(session, order.partner_id)
+    if recipient:
+        mail.queue_mail(session, "service_order_placed", recipient, language, {
+            "customer": customer_name, "title": order.title, "scope": order.scope,
+            "gross": _money(order.gross, language), "days": order.delivery_days, "order_id": order.id,
+            "link": _link(PARTNER_PAGE)})
+
+
+def _mail_request(session, found: OrderRequest, customer_name: str, service_title: str,
+                  package_name: str) -> None:
+    recipient, language = conversations.notification_address(session, found.partner_id)
+    if recipient:
+        mail.queue_mail(session, "service_order_request", recipient, language, {
+            "customer": customer_name, "service": service_title, "package": package_name,
+            "needs": found.needs, "wished_start": found.wished_start,
+            "answer_due": _moment(found.answer_due_at, language), "link": _link(PARTNER_PAGE)})
+
+
+def _mail_offer(session, offer: Offer, service_title: str | None) -> None:
+    _mail_customer(session, offer.customer_id, offer.partner_id, "service_order_offer", CUSTOMER_PAGE,
+                   lambda language: {"service": service_title, "scope": offer.scope,
+                                     "price": _money(offer.price, language), "days": offer.delivery_days,
+                                     "expires": _moment(offer.expires_at, language)})
+
+
+def _mail_declined(session, found: OrderRequest, message: str) -> None:
+    title = session.scalar(select(Service.title).where(Service.id == found.service_id))
+    _mail_customer(session, found.customer_id, found.partner_id, "service_order_request_declined",
+                   CUSTOMER_PAGE, lambda language: {"service": title, "message": message})
+
+
+def _mail_order_moved(session, order: ServiceOrder) -> None:
+    """The partner accepted or delivered an order: the customer hears of it."""
+    _mail_customer(session, order.customer_id, order.partner_id, f"service_order_{order.status.value}",
+                   f"{CUSTOMER_PAGE}{order.id}",
+                   lambda language: {"title": order.title, "order_id": order.id,
+                                     "due": _moment(order.due_at, language)})
 
 
 # --------------------------------------------------------------------------- metrics
