@@ -1111,10 +1111,21 @@ def _percent(part: int, whole: int) -> Decimal | None:
 
 
 def metrics(session, partner_id: int, now: datetime | None = None) -> Metrics:
-    """The last 90 days. Response: requests to order (answered by an offer or a decline) and
-    orders (answered by accepting or cancelling), answered within a day; an item still inside
-    its day and unanswered is not counted yet. Cancellations: cancelled orders of all orders.
-    A declined request is no order, so it never counts as a cancellation."""
+    """A partner's service-order metrics over the last 90 days before `now` (shown to the
+    partner; the marketplace ranking reads them from here).
+
+    - `response_rate`: percent (one decimal) of the items that needed the partner's answer
+      and got it within 24 hours. Items: requests to order (answered by a custom offer or a
+      decline) and direct orders (answered by accepting, or by the partner cancelling). An
+      unanswered item still inside its 24 hours is not counted yet. None: no item counted.
+    - `response_hours`: mean hours (one decimal) from such an item to its answer, over the
+      answered ones; None when none was answered.
+    - `cancellation_rate`: percent (one decimal) of the service orders created in the period
+      that are cancelled, by either side; None without orders. A declined request is no
+      order, so it never counts as a cancellation (R3).
+    - `requests`, `orders`, `cancelled`: the counts behind them (requests to order received,
+      service orders created, of them cancelled).
+    """
     now = now or current_time()
     since = now - timedelta(days=METRIC_DAYS)
     items = [
