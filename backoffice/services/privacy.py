@@ -12,7 +12,8 @@ when an address may be deleted at all.
   are cleared, the linked login deactivated and its sessions ended. The erasure is audited
   with who and why.
 - `refuse_hard_delete` says why an address cannot be deleted: a partner's, one with
-  orders, service orders (requests, offers), invoices, redemptions, a downline or vouchers reserved for it (erase it instead).
+  orders, service orders (requests, offers), invoices, redemptions, a downline or vouchers
+  reserved for it (erase it instead).
 """
 
 from __future__ import annotations

@@ -10,7 +10,8 @@ to order" per service, customers' requests, and partners' custom offers that may
   answers with the order the first one created.
 - Requests the partner leaves unanswered and offers past their expiry are closed by
   `expire_due` (a periodic task; guarded UPDATEs, so a second run changes nothing). Expiry
-  is also checked when an offer is accepted.
+  is also checked when an offer is accepted. A day before, `remind_due` reminds the partner
+  of the request and the customer of the offer, once each.
 - A block closes everything open between the two (`close_for_block`, a conversations CLOSER).
 - Mails go through the outbox in the transaction of the change that causes them, so each is
   queued exactly when its change is committed (once): the partner's notification address on
@@ -945,6 +946,55 @@ def expire_due(session, now: datetime | None = None) -> Expired:
         .execution_options(synchronize_session=False)
     ).rowcount
     return Expired(requests, offers)
+
+
+REMINDER_HOURS = 24
+
+
+@dataclass(frozen=True)
+class Reminded:
+    requests: int
+    offers: int
+
+
+def remind_due(session, now: datetime | None = None) -> Reminded:
+    """Remind once, within the last `REMINDER_HOURS` before it expires: the partner of a
+    request to order it has not answered, the customer of an open offer. Each reminder is
+    claimed by a guarded UPDATE (`reminded_at IS NULL … RETURNING`) in the transaction of its
+    outbox mail, so a second, late or concurrent run mails nothing again."""
+    now = now or current_time()
+    until = now + timedelta(hours=REMINDER_HOURS)
+    requests = session.execute(
+        update(OrderRequest)
+        .where(OrderRequest.state == RequestState.pending, OrderRequest.reminded_at.is_(None),
+               OrderRequest.answer_due_at > now, OrderRequest.answer_due_at <= until)
+        .values(reminded_at=now)
+        .returning(OrderRequest.id)
+        .execution_options(synchronize_session=False)
+    ).scalars().all()
+    offers = session.execute(
+        update(Offer)
+        .where(Offer.state == OfferState.open, Offer.reminded_at.is_(None),
+               Offer.expires_at > now, Offer.expires_at <= until)
+        .values(reminded_at=now)
+        .returning(Offer.id)
+        .execution_options(synchronize_session=False)
+    ).scalars().all()
+    for request_id in sorted(requests):
+        found = session.get(OrderRequest, request_id)
+        recipient, language = conversations.notification_address(session, found.partner_id)
+        if recipient:
+            mail.queue_mail(session, "service_order_request_reminder", recipient, language, {
+                "customer": found.customer.name, "service": found.service.title, "needs": found.needs,
+                "answer_due": _moment(found.answer_due_at, language), "link": _link(PARTNER_PAGE)})
+    for offer_id in sorted(offers):
+        offer = session.get(Offer, offer_id)
+        title = offer.service.title if offer.service is not None else None
+        _mail_customer(session, offer.customer_id, offer.partner_id, "service_order_offer_reminder",
+                       CUSTOMER_PAGE, lambda language, offer=offer, title=title: {
+                           "service": title, "scope": offer.scope, "price": _money(offer.price, language),
+                           "expires": _moment(offer.expires_at, language)})
+    return Reminded(len(requests), len(offers))
 
 
 OPEN_ORDER = (S.ordered, S.in_progress, S.delivered, S.revision)

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from backoffice import transaction
 from backoffice.errors import DomainError
 from backoffice.models import Address, AddressType, Language, OutboxMail, Partner, Party
+from backoffice.services import conversations
 from backoffice.services import service_orders as so
 from backoffice.tasks.mail import deliver
 from tests.support.directory import category, published_partner
@@ -201,3 +202,68 @@ def test_without_a_public_url_the_mails_carry_no_link(app, ctx, make, shop, monk
     ctx.expire_all()
     (body,) = ctx.scalars(sa.select(OutboxMail.body_text)).all()
     assert "http" not in body and "Zu Ihren Bestellungen" not in body
+
+
+def test_a_day_before_expiry_the_partner_and_the_customer_are_reminded_once(ctx, make, shop, smtp_server):
+    partner = shop["partner"]
+    partner_mail = ctx.get(Address, partner.address_id).email
+    asking = make.address(type=AddressType.new_customer, first_name="Nora", last_name="New")
+    holding = make.address(
+        type=AddressType.customer, first_name="Sam", last_name="Regular", language=Language.en
+    )
+    with transaction.unit_of_work(ctx):  # due at NIGHT + 48 h
+        so.send_request(
+            ctx, asking.id, shop["packages"][0].id, needs="Ein Logo", wished_start=None, now=NIGHT
+        )
+        posted = conversations.start_conversation(
+            ctx, holding.id, partner.id, requirements="Flyer", body="Hallo", now=NIGHT
+        )
+        so.send_offer(
+            ctx,
+            partner.id,
+            posted.conversation_id,
+            scope="Flyer A5",
+            price=Decimal("80.00"),
+            delivery_days=2,
+            expires_at=NIGHT + timedelta(hours=30),
+            now=NIGHT,
+        )
+        so.send_offer(  # without an expiry: never reminded
+            ctx,
+            partner.id,
+            posted.conversation_id,
+            scope="Plakat",
+            price=Decimal("90.00"),
+            delivery_days=2,
+            now=NIGHT,
+        )
+    before = len(outbox(ctx))
+
+    def sweep(hours):
+        return transaction.run(lambda s: so.remind_due(s, now=NIGHT + timedelta(hours=hours)))
+
+    assert sweep(5) == so.Reminded(0, 0)
+    assert sweep(7) == so.Reminded(0, 1)  # the offer expires in 23 hours, the request in 41
+    assert sweep(25) == so.Reminded(1, 0)  # the request is due in 23 hours
+    assert sweep(26) == so.Reminded(0, 0)
+    assert sweep(50) == so.Reminded(0, 0)  # past its due time: the expiry sweep's, no reminder
+    assert outbox(ctx)[before:] == [
+        ("service_order_offer_reminder", holding.email),
+        ("service_order_request_reminder", partner_mail),
+    ]
+    for kind in ("service_order_request", "service_order_offer", "conversation_first_contact"):
+        ctx.execute(sa.delete(OutboxMail).where(OutboxMail.kind == kind))
+    ctx.commit()
+    (offer_to, offer_subject, offer_body), (request_to, request_subject, request_body) = received(
+        ctx, smtp_server, 2
+    )
+    assert (offer_to, offer_subject) == (holding.email, "Your offer from Schulz GmbH expires soon")
+    assert "is valid only until 2026-11-06 05:30 CET:\n\nFlyer A5\n\nPrice: €80.00 incl. VAT." in offer_body
+    assert offer_body.rstrip().endswith(f"Your offers: {BASE}/c/service-orders/")
+    assert (request_to, request_subject) == (
+        partner_mail,
+        "Bestellanfrage läuft in 24 Stunden ab: Leistung von schulz",
+    )
+    assert "Bestellanfrage von Nora New zu „Leistung von schulz“" in request_body
+    assert "läuft sie am 06.11.2026 23:30 CET ab" in request_body
+    assert request_body.rstrip().endswith(f"Zu Ihren Anfragen: {BASE}/my/service-orders/")
