@@ -173,6 +173,7 @@ class OrderRequest(Model):
     answered_at = Column(UTCDateTime, nullable=True)
     decline_message = Column(Text, nullable=True)
     closed_at = Column(UTCDateTime, nullable=True)
+    reminded_at = Column(UTCDateTime, nullable=True)  # the partner was reminded before it expires
 
     service = relationship("Service")
     package = relationship("ServicePackage")
@@ -209,6 +210,7 @@ class Offer(Model):
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
     created_by_user_id = Column(Integer, ForeignKey("ab_user.id", ondelete="SET NULL"), nullable=True)
     decided_at = Column(UTCDateTime, nullable=True)
+    reminded_at = Column(UTCDateTime, nullable=True)  # the customer was reminded before it expires
 
     service = relationship("Service")
 

@@ -78,11 +78,13 @@ def _refuse_unless_contactable(session, partner_id: int, customer_id: int) -> No
 def start_conversation(session, customer_id: int, partner_id: int, *, requirements: str, body: str,
                        service_id: int | None = None, store_name: str | None = None,
                        store_url: str | None = None, now: datetime | None = None,
-                       files: list[message_files.Upload] = (), conversation_url: str | None = None) -> Posted:
+                       files: list[message_files.Upload] = (), conversation_url: str | None = None,
+                       mail_partner: bool = True) -> Posted:
     """A customer's first message to a partner: it outlines the work (service, store, needs).
 
     The partner's notification address gets a mail at once (`conversation_url` + the id is
-    the link in it); later messages go into the hourly digest instead.
+    the link in it; `mail_partner=False`: the caller sends its own mail about it); later
+    messages go into the hourly digest instead.
     """
     now = now or utcnow()
     _refuse_unless_contactable(session, partner_id, customer_id)
@@ -123,7 +125,8 @@ def start_conversation(session, customer_id: int, partner_id: int, *, requiremen
     session.flush()
     conversation.last_customer_message_id = message.id
     message_files.store(session, message.id, checked)
-    _mail_first_contact(session, conversation, message, conversation_url, len(checked))
+    if mail_partner:
+        _mail_first_contact(session, conversation, message, conversation_url, len(checked))
     session.flush()
     return Posted(conversation.id, message.id)
 

@@ -2,8 +2,9 @@
 when an address may be deleted at all.
 
 - `personal_data` collects master data, consents, the partner profile, orders with their
-  lines, invoices, voucher redemptions, audit entries and the position in the sponsor
-  tree as plain values; `as_json` and `as_xlsx` write them for the person.
+  lines, invoices, voucher redemptions, the customer's service orders (with their steps),
+  requests to order and the custom offers made to it, audit entries and the position in the
+  sponsor tree as plain values; `as_json` and `as_xlsx` write them for the person.
 - `erase` anonymises the personal fields and keeps what must stay: invoices with their
   legally required data (buyer name and address, amounts; commercial and tax law keep
   them for years), orders and redemptions as bookkeeping, and the node in the tree, so
@@ -11,7 +12,8 @@ when an address may be deleted at all.
   are cleared, the linked login deactivated and its sessions ended. The erasure is audited
   with who and why.
 - `refuse_hard_delete` says why an address cannot be deleted: a partner's, one with
-  orders, invoices, redemptions, a downline or vouchers reserved for it (erase it instead).
+  orders, service orders (requests, offers), invoices, redemptions, a downline or vouchers
+  reserved for it (erase it instead).
 """
 
 from __future__ import annotations
@@ -29,7 +31,20 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..errors import Conflict, NotFound, RuleViolations
-from ..models import Address, AuditEntry, Invoice, Order, Partner, Redemption, Voucher, VoucherCode
+from ..models import (
+    Address,
+    AuditEntry,
+    Invoice,
+    Offer,
+    Order,
+    OrderRequest,
+    Partner,
+    Redemption,
+    ServiceOrder,
+    ServiceOrderEvent,
+    Voucher,
+    VoucherCode,
+)
 from .sessions import end_sessions
 
 MASTER_FIELDS = ["id", "type", "salutation", "first_name", "last_name", "company", "email", "phone",
@@ -43,6 +58,17 @@ ERASED_FIELDS = ["salutation", "first_name", "company", "email", "phone", "stree
                  "city", "external_key"]
 ERASED_PROFILE_FIELDS = ["profile_text", "notification_email", "iban", "bic", "picture"]
 ERASED_NAME = "—"
+SERVICE_ORDER_FIELDS = ["id", "partner_id", "service_id", "package_id", "offer_id", "title", "scope", "gross",
+                        "vat_rate", "net", "vat", "delivery_days", "status", "created_at", "accepted_at",
+                        "due_at", "delivered_at", "completed_at", "cancelled_at", "cancelled_by",
+                        "cancel_reason"]
+SERVICE_ORDER_EVENT_FIELDS = ["from_status", "to_status", "by", "note", "at"]
+REQUEST_FIELDS = ["id", "partner_id", "service_id", "package_id", "conversation_id", "needs", "wished_start",
+                  "state", "created_at", "answer_due_at", "answered_at", "decline_message", "closed_at"]
+OFFER_FIELDS = ["id", "partner_id", "conversation_id", "request_id", "service_id", "package_id", "scope",
+                "price", "delivery_days", "expires_at", "state", "created_at", "decided_at"]
+# Sections that are lists of records: a sheet with a header row even for a single record.
+LIST_SECTIONS = ("orders", "service_orders", "order_requests", "offers")
 
 
 @dataclass(frozen=True)
@@ -107,6 +133,7 @@ def personal_data(session: Session, address_id: int) -> dict:
                               "buyer_address", "total_net", "total_vat", "total_gross"]) for i in invoices],
         "redemptions": [_row(r, ["order_id", "amount", "was_new_customer", "redeemed_at", "released_at"])
                         for r in redemptions],
+        **_service_orders(session, address_id),
         "audit_entries": [_row(e, ["occurred_at", "actor_label", "entity", "field", "old_value",
                                    "new_value", "reason"]) for e in audit],
         "downline_position": {
@@ -115,6 +142,26 @@ def personal_data(session: Session, address_id: int) -> dict:
             "firstline_count": address.firstline_count,
             "downline_count": address.downline_count,
         },
+    }
+
+
+def _service_orders(session: Session, address_id: int) -> dict:
+    """The address as a customer of partners' services: its orders with their steps, its
+    requests to order and the offers made to it (three queries and one for all steps)."""
+    orders = session.scalars(
+        select(ServiceOrder).where(ServiceOrder.customer_id == address_id).order_by(ServiceOrder.id)).all()
+    steps: dict[int, list[dict]] = {order.id: [] for order in orders}
+    if steps:
+        events = select(ServiceOrderEvent).where(ServiceOrderEvent.order_id.in_(list(steps)))
+        for event in session.scalars(events.order_by(ServiceOrderEvent.id)):
+            steps[event.order_id].append(_row(event, SERVICE_ORDER_EVENT_FIELDS))
+    requests = session.scalars(
+        select(OrderRequest).where(OrderRequest.customer_id == address_id).order_by(OrderRequest.id))
+    offers = session.scalars(select(Offer).where(Offer.customer_id == address_id).order_by(Offer.id))
+    return {
+        "service_orders": [dict(_row(o, SERVICE_ORDER_FIELDS), steps=steps[o.id]) for o in orders],
+        "order_requests": [_row(r, REQUEST_FIELDS) for r in requests],
+        "offers": [_row(o, OFFER_FIELDS) for o in offers],
     }
 
 
@@ -134,7 +181,7 @@ def as_xlsx(data: dict) -> bytes:
             continue
         if not isinstance(rows[0], dict):
             continue
-        if len(rows) == 1 and section != "orders":
+        if len(rows) == 1 and section not in LIST_SECTIONS:
             for key, cell in rows[0].items():
                 sheet.append([key, _cell(cell)])
             continue
@@ -170,6 +217,9 @@ def refuse_hard_delete(session: Session, address_id: int) -> None:
     if count(select(func.count()).select_from(Redemption).where(
             or_(Redemption.address_id == address_id, Redemption.new_customer_address_id == address_id))):
         reasons.append(_("voucher redemptions"))
+    if any(count(select(func.count()).select_from(model).where(model.customer_id == address_id))
+           for model in (ServiceOrder, OrderRequest, Offer)):
+        reasons.append(_("service orders, requests to order or offers"))
     if count(select(func.count()).select_from(Address).where(Address.sponsor_id == address_id)):
         reasons.append(_("a downline"))
     reserved = (select(func.count()).where(Voucher.for_customer_id == address_id),

@@ -10,8 +10,14 @@ to order" per service, customers' requests, and partners' custom offers that may
   answers with the order the first one created.
 - Requests the partner leaves unanswered and offers past their expiry are closed by
   `expire_due` (a periodic task; guarded UPDATEs, so a second run changes nothing). Expiry
-  is also checked when an offer is accepted.
+  is also checked when an offer is accepted. A day before, `remind_due` reminds the partner
+  of the request and the customer of the offer, once each.
 - A block closes everything open between the two (`close_for_block`, a conversations CLOSER).
+- Mails go through the outbox in the transaction of the change that causes them, so each is
+  queued exactly when its change is committed (once): the partner's notification address on
+  a request and on a direct order; the customer on a custom offer, a declined request, and
+  when the partner accepts or delivers an order. Each in the recipient's language, with a
+  link to the page that shows it (`PUBLIC_URL`; without it the mails carry no link).
 """
 
 from __future__ import annotations
@@ -19,22 +25,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
+from babel.numbers import format_currency as format_money
 from flask import current_app, has_app_context
 from flask_babel import format_currency, format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, bindparam, exists, func, select, update
+from sqlalchemy import and_, bindparam, exists, func, or_, select, update
 
 from ..errors import Conflict, DomainError, Forbidden, NotFound, RuleViolations
 from ..models import (
     Address,
     AddressType,
     Audience,
+    CustomerBlock,
     Offer,
     OfferState,
     OrderRequest,
     Partner,
+    PartnerProfile,
     Party,
     RequestPackage,
     RequestState,
@@ -46,8 +56,8 @@ from ..models import (
     ServiceOrderStatus,
     ServicePackage,
 )
-from ..models.types import utcnow
-from . import conversations, order_windows
+from ..models.types import UTCDateTime, utcnow
+from . import conversations, mail, order_windows
 from .money import vat_breakdown
 
 S = ServiceOrderStatus
@@ -262,47 +272,6 @@ def _package_for_order(session, package_id: int) -> ServicePackage:
     return package
 
 
-def _new_order(
-    session,
-    *,
-    partner_id: int,
-    customer_id: int,
-    service_id: int | None,
-    package_id: int | None,
-    offer_id: int | None,
-    title: str,
-    scope: str,
-    gross: Decimal,
-    delivery_days: int,
-    now: datetime,
-) -> ServiceOrder:
-    rate = vat_rate()
-    (split,) = vat_breakdown({rate: Decimal(gross)})
-    order = ServiceOrder(
-        partner_id=partner_id,
-        customer_id=customer_id,
-        service_id=service_id,
-        package_id=package_id,
-        offer_id=offer_id,
-        title=title[:330],
-        scope=scope,
-        gross=split.gross,
-        vat_rate=rate,
-        net=split.net,
-        vat=split.vat,
-        delivery_days=delivery_days,
-        status=S.ordered,
-        created_at=now,
-    )
-    session.add(order)
-    session.flush()
-    session.add(
-        ServiceOrderEvent(order_id=order.id, from_status=None, to_status=S.ordered, by=Party.customer, at=now)
-    )
-    session.flush()
-    return order
-
-
 def place_order(session, customer_id: int, package_id: int, now: datetime | None = None) -> ServiceOrder:
     """A customer orders a package directly (refused where they must send a request)."""
     now = now or current_time()
@@ -316,7 +285,7 @@ def place_order(session, customer_id: int, package_id: int, now: datetime | None
             _("This partner asks for a request before an order at this time: send a request instead."),
             status=409,
         )
-    return _new_order(
+    order_id = _insert_order(
         session,
         partner_id=service.partner_id,
         customer_id=customer_id,
@@ -329,6 +298,9 @@ def place_order(session, customer_id: int, package_id: int, now: datetime | None
         delivery_days=package.delivery_days,
         now=now,
     )
+    order = session.get(ServiceOrder, order_id)
+    _mail_order_placed(session, order, session.get(Address, customer_id).name)
+    return order
 
 
 def _scoped(session, model, pk: int, partner_id: int | None, customer_id: int | None, lock: bool, missing):
@@ -437,6 +409,8 @@ def move_order(
     )
     session.flush()
     session.refresh(order)
+    if by is Party.partner and step.to in (S.in_progress, S.delivered):
+        _mail_order_moved(session, order)
     return order
 
 
@@ -498,6 +472,7 @@ def send_request(
         service_id=service.id,
         now=now,
         body=_("Request to order “%(package)s”: %(needs)s", package=package.name, needs=needs),
+        mail_partner=False,  # the request's own mail below says more
     )
     found = OrderRequest(
         partner_id=service.partner_id,
@@ -513,6 +488,7 @@ def send_request(
     )
     session.add(found)
     session.flush()
+    _mail_request(session, found, session.get(Address, customer_id).name, service.title, package.name)
     return found
 
 
@@ -568,6 +544,7 @@ def decline_request(
     conversation = conversations.conversation_of(session, found.conversation_id, partner_id=partner_id)
     conversations.post_message(session, conversation, Party.partner, message, author_user_id=user_id, now=now)
     session.refresh(found)
+    _mail_declined(session, found, message)
     return found
 
 
@@ -682,6 +659,8 @@ def send_offer(
             .execution_options(synchronize_session=False)
         )
     session.flush()
+    title = session.scalar(select(Service.title).where(Service.id == service_id)) if service_id else None
+    _mail_offer(session, offer, title)
     return offer
 
 
@@ -756,36 +735,128 @@ class Accepted:
     repeated: bool
 
 
+# Built once (accepting runs as often as customers click): one guarded UPDATE that takes the
+# offer from open to accepted only while it is the customer's, open, unexpired and the partner
+# has not blocked the customer, and returns what the order needs. On PostgreSQL a concurrent
+# accept waits for the row and then finds it no longer open; SQLite has one writer at a time.
+_ACCEPT = (
+    update(Offer)
+    .where(
+        Offer.id == bindparam("the_offer"),
+        Offer.customer_id == bindparam("the_customer"),
+        Offer.state == OfferState.open,
+        or_(Offer.expires_at.is_(None), Offer.expires_at > bindparam("now", type_=UTCDateTime)),
+        ~exists().where(CustomerBlock.partner_id == Offer.partner_id,
+                        CustomerBlock.customer_id == Offer.customer_id),
+    )
+    .values(state=OfferState.accepted, decided_at=bindparam("decided", type_=UTCDateTime))
+    .returning(
+        Offer.partner_id,
+        Offer.request_id,
+        Offer.service_id,
+        Offer.package_id,
+        Offer.scope,
+        Offer.price,
+        Offer.delivery_days,
+        select(Service.title).where(Service.id == Offer.service_id).scalar_subquery(),
+    )
+)
+_REQUEST_ACCEPTED = (
+    update(OrderRequest)
+    .where(OrderRequest.id == bindparam("the_request"), OrderRequest.state == RequestState.offer_sent)
+    .values(state=RequestState.accepted)
+)
+_INSERT_ORDER = ServiceOrder.__table__.insert().returning(ServiceOrder.__table__.c.id)
+_INSERT_EVENT = ServiceOrderEvent.__table__.insert()
+
+
+def _insert_order(
+    session,
+    *,
+    partner_id: int,
+    customer_id: int,
+    service_id: int | None,
+    package_id: int | None,
+    offer_id: int | None,
+    title: str,
+    scope: str,
+    gross: Decimal,
+    delivery_days: int,
+    now: datetime,
+) -> int:
+    """The order and its first event in two INSERTs (no ORM objects, no flush); its id."""
+    rate = vat_rate()
+    (split,) = vat_breakdown({rate: Decimal(gross)})
+    connection = session.connection()
+    order_id = connection.execute(
+        _INSERT_ORDER,
+        {
+            "partner_id": partner_id,
+            "customer_id": customer_id,
+            "service_id": service_id,
+            "package_id": package_id,
+            "offer_id": offer_id,
+            "title": title[:330],
+            "scope": scope,
+            "gross": split.gross,
+            "vat_rate": rate,
+            "net": split.net,
+            "vat": split.vat,
+            "delivery_days": delivery_days,
+            "status": S.ordered,
+            "created_at": now,
+        },
+    ).scalar_one()
+    connection.execute(
+        _INSERT_EVENT,
+        {"order_id": order_id, "from_status": None, "to_status": S.ordered, "by": Party.customer, "at": now},
+    )
+    return order_id
+
+
 def accept_offer(session, customer_id: int, offer_id: int, now: datetime | None = None) -> Accepted:
     """The customer accepts an open offer: one service order, also when accepted twice at once
-    (the second answers with the first's order). Request to order does not apply here (R4)."""
+    (the second answers with the first's order). Request to order does not apply here (R4).
+
+    Three statements when it succeeds (the guarded UPDATE, the order, its event; a fourth for
+    the request the offer answered). Only when the UPDATE changes nothing is the offer read,
+    locked, to answer why: not the customer's, accepted before, expired, no longer open, or
+    the partner blocked the customer."""
     now = now or current_time()
-    offer = offer_of(session, offer_id, customer_id=customer_id, lock=True)
-    if offer.state is OfferState.accepted:
-        return Accepted(_order_of_offer(session, offer.id), True)
-    _refuse_unless_open(offer, now)
-    if conversations.is_blocked(session, offer.partner_id, customer_id):
-        raise Forbidden("blocked", _("This partner does not accept orders from you."))
-    if not _decide(session, offer, OfferState.accepted, now):
-        session.refresh(offer)
+    connection = session.connection()
+    for _attempt in range(2):
+        row = connection.execute(
+            _ACCEPT, {"the_offer": offer_id, "the_customer": customer_id, "now": now, "decided": now}
+        ).first()
+        if row is not None:
+            break
+        offer = offer_of(session, offer_id, customer_id=customer_id, lock=True)
+        session.refresh(offer)  # the state another transaction committed meanwhile
         if offer.state is OfferState.accepted:
             return Accepted(_order_of_offer(session, offer.id), True)
         _refuse_unless_open(offer, now)
-    title = offer.service.title if offer.service is not None else _("Custom offer")
-    order = _new_order(
+        if conversations.is_blocked(session, offer.partner_id, customer_id):
+            raise Forbidden("blocked", _("This partner does not accept orders from you."))
+    else:
+        raise Conflict("offer_being_accepted", _("This offer is being accepted; reload in a moment."))
+    partner_id, request_id, service_id, package_id, scope, price, delivery_days, service_title = row
+    if request_id is not None:
+        connection.execute(_REQUEST_ACCEPTED, {"the_request": request_id})
+    custom = _("Custom offer")
+    order_id = _insert_order(
         session,
-        partner_id=offer.partner_id,
+        partner_id=partner_id,
         customer_id=customer_id,
-        service_id=offer.service_id,
-        package_id=offer.package_id,
-        offer_id=offer.id,
-        title=f"{title} – {_('Custom offer')}",
-        scope=offer.scope,
-        gross=offer.price,
-        delivery_days=offer.delivery_days,
+        service_id=service_id,
+        package_id=package_id,
+        offer_id=offer_id,
+        title=f"{custom if service_title is None else service_title} – {custom}",
+        scope=scope,
+        gross=price,
+        delivery_days=delivery_days,
         now=now,
     )
-    return Accepted(order.id, False)
+    return Accepted(order_id, False)
 
 
 def _order_of_offer(session, offer_id: int) -> int:
@@ -877,6 +948,55 @@ def expire_due(session, now: datetime | None = None) -> Expired:
     return Expired(requests, offers)
 
 
+REMINDER_HOURS = 24
+
+
+@dataclass(frozen=True)
+class Reminded:
+    requests: int
+    offers: int
+
+
+def remind_due(session, now: datetime | None = None) -> Reminded:
+    """Remind once, within the last `REMINDER_HOURS` before it expires: the partner of a
+    request to order it has not answered, the customer of an open offer. Each reminder is
+    claimed by a guarded UPDATE (`reminded_at IS NULL … RETURNING`) in the transaction of its
+    outbox mail, so a second, late or concurrent run mails nothing again."""
+    now = now or current_time()
+    until = now + timedelta(hours=REMINDER_HOURS)
+    requests = session.execute(
+        update(OrderRequest)
+        .where(OrderRequest.state == RequestState.pending, OrderRequest.reminded_at.is_(None),
+               OrderRequest.answer_due_at > now, OrderRequest.answer_due_at <= until)
+        .values(reminded_at=now)
+        .returning(OrderRequest.id)
+        .execution_options(synchronize_session=False)
+    ).scalars().all()
+    offers = session.execute(
+        update(Offer)
+        .where(Offer.state == OfferState.open, Offer.reminded_at.is_(None),
+               Offer.expires_at > now, Offer.expires_at <= until)
+        .values(reminded_at=now)
+        .returning(Offer.id)
+        .execution_options(synchronize_session=False)
+    ).scalars().all()
+    for request_id in sorted(requests):
+        found = session.get(OrderRequest, request_id)
+        recipient, language = conversations.notification_address(session, found.partner_id)
+        if recipient:
+            mail.queue_mail(session, "service_order_request_reminder", recipient, language, {
+                "customer": found.customer.name, "service": found.service.title, "needs": found.needs,
+                "answer_due": _moment(found.answer_due_at, language), "link": _link(PARTNER_PAGE)})
+    for offer_id in sorted(offers):
+        offer = session.get(Offer, offer_id)
+        title = offer.service.title if offer.service is not None else None
+        _mail_customer(session, offer.customer_id, offer.partner_id, "service_order_offer_reminder",
+                       CUSTOMER_PAGE, lambda language, offer=offer, title=title: {
+                           "service": title, "scope": offer.scope, "price": _money(offer.price, language),
+                           "expires": _moment(offer.expires_at, language)})
+    return Reminded(len(requests), len(offers))
+
+
 OPEN_ORDER = (S.ordered, S.in_progress, S.delivered, S.revision)
 
 
@@ -930,6 +1050,95 @@ def close_for_block(session, partner_id: int, customer_id: int, now: datetime) -
 conversations.CLOSERS.append(close_for_block)
 
 
+# --------------------------------------------------------------------------- mails
+
+PARTNER_PAGE = "/my/service-orders/"
+CUSTOMER_PAGE = "/c/service-orders/"
+
+
+def _link(path: str) -> str | None:
+    base = (_setting("PUBLIC_URL", "") or "").rstrip("/")
+    return f"{base}{path}" if base else None
+
+
+def _money(value: Decimal, language: str) -> str:
+    return format_money(value, "EUR", locale=language)
+
+
+def _moment(value: datetime | None, language: str) -> str | None:
+    """A time in the company's zone, with the zone's abbreviation (the customer has none)."""
+    if value is None:
+        return None
+    local = value.astimezone(ZoneInfo(_setting("COMPANY_TIME_ZONE", "Europe/Berlin")))
+    shape = "%d.%m.%Y %H:%M" if language == "de" else "%Y-%m-%d %H:%M"
+    return f"{local.strftime(shape)} {local.tzname()}"
+
+
+def _partner_name(session, partner_id: int) -> str:
+    name = session.scalar(select(PartnerProfile.display_name).where(PartnerProfile.partner_id == partner_id))
+    if name:
+        return name
+    return session.scalar(
+        select(Address).join(Partner, Partner.address_id == Address.id).where(Partner.id == partner_id)
+    ).name
+
+
+def _mail_partner(session, partner_id: int, kind: str, context: dict) -> None:
+    recipient, language = conversations.notification_address(session, partner_id)
+    if recipient:
+        mail.queue_mail(session, kind, recipient, language, dict(context, link=_link(PARTNER_PAGE)))
+
+
+def _mail_customer(session, customer_id: int, partner_id: int, kind: str, path: str, context) -> None:
+    """`context(language)`: the mail's values, some of them written in the recipient's language."""
+    customer = session.get(Address, customer_id)
+    if customer is None or not customer.email:
+        return
+    language = mail.language_of(customer.language)
+    values = dict(context(language), name=customer.name, partner=_partner_name(session, partner_id))
+    mail.queue_mail(session, kind, customer.email, language, dict(values, link=_link(path)))
+
+
+def _mail_order_placed(session, order: ServiceOrder, customer_name: str) -> None:
+    recipient, language = conversations.notification_address(session, order.partner_id)
+    if recipient:
+        mail.queue_mail(session, "service_order_placed", recipient, language, {
+            "customer": customer_name, "title": order.title, "scope": order.scope,
+            "gross": _money(order.gross, language), "days": order.delivery_days, "order_id": order.id,
+            "link": _link(PARTNER_PAGE)})
+
+
+def _mail_request(session, found: OrderRequest, customer_name: str, service_title: str,
+                  package_name: str) -> None:
+    recipient, language = conversations.notification_address(session, found.partner_id)
+    if recipient:
+        mail.queue_mail(session, "service_order_request", recipient, language, {
+            "customer": customer_name, "service": service_title, "package": package_name,
+            "needs": found.needs, "wished_start": found.wished_start,
+            "answer_due": _moment(found.answer_due_at, language), "link": _link(PARTNER_PAGE)})
+
+
+def _mail_offer(session, offer: Offer, service_title: str | None) -> None:
+    _mail_customer(session, offer.customer_id, offer.partner_id, "service_order_offer", CUSTOMER_PAGE,
+                   lambda language: {"service": service_title, "scope": offer.scope,
+                                     "price": _money(offer.price, language), "days": offer.delivery_days,
+                                     "expires": _moment(offer.expires_at, language)})
+
+
+def _mail_declined(session, found: OrderRequest, message: str) -> None:
+    title = session.scalar(select(Service.title).where(Service.id == found.service_id))
+    _mail_customer(session, found.customer_id, found.partner_id, "service_order_request_declined",
+                   CUSTOMER_PAGE, lambda language: {"service": title, "message": message})
+
+
+def _mail_order_moved(session, order: ServiceOrder) -> None:
+    """The partner accepted or delivered an order: the customer hears of it."""
+    _mail_customer(session, order.customer_id, order.partner_id, f"service_order_{order.status.value}",
+                   f"{CUSTOMER_PAGE}{order.id}",
+                   lambda language: {"title": order.title, "order_id": order.id,
+                                     "due": _moment(order.due_at, language)})
+
+
 # --------------------------------------------------------------------------- metrics
 
 
@@ -952,10 +1161,21 @@ def _percent(part: int, whole: int) -> Decimal | None:
 
 
 def metrics(session, partner_id: int, now: datetime | None = None) -> Metrics:
-    """The last 90 days. Response: requests to order (answered by an offer or a decline) and
-    orders (answered by accepting or cancelling), answered within a day; an item still inside
-    its day and unanswered is not counted yet. Cancellations: cancelled orders of all orders.
-    A declined request is no order, so it never counts as a cancellation."""
+    """A partner's service-order metrics over the last 90 days before `now` (shown to the
+    partner; the marketplace ranking reads them from here).
+
+    - `response_rate`: percent (one decimal) of the items that needed the partner's answer
+      and got it within 24 hours. Items: requests to order (answered by a custom offer or a
+      decline) and direct orders (answered by accepting, or by the partner cancelling). An
+      unanswered item still inside its 24 hours is not counted yet. None: no item counted.
+    - `response_hours`: mean hours (one decimal) from such an item to its answer, over the
+      answered ones; None when none was answered.
+    - `cancellation_rate`: percent (one decimal) of the service orders created in the period
+      that are cancelled, by either side; None without orders. A declined request is no
+      order, so it never counts as a cancellation (R3).
+    - `requests`, `orders`, `cancelled`: the counts behind them (requests to order received,
+      service orders created, of them cancelled).
+    """
     now = now or current_time()
     since = now - timedelta(days=METRIC_DAYS)
     items = [

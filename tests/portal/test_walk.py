@@ -12,10 +12,12 @@ from backoffice.services import customer_portal, marketplace
 from tests.support.conversations import conversation_with_file
 from tests.support.directory import category
 from tests.support.http import csrf_token
+from tests.support.service_orders import service_orders_between, states, write_routes, write_urls
 from tests.system.test_partner_isolation import _get_routes, _text, _urls
 
 B_MARKERS = ["Geheimkundin", "geheim@b-kundin.example", "SHOP-GEHEIM-9", "Geheimsalbe", "Geheimladen",
-             "geheimladen.example", "Geheimer Auftrag im Keller"]
+             "geheimladen.example", "Geheimer Auftrag im Keller", "Geheimbedarf", "Geheimumfang",
+             "Geheimauftrag"]
 
 
 def order_for(address, number: str, article: str) -> Order:
@@ -62,6 +64,7 @@ def test_no_get_route_shows_another_customers_data(app, make):
     db.session.commit()
     partner = make.partner("walkpartner")
     theirs = conversation_with_file(partner.id, bea.id, contact="Bea Geheimkundin", body="Geheimsalbe bitte")
+    orders = service_orders_between(partner.id, bea.id, theirs["conversation"], marker="Geheim")
     client = signed_in(app, anna)
     start = client.get("/c/").get_data(as_text=True)
     assert "SHOP-1001" in start and "Annas Laden" in start
@@ -72,19 +75,31 @@ def test_no_get_route_shows_another_customers_data(app, make):
     checked = 0
     for rule in _get_routes(app):
         foreign_ids = [bea.id, foreign.id, accounts[1].id, foreign_request.id, theirs["conversation"],
-                       theirs["file"]]
+                       theirs["file"], *orders.values()]
         for url in _urls(rule, foreign_ids):
             response = client.get(url)
             assert response.status_code < 500, f"{url} answered {response.status_code}"
             text = _text(response)
             assert not [m for m in B_MARKERS if m in text], f"{url} shows customer B's data"
-            if url.startswith(("/c/orders/", "/c/conversations/files/")) or (
+            if url.startswith(("/c/orders/", "/c/conversations/files/", "/c/service-orders/")) and (
+                    url != "/c/service-orders/") or (
                     url.startswith("/c/requests/") and url != "/c/requests/new") or (
                     url.startswith("/c/conversations/") and url.rstrip("/") != "/c/conversations"
                     and "/new/" not in url):
                 assert response.status_code == 404, url
             checked += 1
     assert checked > 30
+    # Every write route on the customer's service orders and offers, with each of B's ids:
+    # refused, B's request, offer and order stay as they were.
+    before = states(orders)
+    form = {"csrf_token": csrf_token(client, "/c/service-orders/"), "reason": "x"}
+    rules = list(write_routes(app, ("/c/service-orders/", "/c/offers/")))
+    assert len(rules) >= 2
+    for rule in rules:
+        for url in write_urls(rule, [foreign.id, theirs["conversation"], *orders.values()]):
+            response = client.post(url, data=form)
+            assert response.status_code == 404, f"{url} answered {response.status_code}"
+    assert states(orders) == before
     # The portal session is no Desk login.
     for url in ["/addressview/list/", "/my/downline/", "/desk/outbox/list/"]:
         assert client.get(url).status_code in (302, 401, 403), url

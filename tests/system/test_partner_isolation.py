@@ -16,10 +16,17 @@ from backoffice.extensions import db
 from backoffice.models import Partner
 from tests.support.conversations import conversation_with_file
 from tests.support.http import api_token, csrf_token, login
+from tests.support.service_orders import (
+    plain_service,
+    service_orders_between,
+    states,
+    write_routes,
+    write_urls,
+)
 
 # Partner B (schulz) sits in A's firstline, so A may see B's name; never B's own data.
 B_MARKERS = ["Geheimkunde", "geheim@b-kunde.example", "schulzgeheim", "DE89370400440532013000",
-             "M-SCHULZ-1"]
+             "M-SCHULZ-1", "Geheimbedarf", "Geheimumfang", "Geheimauftrag"]
 
 
 @pytest.fixture
@@ -100,8 +107,10 @@ def test_no_get_route_shows_another_partners_data(app, client, two_partners, mei
     login(client, meier_login)
     theirs = conversation_with_file(two_partners["schulz"].id, two_partners["foreign"].id,
                                     contact="Geheimkunde", body="Nachricht an schulzgeheim")
+    orders = service_orders_between(two_partners["schulz"].id, two_partners["foreign"].id,
+                                    theirs["conversation"], marker="Geheim")
     ids = [two_partners["foreign"].id, two_partners["schulz"].id, two_partners["schulz"].address_id,
-           theirs["conversation"], theirs["file"], theirs["tag"]]
+           theirs["conversation"], theirs["file"], theirs["tag"], *orders.values()]
     checked = 0
     for rule in _get_routes(app):
         for url in _urls(rule, ids):
@@ -109,8 +118,36 @@ def test_no_get_route_shows_another_partners_data(app, client, two_partners, mei
             assert response.status_code < 500, f"{url} answered {response.status_code}"
             allowed = IN_MEIERS_DOWNLINE if url.startswith("/my/downline") else ()
             assert not _leaks(response, allowed), f"{url} shows partner B's data: {_leaks(response)}"
+            if url.startswith("/my/service-orders/") and rule.arguments:
+                assert response.status_code == 404, url  # every id there is B's
             checked += 1
     assert checked > 30
+
+
+def test_no_write_route_touches_another_partners_service_orders(app, client, two_partners, meier_login):
+    """Every POST route of the partner's service orders (from the URL map), with each of B's
+    ids: refused, and B's request, offer and order stay as they were."""
+    theirs = conversation_with_file(two_partners["schulz"].id, two_partners["foreign"].id,
+                                    contact="Geheimkunde", body="Hallo")
+    orders = service_orders_between(two_partners["schulz"].id, two_partners["foreign"].id,
+                                    theirs["conversation"], marker="Geheim")
+    before = states(orders)
+    login(client, meier_login)
+    own = plain_service(two_partners["meier"].id)
+    token = csrf_token(client, f"/my/service-orders/services/{own}/request-to-order")
+    form = {"csrf_token": token, "message": "x", "reason": "x", "scope": "x", "price": "1,00",
+            "delivery_days": "1", "enabled": "y", "audience": "all_customers"}
+    rules = list(write_routes(app, ("/my/service-orders/",)))
+    assert len(rules) >= 5
+    for rule in rules:
+        for url in write_urls(rule, [theirs["conversation"], *orders.values()]):
+            response = client.post(url, data=form)
+            # Refused: 404, or the Desk's answer to a domain error (a message and back to the start),
+            # never the success redirect to the service-orders page.
+            refused = (response.status_code, response.headers.get("Location")) in ((404, None), (302, "/"))
+            assert refused, f"{url} answered {response.status_code} {response.headers.get('Location')}"
+            assert not _leaks(response), url
+    assert states(orders) == before
 
 
 def test_downline_partner_sees_nothing_above_itself(client, two_partners):
