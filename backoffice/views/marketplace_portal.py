@@ -76,7 +76,10 @@ def confirm_request(token):
 def request_page(key):
     try:
         found = marketplace.request_of_view_token(db.session, key)
-        ranked = marketplace.rank(db.session, found) if found.status.value == "open" else []
+        ranked = []
+        if found.status.value == "open":
+            with transaction.guarded(db.session):  # the ranking shown is kept for the receipts
+                ranked = marketplace.show_ranking(db.session, found)
     except DomainError:
         abort(404)
     sent = marketplace.sent_partner_ids(db.session, found.id)
