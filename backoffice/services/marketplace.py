@@ -82,7 +82,7 @@ QUALITY_FLOOR = Decimal("0.5")
 RESPONSE_WEIGHT = Decimal("0.2")  # answered within a day: direct requests, requests to order, orders
 SPEED_WEIGHT = Decimal("0.05")  # the service orders' mean hours to the first answer
 RATING_WEIGHT = Decimal("0.25")
-NEUTRAL_SPEED = Decimal("0.5")  # no answered order yet
+NEUTRAL_SPEED = Decimal("0.5000")  # no answered order yet
 FORMULA = ("score = bid × quality; quality = (0.5 + 0.2 × responsiveness + 0.05 × speed"
            " + 0.25 × rating / 5) × (1 − 0.5 × expired share) × (1 − 0.5 × cancelled share)")
 # Expert jobs that expired unanswered lower the quality: the share of the window's jobs
@@ -823,11 +823,22 @@ def move_direct_request(
     status: DirectStatus,
     now: datetime | None = None,
     review_url: str = "",
+    appointment_on: date | None = None,
 ) -> DirectRequest:
-    """The partner's progress on a request; the first step after "new" is its response. A
-    job marked done asks the customer for a review (with `review_url`, the link's start)."""
+    """The partner's progress on a request; the first step after "new" is its response.
+    "Appointment agreed" needs the appointment's day (given again, it moves the day). A job
+    marked done asks the customer for a review (with `review_url`, the link's start), once;
+    `ask_due_reviews` asks 14 days after an appointment instead, when nobody marked it done."""
     now = now or utcnow()
     direct = own_direct_request(session, partner_id, direct_id)
+    if status == DirectStatus.appointment:
+        if appointment_on is None:
+            message = _("Enter the day of the appointment, e.g. 31.12.2027.")
+            raise RuleViolations({"appointment_on": [message]})
+        if status == direct.status:
+            direct.appointment_on = appointment_on
+            session.flush()
+            return direct
     if status == direct.status:
         return direct
     if status not in NEXT[direct.status]:
@@ -837,13 +848,55 @@ def move_direct_request(
         )
     direct.status = status
     direct.status_changed_at = now
+    if status == DirectStatus.appointment:
+        direct.appointment_on = appointment_on
     if direct.first_response_at is None and status != DirectStatus.seen:
         direct.first_response_at = now
         direct.answered_in_time = now - direct.created_at <= timedelta(hours=RESPONSE_HOURS)
-    if status == DirectStatus.done and review_url:
-        ask_for_review(session, direct, review_url)
     session.flush()
+    if status == DirectStatus.done and review_url:
+        _ask_once(session, direct, review_url, now)
     return direct
+
+
+def _ask_once(session, direct: DirectRequest, review_url: str, now: datetime) -> bool:
+    """Mail the review request unless the customer was asked already: the stamp is a
+    guarded UPDATE in the mail's transaction, so concurrent askers mail once."""
+    stamped = session.execute(
+        update(DirectRequest)
+        .where(DirectRequest.id == direct.id, DirectRequest.review_asked_at.is_(None))
+        .values(review_asked_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if stamped != 1:
+        return False
+    ask_for_review(session, direct, review_url)
+    return True
+
+
+def review_due_day(direct: DirectRequest) -> date | None:
+    """The day from which the customer may review without the job marked done."""
+    if direct.appointment_on is None:
+        return None
+    return direct.appointment_on + timedelta(days=REVIEW_AFTER_APPOINTMENT_DAYS)
+
+
+def ask_due_reviews(session, review_url: str, now: datetime | None = None, limit: int = 500) -> int:
+    """The periodic sweep: ask the customers whose appointment was 14 days ago (company
+    time zone) and who were not asked yet, once each; how many were asked."""
+    now = now or utcnow()
+    last_day = now.astimezone(company_zone()).date() - timedelta(days=REVIEW_AFTER_APPOINTMENT_DAYS)
+    due = session.execute(
+        select(DirectRequest)
+        .where(
+            DirectRequest.appointment_on <= last_day,
+            DirectRequest.review_asked_at.is_(None),
+            DirectRequest.status.in_([DirectStatus.appointment, DirectStatus.done]),
+        )
+        .order_by(DirectRequest.id)
+        .limit(limit)
+    ).scalars().all()
+    return sum(1 for direct in due if _ask_once(session, direct, review_url, now))
 
 
 def direct_requests(
@@ -1006,6 +1059,18 @@ def sent_partner_ids(session, request_id: int) -> set[int]:
     )
 
 
+def appointments_of(session, request_id: int) -> dict[int, date]:
+    """The appointments agreed on a request, by partner (what the customer sees)."""
+    return dict(
+        session.execute(
+            select(DirectRequest.partner_id, DirectRequest.appointment_on).where(
+                DirectRequest.request_id == request_id, DirectRequest.appointment_on.is_not(None),
+                DirectRequest.status != DirectStatus.lost,
+            )
+        ).all()
+    )
+
+
 @dataclass(frozen=True)
 class BidRow:
     category_id: int
@@ -1067,6 +1132,7 @@ def bids_of(session, partner_id: int, locale: str, now: datetime | None = None) 
 
 REVIEW_SALT = "lead-review"
 REVIEW_DAYS = 60
+REVIEW_AFTER_APPOINTMENT_DAYS = 14  # ask for a review this long after the appointment's day
 PRIOR_STARS, PRIOR_REVIEWS = Decimal("4.0"), 3  # Bayesian average: a few reviews move it little
 
 
@@ -1104,8 +1170,12 @@ def direct_of_review_token(session, token: str) -> DirectRequest:
 
 def submit_review(session, token: str, stars: int, text: str, now: datetime | None = None) -> Review:
     """The customer's review, once per direct request, only after the job was done."""
+    now = now or utcnow()
     direct = direct_of_review_token(session, token)
-    if direct.status != DirectStatus.done:
+    due = review_due_day(direct)
+    appointment_past = (direct.status == DirectStatus.appointment and due is not None
+                        and now.astimezone(company_zone()).date() >= due)
+    if direct.status != DirectStatus.done and not appointment_past:
         raise Conflict("not_done", _("You can review once the partner has marked the job done."))
     if not isinstance(stars, int) or not 1 <= stars <= 5:
         raise RuleViolations({"stars": [_("Give 1 to 5 stars.")]})
@@ -1118,7 +1188,7 @@ def submit_review(session, token: str, stars: int, text: str, now: datetime | No
         stars=stars,
         text=str(text or "").strip()[:3000] or None,
         author_name=direct.request.customer_name[:200],
-        created_at=now or utcnow(),
+        created_at=now,
         hidden=False,
     )
     session.add(review)
