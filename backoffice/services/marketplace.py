@@ -30,7 +30,7 @@ from decimal import Decimal
 from flask import current_app, has_app_context
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import and_, bindparam, case, func, or_, select, union, update
+from sqlalchemy import and_, bindparam, case, func, or_, select, true, union, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -49,12 +49,14 @@ from ..models import (
     JobStatus,
     LeadCharge,
     LeadRequest,
+    OrderRequest,
     Partner,
     PartnerProfile,
     PostalCodeLocation,
     RequestStatus,
     Review,
     Service,
+    ServiceOrder,
 )
 from ..models.types import utcnow
 from ..rules import normalize_email
@@ -373,6 +375,9 @@ def expiry_stats(session, partner_ids: list[int], since: datetime) -> dict[int, 
     return {pid: shares.get(pid, Decimal(0)) for pid in partner_ids}
 
 
+NO_ORDERS = service_orders.Metrics(None, None, None, 0, 0, 0)
+
+
 def _tie_break(request_id: int, partner_id: int) -> str:
     """Equal scores in an order fixed per request but not the same for every request."""
     return hashlib.sha256(f"{request_id}:{partner_id}".encode()).hexdigest()
@@ -444,20 +449,33 @@ def _rank_statements():
     one-partner check of a direct request."""
     category_id = bindparam("category_id")
     since = bindparam("since")
-    answered = select(func.count(DirectRequest.id)).where(
+    # count(*), not count(id): the counts come from the covering indexes alone.
+    answered = select(func.count()).select_from(DirectRequest).where(
         DirectRequest.partner_id == CategoryBid.partner_id, DirectRequest.created_at >= since
     )
-    jobs = select(func.count(JobAssignment.id)).where(
+    jobs = select(func.count()).select_from(JobAssignment).where(
         JobAssignment.partner_id == CategoryBid.partner_id, JobAssignment.created_at >= since,
         JobAssignment.expires_at.is_not(None),
     )
+    # Whether the partner had service orders or requests to order in the window: only those
+    # partners' order metrics are read (`service_orders.metrics_of`), most have none.
+    order_items = (
+        select(func.count()).select_from(ServiceOrder)
+        .where(ServiceOrder.partner_id == CategoryBid.partner_id, ServiceOrder.created_at >= since)
+        .scalar_subquery()
+        + select(func.count()).select_from(OrderRequest)
+        .where(OrderRequest.partner_id == CategoryBid.partner_id, OrderRequest.created_at >= since)
+        .scalar_subquery()
+    )
     with_signals = _bidders().add_columns(
+        order_items.label("order_items"),
         answered.scalar_subquery().label("leads"),
-        answered.where(DirectRequest.answered_in_time.is_(True)).scalar_subquery().label("leads_in_time"),
+        answered.where(DirectRequest.answered_in_time == true()).scalar_subquery().label("leads_in_time"),
         jobs.scalar_subquery().label("jobs"),
         jobs.where(JobAssignment.status == JobStatus.expired).scalar_subquery().label("jobs_expired"),
     )
-    offered = and_(Service.category_id == category_id, Service.active.is_(True))
+    # `= true`, not `IS true`: only an equality is an index condition (PostgreSQL, SQLite).
+    offered = and_(Service.category_id == category_id, Service.active == true())
     in_box = and_(
         Service.latitude.between(bindparam("min_lat"), bindparam("max_lat")),
         Service.longitude.between(bindparam("min_lon"), bindparam("max_lon")),
@@ -465,7 +483,7 @@ def _rank_statements():
     near = union(
         select(Service.partner_id).where(offered, in_box),
         select(PartnerProfile.partner_id).where(PartnerProfile.radius_km > BOX_KM),
-        select(Service.partner_id).where(offered, Service.germany_wide.is_(True)),
+        select(Service.partner_id).where(offered, Service.germany_wide == true()),
     )
     return (
         with_signals.where(CategoryBid.partner_id.in_(near)),
@@ -534,10 +552,11 @@ def rank(
             candidates.append((row, *reach))
     ids = [row.partner_id for row, *_ in candidates]
     stars = ratings(session, ids)
-    orders = service_orders.metrics_of(session, ids, now)
+    ordered = [row.partner_id for row, *_ in candidates if row.order_items]
+    orders = service_orders.metrics_of(session, ordered, now)
     ranked = []
     for row, distance, left in candidates:
-        order = orders[row.partner_id]
+        order = orders.get(row.partner_id, NO_ORDERS)
         share = responsiveness(int(row.leads_in_time) + order.in_time, int(row.leads) + order.counted)
         expired = expired_share(int(row.jobs_expired), int(row.jobs))
         speed = speed_of(order.response_hours)

@@ -48,6 +48,7 @@ from ..models import (
 )
 from ..models.types import utcnow
 from . import conversations, order_windows
+from .directory import by_ids
 from .money import vat_breakdown
 
 S = ServiceOrderStatus
@@ -970,14 +971,18 @@ def metrics_of(session, partner_ids: list[int], now: datetime | None = None) -> 
     items: dict[int, list] = {pid: [] for pid in partner_ids}
     if not partner_ids:
         return {}
-    for pid, created, answered in session.execute(
+    for pid, created, answered in by_ids(
+        session,
         select(OrderRequest.partner_id, OrderRequest.created_at, OrderRequest.answered_at).where(
-            OrderRequest.partner_id.in_(partner_ids), OrderRequest.created_at >= since
-        )
+            OrderRequest.created_at >= since
+        ),
+        OrderRequest.partner_id,
+        partner_ids,
     ):
         items[pid].append((created, answered))
     requests = {pid: len(found) for pid, found in items.items()}
-    for o in session.execute(
+    for o in by_ids(
+        session,
         select(
             ServiceOrder.partner_id,
             ServiceOrder.created_at,
@@ -985,20 +990,25 @@ def metrics_of(session, partner_ids: list[int], now: datetime | None = None) -> 
             ServiceOrder.cancelled_at,
             ServiceOrder.cancelled_by,
         )
-        .where(ServiceOrder.partner_id.in_(partner_ids), ServiceOrder.created_at >= since)
-        .where(ServiceOrder.offer_id.is_(None))
+        .where(ServiceOrder.created_at >= since)
+        .where(ServiceOrder.offer_id.is_(None)),
+        ServiceOrder.partner_id,
+        partner_ids,
     ):
         items[o.partner_id].append(
             (o.created_at, o.accepted_at or (o.cancelled_at if o.cancelled_by is Party.partner else None))
         )
     counts = {
         pid: (int(total), int(cancelled))
-        for pid, total, cancelled in session.execute(
+        for pid, total, cancelled in by_ids(
+            session,
             select(
                 ServiceOrder.partner_id, func.count(), func.count().filter(ServiceOrder.status == S.cancelled)
             )
-            .where(ServiceOrder.partner_id.in_(partner_ids), ServiceOrder.created_at >= since)
-            .group_by(ServiceOrder.partner_id)
+            .where(ServiceOrder.created_at >= since)
+            .group_by(ServiceOrder.partner_id),
+            ServiceOrder.partner_id,
+            partner_ids,
         )
     }
     found = {}
