@@ -125,8 +125,8 @@ class MarketplaceApi(JsonErrorApi):
             409:
               description: The request is not confirmed yet
         """
-        ranked = marketplace.ranked_partners(db.session, pk)
-        transaction.discard()
+        with transaction.guarded(db.session):  # the ranking is kept for the receipts
+            ranked = marketplace.ranked_partners(db.session, pk)
         return self.response(
             200,
             partners=[

@@ -5,6 +5,7 @@ from flask_babel import lazy_gettext as _l
 
 from ..api.marketplace import MarketplaceApi
 from ..security import FINANCE, PARTNER_ROLE, SHOP, STAFF
+from ..tasks import marketplace as marketplace_tasks
 from ..views import marketplace_portal  # noqa: F401 - adds the request pages to the portal
 from ..views.marketplace import DisputesView, LeadChargeView, LeadRequestView, MyRequestsView, ReviewView
 from . import ALL, READ, Api, Area, Page
@@ -22,4 +23,5 @@ AREA = Area(
         Page(DisputesView, "Disputed charges", _l("Disputed charges"), "fa-gavel", "Desk", {STAFF: ALL}),
     ),
     apis=(Api(MarketplaceApi, {SHOP: "can_get|can_post"}),),
+    task_modules=(marketplace_tasks,),
 )

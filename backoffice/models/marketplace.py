@@ -114,6 +114,11 @@ class LeadRequest(Model):
     status = Column(_enum(RequestStatus, "request_status"), nullable=False, default=RequestStatus.unconfirmed)
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
     confirmed_at = Column(UTCDateTime, nullable=True)
+    # The ranking the customer was shown (JSON: formula version, matched, each partner's
+    # position, quality and signals), kept so that a direct request's receipt states the
+    # position the customer chose from without ranking every partner again.
+    ranking = Column(Text, nullable=True)
+    ranked_at = Column(UTCDateTime, nullable=True)
 
     category = relationship("Category")
     direct_requests = relationship("DirectRequest", back_populates="request", order_by="DirectRequest.id")
@@ -140,7 +145,9 @@ class DirectRequest(Model):
                       Index("ix_direct_request_partner_status", "partner_id", "status"),
                       # Responsiveness of the last 90 days, from the index alone.
                       Index("ix_direct_request_partner_created", "partner_id", "created_at",
-                            "answered_in_time"))
+                            "answered_in_time"),
+                      # The review sweep: appointments of the past not asked about yet.
+                      Index("ix_direct_request_appointment_ask", "appointment_on", "review_asked_at"))
 
     id = Column(Integer, primary_key=True)
     request_id = Column(Integer, ForeignKey("lead_request.id", ondelete="RESTRICT"), nullable=False)
@@ -151,6 +158,10 @@ class DirectRequest(Model):
     # Set with the first response: within a day of the request (the responsiveness signal).
     answered_in_time = Column(Boolean, nullable=True)
     status_changed_at = Column(UTCDateTime, nullable=True)
+    # The appointment the partner agreed with the customer (a day), and when the customer was
+    # asked for a review (once: after "done", or 14 days after the appointment).
+    appointment_on = Column(Date, nullable=True)
+    review_asked_at = Column(UTCDateTime, nullable=True)
 
     request = relationship("LeadRequest", back_populates="direct_requests")
     partner = relationship("Partner")

@@ -32,6 +32,7 @@ LANGUAGES = ("de", "en")
 QUEUED_FLAG = "mail_queued"  # session.info: this transaction wrote outbox rows
 BACKOFF_FIRST_SECONDS = 30
 BACKOFF_MAX_SECONDS = 3600
+_NO_HTML: set[str] = set()  # mail templates without an HTML part
 
 
 def language_of(value) -> str:
@@ -50,11 +51,15 @@ def render(kind: str, language: str, context: dict) -> tuple[str, str, str | Non
         raise InvalidInput("unknown_mail", f"no mail template {kind!r}") from None
     module = text_template.make_module(dict(context, language=language))
     subject = " ".join(str(getattr(module, "subject", kind)).split())
-    try:
-        html = env.get_template(f"mail/{kind}.{language}.html").render(
-            dict(context, language=language, subject=subject))
-    except TemplateNotFound:
-        html = None
+    html_name = f"mail/{kind}.{language}.html"
+    html = None
+    if html_name not in _NO_HTML:
+        try:
+            html = env.get_template(html_name).render(dict(context, language=language, subject=subject))
+        except TemplateNotFound:
+            # Most mails are plain text; a miss is not cached by Jinja and searches every
+            # template folder again (milliseconds per mail), so remember it.
+            _NO_HTML.add(html_name)
     return subject, str(module).strip() + "\n", html
 
 

@@ -30,7 +30,7 @@ from decimal import Decimal
 from flask import current_app, has_app_context
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import and_, bindparam, case, func, literal, null, or_, select, union_all, update
+from sqlalchemy import and_, bindparam, case, func, literal, null, or_, select, true, union, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -50,40 +50,53 @@ from ..models import (
     JobStatus,
     LeadCharge,
     LeadRequest,
+    OrderRequest,
     Partner,
     PartnerProfile,
     PostalCodeLocation,
     RequestStatus,
     Review,
     Service,
+    ServiceOrder,
 )
 from ..models.types import utcnow
 from ..rules import normalize_email
-from . import conversations, mail
+from . import conversations, mail, service_orders
 from .billing import Billable, Period, billed_as
 from .directory import _PICTURE, bounding_box, findable_condition, haversine_km
 from .money import cents
 from .profiles import notification_email
 from .vouchers import company_zone
 
-RANKING_VERSION = "2026-12"
+RANKING_VERSION = "2026-12.2"
 VAT_RATE = Decimal("19")
 LEAD_CHARGE = "lead_charge"
 CONFIRM_SALT = "lead-request-confirm"
 CONFIRM_DAYS = 7
-# Quality signals and their weights (published on the ranking page).
+# Quality signals and their weights (published on the ranking page), all over the last
+# WINDOW_DAYS days.
+WINDOW_DAYS = 90
 PRIOR_RESPONSES, PRIOR_RESPONDED = 2, 1  # responsiveness starts at 50 % (Laplace smoothing)
 RESPONSE_HOURS = 24
 # The ranking reads the bidders inside a box of this radius around the request, and those
 # whose service radius is wider on their own (few: most serve 50 km around them).
 BOX_KM = 100
-QUALITY_FLOOR = Decimal("0.5")  # quality = 0.5 + 0.25 × responsiveness + 0.25 × rating / 5
-FORMULA = ("score = bid × quality; quality = (0.5 + 0.25 × responsiveness + 0.25 × rating / 5)"
-           " × (1 − 0.5 × expired share)")
-# Expert jobs that expired unanswered lower the quality: the share of the last 90 days' jobs
+QUALITY_FLOOR = Decimal("0.5")
+RESPONSE_WEIGHT = Decimal("0.2")  # answered within a day: direct requests, requests to order, orders
+SPEED_WEIGHT = Decimal("0.05")  # the service orders' mean hours to the first answer
+RATING_WEIGHT = Decimal("0.25")
+NEUTRAL_SPEED = Decimal("0.5000")  # no answered order yet
+FORMULA = ("score = bid × quality; quality = (0.5 + 0.2 × responsiveness + 0.05 × speed"
+           " + 0.25 × rating / 5) × (1 − 0.5 × expired share) × (1 − 0.5 × cancelled share)")
+# Expert jobs that expired unanswered lower the quality: the share of the window's jobs
 # (matches and direct ones) left to expire, smoothed with two answered jobs (none: 0 %).
 EXPIRY_WEIGHT = Decimal("0.5")
 PRIOR_JOBS = 2
+# Cancelled service orders lower it too (declined requests to order are no orders).
+CANCEL_WEIGHT = Decimal("0.5")
+PRIOR_ORDERS = 2
+# A direct request's receipt quotes the ranking the customer was shown, if this recent.
+RANKING_KEPT_MINUTES = 60
 
 
 def _setting(name: str, default):
@@ -303,22 +316,44 @@ class RankedPartner:
     responsiveness: Decimal
     budget_left: Decimal | None
     rating: Decimal  # the smoothed rating that went into the quality
+    expired_share: Decimal = Decimal(0)
+    speed: Decimal = NEUTRAL_SPEED
+    cancelled_share: Decimal = Decimal(0)
 
 
 def responsiveness(responded: int, total: int) -> Decimal:
-    """Share of direct requests answered within a day, smoothed towards 50 % for few."""
+    """Share of direct requests, requests to order and orders answered within a day,
+    smoothed towards 50 % for few."""
     return (Decimal(responded + PRIOR_RESPONDED) / Decimal(total + PRIOR_RESPONSES)).quantize(
         Decimal("0.0001")
     )
 
 
+def speed_of(response_hours: Decimal | None) -> Decimal:
+    """1 for an answer at once, 0 for a day or more; 0.5 without any answered order."""
+    if response_hours is None:
+        return NEUTRAL_SPEED
+    hours = min(max(Decimal(response_hours), Decimal(0)), Decimal(RESPONSE_HOURS))
+    return (1 - hours / RESPONSE_HOURS).quantize(Decimal("0.0001"))
+
+
+def cancelled_share(cancelled: int, orders: int) -> Decimal:
+    """Share of service orders cancelled, smoothed: 0 of 0 is 0 %, 1 of 1 is 33 %. Declined
+    requests to order are no orders and never count."""
+    return (Decimal(cancelled) / Decimal(orders + PRIOR_ORDERS)).quantize(Decimal("0.0001"))
+
+
 def quality_of(response_share: Decimal, rating: Decimal = Decimal("4.0"),
-               expired_share: Decimal = Decimal(0)) -> Decimal:
-    """(0.5 + 0.25 × responsiveness + 0.25 × (smoothed rating / 5)) × (1 − 0.5 × expired share):
-    between 0.55 and 1 for a partner who lets no job expire, down to half of that."""
-    weight = (1 - QUALITY_FLOOR) / 2
-    base = QUALITY_FLOOR + weight * response_share + weight * rating / 5
-    return (base * (1 - EXPIRY_WEIGHT * expired_share)).quantize(Decimal("0.0001"))
+               expired_share: Decimal = Decimal(0), speed: Decimal = NEUTRAL_SPEED,
+               cancelled: Decimal = Decimal(0)) -> Decimal:
+    """The ranking's quality, formula version `RANKING_VERSION` (`FORMULA`):
+    (0.5 + 0.2 × responsiveness + 0.05 × speed + 0.25 × smoothed rating / 5)
+    × (1 − 0.5 × expired share) × (1 − 0.5 × cancelled share): between 0.5 and 1 for a partner
+    who lets no job expire and cancels no order, down to a quarter of that."""
+    base = (QUALITY_FLOOR + RESPONSE_WEIGHT * response_share + SPEED_WEIGHT * speed
+            + RATING_WEIGHT * rating / 5)
+    return (base * (1 - EXPIRY_WEIGHT * expired_share) * (1 - CANCEL_WEIGHT * cancelled)).quantize(
+        Decimal("0.0001"))
 
 
 def expired_share(expired: int, total: int) -> Decimal:
@@ -339,6 +374,9 @@ def expiry_stats(session, partner_ids: list[int], since: datetime) -> dict[int, 
     ).all()
     shares = {pid: expired_share(int(late or 0), int(total)) for pid, total, late in rows}
     return {pid: shares.get(pid, Decimal(0)) for pid in partner_ids}
+
+
+NO_ORDERS = service_orders.Metrics(None, None, None, 0, 0, 0)
 
 
 def _tie_break(request_id: int, partner_id: int) -> str:
@@ -366,15 +404,11 @@ def _response_stats(session, partner_ids: list[int], since: datetime) -> dict[in
     return {pid: (int(responded or 0), int(total)) for pid, total, responded in rows}
 
 
-@functools.cache
-def _rank_statements():
-    """The ranking's queries, built once (the values are bound per request): the bidders
-    narrowed to those that may reach the request, each way answered from an index (the
-    category's services inside a box of `BOX_KM` around the request, by their copies of the
-    profile's place; the partners with a wider radius; the Germany-wide ones), and the same
-    without that narrowing."""
+def _bidders():
+    """The category's bidders that may take the request, with their profile's place and
+    this month's spending (the distance and the budget are decided in Python)."""
     category_id = bindparam("category_id")
-    bidders = (
+    return (
         select(
             CategoryBid.partner_id,
             CategoryBid.amount,
@@ -403,17 +437,95 @@ def _rank_statements():
             findable_condition([category_id], for_work=True, today=bindparam("today")),
         )
     )
-    offered = and_(Service.category_id == category_id, Service.active.is_(True))
+
+
+@functools.cache
+def _rank_statements():
+    """The ranking's one query, built once (the values are bound per request): the bidders
+    narrowed to those that may reach the request, each way answered from an index (the
+    category's services inside a box of `BOX_KM` around the request, by their copies of the
+    profile's place; the partners with a wider radius; the Germany-wide ones), each with
+    its lead responsiveness and expert-job expiry counts of the window (correlated counts
+    from the covering indexes). Also: the same without the narrowing (for tests), and the
+    one-partner check of a direct request."""
+    category_id = bindparam("category_id")
+    since = bindparam("since")
+    # count(*), not count(id): the counts come from the covering indexes alone.
+    answered = select(func.count()).select_from(DirectRequest).where(
+        DirectRequest.partner_id == CategoryBid.partner_id, DirectRequest.created_at >= since
+    )
+    jobs = select(func.count()).select_from(JobAssignment).where(
+        JobAssignment.partner_id == CategoryBid.partner_id, JobAssignment.created_at >= since,
+        JobAssignment.expires_at.is_not(None),
+    )
+    # Whether the partner had service orders or requests to order in the window: only those
+    # partners' order metrics are read (`service_orders.metrics_of`), most have none.
+    order_items = (
+        select(func.count()).select_from(ServiceOrder)
+        .where(ServiceOrder.partner_id == CategoryBid.partner_id, ServiceOrder.created_at >= since)
+        .scalar_subquery()
+        + select(func.count()).select_from(OrderRequest)
+        .where(OrderRequest.partner_id == CategoryBid.partner_id, OrderRequest.created_at >= since)
+        .scalar_subquery()
+    )
+    with_signals = _bidders().add_columns(
+        order_items.label("order_items"),
+        answered.scalar_subquery().label("leads"),
+        answered.where(DirectRequest.answered_in_time == true()).scalar_subquery().label("leads_in_time"),
+        jobs.scalar_subquery().label("jobs"),
+        jobs.where(JobAssignment.status == JobStatus.expired).scalar_subquery().label("jobs_expired"),
+    )
+    # `= true`, not `IS true`: only an equality is an index condition (PostgreSQL, SQLite).
+    offered = and_(Service.category_id == category_id, Service.active == true())
     in_box = and_(
         Service.latitude.between(bindparam("min_lat"), bindparam("max_lat")),
         Service.longitude.between(bindparam("min_lon"), bindparam("max_lon")),
     )
-    nearby = (
+    near = union(
         select(Service.partner_id).where(offered, in_box),
         select(PartnerProfile.partner_id).where(PartnerProfile.radius_km > BOX_KM),
-        select(Service.partner_id).where(offered, Service.germany_wide.is_(True)),
+        select(Service.partner_id).where(offered, Service.germany_wide == true()),
     )
-    return tuple(bidders.where(CategoryBid.partner_id.in_(near)) for near in nearby), (bidders,)
+    return (
+        with_signals.where(CategoryBid.partner_id.in_(near)),
+        with_signals,
+        _bidders().where(CategoryBid.partner_id == bindparam("partner_id")),
+    )
+
+
+def _values(session, request: LeadRequest, now: datetime) -> dict:
+    category = session.get(Category, request.category_id)
+    min_lat, max_lat, min_lon, max_lon = bounding_box(request.latitude, request.longitude, BOX_KM)
+    return {
+        "category_id": request.category_id,
+        "month": month_of(now),
+        "min_bid": category.min_bid,
+        "today": now.astimezone(company_zone()).date(),
+        "since": now - timedelta(days=WINDOW_DAYS),
+        "min_lat": min_lat,
+        "max_lat": max_lat,
+        "min_lon": min_lon,
+        "max_lon": max_lon,
+    }
+
+
+def _reaches(row, request: LeadRequest, blocked: set[int]) -> tuple[float, Decimal | None] | None:
+    """(distance, budget left) when the bidder's area covers the request and its budget
+    takes one more request; None otherwise."""
+    if row.partner_id in blocked:
+        return None
+    if row.germany_wide:
+        distance = 0.0
+    elif row.latitude is None:
+        return None
+    else:
+        distance = haversine_km(row.latitude, row.longitude, request.latitude, request.longitude)
+        if distance > row.radius_km:
+            return None
+    left = None if row.monthly_budget is None else row.monthly_budget - (row.spent or 0)
+    if left is not None and left < row.amount:
+        return None
+    return distance, left
 
 
 def rank(
@@ -423,86 +535,106 @@ def rank(
 
     Matching: an active category bid, not paused, at least the category's minimum; a
     findable partner (published, listed, available, an active service in the category);
-    the request's postal code inside the service area; budget left for one more request.
-    The bidders are first narrowed to those near enough (`prefilter`; the result is the same
-    without it, only slower), then the exact distance decides."""
+    the request's postal code inside the service area; budget left for one more request;
+    not blocked by the customer's partner. The bidders are first narrowed to those near
+    enough (`prefilter`; the result is the same without it, only slower), then the exact
+    distance decides. Reads: the one query of `_rank_statements` (bidders and their lead
+    and job counts), then for the candidates their ratings (`ratings`) and service-order
+    metrics (`service_orders.metrics_of`), each one grouped read, never one per partner."""
     now = now or utcnow()
-    category = session.get(Category, request.category_id)
-    min_lat, max_lat, min_lon, max_lon = bounding_box(request.latitude, request.longitude, BOX_KM)
-    values = {
-        "category_id": request.category_id,
-        "month": month_of(now),
-        "min_bid": category.min_bid,
-        "today": now.astimezone(company_zone()).date(),
-        "min_lat": min_lat,
-        "max_lat": max_lat,
-        "min_lon": min_lon,
-        "max_lon": max_lon,
-    }
-    narrowed, everybody = _rank_statements()
+    narrowed, everybody, _one = _rank_statements()
     session.flush()
-    connection = session.connection()
-    rows = {}
-    for query in narrowed if prefilter else everybody:
-        rows.update((row.partner_id, row) for row in connection.execute(query, values))
+    rows = session.connection().execute(narrowed if prefilter else everybody, _values(session, request, now))
     blocked = conversations.blocking_partners(session, request.address_id)
     candidates = []
-    for row in rows.values():
-        if row.partner_id in blocked:
-            continue
-        if row.germany_wide:
-            distance = 0.0
-        elif row.latitude is None:
-            continue
-        else:
-            distance = haversine_km(row.latitude, row.longitude, request.latitude, request.longitude)
-            if distance > row.radius_km:
-                continue
-        left = None if row.monthly_budget is None else row.monthly_budget - (row.spent or 0)
-        if left is not None and left < row.amount:
-            continue
-        candidates.append((row, distance, left))
+    for row in rows:
+        reach = _reaches(row, request, blocked)
+        if reach is not None:
+            candidates.append((row, *reach))
     ids = [row.partner_id for row, *_ in candidates]
-    stats = _response_stats(session, ids, now - timedelta(days=90))
     stars = ratings(session, ids)
-    expiries = expiry_stats(session, ids, now - timedelta(days=90))
+    ordered = [row.partner_id for row, *_ in candidates if row.order_items]
+    orders = service_orders.metrics_of(session, ordered, now)
     ranked = []
     for row, distance, left in candidates:
-        responded, total = stats.get(row.partner_id, (0, 0))
-        share = responsiveness(responded, total)
-        quality = quality_of(share, stars[row.partner_id].smoothed, expiries[row.partner_id])
+        order = orders.get(row.partner_id, NO_ORDERS)
+        share = responsiveness(int(row.leads_in_time) + order.in_time, int(row.leads) + order.counted)
+        expired = expired_share(int(row.jobs_expired), int(row.jobs))
+        speed = speed_of(order.response_hours)
+        cancelled = cancelled_share(order.cancelled, order.orders)
+        rating = stars[row.partner_id].smoothed
+        quality = quality_of(share, rating, expired, speed, cancelled)
         ranked.append(
-            (
-                row.amount * quality,
-                _tie_break(request.id, row.partner_id),
-                row,
-                distance,
-                left,
-                share,
-                quality,
-                stars[row.partner_id].smoothed,
-            )
+            (row.amount * quality, _tie_break(request.id, row.partner_id), row, distance, left, share,
+             quality, rating, expired, speed, cancelled)
         )
     ranked.sort(key=lambda r: (-r[0], r[1]))
     return [
         RankedPartner(
-            row.partner_id,
-            row.display_name,
-            row.amount,
-            quality,
-            score.quantize(Decimal("0.0001")),
-            position,
-            round(distance, 1),
-            share,
-            left,
-            rating,
+            row.partner_id, row.display_name, row.amount, quality, score.quantize(Decimal("0.0001")),
+            position, round(distance, 1), share, left, rating, expired, speed, cancelled,
         )
-        for position, (score, _tb, row, distance, left, share, quality, rating) in enumerate(ranked, 1)
+        for position, (score, _tb, row, distance, left, share, quality, rating, expired, speed, cancelled)
+        in enumerate(ranked, 1)
     ]
 
 
+def keep_ranking(request: LeadRequest, ranked: list[RankedPartner], now: datetime) -> None:
+    """Store the ranking the customer is shown with the request (its direct requests'
+    receipts quote it): each partner's position and signals, the number matched."""
+    request.ranking = json.dumps(
+        {
+            "version": RANKING_VERSION,
+            "matched": len(ranked),
+            "first": str(ranked[0].score) if ranked else None,
+            "partners": {
+                str(r.partner_id): [r.position, str(r.quality), str(r.score), str(r.responsiveness),
+                                    str(r.rating), str(r.expired_share), str(r.speed), str(r.cancelled_share),
+                                    r.distance_km]
+                for r in ranked
+            },
+        },
+        separators=(",", ":"),
+    )
+    request.ranked_at = now
+
+
+def show_ranking(session, request: LeadRequest, now: datetime | None = None) -> list[RankedPartner]:
+    """The ranking of an open request as the customer sees it, kept with the request."""
+    now = now or utcnow()
+    ranked = rank(session, request, now)
+    keep_ranking(request, ranked, now)
+    session.flush()
+    return ranked
+
+
 def ranked_partners(session, request_id: int, now: datetime | None = None) -> list[RankedPartner]:
-    return rank(session, _open_request(session, request_id), now)
+    return show_ranking(session, _open_request(session, request_id), now)
+
+
+def _kept_position(request: LeadRequest, partner_id: int, now: datetime) -> tuple[dict, list] | None:
+    """The partner's entry in the ranking kept with the request, if that is of this formula
+    version and recent (`RANKING_KEPT_MINUTES`)."""
+    if not request.ranking or request.ranked_at is None:
+        return None
+    if now - request.ranked_at > timedelta(minutes=RANKING_KEPT_MINUTES) or request.ranked_at > now:
+        return None
+    kept = json.loads(request.ranking)
+    entry = kept.get("partners", {}).get(str(partner_id))
+    if kept.get("version") != RANKING_VERSION or entry is None:
+        return None
+    return kept, entry
+
+
+def _still_matching(session, request: LeadRequest, partner_id: int, now: datetime):
+    """(bidder row, distance, budget left) of one partner that matches the request now, or None."""
+    _narrowed, _everybody, one = _rank_statements()
+    values = dict(_values(session, request, now), partner_id=partner_id)
+    row = session.connection().execute(one, values).first()
+    if row is None:
+        return None
+    reach = _reaches(row, request, conversations.blocking_partners(session, request.address_id))
+    return None if reach is None else (row, *reach)
 
 
 # --- direct requests and charges -------------------------------------------------------------
@@ -516,30 +648,58 @@ class Sent:
     repeated: bool = False
 
 
-def _reserve_budget(session, bid: CategoryBid, month: date) -> bool:
+def _reserve_budget(session, partner_id: int, category_id: int, amount: Decimal,
+                    budget: Decimal | None, month: date) -> bool:
     """Add the bid to the month's spending unless that would pass the budget."""
     conn = session.connection()
     dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     conn.execute(
         dialect_insert(BudgetMonth.__table__)
-        .values(partner_id=bid.partner_id, category_id=bid.category_id, month=month, spent=0)
+        .values(partner_id=partner_id, category_id=category_id, month=month, spent=0)
         .on_conflict_do_nothing(index_elements=["partner_id", "category_id", "month"])
     )
     table = BudgetMonth.__table__
-    guard = table.c.spent + bid.amount <= bid.monthly_budget if bid.monthly_budget is not None else True
+    guard = table.c.spent + amount <= budget if budget is not None else True
     return (
         conn.execute(
             update(table)
             .where(
-                table.c.partner_id == bid.partner_id,
-                table.c.category_id == bid.category_id,
+                table.c.partner_id == partner_id,
+                table.c.category_id == category_id,
                 table.c.month == month,
                 guard,
             )
-            .values(spent=table.c.spent + bid.amount)
+            .values(spent=table.c.spent + amount)
         ).rowcount
         == 1
     )
+
+
+def _position(session, request: LeadRequest, partner_id: int, now: datetime) -> dict | None:
+    """What the receipt says about the chosen partner's place: from the ranking the customer
+    was shown when it is kept and recent (the partner checked to match still, in one
+    query), else from ranking the request now (and keeping that). None: no match."""
+    kept = _kept_position(request, partner_id, now)
+    if kept is not None:
+        found = _still_matching(session, request, partner_id, now)
+        if found is None:
+            return None
+        row, distance, left = found
+        ranking, (position, quality, score, share, rating, expired, speed, cancelled, _d) = kept
+        return {"matched": ranking["matched"], "position": position, "first": ranking["first"],
+                "bid": row.amount, "budget": row.monthly_budget, "left": left, "quality": quality,
+                "score": score, "responsiveness": share, "rating": rating, "expired_share": expired,
+                "speed": speed, "cancelled_share": cancelled, "distance_km": round(distance, 1)}
+    ranking = show_ranking(session, request, now)
+    chosen = next((r for r in ranking if r.partner_id == partner_id), None)
+    if chosen is None:
+        return None
+    return {"matched": len(ranking), "position": chosen.position, "first": str(ranking[0].score),
+            "bid": chosen.bid, "budget": None, "left": chosen.budget_left, "quality": str(chosen.quality),
+            "score": str(chosen.score), "responsiveness": str(chosen.responsiveness),
+            "rating": str(chosen.rating), "expired_share": str(chosen.expired_share),
+            "speed": str(chosen.speed), "cancelled_share": str(chosen.cancelled_share),
+            "distance_km": chosen.distance_km}
 
 
 def send_direct_request(
@@ -549,31 +709,33 @@ def send_direct_request(
     now = now or utcnow()
     request = _open_request(session, request_id, lock=True)
     existing = session.execute(
-        select(DirectRequest).where(
-            DirectRequest.request_id == request_id, DirectRequest.partner_id == partner_id
-        )
-    ).scalar()
+        select(DirectRequest.id, LeadCharge.id, LeadCharge.net)
+        .join(LeadCharge, LeadCharge.direct_request_id == DirectRequest.id)
+        .where(DirectRequest.request_id == request_id, DirectRequest.partner_id == partner_id)
+    ).first()
     if existing is not None:
-        charge = existing.charge
-        return Sent(existing.id, charge.id, charge.net, repeated=True)
+        return Sent(existing[0], existing[1], existing[2], repeated=True)
     limit = int(_setting("MARKETPLACE_MAX_PARTNERS_PER_REQUEST", 3))
     sent = session.scalar(select(func.count(DirectRequest.id)).where(DirectRequest.request_id == request_id))
     if sent >= limit:
         raise Conflict("too_many_partners", _("A request can go to at most %(n)s partners.", n=limit))
-    ranking = rank(session, request, now)
-    chosen = next((r for r in ranking if r.partner_id == partner_id), None)
-    if chosen is None:
+    place = _position(session, request, partner_id, now)
+    if place is None:
         raise Forbidden(
             "partner_not_matching", _("This partner does not take requests like this one (any more).")
         )
-    bid = session.execute(
-        select(CategoryBid).where(
-            CategoryBid.partner_id == partner_id, CategoryBid.category_id == request.category_id
+    amount = place["bid"]
+    if place["budget"] is None and place["left"] is not None:
+        place["budget"] = session.scalar(
+            select(CategoryBid.monthly_budget).where(
+                CategoryBid.partner_id == partner_id, CategoryBid.category_id == request.category_id
+            )
         )
-    ).scalar_one()
     repeat = _repeat_of_charged(session, request, partner_id, now)
-    price = Decimal("0.00") if repeat else bid.amount
-    if not repeat and not _reserve_budget(session, bid, month_of(now)):
+    price = Decimal("0.00") if repeat else amount
+    if not repeat and not _reserve_budget(
+        session, partner_id, request.category_id, amount, place["budget"], month_of(now)
+    ):
         raise Conflict(
             "budget_exhausted", _("This partner takes no more requests in this category this month.")
         )
@@ -582,27 +744,34 @@ def send_direct_request(
     )
     session.add(direct)
     session.flush()
+    vat = cents(price * VAT_RATE / 100)
     receipt = {
         "formula": FORMULA,
         "formula_version": RANKING_VERSION,
         "request_id": request_id,
         "category_id": request.category_id,
         "postal_code": request.postal_code,
-        "matched": len(ranking),
-        "position": chosen.position,
-        "bid": str(bid.amount),
-        "monthly_budget": str(bid.monthly_budget) if bid.monthly_budget else None,
-        "budget_left_before": str(chosen.budget_left) if chosen.budget_left is not None else None,
+        "matched": place["matched"],
+        "position": place["position"],
+        "bid": str(amount),
+        "monthly_budget": str(place["budget"]) if place["budget"] is not None else None,
+        "budget_left_before": str(place["left"]) if place["left"] is not None else None,
         "signals": {
-            "responsiveness": str(chosen.responsiveness),
-            "weight": "0.25",
-            "rating": str(chosen.rating),
-            "rating_weight": "0.25",
+            "responsiveness": place["responsiveness"],
+            "weight": str(RESPONSE_WEIGHT),
+            "speed": place["speed"],
+            "speed_weight": str(SPEED_WEIGHT),
+            "rating": place["rating"],
+            "rating_weight": str(RATING_WEIGHT),
+            "expired_share": place["expired_share"],
+            "expired_weight": str(EXPIRY_WEIGHT),
+            "cancelled_share": place["cancelled_share"],
+            "cancelled_weight": str(CANCEL_WEIGHT),
         },
-        "quality": str(chosen.quality),
-        "score": str(chosen.score),
-        "score_of_first": str(ranking[0].score),
-        "distance_km": chosen.distance_km,
+        "quality": place["quality"],
+        "score": place["score"],
+        "score_of_first": place["first"],
+        "distance_km": place["distance_km"],
         "price_rule": (
             "free: the same customer's request in this category within 7 days was charged already"
             if repeat
@@ -610,8 +779,8 @@ def send_direct_request(
         ),
         "net": str(price),
         "vat_rate": str(VAT_RATE),
-        "vat": str(cents(price * VAT_RATE / 100)),
-        "gross": str(price + cents(price * VAT_RATE / 100)),
+        "vat": str(vat),
+        "gross": str(price + vat),
     }
     charge = LeadCharge(
         direct_request_id=direct.id,
@@ -674,11 +843,22 @@ def move_direct_request(
     status: DirectStatus,
     now: datetime | None = None,
     review_url: str = "",
+    appointment_on: date | None = None,
 ) -> DirectRequest:
-    """The partner's progress on a request; the first step after "new" is its response. A
-    job marked done asks the customer for a review (with `review_url`, the link's start)."""
+    """The partner's progress on a request; the first step after "new" is its response.
+    "Appointment agreed" needs the appointment's day (given again, it moves the day). A job
+    marked done asks the customer for a review (with `review_url`, the link's start), once;
+    `ask_due_reviews` asks 14 days after an appointment instead, when nobody marked it done."""
     now = now or utcnow()
     direct = own_direct_request(session, partner_id, direct_id)
+    if status == DirectStatus.appointment:
+        if appointment_on is None:
+            message = _("Enter the day of the appointment, e.g. 31.12.2027.")
+            raise RuleViolations({"appointment_on": [message]})
+        if status == direct.status:
+            direct.appointment_on = appointment_on
+            session.flush()
+            return direct
     if status == direct.status:
         return direct
     if status not in NEXT[direct.status]:
@@ -688,13 +868,55 @@ def move_direct_request(
         )
     direct.status = status
     direct.status_changed_at = now
+    if status == DirectStatus.appointment:
+        direct.appointment_on = appointment_on
     if direct.first_response_at is None and status != DirectStatus.seen:
         direct.first_response_at = now
         direct.answered_in_time = now - direct.created_at <= timedelta(hours=RESPONSE_HOURS)
-    if status == DirectStatus.done and review_url:
-        ask_for_review(session, direct, review_url)
     session.flush()
+    if status == DirectStatus.done and review_url:
+        _ask_once(session, direct, review_url, now)
     return direct
+
+
+def _ask_once(session, direct: DirectRequest, review_url: str, now: datetime) -> bool:
+    """Mail the review request unless the customer was asked already: the stamp is a
+    guarded UPDATE in the mail's transaction, so concurrent askers mail once."""
+    stamped = session.execute(
+        update(DirectRequest)
+        .where(DirectRequest.id == direct.id, DirectRequest.review_asked_at.is_(None))
+        .values(review_asked_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if stamped != 1:
+        return False
+    ask_for_review(session, direct, review_url)
+    return True
+
+
+def review_due_day(direct: DirectRequest) -> date | None:
+    """The day from which the customer may review without the job marked done."""
+    if direct.appointment_on is None:
+        return None
+    return direct.appointment_on + timedelta(days=REVIEW_AFTER_APPOINTMENT_DAYS)
+
+
+def ask_due_reviews(session, review_url: str, now: datetime | None = None, limit: int = 500) -> int:
+    """The periodic sweep: ask the customers whose appointment was 14 days ago (company
+    time zone) and who were not asked yet, once each; how many were asked."""
+    now = now or utcnow()
+    last_day = now.astimezone(company_zone()).date() - timedelta(days=REVIEW_AFTER_APPOINTMENT_DAYS)
+    due = session.execute(
+        select(DirectRequest)
+        .where(
+            DirectRequest.appointment_on <= last_day,
+            DirectRequest.review_asked_at.is_(None),
+            DirectRequest.status.in_([DirectStatus.appointment, DirectStatus.done]),
+        )
+        .order_by(DirectRequest.id)
+        .limit(limit)
+    ).scalars().all()
+    return sum(1 for direct in due if _ask_once(session, direct, review_url, now))
 
 
 def direct_requests(
@@ -857,6 +1079,18 @@ def sent_partner_ids(session, request_id: int) -> set[int]:
     )
 
 
+def appointments_of(session, request_id: int) -> dict[int, date]:
+    """The appointments agreed on a request, by partner (what the customer sees)."""
+    return dict(
+        session.execute(
+            select(DirectRequest.partner_id, DirectRequest.appointment_on).where(
+                DirectRequest.request_id == request_id, DirectRequest.appointment_on.is_not(None),
+                DirectRequest.status != DirectStatus.lost,
+            )
+        ).all()
+    )
+
+
 @dataclass(frozen=True)
 class BidRow:
     category_id: int
@@ -918,6 +1152,7 @@ def bids_of(session, partner_id: int, locale: str, now: datetime | None = None) 
 
 REVIEW_SALT = "lead-review"
 REVIEW_DAYS = 60
+REVIEW_AFTER_APPOINTMENT_DAYS = 14  # ask for a review this long after the appointment's day
 PRIOR_STARS, PRIOR_REVIEWS = Decimal("4.0"), 3  # Bayesian average: a few reviews move it little
 
 
@@ -955,8 +1190,12 @@ def direct_of_review_token(session, token: str) -> DirectRequest:
 
 def submit_review(session, token: str, stars: int, text: str, now: datetime | None = None) -> Review:
     """The customer's review, once per direct request, only after the job was done."""
+    now = now or utcnow()
     direct = direct_of_review_token(session, token)
-    if direct.status != DirectStatus.done:
+    due = review_due_day(direct)
+    appointment_past = (direct.status == DirectStatus.appointment and due is not None
+                        and now.astimezone(company_zone()).date() >= due)
+    if direct.status != DirectStatus.done and not appointment_past:
         raise Conflict("not_done", _("You can review once the partner has marked the job done."))
     if not isinstance(stars, int) or not 1 <= stars <= 5:
         raise RuleViolations({"stars": [_("Give 1 to 5 stars.")]})
@@ -969,7 +1208,7 @@ def submit_review(session, token: str, stars: int, text: str, now: datetime | No
         stars=stars,
         text=str(text or "").strip()[:3000] or None,
         author_name=direct.request.customer_name[:200],
-        created_at=now or utcnow(),
+        created_at=now,
         hidden=False,
     )
     session.add(review)

@@ -58,6 +58,7 @@ from ..models import (
 )
 from ..models.types import UTCDateTime, utcnow
 from . import conversations, mail, order_windows
+from .directory import by_ids
 from .money import vat_breakdown
 
 S = ServiceOrderStatus
@@ -1150,6 +1151,8 @@ class Metrics:
     requests: int
     orders: int
     cancelled: int
+    counted: int = 0  # requests and orders answered, or unanswered for more than a day
+    in_time: int = 0  # of those, answered within a day
 
 
 METRIC_DAYS = 90
@@ -1161,8 +1164,14 @@ def _percent(part: int, whole: int) -> Decimal | None:
 
 
 def metrics(session, partner_id: int, now: datetime | None = None) -> Metrics:
-    """A partner's service-order metrics over the last 90 days before `now` (shown to the
-    partner; the marketplace ranking reads them from here).
+    """The last 90 days of one partner (see `metrics_of`)."""
+    return metrics_of(session, [partner_id], now)[partner_id]
+
+
+def metrics_of(session, partner_ids: list[int], now: datetime | None = None) -> dict[int, Metrics]:
+    """Per partner, in three reads whatever the number of partners (the marketplace
+    ranking asks for all its candidates at once): the service-order metrics over the
+    last 90 days before `now`, shown to the partner and read by the ranking.
 
     - `response_rate`: percent (one decimal) of the items that needed the partner's answer
       and got it within 24 hours. Items: requests to order (answered by a custom offer or a
@@ -1178,43 +1187,59 @@ def metrics(session, partner_id: int, now: datetime | None = None) -> Metrics:
     """
     now = now or current_time()
     since = now - timedelta(days=METRIC_DAYS)
-    items = [
-        (created, answered)
-        for created, answered in session.execute(
-            select(OrderRequest.created_at, OrderRequest.answered_at).where(
-                OrderRequest.partner_id == partner_id, OrderRequest.created_at >= since
-            )
-        )
-    ]
-    orders = session.execute(
+    items: dict[int, list] = {pid: [] for pid in partner_ids}
+    if not partner_ids:
+        return {}
+    for pid, created, answered in by_ids(
+        session,
+        select(OrderRequest.partner_id, OrderRequest.created_at, OrderRequest.answered_at).where(
+            OrderRequest.created_at >= since
+        ),
+        OrderRequest.partner_id,
+        partner_ids,
+    ):
+        items[pid].append((created, answered))
+    requests = {pid: len(found) for pid, found in items.items()}
+    for o in by_ids(
+        session,
         select(
+            ServiceOrder.partner_id,
             ServiceOrder.created_at,
             ServiceOrder.accepted_at,
-            ServiceOrder.status,
             ServiceOrder.cancelled_at,
             ServiceOrder.cancelled_by,
         )
-        .where(ServiceOrder.partner_id == partner_id, ServiceOrder.created_at >= since)
-        .where(ServiceOrder.offer_id.is_(None))
-    ).all()
-    items += [
-        (o.created_at, o.accepted_at or (o.cancelled_at if o.cancelled_by is Party.partner else None))
-        for o in orders
-    ]
-    counted = [(c, a) for c, a in items if a is not None or c + ANSWER_WITHIN <= now]
-    in_time = [a - c for c, a in counted if a is not None and a - c <= ANSWER_WITHIN]
-    answered = [a - c for c, a in counted if a is not None]
-    hours = (
-        (Decimal(sum(d.total_seconds() for d in answered)) / len(answered) / 3600).quantize(Decimal("0.1"))
-        if answered
-        else None
-    )
-    total, cancelled = session.execute(
-        select(func.count(), func.count().filter(ServiceOrder.status == S.cancelled)).where(
-            ServiceOrder.partner_id == partner_id, ServiceOrder.created_at >= since
+        .where(ServiceOrder.created_at >= since)
+        .where(ServiceOrder.offer_id.is_(None)),
+        ServiceOrder.partner_id,
+        partner_ids,
+    ):
+        items[o.partner_id].append(
+            (o.created_at, o.accepted_at or (o.cancelled_at if o.cancelled_by is Party.partner else None))
         )
-    ).one()
-    requests = sum(1 for _c, _a in items) - len(orders)
-    return Metrics(
-        _percent(len(in_time), len(counted)), hours, _percent(cancelled, total), requests, total, cancelled
-    )
+    counts = {
+        pid: (int(total), int(cancelled))
+        for pid, total, cancelled in by_ids(
+            session,
+            select(
+                ServiceOrder.partner_id, func.count(), func.count().filter(ServiceOrder.status == S.cancelled)
+            )
+            .where(ServiceOrder.created_at >= since)
+            .group_by(ServiceOrder.partner_id),
+            ServiceOrder.partner_id,
+            partner_ids,
+        )
+    }
+    found = {}
+    for pid in partner_ids:
+        counted = [(c, a) for c, a in items[pid] if a is not None or c + ANSWER_WITHIN <= now]
+        in_time = [a - c for c, a in counted if a is not None and a - c <= ANSWER_WITHIN]
+        answered = [a - c for c, a in counted if a is not None]
+        seconds = Decimal(sum(d.total_seconds() for d in answered))
+        hours = (seconds / len(answered) / 3600).quantize(Decimal("0.1")) if answered else None
+        total, cancelled = counts.get(pid, (0, 0))
+        found[pid] = Metrics(
+            _percent(len(in_time), len(counted)), hours, _percent(cancelled, total), requests[pid], total,
+            cancelled, len(counted), len(in_time),
+        )
+    return found

@@ -18,6 +18,7 @@ import smtplib
 import uuid
 from pathlib import Path
 
+import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_mailman import EmailMultiAlternatives, Mail
@@ -27,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from backoffice import transaction
 from backoffice.extensions import db
+from backoffice.models import Task, TaskStatus
 from backoffice.models.mail import OutboxMail
 from backoffice.services import mail as outbox
 
@@ -138,15 +140,27 @@ def send_task(session, ctx) -> dict:
     return deliver(session)
 
 
+def send_waiting(session) -> bool:
+    """Whether a `mail.send` task waits in the queue, not started yet: it will read the
+    outbox after any commit that happened before this question, so it sends that mail too."""
+    return session.execute(
+        sa.select(Task.id).where(Task.status == TaskStatus.queued, Task.kind == "mail.send").limit(1)
+    ).first() is not None
+
+
 def _queued_mail(session) -> None:
-    """After a commit that wrote outbox rows: a `mail.send` task sends them now. If the queue
-    cannot take it, the minutely drain sends them a little later."""
+    """After a commit that wrote outbox rows: a `mail.send` task sends them now, unless one
+    is waiting already (a burst of sends costs one task and one read each, not a task row,
+    a commit and a queue message each). If the queue cannot take it, the minutely drain
+    sends them a little later."""
     if not session.info.pop(outbox.QUEUED_FLAG, False):
         return
     if not current_app or not current_app.config.get("MAIL_SEND_AFTER_COMMIT", True):
         return
     try:
         with Session(db.engine) as side:
+            if send_waiting(side):
+                return
             submit(side, "mail.send", {}, user_id=None, title=str(_l("Send waiting e-mails")))
     except Exception:
         log.exception("mail.send not submitted; the periodic run sends the mail")

@@ -18,7 +18,7 @@ from ..extensions import db
 from ..models import DirectStatus, DisputeReason, LeadCharge, LeadRequest, RequestStatus, Review
 from ..security import current_partner_id, is_partner_owner, logged_in_user
 from ..services import marketplace
-from .localized import form_amount
+from .localized import date_text, form_amount, form_date
 from .mixins import ExportMixin, label_of, local_datetime, money, yes_no
 
 
@@ -40,7 +40,7 @@ class MyRequestsView(BaseView):
         return self.render_template("marketplace/my_requests.html", rows=rows, charges=charges,
                                     month_net=month_net, bids=bids, owner=is_partner_owner(), reviews=reviews,
                                     statuses=list(DirectStatus), current=status, steps=marketplace.NEXT,
-                                    search=search, money=money, when=local_datetime)
+                                    search=search, money=money, when=local_datetime, day=date_text)
 
     @expose("/<int:pk>/status", methods=["POST"])
     @has_access
@@ -48,10 +48,13 @@ class MyRequestsView(BaseView):
         wanted = request.form.get("status", "")
         if wanted not in DirectStatus._value2member_map_:
             abort(400)
+        status = DirectStatus(wanted)
+        day = (form_date(request.form.get("appointment_on"), "appointment_on")
+               if status == DirectStatus.appointment else None)
         with transaction.unit_of_work():
             marketplace.move_direct_request(
-                db.session, current_partner_id(), pk, DirectStatus(wanted),
-                review_url=url_for("portal.review", token="-", _external=True)[:-1])
+                db.session, current_partner_id(), pk, status,
+                review_url=url_for("portal.review", token="-", _external=True)[:-1], appointment_on=day)
         flash(_("Saved."), "success")
         return redirect(url_for(".index"))
 

@@ -19,6 +19,7 @@ from ..extensions import db
 from ..services import marketplace
 from ..services.categories import category_choices
 from ..services.throttle import lead_requests
+from .localized import date_text
 from .portal import _render, bp, signed_in_customer
 
 
@@ -76,15 +77,19 @@ def confirm_request(token):
 def request_page(key):
     try:
         found = marketplace.request_of_view_token(db.session, key)
-        ranked = marketplace.rank(db.session, found) if found.status.value == "open" else []
+        ranked = []
+        if found.status.value == "open":
+            with transaction.guarded(db.session):  # the ranking shown is kept for the receipts
+                ranked = marketplace.show_ranking(db.session, found)
     except DomainError:
         abort(404)
     sent = marketplace.sent_partner_ids(db.session, found.id)
     contacts = {pid: marketplace.contact_of_partner(db.session, pid) for pid in sent}
+    appointments = marketplace.appointments_of(db.session, found.id)
     cards = marketplace.partner_cards(db.session, [r.partner_id for r in ranked])
     transaction.discard(db.session)
     return _render("portal/request_page.html", found=found, ranked=ranked, cards=cards, sent=sent,
-                   contacts=contacts, key=key,
+                   contacts=contacts, key=key, appointments=appointments, day=date_text,
                    limit=marketplace._setting("MARKETPLACE_MAX_PARTNERS_PER_REQUEST", 3))
 
 

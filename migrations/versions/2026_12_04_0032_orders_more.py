@@ -4,7 +4,7 @@
 UPDATE (`reminded_at IS NULL`) in the transaction of its outbox mail.
 
 Revision ID: 0032_orders_more
-Revises: 0027_profiles_more
+Revises: 0031_appointments
 Create Date: 2026-12-04 18:20:00
 
 """
@@ -14,7 +14,7 @@ from alembic import op
 from backoffice.models.types import UTCDateTime
 
 revision = "0032_orders_more"
-down_revision = "0027_profiles_more"
+down_revision = "0031_appointments"
 branch_labels = None
 depends_on = None
 

@@ -55,8 +55,11 @@ def bid(page, category_id: int, amount: str) -> None:
 
 
 def step(page, direct_id: int, status: str) -> None:
+    form = f"[data-direct='{direct_id}'] form:has(input[value={status}])"
+    if status == "appointment":
+        page.fill(f"{form} input[name=appointment_on]", "31.12.2027")
     with page.expect_navigation():
-        page.click(f"[data-direct='{direct_id}'] form:has(input[value={status}]) button")
+        page.click(f"{form} button")
 
 
 def test_the_marketplace_story(page, browser, live_server, app, make, smtp_server, tmp_path):
@@ -175,8 +178,10 @@ def _story(page, browser, live_server, smtp_server, elektro_id, schulz_id, meier
         for expected in ("Drei Steckdosen in der Küche setzen", "nächste Woche vormittags", "Karla Kunde",
                          "karla@example.org", "0341 1234567", "12,00"):
             assert expected in overview, expected
-        for status in ("contacted", "appointment", "done"):
+        for status in ("contacted", "appointment"):
             step(page, direct_id, status)
+        assert page.inner_text(f"[data-direct='{direct_id}'] [data-test=appointment]") == "Termin: 31.12.2027"
+        step(page, direct_id, "done")
 
         # The customer is asked for a review and gives one.
         subject, text = mail_to(smtp_server, "karla@example.org", 3)

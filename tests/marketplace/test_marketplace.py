@@ -91,8 +91,10 @@ def test_the_story_ranks_charges_once_and_bills_on_the_15th(ctx, elektro, market
 
     with transaction.unit_of_work(ctx):
         for step in (DirectStatus.contacted, DirectStatus.appointment, DirectStatus.done):
-            marketplace.move_direct_request(ctx, schulz.id, first.direct_request_id, step, NOW)
+            marketplace.move_direct_request(ctx, schulz.id, first.direct_request_id, step, NOW,
+                                            appointment_on=date(2026, 11, 10))
     assert ctx.get(DirectRequest, first.direct_request_id).first_response_at == NOW
+    assert ctx.get(DirectRequest, first.direct_request_id).appointment_on == date(2026, 11, 10)
 
     result = monthly_invoice.run(ctx, Period.month(2026, 11), date(2026, 12, 15), 7)
     assert len(result.written) == 1
