@@ -54,6 +54,8 @@ def build_message(mail: OutboxMail) -> EmailMultiAlternatives:
         to=[mail.recipient], headers={"Message-ID": mail.message_id}, connection=None)
     if mail.body_html:
         message.attach_alternative(mail.body_html, "text/html")
+    for attachment in mail.attachments:
+        message.attach(attachment.filename, attachment.file.content, attachment.file.content_type)
     return message
 
 

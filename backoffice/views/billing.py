@@ -24,7 +24,7 @@ from .. import transaction
 from ..extensions import db
 from ..models import DebitStatus, Invoice, InvoiceSeries, SepaFile
 from ..security import current_partner_id, is_partner_owner, logged_in_user
-from ..services import bank_statements, billing_overview, direct_debits
+from ..services import bank_statements, billing_overview, direct_debits, invoice_documents
 from ..services.billing import Period, render_partner_invoice
 from ..services.vouchers import company_today
 from ..tasks import submit
@@ -51,7 +51,10 @@ def _statement_or_404(pk: int, partner_id: int | None = None) -> Invoice:
 
 
 def _pdf(invoice: Invoice) -> Response:
-    return Response(render_partner_invoice(invoice, current_app.config), mimetype="application/pdf",
+    """The PDF as rendered and mailed; drawn now if it is not rendered yet (or predates them)."""
+    body = invoice_documents.stored_pdf(db.session, invoice.id) or render_partner_invoice(invoice,
+                                                                                        current_app.config)
+    return Response(body, mimetype="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="{invoice.display_number}.pdf"'})
 
 
