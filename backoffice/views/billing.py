@@ -215,9 +215,9 @@ class MyBillingView(BaseView):
     @expose("/")
     @has_access
     def index(self):
-        figures = billing_overview.figures(db.session, company_today(), _owner_partner_id())
-        return self.render_template("billing/my_billing.html", f=figures, money=money, when=local_datetime,
-                                    **_export_months())
+        billing = billing_overview.partner_billing(db.session, _owner_partner_id(), company_today())
+        return self.render_template("billing/my_billing.html", f=billing.figures, billing=billing,
+                                    money=money, when=local_datetime, **_export_months())
 
     @expose("/<int:pk>.pdf")
     @has_access
