@@ -55,6 +55,7 @@ class OpenInvoice:
     due_date: date | None
     gross: Decimal
     open: Decimal
+    corrects: str | None = None  # a credit note: the number of the invoice it corrects
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,9 @@ def invoices_with_open(session, partner_id: int | None = None, *, open_only: boo
     if limit:
         query = query.limit(limit)
     return [OpenInvoice(i.id, i.display_number, i.kind, i.buyer_name, i.period_start, i.issued_at, i.due_date,
-                        i.total_gross, cents(Decimal(left))) for i, left in session.execute(query)]
+                        i.total_gross, cents(Decimal(left)),
+                        i.cancels.display_number if i.cancels_invoice_id is not None else None)
+            for i, left in session.execute(query)]
 
 
 def _open_totals(session, partner_id: int | None) -> tuple[Decimal, int, Decimal]:
