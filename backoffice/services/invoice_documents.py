@@ -11,7 +11,8 @@ steps, each its own transaction, none open while the PDF is drawn:
 3. stamp: only while the claim holds and the row is not stamped, store the PDF
    (`StoredFile`), queue the mail to the partner's notification address with the PDF
    attached and a Message-ID fixed per invoice, and set `rendered_at`, all in one
-   transaction. A renderer that dies before the stamp leaves a claim that runs out: the
+   transaction (the caller starts one mail sender for the whole batch, not one per stamp).
+   A renderer that dies before the stamp leaves a claim that runs out: the
    next sweep renders again; one that dies after it has done everything.
 
 huey delivers a task at most once, so `pending` re-derives the work from the tables: every
@@ -123,7 +124,8 @@ def stamp(session, invoice_id: int, worker: str, pdf: bytes) -> str | None:
         language = mail.language_of(address.language if address is not None else None)
         queued = mail.queue_mail(session, MAIL_KIND, recipient, language, _mail_context(invoice, language),
                                  message_id=message_id(invoice),
-                                 attachments=[(f"{invoice.display_number}.pdf", stored)])
+                                 attachments=[(f"{invoice.display_number}.pdf", stored)],
+                                 send_after_commit=False)
         session.flush()
         values["mail_id"] = queued.id
     session.execute(update(_DOCS).where(_DOCS.c.invoice_id == invoice_id).values(**values))

@@ -71,11 +71,14 @@ def new_message_id() -> str:
 
 def queue_mail(session, kind: str, recipient: str, language, context: dict, *,
                message_id: str | None = None,
-               attachments: Sequence[tuple[str, StoredFile]] = ()) -> OutboxMail:
+               attachments: Sequence[tuple[str, StoredFile]] = (),
+               send_after_commit: bool = True) -> OutboxMail:
     """Add the rendered mail to the caller's transaction; it is sent after the commit.
 
     `message_id`: a Message-ID the caller fixed (a digest's per partner and hour).
-    `attachments`: (file name, stored file) in the order the mail carries them."""
+    `attachments`: (file name, stored file) in the order the mail carries them.
+    `send_after_commit=False`: the commit does not start a sender; a batch that queues many
+    mails in many transactions starts one itself at its end (or the minutely drain sends)."""
     if not recipient or "@" not in recipient:
         raise InvalidInput("invalid_recipient", "a mail needs a recipient address")
     language = language_of(language)
@@ -86,7 +89,8 @@ def queue_mail(session, kind: str, recipient: str, language, context: dict, *,
     mail.attachments = [MailAttachment(position=position, filename=name[:200], file=stored)
                         for position, (name, stored) in enumerate(attachments, 1)]
     session.add(mail)
-    session.info[QUEUED_FLAG] = True
+    if send_after_commit:
+        session.info[QUEUED_FLAG] = True
     return mail
 
 

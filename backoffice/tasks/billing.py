@@ -25,6 +25,7 @@ from backoffice.services.billing import Period
 from backoffice.services.vouchers import company_today
 
 from .context import TaskContext
+from .mail import request_sending
 from .registry import task
 from .runner import submit, worker_id
 
@@ -73,6 +74,8 @@ def render_invoices(session, invoice_ids: list[int] | None = None) -> dict:
         invoice_ids = invoice_documents.pending(session, limit=SWEEP_LIMIT)
         transaction.discard(session)
     result = invoice_documents.render(session, list(invoice_ids), worker, current_app.config)
+    if result.mailed:
+        request_sending()
     return {"rendered": result.rendered, "mailed": result.mailed, "skipped": result.skipped,
             "failed": result.failed}
 

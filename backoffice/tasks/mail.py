@@ -143,8 +143,13 @@ def send_task(session, ctx) -> dict:
 def _queued_mail(session) -> None:
     """After a commit that wrote outbox rows: a `mail.send` task sends them now. If the queue
     cannot take it, the minutely drain sends them a little later."""
-    if not session.info.pop(outbox.QUEUED_FLAG, False):
-        return
+    if session.info.pop(outbox.QUEUED_FLAG, False):
+        request_sending()
+
+
+def request_sending() -> None:
+    """Submit a `mail.send` task now (unless `MAIL_SEND_AFTER_COMMIT` is off); if the queue
+    cannot take it, the minutely drain sends a little later."""
     if not current_app or not current_app.config.get("MAIL_SEND_AFTER_COMMIT", True):
         return
     try:

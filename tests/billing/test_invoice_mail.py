@@ -177,6 +177,8 @@ def test_the_run_submits_rendering_and_does_not_wait_for_it(app, ctx, make, task
     chunks = [json.loads(t.params)["invoice_ids"] for t in tasks]
     assert [len(chunk) for chunk in chunks] == [2, 1]
     assert render_invoices(ctx, chunks[0] + chunks[1])["rendered"] == 3
+    # One mail sender for the batch, not one per invoice.
+    assert ctx.scalar(sa.select(sa.func.count()).select_from(Task).where(Task.kind == "mail.send")) == 1
 
 
 def test_a_partner_without_any_address_gets_the_pdf_but_no_mail(ctx, billed):
