@@ -104,7 +104,26 @@ def _mail_context(invoice: Invoice, language: str) -> dict:
     }
 
 
-def stamp(session, invoice_id: int, worker: str, pdf: bytes) -> str | None:
+@dataclass(frozen=True)
+class Letter:
+    """The mail of an invoice, as read with the invoice before rendering (so the stamp's
+    transaction reads nothing again)."""
+
+    recipient: str | None
+    language: str
+    context: dict
+    message_id: str
+    filename: str
+
+
+def letter_of(invoice: Invoice) -> Letter:
+    address = invoice.partner.address
+    language = mail.language_of(address.language if address is not None else None)
+    return Letter(notification_email(invoice.partner), language, _mail_context(invoice, language),
+                  message_id(invoice), f"{invoice.display_number}.pdf")
+
+
+def stamp(session, invoice_id: int, worker: str, pdf: bytes, letter: Letter | None = None) -> str | None:
     """Store the rendered PDF and queue its mail, if `worker` still holds the claim and the
     document is not stamped: "mailed", "rendered" (the partner has no address), or None
     when the claim was lost. The caller commits."""
@@ -115,21 +134,17 @@ def stamp(session, invoice_id: int, worker: str, pdf: bytes) -> str | None:
     ).rowcount
     if stamped != 1:
         return None
-    invoice = session.get(Invoice, invoice_id)
+    letter = letter or letter_of(session.get(Invoice, invoice_id))
     stored = stored_files.store(session, pdf, PDF)
     values = {"file_id": stored.id}
-    recipient = notification_email(invoice.partner)
-    if recipient:
-        address = invoice.partner.address
-        language = mail.language_of(address.language if address is not None else None)
-        queued = mail.queue_mail(session, MAIL_KIND, recipient, language, _mail_context(invoice, language),
-                                 message_id=message_id(invoice),
-                                 attachments=[(f"{invoice.display_number}.pdf", stored)],
+    if letter.recipient:
+        queued = mail.queue_mail(session, MAIL_KIND, letter.recipient, letter.language, letter.context,
+                                 message_id=letter.message_id, attachments=[(letter.filename, stored)],
                                  send_after_commit=False)
         session.flush()
         values["mail_id"] = queued.id
     session.execute(update(_DOCS).where(_DOCS.c.invoice_id == invoice_id).values(**values))
-    return "mailed" if recipient else "rendered"
+    return "mailed" if letter.recipient else "rendered"
 
 
 def release(session, invoice_id: int, worker: str, error: str, *, retry_after: int = LEASE_SECONDS) -> None:
@@ -149,14 +164,14 @@ def render_one(session, invoice_id: int, worker: str, config: Mapping) -> str:
         return "skipped"
     try:
         invoice = session.get(Invoice, invoice_id, populate_existing=True)
-        pdf = render_partner_invoice(invoice, config)
+        pdf, letter = render_partner_invoice(invoice, config), letter_of(invoice)
     except Exception as exc:  # a broken invoice must not stop the others; it is retried later
         error = f"{type(exc).__name__}: {exc}"
         transaction.discard(session)
         transaction.run(lambda s: release(s, invoice_id, worker, error), session=session)
         return "failed"
     transaction.discard(session)  # nothing held open between rendering and stamping
-    done = transaction.run(lambda s: stamp(s, invoice_id, worker, pdf), session=session, retries=3)
+    done = transaction.run(lambda s: stamp(s, invoice_id, worker, pdf, letter), session=session, retries=3)
     return done or "skipped"
 
 
