@@ -20,6 +20,7 @@ from .models import Address
 from .services import monthly_invoice
 from .services.billing import Period
 from .services.vouchers import company_today
+from .tasks.billing import submit_rendering
 from .transaction import unit_of_work
 
 partnerdesk_cli = AppGroup("partnerdesk", help="Set up and maintain Partnerdesk.")
@@ -122,3 +123,4 @@ def billing_run_command(period, dry_run):
     else:
         click.echo(f"{month.start:%Y-%m}: {len(result.written)} invoices written, "
                    f"{len(result.skipped)} partners billed before.")
+        submit_rendering(result.written)

@@ -17,6 +17,9 @@ marketplace writes them). Prints one JSON object per metric:
 * `rerun_seconds`: the same run again; `rows_written` must be 0 (target ≤ 5 s).
 * `invoice_pdfs_per_second`: `render_partner_invoice` (page and EN 16931 XML, validated) for
   `--pdfs` statements in one thread: what one task worker renders.
+* `invoice_mail_tasks_per_second`: the rendering task's own path for the same statements in
+  one thread (`tasks.billing.render_invoices`: claim, render, store the PDF, queue the mail
+  with it attached): invoices per second per task worker. The run does not wait for it.
 * `pain008_seconds`: `create_debit_file` for the first `--debits` statements (one pain.008,
   XSD-validated, with its debits and payments written; target ≤ 10 s for 50,000).
 """
@@ -142,6 +145,19 @@ def _written(session) -> tuple[int, int]:
             session.execute(sa.text("SELECT COUNT(*) FROM invoice_line")).scalar())
 
 
+def _rendering_tasks(session, app, ids: list[int], backend: str, partners: int, charges: int) -> None:
+    """What one task worker renders, stores and mails per second (its claim and stamp included)."""
+    from backoffice.tasks.billing import render_invoices
+
+    t0 = time.perf_counter()
+    done = render_invoices(session, ids)
+    seconds = time.perf_counter() - t0
+    session.rollback()
+    _emit("invoice_mail_tasks_per_second", len(ids) / seconds if seconds else 0.0, "1/s", backend, partners,
+          charges, pdfs=len(ids), rendered=done["rendered"], mailed=done["mailed"],
+          note="one thread: claim, render, store, queue the mail; what one task worker does")
+
+
 def run(partners: int, charges: int, pdfs: int, debits: int, database: str | None) -> None:
     from flask_migrate import upgrade
 
@@ -206,6 +222,7 @@ def run(partners: int, charges: int, pdfs: int, debits: int, database: str | Non
         db.session.rollback()
         _emit("invoice_pdfs_per_second", len(ids) / seconds if seconds else 0.0, "1/s", backend, n, charges,
               pdfs=len(ids), note="one thread, what one task worker renders")
+        _rendering_tasks(db.session, app, ids, backend, n, charges)
 
         # Only the first `debits` statements are due: the others wait for a later file.
         with transaction.unit_of_work() as session:

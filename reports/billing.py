@@ -27,7 +27,8 @@ EXPORTS = {
     "payments": _l("Payments"),
 }
 
-METHODS = {"direct_debit": _l("Direct debit"), "transfer": _l("Transfer"), "return": _l("Returned debit")}
+METHODS = {"direct_debit": _l("Direct debit"), "transfer": _l("Transfer"), "return": _l("Returned debit"),
+           "credit_note": _l("Set off against a credit note")}
 
 
 def _scoped(column, partner_id):

@@ -42,6 +42,9 @@ class Page:
     icon: str
     category: str | None = None
     grants: Mapping[str, str] = field(default_factory=dict)  # role → permission pattern
+    # A partner area page only the partner's owner may open (team members get 403): its menu
+    # entry is hidden from team members as well.
+    owner_only: bool = False
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
-"""The Desk's frame: its error pages (API paths keep their one JSON shape), and the partner's
-own menu entries hidden from logins without a partner."""
+"""The Desk's frame: its error pages (API paths keep their one JSON shape), the partner's own
+menu entries hidden from logins without a partner, and the owner's alone (invoices, team)
+hidden from the team's members."""
 
 from flask import Flask, request
 
@@ -26,6 +27,8 @@ def _partner_menus(app: Flask) -> None:
         names |= {p.name for p in area.pages if p.category == PARTNER_CATEGORY}
         names |= {link.name for link in area.links if link.category == PARTNER_CATEGORY}
     app.appbuilder.sm.partner_menus = frozenset(names)
+    app.appbuilder.sm.owner_menus = frozenset(
+        page.name for area in all_areas() for page in area.pages if page.owner_only)
 
 
 def _setup(app: Flask) -> None:

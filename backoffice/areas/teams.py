@@ -20,7 +20,8 @@ AREA = Area(
     name="teams",
     order=15,
     pages=(
-        Page(MyTeamView, "My team", _l("My team"), "fa-users", "My area", {PARTNER_ROLE: OWN_TEAM}),
+        Page(MyTeamView, "My team", _l("My team"), "fa-users", "My area", {PARTNER_ROLE: OWN_TEAM},
+             owner_only=True),
         Page(MyPaymentProfileView, "Payment profile", _l("Payment profile"), "fa-university", "My area",
              {PARTNER_ROLE: "can_list|can_show|can_edit"}),
         Page(TeamMemberView, "Team members", _l("Team members"), "fa-users", "Desk",

@@ -7,6 +7,7 @@ from .billing import (
     DebitStatus,
     Invoice,
     InvoiceCounter,
+    InvoiceDocument,
     InvoiceKind,
     InvoiceLine,
     InvoiceSeries,
@@ -42,7 +43,7 @@ from .jobs import (
     JobTransition,
     StoreAccessRequest,
 )
-from .mail import MailStatus, OutboxMail
+from .mail import MailAttachment, MailStatus, OutboxMail
 from .marketplace import (
     BidChange,
     BudgetMonth,
@@ -74,11 +75,15 @@ from .service_orders import (
     ServiceOrderStatus,
 )
 from .sessions import LoginGeneration
+from .stored_files import StoredFile
 from .tasks import Task, TaskStatus
 from .teams import TeamInvitation, TeamMember
 from .vouchers import Redemption, VatMode, Voucher, VoucherCode, VoucherKind
 
 __all__ = [
+    "InvoiceDocument",
+    "MailAttachment",
+    "StoredFile",
     "AbuseReport", "AccessStatus", "Actor", "Address", "AddressTree", "AddressType", "Article", "Audience",
     "AuditEntry", "BidChange", "BudgetMonth", "Category", "CategoryBid", "ChargeDispute", "Conversation",
     "ConversationRead", "ConversationTag", "ConversationTagging", "CustomerAccount", "CustomerBlock",

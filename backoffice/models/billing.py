@@ -142,6 +142,30 @@ class InvoiceLine(Model):
     invoice = relationship("Invoice", back_populates="lines")
 
 
+class InvoiceDocument(Model):
+    """A partner invoice's PDF (with its e-invoice inside) as rendered once, and the state of
+    that rendering: a renderer claims the row (`claimed_by` until `claimed_until`), renders
+    without holding a transaction, and stamps `rendered_at` with the stored file and the
+    queued mail in one transaction, only while its claim holds. A stamped row is never
+    rendered again, so the PDF a partner downloads is the one that was mailed. Invoices
+    issued before documents were stored have a stamped row without a file (rendered on
+    demand, never mailed)."""
+
+    __tablename__ = "invoice_document"
+
+    invoice_id = Column(Integer, ForeignKey("invoice.id", ondelete="CASCADE"), primary_key=True)
+    file_id = Column(Integer, ForeignKey("stored_file.id", ondelete="RESTRICT"), nullable=True)
+    mail_id = Column(Integer, ForeignKey("mail_outbox.id", ondelete="SET NULL"), nullable=True)
+    claimed_by = Column(String(200), nullable=True)
+    claimed_until = Column(UTCDateTime, nullable=True)
+    attempts = Column(Integer, nullable=False, default=0)
+    rendered_at = Column(UTCDateTime, nullable=True)
+    last_error = Column(Text, nullable=True)
+
+    invoice = relationship("Invoice")
+    file = relationship("StoredFile")
+
+
 class SepaFile(Model):
     """A pain.008 file as handed to the bank; kept so it can be downloaded again."""
 

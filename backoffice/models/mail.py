@@ -4,14 +4,17 @@ The row is written in the same transaction as the business change that causes th
 invitation, a sign-in link), so a rolled-back change sends nothing and a committed one cannot
 lose its mail. A background task (`backoffice/tasks/mail.py`) sends due rows; the row keeps
 the rendered message and its fixed `message_id`, so a resend after a crash is the same message
-and receivers drop the duplicate.
+and receivers drop the duplicate. A mail's attachments (`MailAttachment`) point at files
+stored in the database (`StoredFile`), so whichever worker sends the row attaches the same
+bytes.
 """
 
 from __future__ import annotations
 
 from flask_appbuilder import Model
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Column, Index, Integer, String, Text
+from sqlalchemy import Column, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import relationship
 
 from .addresses import LabelledEnum, _enum
 from .types import UTCDateTime, utcnow
@@ -51,5 +54,24 @@ class OutboxMail(Model):
     # Where the embedded default (no SMTP server configured) wrote the message.
     eml_path = Column(String(1000), nullable=True)
 
+    attachments = relationship("MailAttachment", order_by="MailAttachment.position",
+                               cascade="all, delete-orphan", back_populates="mail")
+
     def __str__(self) -> str:
         return f"{self.subject} → {self.recipient}"
+
+
+class MailAttachment(Model):
+    """A file a mail carries, in its order; the bytes are a stored file."""
+
+    __tablename__ = "mail_attachment"
+    __table_args__ = (UniqueConstraint("mail_id", "position", name="uq_mail_attachment_position"),)
+
+    id = Column(Integer, primary_key=True)
+    mail_id = Column(Integer, ForeignKey("mail_outbox.id", ondelete="CASCADE"), nullable=False)
+    position = Column(Integer, nullable=False)
+    filename = Column(String(200), nullable=False)
+    file_id = Column(Integer, ForeignKey("stored_file.id", ondelete="RESTRICT"), nullable=False, index=True)
+
+    mail = relationship("OutboxMail", back_populates="attachments")
+    file = relationship("StoredFile")

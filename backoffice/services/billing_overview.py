@@ -1,5 +1,10 @@
 """The figures of partner billing for finance's start page and the partner's billing page.
 
+`partner_billing` is the one place a partner's pages (start page, *My invoices*, the
+marketplace's *My requests*) get what the partner is charged and billed: the running month's
+charges are read once, and their sums, what is not invoiced yet and the invoices' figures
+come from that one reading.
+
 Each figure is one aggregate query: what is open on partner invoices (gross minus
 payments), the charges of the running month that no statement has billed yet, net revenue
 per billed month, the invoices and credit notes issued this month, the last SEPA files,
@@ -17,7 +22,9 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from ..models import (
+    ChargeDispute,
     DebitStatus,
+    DisputeStatus,
     Invoice,
     InvoiceKind,
     InvoiceSeries,
@@ -29,7 +36,7 @@ from ..models import (
     TaskStatus,
 )
 from .billing import Period, billed_as
-from .marketplace import LEAD_CHARGE
+from .marketplace import DISPUTE_CREDIT, LEAD_CHARGE
 from .money import ZERO, cents
 from .vouchers import company_zone
 
@@ -48,6 +55,7 @@ class OpenInvoice:
     due_date: date | None
     gross: Decimal
     open: Decimal
+    corrects: str | None = None  # a credit note: the number of the invoice it corrects
 
 
 @dataclass(frozen=True)
@@ -114,7 +122,9 @@ def invoices_with_open(session, partner_id: int | None = None, *, open_only: boo
     if limit:
         query = query.limit(limit)
     return [OpenInvoice(i.id, i.display_number, i.kind, i.buyer_name, i.period_start, i.issued_at, i.due_date,
-                        i.total_gross, cents(Decimal(left))) for i, left in session.execute(query)]
+                        i.total_gross, cents(Decimal(left)),
+                        i.cancels.display_number if i.cancels_invoice_id is not None else None)
+            for i, left in session.execute(query)]
 
 
 def _open_totals(session, partner_id: int | None) -> tuple[Decimal, int, Decimal]:
@@ -183,8 +193,13 @@ def last_runs(session, limit: int = 5) -> list[RunRow]:
 def figures(session, today: date, partner_id: int | None = None) -> BillingFigures:
     """Finance's figures (all partners), or one partner's with `partner_id`."""
     month = Period.month(today.year, today.month)
+    return _figures(session, today, partner_id, _uninvoiced(session, partner_id, month))
+
+
+def _figures(session, today: date, partner_id: int | None, uninvoiced: tuple[Decimal, int]) -> BillingFigures:
+    month = Period.month(today.year, today.month)
     owed, open_count, credit = _open_totals(session, partner_id)
-    uninvoiced_net, uninvoiced_count = _uninvoiced(session, partner_id, month)
+    uninvoiced_net, uninvoiced_count = uninvoiced
     start, end = month.bounds(company_zone())
     per_kind = {kind: (n, cents(Decimal(gross))) for kind, n, gross in session.execute(
         select(Invoice.kind, func.count(Invoice.id), func.coalesce(func.sum(Invoice.total_gross), 0))
@@ -204,3 +219,46 @@ def figures(session, today: date, partner_id: int | None = None) -> BillingFigur
     else:
         result.invoices = invoices_with_open(session, partner_id)
     return result
+
+
+@dataclass
+class PartnerBilling:
+    """What a partner's pages show of its charges and invoices."""
+
+    month_charges: list[LeadCharge]  # the running month's charges, oldest first
+    month_net: Decimal               # their net sum
+    unbilled_net: Decimal            # what the next statement asks: charges of any month no
+                                     # statement billed, less accepted disputes' credits not billed
+    figures: BillingFigures | None   # invoices, open amounts, returns (the owner's pages only)
+
+    @property
+    def uninvoiced_net(self) -> Decimal:
+        return self.figures.uninvoiced_net if self.figures else self.month_net
+
+
+def partner_billing(session, partner_id: int, today: date, *, invoices: bool = True) -> PartnerBilling:
+    """The partner's charges of `today`'s month (read once), what no statement has billed yet,
+    and with `invoices` its invoice figures (as `figures` gives them for the partner)."""
+    month = Period.month(today.year, today.month)
+    start, end = month.bounds(company_zone())
+    rows = session.execute(
+        select(LeadCharge, billed_as(LEAD_CHARGE, LeadCharge.id))
+        .where(LeadCharge.partner_id == partner_id, LeadCharge.charged_at >= start,
+               LeadCharge.charged_at < end)
+        .order_by(LeadCharge.id)).all()
+    charges = [charge for charge, _billed in rows]
+    unbilled = [charge.net for charge, billed in rows if not billed]
+    uninvoiced = (cents(sum(unbilled, ZERO)), len(unbilled))
+    other_months = session.scalar(
+        select(func.coalesce(func.sum(LeadCharge.net), 0))
+        .where(LeadCharge.partner_id == partner_id, ~billed_as(LEAD_CHARGE, LeadCharge.id),
+               (LeadCharge.charged_at < start) | (LeadCharge.charged_at >= end)))
+    credited = session.scalar(
+        select(func.coalesce(func.sum(LeadCharge.net), 0))
+        .join(ChargeDispute, ChargeDispute.charge_id == LeadCharge.id)
+        .where(ChargeDispute.partner_id == partner_id, ChargeDispute.status == DisputeStatus.accepted,
+               ~billed_as(DISPUTE_CREDIT, ChargeDispute.id)))
+    return PartnerBilling(
+        month_charges=charges, month_net=cents(sum((c.net for c in charges), ZERO)),
+        unbilled_net=cents(uninvoiced[0] + Decimal(other_months) - Decimal(credited)),
+        figures=_figures(session, today, partner_id, uninvoiced) if invoices else None)

@@ -11,6 +11,10 @@ each time (`backoff`). A sender that dies between sending and marking leaves a c
 runs out: the row is sent again with the same Message-ID, which receivers treat as a
 duplicate.
 
+A mail can carry files (`attachments`: file name and a `StoredFile`): they are stored in the
+database with the row, so any worker on any machine attaches the same bytes, and a resend
+after a crash is still the same message.
+
 Templates: `templates/mail/<kind>.<language>.txt` (plain text; `{% set subject = … %}` at
 its top gives the subject) and `templates/mail/<kind>.<language>.html` (the HTML part).
 """
@@ -18,6 +22,7 @@ its top gives the subject) and `templates/mail/<kind>.<language>.html` (the HTML
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -25,7 +30,8 @@ from flask import current_app
 from jinja2 import TemplateNotFound
 
 from ..errors import InvalidInput
-from ..models.mail import MailStatus, OutboxMail
+from ..models import StoredFile
+from ..models.mail import MailAttachment, MailStatus, OutboxMail
 from ..models.types import utcnow
 
 LANGUAGES = ("de", "en")
@@ -80,13 +86,21 @@ def _outbox_row(kind: str, recipient: str, language, context: dict, message_id: 
 
 
 def queue_mail(session, kind: str, recipient: str, language, context: dict, *,
-               message_id: str | None = None) -> OutboxMail:
+               message_id: str | None = None,
+               attachments: Sequence[tuple[str, StoredFile]] = (),
+               send_after_commit: bool = True) -> OutboxMail:
     """Add the rendered mail to the caller's transaction; it is sent after the commit.
 
-    `message_id`: a Message-ID the caller fixed (a digest's per partner and hour)."""
+    `message_id`: a Message-ID the caller fixed (a digest's per partner and hour).
+    `attachments`: (file name, stored file) in the order the mail carries them.
+    `send_after_commit=False`: the commit does not start a sender; a batch that queues many
+    mails in many transactions starts one itself at its end (or the minutely drain sends)."""
     mail = OutboxMail(**_outbox_row(kind, recipient, language, context, message_id, utcnow()))
+    mail.attachments = [MailAttachment(position=position, filename=name[:200], file=stored)
+                        for position, (name, stored) in enumerate(attachments, 1)]
     session.add(mail)
-    session.info[QUEUED_FLAG] = True
+    if send_after_commit:
+        session.info[QUEUED_FLAG] = True
     return mail
 
 

@@ -942,46 +942,6 @@ def direct_requests(
     return session.execute(query.order_by(DirectRequest.id.desc()).limit(limit)).scalars().all()
 
 
-def month_charges(session, partner_id: int, now: datetime | None = None) -> tuple[list[LeadCharge], Decimal]:
-    """The partner's charges of the current month and their net sum (not yet invoiced)."""
-    now = now or utcnow()
-    start, end = Period.month(*month_of(now).timetuple()[:2]).bounds(company_zone())
-    charges = (
-        session.execute(
-            select(LeadCharge)
-            .where(
-                LeadCharge.partner_id == partner_id,
-                LeadCharge.charged_at >= start,
-                LeadCharge.charged_at < end,
-            )
-            .order_by(LeadCharge.id)
-        )
-        .scalars()
-        .all()
-    )
-    return charges, sum((c.net for c in charges), Decimal("0.00"))
-
-
-def open_amount(session, partner_id: int) -> Decimal:
-    """Net of the partner's charges that no statement has billed yet (of any month), less
-    the accepted disputes' credits not billed yet either: what the next invoice will ask."""
-    charged = session.scalar(
-        select(func.coalesce(func.sum(LeadCharge.net), 0)).where(
-            LeadCharge.partner_id == partner_id, ~billed_as(LEAD_CHARGE, LeadCharge.id)
-        )
-    )
-    credited = session.scalar(
-        select(func.coalesce(func.sum(LeadCharge.net), 0))
-        .join(ChargeDispute, ChargeDispute.charge_id == LeadCharge.id)
-        .where(
-            ChargeDispute.partner_id == partner_id,
-            ChargeDispute.status == DisputeStatus.accepted,
-            ~billed_as(DISPUTE_CREDIT, ChargeDispute.id),
-        )
-    )
-    return cents(Decimal(charged) - Decimal(credited))
-
-
 # --- billing ----------------------------------------------------------------------------------
 
 

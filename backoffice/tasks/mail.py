@@ -56,6 +56,8 @@ def build_message(mail: OutboxMail) -> EmailMultiAlternatives:
         to=[mail.recipient], headers={"Message-ID": mail.message_id}, connection=None)
     if mail.body_html:
         message.attach_alternative(mail.body_html, "text/html")
+    for attachment in mail.attachments:
+        message.attach(attachment.filename, attachment.file.content, attachment.file.content_type)
     return message
 
 
@@ -149,12 +151,16 @@ def send_waiting(session) -> bool:
 
 
 def _queued_mail(session) -> None:
-    """After a commit that wrote outbox rows: a `mail.send` task sends them now, unless one
-    is waiting already (a burst of sends costs one task and one read each, not a task row,
-    a commit and a queue message each). If the queue cannot take it, the minutely drain
-    sends them a little later."""
-    if not session.info.pop(outbox.QUEUED_FLAG, False):
-        return
+    """After a commit that wrote outbox rows: a `mail.send` task sends them now."""
+    if session.info.pop(outbox.QUEUED_FLAG, False):
+        request_sending()
+
+
+def request_sending() -> None:
+    """Submit a `mail.send` task now (unless `MAIL_SEND_AFTER_COMMIT` is off), unless one is
+    waiting already (a burst of sends costs one task and one read each, not a task row, a
+    commit and a queue message each). If the queue cannot take it, the minutely drain sends
+    a little later."""
     if not current_app or not current_app.config.get("MAIL_SEND_AFTER_COMMIT", True):
         return
     try:

@@ -22,12 +22,13 @@ from reports.tabular import write_xlsx
 
 from .. import transaction
 from ..extensions import db
-from ..models import DebitStatus, Invoice, InvoiceSeries, SepaFile
+from ..models import DebitStatus, Invoice, InvoiceKind, InvoiceSeries, SepaFile
 from ..security import current_partner_id, is_partner_owner, logged_in_user
-from ..services import bank_statements, billing_overview, direct_debits
+from ..services import bank_statements, billing_overview, credit_notes, direct_debits, invoice_documents
 from ..services.billing import Period, render_partner_invoice
 from ..services.vouchers import company_today
 from ..tasks import submit
+from ..tasks.billing import submit_rendering
 from ..timezones import viewer_time_zone
 from .localized import form_amount, form_date
 from .mixins import local_datetime, money
@@ -51,7 +52,10 @@ def _statement_or_404(pk: int, partner_id: int | None = None) -> Invoice:
 
 
 def _pdf(invoice: Invoice) -> Response:
-    return Response(render_partner_invoice(invoice, current_app.config), mimetype="application/pdf",
+    """The PDF as rendered and mailed; drawn now if it is not rendered yet (or predates them)."""
+    body = invoice_documents.stored_pdf(db.session, invoice.id) or render_partner_invoice(invoice,
+                                                                                        current_app.config)
+    return Response(body, mimetype="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="{invoice.display_number}.pdf"'})
 
 
@@ -103,10 +107,30 @@ class BillingView(BaseView):
     @has_access
     def statement(self, pk):
         detail = direct_debits.statement_detail(db.session, pk)
+        may_credit = self.appbuilder.sm.has_access("can_credit_note", self.class_permission_name)
+        creditable = credit_notes.creditable_lines(db.session, pk) if may_credit else []
         return self.render_template("billing/statement.html", invoice=detail.invoice,
                                     payments=detail.payments, debits=detail.debits,
                                     open_amount=detail.open, money=money,
-                                    submitted=DebitStatus.submitted, today=company_today())
+                                    submitted=DebitStatus.submitted, today=company_today(),
+                                    creditable=creditable,
+                                    credit_notes=credit_notes.credit_notes_of(db.session, pk),
+                                    invoice_kind=InvoiceKind.invoice)
+
+    @expose("/statement/<int:pk>/credit-note", methods=["POST"])
+    @has_access
+    def credit_note(self, pk):
+        """Finance corrects an invoice by a credit note for the chosen lines (never by editing it)."""
+        _statement_or_404(pk)
+        line_ids = [int(value) for value in request.form.getlist("line") if value.isdigit()]
+        with transaction.unit_of_work():
+            note = credit_notes.issue_credit_note(db.session, pk, line_ids, request.form.get("reason", ""),
+                                                  company_today())
+        submit_rendering([note.id])
+        flash(_("Credit note %(number)s over %(gross)s issued; %(set_off)s set off against the invoice.",
+                number=note.number, gross=format_currency(note.gross, "EUR"),
+                set_off=format_currency(note.set_off, "EUR")), "success")
+        return redirect(url_for(".statement", pk=note.id))
 
     @expose("/statement/<int:pk>.pdf")
     @has_access
@@ -212,9 +236,9 @@ class MyBillingView(BaseView):
     @expose("/")
     @has_access
     def index(self):
-        figures = billing_overview.figures(db.session, company_today(), _owner_partner_id())
-        return self.render_template("billing/my_billing.html", f=figures, money=money, when=local_datetime,
-                                    **_export_months())
+        billing = billing_overview.partner_billing(db.session, _owner_partner_id(), company_today())
+        return self.render_template("billing/my_billing.html", f=billing.figures, billing=billing,
+                                    money=money, when=local_datetime, **_export_months())
 
     @expose("/<int:pk>.pdf")
     @has_access

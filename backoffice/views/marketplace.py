@@ -17,7 +17,8 @@ from ..errors import Forbidden, InvalidInput
 from ..extensions import db
 from ..models import DirectStatus, DisputeReason, LeadCharge, LeadRequest, RequestStatus, Review
 from ..security import current_partner_id, is_partner_owner, logged_in_user
-from ..services import marketplace
+from ..services import billing_overview, marketplace
+from ..services.vouchers import company_today
 from .localized import date_text, form_amount, form_date
 from .mixins import ExportMixin, label_of, local_datetime, money, yes_no
 
@@ -34,11 +35,12 @@ class MyRequestsView(BaseView):
         status = DirectStatus(wanted) if wanted in DirectStatus._value2member_map_ else None
         search = request.args.get("q", "")
         rows = marketplace.direct_requests(db.session, partner_id, status, search=search)
-        charges, month_net = marketplace.month_charges(db.session, partner_id)
+        billing = billing_overview.partner_billing(db.session, partner_id, company_today(), invoices=False)
         bids = marketplace.bids_of(db.session, partner_id, str(get_locale() or "de"))
         reviews = marketplace.own_reviews(db.session, partner_id)
-        return self.render_template("marketplace/my_requests.html", rows=rows, charges=charges,
-                                    month_net=month_net, bids=bids, owner=is_partner_owner(), reviews=reviews,
+        return self.render_template("marketplace/my_requests.html", rows=rows,
+                                    charges=billing.month_charges, month_net=billing.month_net, bids=bids,
+                                    owner=is_partner_owner(), reviews=reviews,
                                     statuses=list(DirectStatus), current=status, steps=marketplace.NEXT,
                                     search=search, money=money, when=local_datetime, day=date_text)
 

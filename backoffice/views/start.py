@@ -14,8 +14,8 @@ from flask_babel import gettext as _
 
 from ..extensions import db
 from ..local_values import language
-from ..security import FINANCE, PARTNER_ROLE, STAFF, current_partner
-from ..services import billing_overview, marketplace, start_pages
+from ..security import FINANCE, PARTNER_ROLE, STAFF, current_partner, is_partner_owner
+from ..services import billing_overview, start_pages
 from ..services.vouchers import company_today
 from .addresses import audit_field, audit_value
 from .charts import bar_chart
@@ -64,11 +64,12 @@ class StartView(IndexView):
         partner = current_partner()
         if PARTNER_ROLE in roles and partner is not None:
             figures = start_pages.partner_figures(db.session, partner.address_id, partner.id, today)
-            charges, month_net = marketplace.month_charges(db.session, partner.id)
+            # Invoices are the owner's: a team member sees the charges, not the invoices.
+            billing = billing_overview.partner_billing(db.session, partner.id, company_today(),
+                                                       invoices=is_partner_owner())
             sections["partner"] = {
-                "figures": figures, "charges": charges, "month_net": _euro(month_net),
-                "open": _euro(marketplace.open_amount(db.session, partner.id)),
-                "billing": billing_overview.figures(db.session, company_today(), partner.id),
+                "figures": figures, "charges": billing.month_charges, "month_net": _euro(billing.month_net),
+                "open": _euro(billing.unbilled_net), "billing": billing.figures,
                 "growth": bar_chart(_day_points(figures.firstline_per_day), _("New in my firstline per day"),
                                     every=5, test_id="chart-firstline"),
             }

@@ -4,12 +4,15 @@ notes, the last files, returns and runs; a partner's figures hold nothing of ano
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal as D
 
-from backoffice.models import InvoiceKind, TaskStatus
+import sqlalchemy as sa
+
+from backoffice.models import Category, InvoiceKind, LeadCharge, TaskStatus
 from backoffice.services import billing_overview
 from tests.billing.conftest import TODAY
+from tests.support.billing import charge
 
 
 def test_finance_sees_open_amounts_and_the_running_month_separately(ctx, month):
@@ -51,3 +54,44 @@ def test_nothing_billed_yet_gives_zeros(ctx, make):
     assert (f.open_amount, f.open_invoices, f.uninvoiced_net, f.uninvoiced_charges) == (
         D("0.00"), 0, D("0.00"), 0)
     assert {v for _m, v in f.revenue_per_month} == {D("0.00")} and f.files == [] and f.runs == []
+
+
+def test_a_partners_pages_read_charges_and_invoices_from_one_call(ctx, month):
+    elektro = ctx.get(Category, ctx.scalar(sa.select(LeadCharge.category_id).limit(1)))
+    # Huber: an October charge no statement billed (October was never run) and one in December.
+    october = charge(month["huber"], elektro, "5.00", datetime(2026, 10, 31, 22, 30, tzinfo=UTC))
+    december = charge(month["huber"], elektro, "7.00", datetime(2026, 12, 9, 8, tzinfo=UTC))
+    huber = billing_overview.partner_billing(ctx, month["huber"].id, TODAY)
+    assert [c.id for c in huber.month_charges] == [december]
+    assert (huber.month_net, huber.unbilled_net, huber.uninvoiced_net) == (D("7.00"), D("12.00"), D("7.00"))
+    assert (huber.figures.uninvoiced_net, huber.figures.uninvoiced_charges) == (D("7.00"), 1)
+    assert [(i.kind, i.open) for i in huber.figures.invoices] == [(InvoiceKind.credit_note, D("-11.90"))]
+    assert october not in [c.id for c in huber.month_charges]
+    meier = billing_overview.partner_billing(ctx, month["meier"].id, TODAY)
+    assert [(c.partner_id, c.net) for c in meier.month_charges] == [(month["meier"].id, D("9.00"))]
+    assert (meier.month_net, meier.unbilled_net) == (D("9.00"), D("9.00"))
+    assert (meier.figures.open_amount, meier.figures.open_invoices) == (D("13.80"), 1)
+    assert [i.number for i in meier.figures.invoices] == ["PR-000002"]
+    # The same figures as finance's function gives for the partner.
+    assert meier.figures == billing_overview.figures(ctx, TODAY, month["meier"].id)
+    # A team member's pages ask for the charges only.
+    charges_only = billing_overview.partner_billing(ctx, month["schulz"].id, TODAY, invoices=False)
+    assert (charges_only.figures, charges_only.month_net, charges_only.unbilled_net) == (
+        None, D("12.00"), D("12.00"))
+
+
+def test_the_running_month_is_read_once_for_a_partners_page(ctx, month):
+    statements = []
+
+    def seen(_conn, _cursor, statement, *_args):
+        if "FROM lead_charge" in statement and "charged_at >=" in statement:
+            statements.append(statement)
+
+    engine = ctx.get_bind()
+    sa.event.listen(engine, "before_cursor_execute", seen)
+    try:
+        billing_overview.partner_billing(ctx, month["meier"].id, TODAY)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", seen)
+    month_reads = [s for s in statements if "charged_at <" in s and " OR " not in s]
+    assert len(month_reads) == 1, statements

@@ -116,6 +116,19 @@ def test_a_partner_sees_and_exports_its_own_billing_only(app, month):
     assert [(r[3], r[4], r[8]) for r in december] == [("meier", 9, None)]  # not invoiced yet
     start = flat(client.get("/").get_data(as_text=True))
     assert 'data-test="my-open-amount"> <div class="value"><a href="/my/billing/">13,80 €</a>' in start
+    assert 'data-test="charges-open"> <div class="value"><a href="/my/billing/">9,00 €</a>' in start
+    assert 'data-test="charges-month"> <div class="value"><a href="/my/requests/">9,00 €</a>' in start
+
+
+def test_a_team_member_sees_the_charges_but_not_the_owners_invoices(app, month, make):
+    make.team_member(month["meier"], "kollegin")
+    client = login(app.test_client(), "kollegin")
+    start = flat(client.get("/").get_data(as_text=True))
+    assert 'data-test="charges-open"> <div class="value">9,00 €</div>' in start
+    assert 'data-test="charges-month"> <div class="value"><a href="/my/requests/">9,00 €</a>' in start
+    assert 'my-open-amount' not in start and "/my/billing/" not in start
+    requests = flat(client.get("/my/requests/").get_data(as_text=True))
+    assert "Kosten in diesem Monat (noch nicht abgerechnet): 1 Anfragen, 9,00 € netto." in requests
 
 
 @pytest.mark.parametrize("role", ["Partner", "Staff"])

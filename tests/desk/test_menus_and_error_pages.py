@@ -47,6 +47,21 @@ def test_an_administrator_without_a_partner_sees_no_partner_area(client, make):
     assert "/my/downline/" not in links and not any(link.startswith("/my") for link in links)
 
 
+def test_a_team_member_sees_no_menu_entry_of_the_owners_pages(app, client, make):
+    owner = make.partner("inhaberin")
+    make.team_member(owner, "kollege")
+    login(client, "kollege")
+    member_links = _menu_links(client.get("/").get_data(as_text=True))
+    assert "/my/billing/" not in member_links and "/my/team/" not in member_links
+    assert "/my/downline/" in member_links and "/my/requests/" in member_links
+    for link in member_links:  # and what it does see opens
+        assert client.get(link, follow_redirects=True).status_code == 200, link
+    other = app.test_client()
+    login(other, "inhaberin")
+    owner_links = _menu_links(other.get("/").get_data(as_text=True))
+    assert sorted(set(owner_links) - set(member_links)) == ["/my/billing/", "/my/team/"]
+
+
 def test_finance_sees_the_import_history_but_no_upload_form(client, make):
     make.user("fiona", "Finance")
     login(client, "fiona")

@@ -17,6 +17,7 @@ from backoffice.models import Address
 from backoffice.models.mail import MailStatus, OutboxMail
 from backoffice.models.types import utcnow
 from backoffice.services import mail as outbox
+from backoffice.services import stored_files
 from backoffice.tasks.mail import deliver
 from tests.support.concurrency import run_together
 from tests.support.http import login
@@ -77,6 +78,28 @@ def test_a_batch_of_mails_goes_out_over_one_smtp_connection(ctx, smtp_server):
         f"<batch-{n}@partnerdesk.local>" for n in range(5)]
     peers = smtp_server.recorder.peers
     assert len(set(peers[:3])) == 1 and len(set(peers[3:])) == 1 and peers[0] != peers[3]
+
+
+def test_a_mail_carries_its_stored_attachments_to_the_server(ctx, smtp_server):
+    pdf, table = b"%PDF-1.7\n%\xe2\xe3 binary \x00\xff", b"Tag;Betrag\r\n1;2,50\r\n"
+    with transaction.unit_of_work(ctx):
+        first = stored_files.store(ctx, pdf, "application/pdf")
+        second = stored_files.store(ctx, table, "text/csv")
+        queued = outbox.queue_mail(ctx, "team_invitation", "kim@example.org", "de", INVITATION,
+                                   attachments=[("PR-000001.pdf", first), ("umsatz.csv", second)])
+    other = _queue(ctx, "lee@example.org")  # no attachments
+    transaction.keep(ctx)
+    assert deliver(ctx) == {"sent": 2, "failed": 0}
+    received = {m["To"]: m for m in smtp_server.wait_for(2)}
+    message = received["kim@example.org"]
+    assert message["Message-ID"] == queued.message_id
+    files = [(p.get_filename(), p.get_content_type(), p.get_payload(decode=True))
+             for p in message.walk() if p.get_filename()]
+    assert files == [("PR-000001.pdf", "application/pdf", pdf), ("umsatz.csv", "text/csv", table)]
+    text = [p for p in message.walk() if p.get_content_type() == "text/plain" and not p.get_filename()]
+    assert "lädt Sie in das Team" in text[0].get_payload(decode=True).decode("utf-8")
+    assert [p.get_filename() for p in received["lee@example.org"].walk() if p.get_filename()] == []
+    assert received["lee@example.org"]["Message-ID"] == other.message_id
 
 
 def test_mails_wait_while_the_server_is_down_and_go_out_when_it_is_back(ctx, smtp_server):

@@ -47,7 +47,9 @@ def test_benchmark_prints_metric_lines(module, argv, capsys):
     if module is billing:
         assert {line["metric"] for line in lines} == {
             "raw_insert_select_seconds", "monthly_run_seconds", "rerun_seconds", "invoice_pdfs_per_second",
-            "pain008_seconds"}
+            "invoice_mail_tasks_per_second", "pain008_seconds"}
+        [tasks] = [line for line in lines if line["metric"] == "invoice_mail_tasks_per_second"]
+        assert (tasks["rendered"], tasks["mailed"]) == (1, 1)
         assert [line["rows_written"] for line in lines if line["metric"] == "rerun_seconds"] == [0]
     if module is imports:
         assert {line["metric"] for line in lines} == {
