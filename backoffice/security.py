@@ -179,11 +179,15 @@ class SecurityManager(FabSecurityManager):
     # Menu entries of a partner's own area: hidden from a login without a partner (an
     # administrator's role may open them, but there is no area of its own to show).
     partner_menus: frozenset[str] = frozenset()
+    # Entries of pages only the team's owner may open (its invoices): hidden from its members.
+    owner_menus: frozenset[str] = frozenset()
 
     def has_access(self, permission_name, view_name):
-        if (permission_name == "menu_access" and view_name in self.partner_menus
-                and current_partner() is None):
-            return False
+        if permission_name == "menu_access":
+            if view_name in self.partner_menus and current_partner() is None:
+                return False
+            if view_name in self.owner_menus and not is_partner_owner():
+                return False
         return super().has_access(permission_name, view_name)
 
     def is_item_public(self, permission_name, view_name):

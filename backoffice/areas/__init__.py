@@ -42,6 +42,8 @@ class Page:
     icon: str
     category: str | None = None
     grants: Mapping[str, str] = field(default_factory=dict)  # role → permission pattern
+    # A partner's page that only the team's owner may open: hidden from its team members.
+    owner_only: bool = False
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ AREA = Area(
     pages=(Page(BillingView, "Partner invoices", _l("Partner invoices"), "fa-file-text-o", "Desk",
                 {FINANCE: ALL, STAFF: "can_index|can_statement|can_pdf|can_file"}),
            Page(MyBillingView, "My invoices", _l("My invoices"), "fa-file-text-o", "My area",
-                {PARTNER_ROLE: "can_index|can_pdf|can_export"})),
+                {PARTNER_ROLE: "can_index|can_pdf|can_export"}, owner_only=True)),
     commands=(billing_cli,),
     task_modules=(billing_tasks,),
 )

@@ -1,5 +1,5 @@
 """The Desk's frame: its error pages (API paths keep their one JSON shape), and the partner's
-own menu entries hidden from logins without a partner."""
+own menu entries hidden from logins without a partner, the owner's from its team members."""
 
 from flask import Flask, request
 
@@ -26,6 +26,8 @@ def _partner_menus(app: Flask) -> None:
         names |= {p.name for p in area.pages if p.category == PARTNER_CATEGORY}
         names |= {link.name for link in area.links if link.category == PARTNER_CATEGORY}
     app.appbuilder.sm.partner_menus = frozenset(names)
+    app.appbuilder.sm.owner_menus = frozenset(p.name for area in all_areas() for p in area.pages
+                                              if p.owner_only)
 
 
 def _setup(app: Flask) -> None:

@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 
 from ..extensions import db
 from ..local_values import language
-from ..security import FINANCE, PARTNER_ROLE, STAFF, current_partner
+from ..security import FINANCE, PARTNER_ROLE, STAFF, current_partner, is_partner_owner
 from ..services import billing_overview, marketplace, start_pages
 from ..services.vouchers import company_today
 from .addresses import audit_field, audit_value
@@ -68,7 +68,9 @@ class StartView(IndexView):
             sections["partner"] = {
                 "figures": figures, "charges": charges, "month_net": _euro(month_net),
                 "open": _euro(marketplace.open_amount(db.session, partner.id)),
-                "billing": billing_overview.figures(db.session, company_today(), partner.id),
+                # Invoices are the team owner's: its members see no invoice figures or links.
+                "billing": (billing_overview.figures(db.session, company_today(), partner.id)
+                            if is_partner_owner() else None),
                 "growth": bar_chart(_day_points(figures.firstline_per_day), _("New in my firstline per day"),
                                     every=5, test_id="chart-firstline"),
             }
