@@ -17,6 +17,7 @@ from decimal import Decimal
 import numpy as np
 from sqlalchemy import func, insert, select, text
 
+from downline import counters
 from downline.placement import place
 from downline.tree import ROOT_PATH
 
@@ -285,6 +286,7 @@ def bulk_insert(session, n: int, progress=None, chunk_size: int = 20_000) -> See
             stats["partners"] += len(partners)
             if progress:
                 progress(len(chunk))
+    counters.recount(conn)
     return SeedResult(n, stats["partners"], stats["depth"], max(firstline.values(), default=0))
 
 

@@ -28,7 +28,7 @@ from .conversations import (
     StaffRead,
 )
 from .customers import CustomerAccount, CustomerSignIn
-from .downline import DownlineVisibility, PersonalDataExport
+from .downline import AddressCounter, DownlineVisibility, PersonalDataExport
 from .imports import ImportRun, ImportStatus
 from .jobs import (
     AccessStatus,
@@ -79,7 +79,7 @@ from .teams import TeamInvitation, TeamMember
 from .vouchers import Redemption, VatMode, Voucher, VoucherCode, VoucherKind
 
 __all__ = [
-    "AbuseReport", "AccessStatus", "Actor", "Address", "AddressTree", "AddressType", "Article", "Audience",
+    "AbuseReport", "AccessStatus", "Actor", "Address", "AddressCounter", "AddressTree", "AddressType", "Article", "Audience",
     "AuditEntry", "BidChange", "BudgetMonth", "Category", "CategoryBid", "ChargeDispute", "Conversation",
     "ConversationRead", "ConversationTag", "ConversationTagging", "CustomerAccount", "CustomerBlock",
     "CustomerSignIn", "DebitStatus", "DirectRequest", "DirectStatus", "DisputeReason", "DisputeStatus",

@@ -1,7 +1,8 @@
 """The figures of each role's start page: what staff, a partner and finance ask first.
 
 Every figure is one indexed query (counts and sums over a date range or a sponsor's
-firstline), so a start page stays fast with a million addresses. Days are UTC days; a
+firstline) or a kept count (`downline.counters`: registered, never ordered), so a start page
+stays fast with a million addresses. Days are UTC days; a
 month is the calendar month of `today`.
 """
 
@@ -12,6 +13,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 import sqlalchemy as sa
+
+from downline import counters
 
 from ..models import (
     Address,
@@ -98,7 +101,7 @@ def staff_figures(session, today: dt.date) -> StaffFigures:
     return StaffFigures(
         registrations_per_day=_per_day(session, Address.registered_at, today),
         first_orders_per_day=_per_day(session, Address.first_order_at, today),
-        never_ordered=_count(session, Address.type == AddressType.new_customer, of=Address),
+        never_ordered=counters.never_ordered(session),
         redemptions_this_month=redemptions,
         voucher_cost_this_month=Decimal(cost).quantize(Decimal("0.01")),
         open_imports=_count(session, ImportRun.status.in_([ImportStatus.uploaded, ImportStatus.running]),

@@ -34,6 +34,7 @@ from backoffice.rules import clean_address, email_key
 from downline.moves import move
 from downline.placement import Place, place
 from downline.sponsors import SponsorError
+from downline import counters
 from downline.tree import ROOT_PATH, ids_in, lock_rows
 
 from ..report import Report
@@ -336,6 +337,7 @@ class Addresses(Kind):
         self.updates = {**getattr(self, "updates", {}), **updates}
         if rows_wanted and report.ok:
             self.writer.submit(_insert_chunk, session.connection(), new_rows, tree_rows)
+            counters.add(session, sum(row[3] == "new_customer" for row in tree_rows))
 
     def close(self) -> None:
         self.writer.close()
