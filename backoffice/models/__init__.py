@@ -79,7 +79,8 @@ from .teams import TeamInvitation, TeamMember
 from .vouchers import Redemption, VatMode, Voucher, VoucherCode, VoucherKind
 
 __all__ = [
-    "AbuseReport", "AccessStatus", "Actor", "Address", "AddressCounter", "AddressTree", "AddressType", "Article", "Audience",
+    "AbuseReport", "AccessStatus", "Actor", "Address", "AddressCounter", "AddressTree", "AddressType",
+    "Article", "Audience",
     "AuditEntry", "BidChange", "BudgetMonth", "Category", "CategoryBid", "ChargeDispute", "Conversation",
     "ConversationRead", "ConversationTag", "ConversationTagging", "CustomerAccount", "CustomerBlock",
     "CustomerSignIn", "DebitStatus", "DirectRequest", "DirectStatus", "DisputeReason", "DisputeStatus",

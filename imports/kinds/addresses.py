@@ -31,10 +31,10 @@ from backoffice.bulk import BackgroundWriter, SecondaryIndexes, insert_rows_on
 from backoffice.models import Address, AddressTree, AddressType, Language, RegistrationSource, Salutation
 from backoffice.models.types import utcnow
 from backoffice.rules import clean_address, email_key
+from downline import counters
 from downline.moves import move
 from downline.placement import Place, place
 from downline.sponsors import SponsorError
-from downline import counters
 from downline.tree import ROOT_PATH, ids_in, lock_rows
 
 from ..report import Report
