@@ -245,7 +245,8 @@ def test_prices_read_the_german_and_the_english_way_and_anything_else_is_refused
     service = profiles.save_service(db.session, owner.id, {
         "category_id": elektro.id, "title": "Licht", "price_from": "1.234,56 €"}, [
         profiles.PackageInput("Basis", None, "49,90", "1"),
-        profiles.PackageInput("Groß", None, "1234.5", "2"), profiles.PackageInput("Mittel", None, "1.000", "3")])
+        profiles.PackageInput("Groß", None, "1234.5", "2"),
+        profiles.PackageInput("Mittel", None, "1.000", "3")])
     assert service.price_from == Decimal("1234.56")
     assert [p.price for p in service.packages] == [Decimal("49.90"), Decimal("1234.50"), Decimal("1000.00")]
     db.session.rollback()
