@@ -26,3 +26,13 @@ class AuditEntry(Model):
 
     actor = relationship("User")
     address = relationship("Address")
+
+    # (field, value) pairs for lists that show a value the way its field reads it (a sponsor's
+    # number as its name, a type as its label): a list column's formatter sees one value only.
+    @property
+    def old_change(self) -> tuple[str, str | None]:
+        return self.field, self.old_value
+
+    @property
+    def new_change(self) -> tuple[str, str | None]:
+        return self.field, self.new_value
