@@ -9,7 +9,9 @@ from .types import UTCDateTime, utcnow
 
 class AuditEntry(Model):
     __tablename__ = "audit_entry"
-    __table_args__ = (Index("ix_audit_entry_address_time", "address_id", "occurred_at"),)
+    __table_args__ = (Index("ix_audit_entry_address_time", "address_id", "occurred_at"),
+                      # The newest entries first (the staff start page, the trail's list).
+                      Index("ix_audit_entry_time", "occurred_at", "id"))
 
     id = Column(Integer, primary_key=True)
     occurred_at = Column(UTCDateTime, nullable=False, default=utcnow)

@@ -337,7 +337,7 @@ class Addresses(Kind):
         self.updates = {**getattr(self, "updates", {}), **updates}
         if rows_wanted and report.ok:
             self.writer.submit(_insert_chunk, session.connection(), new_rows, tree_rows)
-            counters.add(session, sum(row[3] == "new_customer" for row in tree_rows))
+            counters.add_rows(session, ((row[1], row[14], row[15]) for row in new_rows))
 
     def close(self) -> None:
         self.writer.close()

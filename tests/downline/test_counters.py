@@ -57,11 +57,39 @@ def test_registering_retyping_ordering_and_deleting_change_the_count_in_their_tr
     assert start_pages.staff_figures(db.session, dt.datetime.now(dt.UTC).date()).never_ordered == 0
 
 
+def test_registrations_and_first_orders_are_kept_per_utc_day(make):
+    today = dt.datetime.now(dt.UTC).date()
+    days_ago = lambda n: dt.datetime.combine(today - dt.timedelta(days=n), dt.time(23, 30), tzinfo=dt.UTC)  # noqa: E731
+    late = make.address(registered_at=days_ago(2))
+    make.address(registered_at=days_ago(2), type=AddressType.customer, first_order_at=days_ago(1))
+    make.address()  # registered now
+    def kept_days(prefix):
+        return counters.per_day(db.session, prefix, today - dt.timedelta(days=5), today)
+
+    assert kept_days(counters.REGISTERED) == {today - dt.timedelta(days=2): 2, today: 1}
+    assert kept_days(counters.FIRST_ORDER) == {today - dt.timedelta(days=1): 1}
+    late.registered_at = days_ago(3)  # corrected by hand: moves to its day
+    late.first_order_at = days_ago(0)
+    db.session.commit()
+    day = today - dt.timedelta(days=3)
+    assert kept_days(counters.REGISTERED) == {day: 1, day + dt.timedelta(days=1): 1, today: 1}
+    assert kept_days(counters.FIRST_ORDER) == {today - dt.timedelta(days=1): 1, today: 1}
+    db.session.delete(late)
+    db.session.commit()
+    assert kept_days(counters.REGISTERED) == {today - dt.timedelta(days=2): 1, today: 1}
+    figures = start_pages.staff_figures(db.session, today)
+    assert dict(figures.registrations_per_day)[today - dt.timedelta(days=2)] == 1
+    assert sum(n for _, n in figures.first_orders_per_day) == 1
+    assert integrity.check(db.session).ok
+
+
 def test_the_address_import_counts_its_new_rows_and_a_dry_run_nothing(ctx):
     run(ctx, "addresses", FILES / "addresses_forward_sponsor.csv", dry_run=True)
     assert kept(ctx) in (None, 0)
     report = run(ctx, "addresses", FILES / "addresses_forward_sponsor.csv", dry_run=False)
     assert report.created == 3 and kept(ctx) == 1 == actual(ctx)  # one new customer of three
+    registered = counters.per_day(ctx, counters.REGISTERED, dt.date(2024, 12, 1), dt.date(2025, 3, 31))
+    assert registered == {dt.date(2024, 12, 31): 1, dt.date(2025, 2, 1): 1, dt.date(2025, 3, 2): 1}
     assert integrity.check(ctx).ok
 
 
@@ -104,4 +132,7 @@ def test_concurrent_registrations_and_first_orders_keep_the_count_exact(app, mak
     outcomes = run_together(app, [register(n) for n in range(6)] + [first_order(a) for a in buyers])
     assert not [o for o in outcomes if isinstance(o, Exception)], outcomes
     assert kept(db.session) == 18 == actual(db.session)
+    today = dt.datetime.now(dt.UTC).date()
+    assert counters.per_day(db.session, counters.FIRST_ORDER, today - dt.timedelta(days=1), today) \
+        == {today: 6} or dt.datetime.now(dt.UTC).hour == 0  # a race run across midnight splits
     assert integrity.check(db.session).ok
