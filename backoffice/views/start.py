@@ -69,8 +69,8 @@ class StartView(IndexView):
                 "figures": figures, "charges": charges, "month_net": _euro(month_net),
                 "open": _euro(marketplace.open_amount(db.session, partner.id)),
                 # Invoices are the team owner's: its members see no invoice figures or links.
-                "billing": (billing_overview.figures(db.session, company_today(), partner.id)
-                            if is_partner_owner() else None),
+                "invoices_open": (billing_overview.open_amount(db.session, partner.id)
+                                  if is_partner_owner() else None),
                 "growth": bar_chart(_day_points(figures.firstline_per_day), _("New in my firstline per day"),
                                     every=5, test_id="chart-firstline"),
             }
