@@ -22,7 +22,7 @@ from backoffice.security import SecurityManager
 from backoffice.timezones import viewer_time_zone
 from backoffice.views.start import StartView
 from config import BASE_DIR, Config
-from downline import tree
+from downline import counters, tree
 
 
 def create_app(overrides: Mapping | None = None) -> Flask:
@@ -49,6 +49,7 @@ def create_app(overrides: Mapping | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
     audit.install()
     tree.install()
+    counters.install()
 
     # Every form POST needs its token, also on our own BaseView pages; FAB exempts its
     # token-authenticated REST APIs when it finds this extension.

@@ -12,7 +12,14 @@ from sqlalchemy import func, select
 from tqdm import tqdm
 
 from .audit import acting_as
-from .demo import bulk_insert, seed_articles, seed_logins, seed_public_profiles, seed_vouchers_and_orders
+from .demo import (
+    bulk_insert,
+    seed_articles,
+    seed_imports,
+    seed_logins,
+    seed_public_profiles,
+    seed_vouchers_and_orders,
+)
 from .demo_conversations import seed_demo_work
 from .demo_marketplace import seed_marketplace
 from .extensions import db
@@ -71,6 +78,7 @@ def _seed(addresses: int) -> None:
         seed_articles(session)
         logins = seed_logins(session, current_app.appbuilder.sm)
     orders = seed_vouchers_and_orders(db.session)
+    imported = seed_imports(db.session)
     with unit_of_work() as session:
         profiles, services = seed_public_profiles(session)
     with unit_of_work() as session, acting_as("demo"):
@@ -83,7 +91,7 @@ def _seed(addresses: int) -> None:
         f"{profiles} published profiles with {services} services."
     )
     click.echo(f"Seeded vouchers, partner codes and {orders} orders; {bids} bids and {charges} "
-               "charged requests.")
+               f"charged requests; {imported} import runs.")
     click.echo(f"Seeded {work.conversations} conversations ({work.messages} messages), {work.jobs} jobs "
                f"in {work.job_statuses} statuses, {work.orders} service orders, {work.open_offers} open "
                f"offers and {work.requests} request to order.")

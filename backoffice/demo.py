@@ -8,6 +8,7 @@ the ORM would spend minutes on a million objects.
 
 from __future__ import annotations
 
+import io
 import random
 import unicodedata
 from dataclasses import dataclass
@@ -17,8 +18,10 @@ from decimal import Decimal
 import numpy as np
 from sqlalchemy import func, insert, select, text
 
+from downline import counters
 from downline.placement import place
 from downline.tree import ROOT_PATH
+from imports.runs import again, execute, new_run, store_upload
 
 from . import transaction
 from .bulk import sqlite_value
@@ -29,6 +32,7 @@ from .models import (
     Article,
     Category,
     CustomerAccount,
+    ImportRun,
     Partner,
     PartnerProfile,
     PostalCodeLocation,
@@ -285,6 +289,7 @@ def bulk_insert(session, n: int, progress=None, chunk_size: int = 20_000) -> See
             stats["partners"] += len(partners)
             if progress:
                 progress(len(chunk))
+    counters.recount(conn)
     return SeedResult(n, stats["partners"], stats["depth"], max(firstline.values(), default=0))
 
 
@@ -499,3 +504,37 @@ def seed_public_profiles(session, limit: int = 300) -> tuple[int, int]:
     category_ids = seed_categories(session)
     partner_ids = session.scalars(select(Partner.id).order_by(Partner.id).limit(limit)).all()
     return seed_directory(session, list(partner_ids), category_ids)
+
+
+DEMO_IMPORT_HEADER = "Kundennummer;Anrede;Vorname;Nachname;E-Mail;PLZ;Ort;Adressart;Registriert am;Sponsor-ID"
+DEMO_IMPORT_ROWS = (("IMP-1", "Frau", "Hanna", "Import", "10115", "Berlin", "Neukunde"),
+                    ("IMP-2", "Herr", "Jonas", "Liste", "20095", "Hamburg", "Neukunde"),
+                    ("IMP-3", "Frau", "Karla", "Tabelle", "80331", "München", "Kunde"))
+
+
+def seed_imports(session, now: datetime | None = None) -> int:
+    """The import history with something in it: a file of new addresses checked and imported
+    under a partner, and a file whose check found a wrong date (nothing imported). Returns the
+    number of logged runs (none when the history has runs already or there is no partner)."""
+    now = now or datetime.now(UTC)
+    sponsor = session.scalar(select(Partner.address_id).order_by(Partner.id).limit(1))
+    if sponsor is None or session.scalar(select(ImportRun.id).limit(1)) is not None:
+        return 0
+    day = (now - timedelta(days=3)).strftime("%d.%m.%Y")
+    lines = [DEMO_IMPORT_HEADER] + [
+        ";".join((key, salutation, first, last, f"{first.lower()}.{last.lower()}@example.org", code, city,
+                  kind, day, str(sponsor)))
+        for key, salutation, first, last, code, city, kind in DEMO_IMPORT_ROWS]
+    wrong = [DEMO_IMPORT_HEADER,
+             f"IMP-9;Herr;Olaf;Falsch;olaf.falsch@example.org;50667;Köln;Neukunde;31.02.2025;{sponsor}"]
+    runs = 0
+    for name, content, import_it in (("neue-adressen.csv", lines, True),
+                                     ("adressen-mit-fehler.csv", wrong, False)):
+        path, _size = store_upload(io.BytesIO(("\r\n".join(content) + "\r\n").encode("utf-8")), name)
+        checked = new_run(session, "addresses", path, name, dry_run=True, source="desk", actor="demo")
+        execute(session, checked.id)
+        runs += 1
+        if import_it:
+            execute(session, again(session, checked, dry_run=False, user_id=None, actor="demo").id)
+            runs += 1
+    return runs

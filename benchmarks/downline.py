@@ -76,8 +76,9 @@ def run(n: int, database: str | None, repeat: int) -> None:
     from backoffice.audit import acting_as
     from backoffice.demo import bulk_insert
     from backoffice.extensions import db
-    from backoffice.models import Address, AddressTree
-    from backoffice.services import start_pages
+    from backoffice.models import Address, AddressTree, Partner
+    from backoffice.services import billing_overview, start_pages
+    from backoffice.services.vouchers import company_today
     from backoffice.transaction import keep
     from downline import explorer, export, integrity, maintenance, moves, navigator, stats
 
@@ -128,11 +129,21 @@ def run(n: int, database: str | None, repeat: int) -> None:
         _emit("firstline_page_p95", _p95(page, repeat), "ms", backend, n, baseline=_p95(page_raw, repeat),
               firstline=big.firstline_count)
 
-        # The figures of each role's start page (the biggest sponsor as the partner).
+        # Every figure of each role's start page, as `backoffice.views.start` asks for them (the
+        # biggest sponsor as the partner, its partner row if it has one).
         today = datetime.now(UTC).date()
+        partner_id = s.execute(sa.select(Partner.id).where(Partner.address_id == big.id)).scalar() or -1
+
+        def partner_page():
+            start_pages.partner_figures(s, big.id, partner_id, today)
+            billing_overview.partner_billing(s, partner_id, company_today())
+
+        def finance_page():
+            start_pages.finance_figures(s, today)
+            billing_overview.figures(s, company_today())
+
         for role, figures in (("staff", lambda: start_pages.staff_figures(s, today)),
-                              ("partner", lambda: start_pages.partner_figures(s, big.id, -1, today)),
-                              ("finance", lambda: start_pages.finance_figures(s, today))):
+                              ("partner", partner_page), ("finance", finance_page)):
             _emit(f"start_page_{role}_p95", _p95(figures, repeat), "ms", backend, n)
 
         # The drawn tree's answer for the sponsor with the biggest firstline (the page asks for
@@ -270,13 +281,18 @@ def run(n: int, database: str | None, repeat: int) -> None:
             book.save(buffer)
             return buffer.getvalue()
 
-        # Targets as ratios to the bare baseline measured in the same run (CSV: or ≤ 1 s).
-        for fmt, raw, ratio in (("csv", export_raw, 1.0), ("xlsx", xlsx_raw, 1.3)):
-            baseline = _once(raw)
-            value = _once(lambda f=fmt: export.export(s, node_100k, f))
+        # Targets as ratios to the bare baseline measured in the same run (CSV: or ≤ 1 s). The
+        # two alternate, `rounds` times each, and the medians are compared: one run of each on a
+        # shared machine compares the load of two moments more than the two exports.
+        for fmt, raw, ratio, rounds in (("csv", export_raw, 1.0, 5), ("xlsx", xlsx_raw, 1.3, 1)):
+            values, baselines = [], []
+            for _ in range(rounds):
+                baselines.append(_once(raw))
+                values.append(_once(lambda f=fmt: export.export(s, node_100k, f)))
+            value, baseline = (sorted(v)[len(v) // 2] for v in (values, baselines))
             met = value / baseline <= ratio or (fmt == "csv" and value <= TARGETS_MS["export_100k_csv"])
             _emit(f"export_100k_{fmt}", value, "ms", backend, n, baseline=baseline,
-                  downline=node_100k.downline_count, target_ratio=ratio, met=met)
+                  downline=node_100k.downline_count, target_ratio=ratio, met=met, rounds=rounds)
 
         tracemalloc.start()
         for _ in range(5):

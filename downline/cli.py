@@ -1,4 +1,5 @@
-"""`flask downline check` (exits 1 and lists problems) and `flask downline rebuild`."""
+"""`flask downline check` (exits 1 and lists problems), `flask downline rebuild` and
+`flask downline recount` (the kept count of addresses that never ordered)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from flask.cli import AppGroup
 from backoffice.extensions import db
 from backoffice.transaction import discard, unit_of_work
 
+from . import counters
 from .integrity import check
 from .maintenance import rebuild
 
@@ -40,3 +42,11 @@ def rebuild_command():
         result = rebuild(session)
     click.echo(f"Rebuilt in {time.perf_counter() - started:.1f} s: depth {result['max_depth']}, "
                f"{result['unplaced']} addresses not reachable from a root.")
+
+
+@downline_cli.command("recount")
+def recount_command():
+    """Set the kept count of registered addresses that never ordered from the addresses."""
+    with unit_of_work() as session:
+        value = counters.recount(session.connection())
+    click.echo(f"Registered, never ordered: {value}")

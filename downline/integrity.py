@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import networkx as nx
 from sqlalchemy import text
 
+from . import counters
 from .maintenance import sweep_settings
 
 EXPECTED = """
@@ -96,4 +97,5 @@ def check(session, limit: int = 50) -> Report:
         "ORDER BY a.id")).all()
     add("sizes", wrong_counts, lambda r: f"address {r.id} has firstline {r.firstline_count} / downline "
                                         f"{r.downline_count}, expected {r.n} / {r.below}")
+    report.problems.extend(counters.differences(conn)[:limit])
     return report

@@ -17,6 +17,8 @@ from sqlalchemy import text
 from backoffice.models import AddressTree
 from backoffice.postgres_plans import parallel_reads
 
+from . import counters
+
 SCRATCH = "downline_rebuild"
 # Indexes over columns that every row gets new values for: rebuilt after the write (a sort)
 # instead of maintained row by row (random inserts).
@@ -139,6 +141,7 @@ def rebuild_on_connection(conn) -> dict:
     if postgres:
         conn.execute(text("ANALYZE address"))
         conn.execute(text("ANALYZE address_tree"))
+    counters.recount(conn)
     unplaced = conn.execute(text("SELECT COUNT(*) FROM address a LEFT JOIN address_tree t "
                                  "ON t.address_id = a.id WHERE t.path IS NULL")).scalar()
     return {"max_depth": max_depth, "unplaced": unplaced}

@@ -85,18 +85,23 @@ def csv_ready_sql(expression, first_character=None):
 
 
 def write_csv(headers: Sequence[str], rows: Iterable[Sequence], tz: ZoneInfo | None = None,
-              delimiter: str = ";", prepared: bool = False) -> bytes:
+              delimiter: str = ";", prepared: bool = False, batched: bool = False) -> bytes:
     """UTF-8 with BOM and `;`: what German Excel opens correctly by double-click.
 
     `prepared`: the rows hold only ints, None and text made safe by `csv_ready_sql` or
-    `csv_text`; written as they are."""
+    `csv_text`; written as they are. `batched` (prepared rows only): `rows` are lists of rows
+    as a cursor's `fetchmany` returns them, each handed to the writer whole."""
     buffer = io.BytesIO()
     # Encoded as it is written: no second copy of the whole text to encode at the end.
     stream = io.TextIOWrapper(buffer, encoding="utf-8", newline="")
     stream.write("\ufeff")
     writer = csv.writer(stream, delimiter=delimiter, lineterminator="\r\n")
     writer.writerow([csv_text(h) for h in headers])
-    writer.writerows(rows if prepared else (_csv_cells(row, tz) for row in rows))
+    if batched:
+        for batch in rows:
+            writer.writerows(batch)
+    else:
+        writer.writerows(rows if prepared else (_csv_cells(row, tz) for row in rows))
     stream.flush()
     data = buffer.getvalue()
     stream.detach()

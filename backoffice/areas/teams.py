@@ -23,7 +23,7 @@ AREA = Area(
         Page(MyTeamView, "My team", _l("My team"), "fa-users", "My area", {PARTNER_ROLE: OWN_TEAM},
              owner_only=True),
         Page(MyPaymentProfileView, "Payment profile", _l("Payment profile"), "fa-university", "My area",
-             {PARTNER_ROLE: "can_list|can_show|can_edit"}),
+             {PARTNER_ROLE: "can_list|can_show|can_edit"}, owner_only=True),
         Page(TeamMemberView, "Team members", _l("Team members"), "fa-users", "Desk",
              {STAFF: READ + "|can_remove|can_make_owner|remove|make_owner|can_action|can_action_post"}),
         Page(TeamInvitationView, "Team invitations", _l("Team invitations"), "fa-envelope-o", "Desk",

@@ -29,7 +29,7 @@ from .conversations import (
     StaffRead,
 )
 from .customers import CustomerAccount, CustomerSignIn
-from .downline import DownlineVisibility, PersonalDataExport
+from .downline import AddressCounter, DownlineVisibility, PersonalDataExport
 from .imports import ImportRun, ImportStatus
 from .jobs import (
     AccessStatus,
@@ -81,10 +81,9 @@ from .teams import TeamInvitation, TeamMember
 from .vouchers import Redemption, VatMode, Voucher, VoucherCode, VoucherKind
 
 __all__ = [
-    "InvoiceDocument",
-    "MailAttachment",
-    "StoredFile",
-    "AbuseReport", "AccessStatus", "Actor", "Address", "AddressTree", "AddressType", "Article", "Audience",
+    "InvoiceDocument", "MailAttachment", "StoredFile",
+    "AbuseReport", "AccessStatus", "Actor", "Address", "AddressCounter", "AddressTree", "AddressType",
+    "Article", "Audience",
     "AuditEntry", "BidChange", "BudgetMonth", "Category", "CategoryBid", "ChargeDispute", "Conversation",
     "ConversationRead", "ConversationTag", "ConversationTagging", "CustomerAccount", "CustomerBlock",
     "CustomerSignIn", "DebitStatus", "DirectRequest", "DirectStatus", "DisputeReason", "DisputeStatus",

@@ -129,8 +129,10 @@ class Address(Model):
     language = Column(_enum(Language, "language"), nullable=False, default=Language.de)
     registration_source = Column(_enum(RegistrationSource, "registration_source"), nullable=False,
                                  default=RegistrationSource.desk)
-    registered_at = Column(UTCDateTime, nullable=False, default=utcnow, index=True)
-    first_order_at = Column(UTCDateTime, nullable=True, index=True)
+    # active_history: the kept counts per day (`downline.counters`) need the old day.
+    registered_at = mapped_column(UTCDateTime, nullable=False, default=utcnow, index=True,
+                                  active_history=True)
+    first_order_at = mapped_column(UTCDateTime, nullable=True, index=True, active_history=True)
     sponsor_id = mapped_column(Integer, ForeignKey("address.id", ondelete="RESTRICT"), nullable=True,
                                active_history=True)
     # Derived from sponsor_id, maintained by downline.tree in the same flush (never by hand):

@@ -9,7 +9,9 @@ from .types import UTCDateTime, utcnow
 
 class AuditEntry(Model):
     __tablename__ = "audit_entry"
-    __table_args__ = (Index("ix_audit_entry_address_time", "address_id", "occurred_at"),)
+    __table_args__ = (Index("ix_audit_entry_address_time", "address_id", "occurred_at"),
+                      # The newest entries first (the staff start page, the trail's list).
+                      Index("ix_audit_entry_time", "occurred_at", "id"))
 
     id = Column(Integer, primary_key=True)
     occurred_at = Column(UTCDateTime, nullable=False, default=utcnow)
@@ -26,3 +28,13 @@ class AuditEntry(Model):
 
     actor = relationship("User")
     address = relationship("Address")
+
+    # (field, value) pairs for lists that show a value the way its field reads it (a sponsor's
+    # number as its name, a type as its label): a list column's formatter sees one value only.
+    @property
+    def old_change(self) -> tuple[str, str | None]:
+        return self.field, self.old_value
+
+    @property
+    def new_change(self) -> tuple[str, str | None]:
+        return self.field, self.new_value

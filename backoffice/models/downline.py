@@ -1,7 +1,7 @@
 """What sponsors may see of their downline (A8), and the log of personal-data exports."""
 
 from flask_appbuilder import Model
-from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Column, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 
 from .types import UTCDateTime, utcnow
 
@@ -33,3 +33,13 @@ class PersonalDataExport(Model):
     file_format = Column(String(8), nullable=False)
     row_count = Column(Integer, nullable=False)
     fields = Column(Text, nullable=False)
+
+
+class AddressCounter(Model):
+    """A count over the whole address table kept up to date instead of counted per page view
+    (`downline.counters`): "registered, never ordered" is the number of `new_customer` entries."""
+
+    __tablename__ = "address_counter"
+
+    name = Column(String(40), primary_key=True)
+    value = Column(BigInteger, nullable=False, default=0, server_default="0")

@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 
 from babel import Locale
@@ -26,6 +26,7 @@ from sqlalchemy import select, update
 
 from ..audit import giving_reason
 from ..errors import NotFound, RuleViolations
+from ..local_values import parse_decimal
 from ..models import Partner, PartnerProfile, PostalCodeLocation, Service, ServicePackage
 from ..models.types import utcnow
 from ..rules import normalize_email
@@ -124,10 +125,10 @@ def _money(errors: dict, field: str, value, *, required: bool) -> Decimal | None
         if required:
             errors.setdefault(field, []).append(_("This field is required."))
         return None
-    try:
-        amount = Decimal(str(value).strip().replace(",", "."))
-    except InvalidOperation:
-        errors.setdefault(field, []).append(_("Enter an amount such as 49.90."))
+    # '1.234,56 €', '49,90' or '49.90', as every Desk form reads money.
+    amount = parse_decimal(str(value).replace("€", ""))
+    if amount is None:
+        errors.setdefault(field, []).append(_("Write the amount as 1.234,56 or 1234.56."))
         return None
     if not amount.is_finite() or amount < 0 or amount >= Decimal("10000000000"):
         errors.setdefault(field, []).append(_("Enter an amount of 0 or more."))

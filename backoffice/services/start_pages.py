@@ -1,7 +1,8 @@
 """The figures of each role's start page: what staff, a partner and finance ask first.
 
 Every figure is one indexed query (counts and sums over a date range or a sponsor's
-firstline), so a start page stays fast with a million addresses. Days are UTC days; a
+firstline) or kept counts (`downline.counters`: registered, never ordered; registrations and
+first orders per day), so a start page stays fast with a million addresses. Days are UTC days; a
 month is the calendar month of `today`.
 """
 
@@ -12,6 +13,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 import sqlalchemy as sa
+
+from downline import counters
 
 from ..models import (
     Address,
@@ -82,6 +85,13 @@ def _per_day(session, column, today: dt.date, *conditions) -> list[tuple[dt.date
             for i in range(DAYS)]
 
 
+def _kept_per_day(session, prefix: str, today: dt.date) -> list[tuple[dt.date, int]]:
+    """The kept counts (`downline.counters`) of the last `DAYS` UTC days, days without any as 0."""
+    first = today - dt.timedelta(days=DAYS - 1)
+    counts = counters.per_day(session, prefix, first, today)
+    return [(day, counts.get(day, 0)) for day in (first + dt.timedelta(days=i) for i in range(DAYS))]
+
+
 def _count(session, *conditions, of=None) -> int:
     query = sa.select(sa.func.count()).select_from(of) if of is not None else None
     return session.execute(query.where(*conditions)).scalar_one()
@@ -96,9 +106,9 @@ def staff_figures(session, today: dt.date) -> StaffFigures:
         sa.select(sa.func.count(Redemption.id), sa.func.coalesce(sa.func.sum(Redemption.amount), 0))
         .where(Redemption.redeemed_at >= month, _kept)).one()
     return StaffFigures(
-        registrations_per_day=_per_day(session, Address.registered_at, today),
-        first_orders_per_day=_per_day(session, Address.first_order_at, today),
-        never_ordered=_count(session, Address.type == AddressType.new_customer, of=Address),
+        registrations_per_day=_kept_per_day(session, counters.REGISTERED, today),
+        first_orders_per_day=_kept_per_day(session, counters.FIRST_ORDER, today),
+        never_ordered=counters.never_ordered(session),
         redemptions_this_month=redemptions,
         voucher_cost_this_month=Decimal(cost).quantize(Decimal("0.01")),
         open_imports=_count(session, ImportRun.status.in_([ImportStatus.uploaded, ImportStatus.running]),

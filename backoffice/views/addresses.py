@@ -84,8 +84,12 @@ DATE_FORMATTERS = {
 
 # What the audit trail's field names mean to a reader.
 AUDIT_FIELDS = {"sponsor_id": _l("Sponsor"), "type": _l("Type"), "iban": _l("IBAN"), "bic": _l("BIC"),
-                "mandate_reference": _l("Mandate reference"), "mandate_date": _l("Mandate date")}
-AUDIT_ENTITIES = {"address": _l("Address"), "partner": _l("Partner")}
+                "mandate_reference": _l("Mandate reference"), "mandate_date": _l("Mandate date"),
+                "published": _l("Published"), "invitation": _l("Invitation"), "member": _l("Team member"),
+                "owner": _l("Owner"), "erasure": _l("Erasure of personal data")}
+AUDIT_ENTITIES = {"address": _l("Address"), "partner": _l("Partner"), "team": _l("Team"),
+                  "partner_profile": _l("Public profile")}
+AUDIT_FLAGS = {"True": _l("yes"), "False": _l("no")}
 
 
 def audit_field(value):
@@ -96,15 +100,25 @@ def audit_entity(value):
     return str(AUDIT_ENTITIES.get(value, value or ""))
 
 
-def audit_value(value):
-    """An old or new value as a person reads it: a sponsor's name and number, a type's label."""
+def audit_value(value, field: str = "sponsor_id"):
+    """An old or new value as a person reads it: a sponsor's name and number, a type's label,
+    yes or no; other fields' values as they were written (a postal code is no address number)."""
     if value in (None, ""):
         return ""
-    if str(value).isdigit():
+    if field == "sponsor_id" and str(value).isdigit():
         address = db.session.get(Address, int(value))
-        if address is not None:
-            return f"{address.name} ({_('No.')} {address.id})"
-    return label_of(AddressType)(value)
+        return f"{address.name} ({_('No.')} {address.id})" if address is not None else f"{_('No.')} {value}"
+    if field == "type":
+        return label_of(AddressType)(value)
+    if value in AUDIT_FLAGS:
+        return str(AUDIT_FLAGS[value])
+    return value
+
+
+def audit_change(change):
+    """`AuditEntry.old_change` / `new_change`: the value as its field reads it."""
+    field, value = change
+    return audit_value(value, field)
 
 
 class AuditEntryView(ExportMixin, ModelView):
@@ -113,9 +127,11 @@ class AuditEntryView(ExportMixin, ModelView):
     datamodel = Interface(AuditEntry)
     list_title = _l("Audit trail")
     base_permissions = ["can_list", "can_show", "can_export"]
-    list_columns = ["occurred_at", "actor_label", "address", "entity", "field", "old_value",
-                    "new_value", "reason"]
+    list_columns = ["occurred_at", "actor_label", "address", "entity", "field", "old_change",
+                    "new_change", "reason"]
     show_columns = list_columns
+    export_columns = ["occurred_at", "actor_label", "address", "entity", "field", "old_value", "new_value",
+                      "reason"]
     search_columns = ["occurred_at", "actor_label", "entity", "field", "old_value", "new_value",
                       "address_id"]
     base_order = ("occurred_at", "desc")
@@ -128,10 +144,12 @@ class AuditEntryView(ExportMixin, ModelView):
         "field": _l("Field"),
         "old_value": _l("Old value"),
         "new_value": _l("New value"),
+        "old_change": _l("Old value"),
+        "new_change": _l("New value"),
         "reason": _l("Reason"),
     }
     formatters_columns = {**DATE_FORMATTERS, "field": audit_field, "entity": audit_entity,
-                          "old_value": audit_value, "new_value": audit_value}
+                          "old_change": audit_change, "new_change": audit_change}
 
 
 def sponsor_reason_required(form_cls):

@@ -31,6 +31,7 @@ from backoffice.bulk import BackgroundWriter, SecondaryIndexes, insert_rows_on
 from backoffice.models import Address, AddressTree, AddressType, Language, RegistrationSource, Salutation
 from backoffice.models.types import utcnow
 from backoffice.rules import clean_address, email_key
+from downline import counters
 from downline.moves import move
 from downline.placement import Place, place
 from downline.sponsors import SponsorError
@@ -336,6 +337,7 @@ class Addresses(Kind):
         self.updates = {**getattr(self, "updates", {}), **updates}
         if rows_wanted and report.ok:
             self.writer.submit(_insert_chunk, session.connection(), new_rows, tree_rows)
+            counters.add_rows(session, ((row[1], row[14], row[15]) for row in new_rows))
 
     def close(self) -> None:
         self.writer.close()

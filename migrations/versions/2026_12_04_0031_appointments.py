@@ -6,7 +6,7 @@ after the appointment), so the periodic sweep asks exactly once. `lead_request.r
 the ranking the customer was shown (JSON), which a direct request's receipt quotes.
 
 Revision ID: 0031_appointments
-Revises: 0029_invoice_mail
+Revises: 0030_desk_counters
 Create Date: 2026-12-04 18:00:00
 
 """
@@ -16,7 +16,7 @@ from alembic import op
 from backoffice.models.types import UTCDateTime
 
 revision = "0031_appointments"
-down_revision = "0029_invoice_mail"
+down_revision = "0030_desk_counters"
 branch_labels = None
 depends_on = None
 

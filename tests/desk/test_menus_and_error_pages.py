@@ -9,7 +9,7 @@ import pytest
 
 from tests.support.http import login
 
-ROLES = ["Admin", "Staff", "Finance", "Partner"]
+ROLES = ["Admin", "Staff", "Finance", "Partner", "Team member"]
 REFUSED = ("Access is Denied", "Zugriff verweigert", 'data-test="error-page"')
 
 
@@ -25,6 +25,8 @@ def _menu_links(html: str) -> list[str]:
 def test_every_menu_entry_opens_a_page_for_the_role_that_sees_it(client, make, role):
     if role == "Partner":
         make.partner("menu_user")
+    elif role == "Team member":  # a partner's colleague: the team's pages, not the owner's
+        make.team_member(make.partner("menu_owner"), "menu_user")
     else:
         make.user("menu_user", role)
     login(client, "menu_user")
@@ -101,3 +103,18 @@ def test_a_server_error_shows_the_desks_page_without_details(app):
     html = response.get_data(as_text=True)
     assert response.status_code == 500 and "Etwas ist schiefgegangen" in html
     assert "secret detail" not in html and "Traceback" not in html
+
+
+def test_a_team_member_sees_none_of_the_owners_entries_and_the_owner_sees_them(client, make):
+    owner = make.partner("inhaberin")
+    make.team_member(owner, "kollege")
+    owner_only = {"/my/billing/", "/my/team/", "/my/payment/list/"}
+    login(client, "inhaberin")
+    page = client.get("/").get_data(as_text=True)
+    assert owner_only <= set(_menu_links(page)) and 'data-test="my-open-amount"' in page
+    client.get("/logout/")
+    login(client, "kollege")
+    page = client.get("/").get_data(as_text=True)
+    assert owner_only.isdisjoint(_menu_links(page)) and "/my/downline/" in _menu_links(page)
+    assert 'data-test="my-open-amount"' not in page and 'data-test="charges-open"' in page
+    assert "/my/billing" not in page

@@ -89,3 +89,20 @@ def test_long_firstlines_page_with_previous_and_next(staff, make):
         make.address(last_name=f"Glied{n:03d}", sponsor=top)
     html = staff.get(f"/desk/downline/node/{top.id}?page=1").get_data(as_text=True)
     assert 'data-test="page-prev"' in html and 'data-test="page-next"' in html
+
+
+def test_the_audit_trail_reads_each_value_the_way_its_field_means_it(staff, make):
+    from backoffice.models import AddressType
+
+    other = make.address(last_name="Fremdadresse")
+    meier = make.partner("meier")
+    meier.mandate_reference = str(other.id)  # digits that are no address number here
+    meier.address.type = AddressType.customer
+    db.session.commit()
+    trail = staff.get(f"/auditentryview/list/?_flt_0_address_id={meier.address_id}").get_data(as_text=True)
+    flat = trail.replace("\n", "").replace(" ", "")
+    assert ">Mandatsreferenz<" in flat and f"<td>{other.id}</td>" in flat
+    assert "Fremdadresse" not in trail
+    assert "<td>Partner</td><td>Kunde</td>" in flat and ">Typ<" in flat
+    start = staff.get("/").get_data(as_text=True)
+    assert "Fremdadresse" not in start and ">Kunde<" in start

@@ -237,3 +237,22 @@ def test_demo_data_has_published_profiles_in_several_categories_and_places(app, 
                         .where(sa.text("partner.subdomain = 'meier'"))).one()
     page = directory.partner_page(ctx, meier.partner_id)
     assert len(page.services) == 3 and all(len(s.packages) == 3 for s in page.services)
+
+
+def test_prices_read_the_german_and_the_english_way_and_anything_else_is_refused_at_its_field(make, trades):
+    _, elektro, _ = trades
+    owner = make.partner("owner")
+    service = profiles.save_service(db.session, owner.id, {
+        "category_id": elektro.id, "title": "Licht", "price_from": "1.234,56 €"}, [
+        profiles.PackageInput("Basis", None, "49,90", "1"),
+        profiles.PackageInput("Groß", None, "1234.5", "2"),
+        profiles.PackageInput("Mittel", None, "1.000", "3")])
+    assert service.price_from == Decimal("1234.56")
+    assert [p.price for p in service.packages] == [Decimal("49.90"), Decimal("1234.50"), Decimal("1000.00")]
+    db.session.rollback()
+    with pytest.raises(RuleViolations) as refused:
+        profiles.save_service(db.session, owner.id, {"category_id": elektro.id, "title": "Licht"}, [
+            profiles.PackageInput("Basis", None, "12,34,5", "1")])
+    assert refused.value.errors == {
+        "packages-0-price": ["Schreiben Sie den Betrag als 1.234,56 oder 1234.56."]}
+    db.session.rollback()

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from backoffice.demo import (
     bulk_insert,
     seed_articles,
+    seed_imports,
     seed_logins,
     seed_public_profiles,
     seed_vouchers_and_orders,
@@ -15,11 +16,14 @@ from backoffice.demo import (
 from backoffice.demo_conversations import seed_demo_work
 from backoffice.models import (
     Address,
+    AddressType,
     Conversation,
     ConversationRead,
     ConversationTagging,
     CustomerAccount,
     ExpertJob,
+    ImportRun,
+    ImportStatus,
     Invoice,
     InvoiceKind,
     JobAssignment,
@@ -107,3 +111,19 @@ def test_demo_has_conversations_jobs_orders_and_offers_all_in_the_past_and_some_
     assert customers <= set(ctx.scalars(select(CustomerAccount.address_id)))
     assert seed_demo_work(ctx).conversations == 0  # once only
     ctx.rollback()
+
+
+def test_demo_has_an_import_history_with_an_imported_file_and_a_refused_one(app, ctx, ids_high_again):
+    bulk_insert(ctx, 600)
+    assert seed_imports(ctx) == 3
+    runs = [(r.file_name, r.dry_run, r.status, r.created, r.error_count)
+            for r in ctx.scalars(select(ImportRun).order_by(ImportRun.id))]
+    assert runs == [("neue-adressen.csv", True, ImportStatus.checked, 3, 0),
+                    ("neue-adressen.csv", False, ImportStatus.imported, 3, 0),
+                    ("adressen-mit-fehler.csv", True, ImportStatus.rejected, 0, 1)]
+    imported = {a.external_key: a
+                for a in ctx.scalars(select(Address).where(Address.external_key.like("IMP-%")))}
+    assert sorted(imported) == ["IMP-1", "IMP-2", "IMP-3"]
+    assert imported["IMP-3"].type == AddressType.customer
+    assert max(a.registered_at for a in imported.values()) < datetime.now(UTC)
+    assert seed_imports(ctx) == 0  # once only
