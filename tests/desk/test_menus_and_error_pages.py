@@ -61,7 +61,7 @@ def test_a_team_member_sees_no_menu_entry_of_the_owners_pages(app, client, make)
     other = app.test_client()
     login(other, "inhaberin")
     owner_links = _menu_links(other.get("/").get_data(as_text=True))
-    assert sorted(set(owner_links) - set(member_links)) == ["/my/billing/", "/my/team/"]
+    assert sorted(set(owner_links) - set(member_links)) == ["/my/billing/", "/my/payment/list/", "/my/team/"]
 
 
 def test_finance_sees_the_import_history_but_no_upload_form(client, make):
