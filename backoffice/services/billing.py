@@ -258,8 +258,8 @@ def issue_partner_invoices(session, statements: list[dict]) -> list[int]:
         return []
     session.flush()
     numbers = take_numbers(session, InvoiceSeries.partner, len(statements))
-    return session.connection().execute(_INSERT_INVOICES, [
-        dict(values, number=number) for values, number in zip(statements, numbers, strict=True)]).scalars().all()
+    rows = [dict(values, number=number) for values, number in zip(statements, numbers, strict=True)]
+    return session.connection().execute(_INSERT_INVOICES, rows).scalars().all()
 
 
 def _seller(config: Mapping) -> einvoice.Party:
