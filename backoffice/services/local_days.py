@@ -10,6 +10,7 @@ stretches), chosen by a CASE on the timestamp. Rows outside those instants are n
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Date, String, case, cast, func, literal, type_coerce
@@ -19,6 +20,7 @@ from ..models.types import UTCDateTime
 _STEP = timedelta(minutes=15)
 
 
+@lru_cache(maxsize=64)
 def offsets(zone: ZoneInfo, start: datetime, end: datetime) -> list[tuple[datetime, timedelta]]:
     """The UTC offsets in force in [start, end): (from which instant, offset), in order."""
     found = [(start, start.astimezone(zone).utcoffset())]
