@@ -197,8 +197,8 @@ def _lock_partners(session, ids: list[int]) -> dict[int, SimpleNamespace]:
                                 city=row.city, country=row.country)) for row in rows}
 
 
-def _write_statements(session, partners: list[SimpleNamespace], more: dict[int, list[Billable]], period: Period,
-                      issued_on: date, due_days: int) -> list[int]:
+def _write_statements(session, partners: list[SimpleNamespace], more: dict[int, list[Billable]],
+                      period: Period, issued_on: date, due_days: int) -> list[int]:
     """The statements of `partners` (locked, none billed for the period): invoices numbered in
     partner order, their lines written from the set of their items; the invoice ids."""
     if not partners:

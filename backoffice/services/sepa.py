@@ -55,9 +55,10 @@ class MandateLapsed(DomainError):
 def sepa_text(value: str, limit: int) -> str:
     """`value` in the SEPA character set, at most `limit` characters."""
     text = str(value or "")
-    if _SEPA_ONLY.fullmatch(text):  # nothing to change (most ids, numbers and texts)
+    if _SEPA_ONLY.fullmatch(text):  # nothing to change (ids, numbers, most texts)
         return text[:limit].rstrip()
-    text = unidecode(text.translate(_TRANSLITERATION))  # other letters to their usual Latin spelling (Æ → AE, ø → o)
+    # Umlauts as German writes them, other letters to their usual Latin spelling (Æ → AE, ø → o).
+    text = unidecode(text.translate(_TRANSLITERATION))
     text = re.sub(r"\s+", " ", _NOT_SEPA.sub(" ", text)).strip()
     return text[:limit].rstrip()
 
