@@ -66,7 +66,7 @@ from .money import ZERO
 
 # VAT on fees the company charges partners (standard rate).
 FEE_VAT_RATE = Decimal("19")
-BATCH = 500
+BATCH = 2000
 RACED = object()
 
 Source = Callable[[object, Period], dict[int, list[Billable]]]
