@@ -200,17 +200,13 @@ def sums_per_rate(items: list[Billable]) -> list[RateSum]:
     for item in items:
         rate = Decimal(item.vat_rate)
         nets[rate] = nets.get(rate, ZERO) + cents(item.net)
-    return rate_sums(nets)
-
-
-def rate_sums(nets: Mapping[Decimal, Decimal]) -> list[RateSum]:
-    """The sums per rate of the nets per rate (each to the cent), highest rate first."""
     return [RateSum(rate, net, cents(net * rate / 100)) for rate, net in sorted(nets.items(), reverse=True)]
 
 
 def statement_values(partner: Partner, period: Period, rates: list[RateSum], issued_on: date,
                      due_days: int) -> dict:
-    """The statement's invoice columns (without its number) for its sums per rate."""
+    """The statement's invoice columns (without its number) for its sums per rate (none: zero
+    totals, for a writer that sums the lines afterwards)."""
     name, postal = buyer_of(partner.address)
     net = sum((r.net for r in rates), ZERO)
     vat = sum((r.vat for r in rates), ZERO)

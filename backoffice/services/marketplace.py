@@ -764,13 +764,22 @@ def open_amount(session, partner_id: int) -> Decimal:
 # --- billing ----------------------------------------------------------------------------------
 
 
-def charge_items(session, period: Period, partner_ids: list[int] | None = None):
+def charge_items(session, period: Period, partner_ids: list[int] | None = None, *, described: bool = True):
     """The monthly run's source of charges, as SQL: the period's charges no statement has
     billed yet (of `partner_ids`, or everyone's), one row each with the columns of a
     statement line (partner_id, source, source_id, description, net, vat_rate, occurred_on).
-    A month has up to a million of them: the run writes them with `INSERT … SELECT`."""
+    A month has up to a million of them: the run writes them with `INSERT … SELECT`.
+    Not `described`: only partner_id, source, source_id, net and vat_rate (for sums)."""
     zone = company_zone()
     start, end = period.bounds(zone)
+    unbilled = (LeadCharge.charged_at >= start, LeadCharge.charged_at < end,
+                ~billed_as(LEAD_CHARGE, LeadCharge.id))
+    if partner_ids is not None:
+        unbilled += (LeadCharge.partner_id.in_(partner_ids),)
+    source = literal(LEAD_CHARGE, String(32)).label("source")
+    if not described:
+        return select(LeadCharge.partner_id.label("partner_id"), source, LeadCharge.id.label("source_id"),
+                      LeadCharge.net.label("net"), LeadCharge.vat_rate.label("vat_rate")).where(*unbilled)
     dialect = session.get_bind().dialect.name
     day = local_day(LeadCharge.charged_at, zone, start, end, dialect)
     parent = aliased(Category)
@@ -778,16 +787,14 @@ def charge_items(session, period: Period, partner_ids: list[int] | None = None):
                          else_=parent.name_de + " › " + Category.name_de)
     description = func.substr(literal("Anfrage ") + cast(LeadCharge.request_id, String) + " (" + category_name
                               + "), " + day_text(day, dialect), 1, 300)
-    query = (
-        select(LeadCharge.partner_id.label("partner_id"), literal(LEAD_CHARGE, String(32)).label("source"),
-               LeadCharge.id.label("source_id"), type_coerce(description, String(300)).label("description"),
-               LeadCharge.net.label("net"), LeadCharge.vat_rate.label("vat_rate"), day.label("occurred_on"))
+    return (
+        select(LeadCharge.partner_id.label("partner_id"), source, LeadCharge.id.label("source_id"),
+               type_coerce(description, String(300)).label("description"), LeadCharge.net.label("net"),
+               LeadCharge.vat_rate.label("vat_rate"), day.label("occurred_on"))
         .join(Category, Category.id == LeadCharge.category_id)
         .outerjoin(parent, parent.id == Category.parent_id)
-        .where(LeadCharge.charged_at >= start, LeadCharge.charged_at < end,
-               ~billed_as(LEAD_CHARGE, LeadCharge.id))
+        .where(*unbilled)
     )
-    return query if partner_ids is None else query.where(LeadCharge.partner_id.in_(partner_ids))
 
 
 def ranking_explained() -> dict:

@@ -13,15 +13,16 @@ at least 20 batches per run so that progress moves), all of it set-based:
    meanwhile are skipped;
 2. the batch's rarer items go into a temporary table, so that charges and items are one
    set (`UNION ALL`);
-3. the nets per partner and VAT rate are summed by the database in whole cents (exact on
-   SQLite too, where money is a float); the VAT per rate is rounded once per rate, as on
-   the invoice page and in the e-invoice (`billing.rate_sums`);
-4. the statements' numbers are taken from the series' counter row in one UPDATE (the row
+3. the statements' numbers are taken from the series' counter row in one UPDATE (the row
    stays locked until the batch commits: gapless, in partner order), the invoices written
-   as one multi-row INSERT;
-5. the lines are one `INSERT … SELECT` of the set joined to the new invoices, numbered per
+   as one multi-row INSERT, their totals still zero;
+4. the lines are one `INSERT … SELECT` of the set joined to the new invoices, numbered per
    invoice by date, source and id. A line names what it bills (`source`, `source_id`,
-   unique), which is what marks a charge billed: the sources exclude billed items.
+   unique), which is what marks a charge billed: the sources exclude billed items;
+5. one UPDATE sets the invoices' totals from their lines, in whole cents (exact on SQLite
+   too, where money is a float): the net per VAT rate, its VAT rounded half up once per
+   rate (as `billing.sums_per_rate` does for the page and the e-invoice), summed. An
+   invoice that got no line (its items billed meanwhile) fails the batch.
 
 A run that dies half-way keeps the batches it finished, and starting it again bills the
 rest. Two runs at once meet on the partner locks (the second sees the first's statements
@@ -46,21 +47,34 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    bindparam,
+    case,
     cast,
     func,
     insert,
     literal,
+    literal_column,
     select,
     text,
     union_all,
+    update,
 )
 
 from .. import transaction
 from ..errors import Conflict
-from ..models import Address, DebitStatus, Invoice, InvoiceLine, InvoiceSeries, Partner, SepaDebit
+from ..models import (
+    Address,
+    DebitStatus,
+    Invoice,
+    InvoiceKind,
+    InvoiceLine,
+    InvoiceSeries,
+    Partner,
+    SepaDebit,
+)
 from ..models.types import MONEY, RATE
 from . import marketplace
-from .billing import Billable, Period, issue_partner_invoices, rate_sums, statement_values
+from .billing import Billable, Period, issue_partner_invoices, statement_values
 from .direct_debits import unbilled_return_fees
 from .money import ZERO
 
@@ -110,7 +124,7 @@ def _in_cents(net):
 
 def charge_totals(session, period: Period) -> dict[int, tuple[int, Decimal]]:
     """Per partner, the number and net sum of the period's unbilled charges."""
-    items = marketplace.charge_items(session, period).subquery()
+    items = marketplace.charge_items(session, period, described=False).subquery()
     rows = session.execute(select(items.c.partner_id, func.count(), func.sum(_in_cents(items.c.net)))
                            .group_by(items.c.partner_id))
     return {pid: (count, Decimal(total).scaleb(-2)) for pid, count, total in rows}
@@ -200,34 +214,53 @@ def _lock_partners(session, ids: list[int]) -> dict[int, SimpleNamespace]:
 def _write_statements(session, partners: list[SimpleNamespace], more: dict[int, list[Billable]],
                       period: Period, issued_on: date, due_days: int) -> list[int]:
     """The statements of `partners` (locked, none billed for the period): invoices numbered in
-    partner order, their lines written from the set of their items; the invoice ids."""
+    partner order, their lines written from the set of their items, then their totals summed
+    from their lines; the invoice ids."""
     if not partners:
         return []
     ids = [p.id for p in partners]
-    items = _items(session, period, ids, [item for pid in ids for item in
-                                          ((pid, i) for i in more.get(pid, []))])
-    nets: dict[int, dict[Decimal, Decimal]] = {}
-    expected = 0
-    for pid, rate, count, total in session.execute(
-            select(items.c.partner_id, items.c.vat_rate, func.count(), func.sum(_in_cents(items.c.net)))
-            .group_by(items.c.partner_id, items.c.vat_rate)):
-        nets.setdefault(pid, {})[Decimal(rate)] = Decimal(total).scaleb(-2)
-        expected += count
-    statements = [statement_values(p, period, rate_sums(nets[p.id]), issued_on, due_days)
-                  for p in partners if p.id in nets]
-    invoice_ids = issue_partner_invoices(session, statements)
+    items = _items(session, period, ids, [(pid, item) for pid in ids for item in more.get(pid, [])])
+    invoice_ids = issue_partner_invoices(session, [statement_values(p, period, [], issued_on, due_days)
+                                                   for p in partners])
+    conn = session.connection()
     position = func.row_number().over(partition_by=items.c.partner_id,
                                       order_by=(items.c.occurred_on, items.c.source, items.c.source_id))
-    written = session.connection().execute(insert(InvoiceLine.__table__).from_select(
+    conn.execute(insert(InvoiceLine.__table__).from_select(
         ["invoice_id", "position", "description", "quantity", "unit_net", "vat_rate", "net", "occurred_on",
          "source", "source_id"],
         select(Invoice.id, position, items.c.description, literal(1), items.c.net, items.c.vat_rate,
                items.c.net, items.c.occurred_on, items.c.source, items.c.source_id)
         .select_from(items).join(Invoice, Invoice.partner_id == items.c.partner_id)
-        .where(Invoice.id.in_(invoice_ids))).execution_options(preserve_rowcount=True)).rowcount
-    if written != expected:  # an item came or went between the sums and the lines
-        raise Conflict("billing_items_changed")
+        .where(Invoice.id.in_(invoice_ids))))
+    if conn.execute(_TOTALS, {"ids": invoice_ids}).rowcount != len(invoice_ids):
+        raise Conflict("nothing_to_bill")  # a partner's items were billed meanwhile: one by one
     return invoice_ids
+
+
+def _totals():
+    """UPDATE the invoices `ids` with their totals from their lines, in whole cents: the net per
+    VAT rate, its VAT rounded half up (away from zero) once per rate (BR-S-08/09, as
+    `billing.sums_per_rate`), summed over the rates; a negative total is a credit note."""
+    lines, invoices = InvoiceLine.__table__, Invoice.__table__
+    net = func.sum(_in_cents(lines.c.net))
+    basis_points = cast(func.round(lines.c.vat_rate * 100), BigInteger)
+    vat = case((net < 0, -((-net * basis_points + 5000) // 10000)),
+               else_=(net * basis_points + 5000) // 10000)
+    per_rate = (select(lines.c.invoice_id, net.label("net"), vat.label("vat"))
+                .where(lines.c.invoice_id.in_(bindparam("ids", expanding=True)))
+                .group_by(lines.c.invoice_id, lines.c.vat_rate).subquery())
+    totals = (select(per_rate.c.invoice_id, func.sum(per_rate.c.net).label("net"),
+                     func.sum(per_rate.c.vat).label("vat"))
+              .group_by(per_rate.c.invoice_id).subquery())
+    euros, kind = literal_column("100.0"), invoices.c.kind.type
+    return (update(invoices).where(invoices.c.id == totals.c.invoice_id)
+            .values(total_net=totals.c.net / euros, total_vat=totals.c.vat / euros,
+                    total_gross=(totals.c.net + totals.c.vat) / euros,
+                    kind=case((totals.c.net + totals.c.vat < 0, literal(InvoiceKind.credit_note, kind)),
+                              else_=literal(InvoiceKind.invoice, kind))))
+
+
+_TOTALS = _totals()
 
 
 def _items(session, period: Period, partner_ids: list[int], extra: list[tuple[int, Billable]]):
