@@ -122,10 +122,20 @@ def _in_cents(net):
     return cast(func.round(net * 100), BigInteger)
 
 
+def _billed(period: Period):
+    """SQL: the partners with a statement for `period` (a run leaves them alone)."""
+    return select(Invoice.partner_id).where(
+        Invoice.partner_id.is_not(None), Invoice.series == InvoiceSeries.partner,
+        Invoice.period_start == period.start, Invoice.cancels_invoice_id.is_(None))
+
+
 def charge_totals(session, period: Period) -> dict[int, tuple[int, Decimal]]:
-    """Per partner, the number and net sum of the period's unbilled charges."""
+    """Per partner without a statement for `period`, the number and net sum of the period's
+    unbilled charges. Partners billed before are left out first, as a set: a run started
+    again over a billed month reads the charges once and probes none of them."""
     items = marketplace.charge_items(session, period, described=False).subquery()
     rows = session.execute(select(items.c.partner_id, func.count(), func.sum(_in_cents(items.c.net)))
+                           .where(items.c.partner_id.not_in(_billed(period)))
                            .group_by(items.c.partner_id))
     return {pid: (count, Decimal(total).scaleb(-2)) for pid, count, total in rows}
 
@@ -136,7 +146,7 @@ class RunResult:
     dry_run: bool
     partners: int = 0
     written: list[int] = field(default_factory=list)       # invoice ids
-    skipped: list[int] = field(default_factory=list)       # partner ids billed before
+    skipped: list[int] = field(default_factory=list)       # partner ids billed meanwhile (a concurrent run)
     planned: list[tuple[int, int, Decimal]] = field(default_factory=list)  # partner, items, net
 
 
@@ -144,7 +154,8 @@ def run(session, period: Period, issued_on: date, due_days: int, *, dry_run: boo
         progress: Callable[[int, int], None] | None = None) -> RunResult:
     """Bill `period`; one committed transaction per batch of partners (none in a dry run)."""
     charges = charge_totals(session, period)
-    more = extras(session, period)
+    billed = set(session.execute(_billed(period)).scalars())
+    more = {pid: items for pid, items in extras(session, period).items() if pid not in billed}
     transaction.discard(session)
     todo = sorted(charges.keys() | more.keys())
     result = RunResult(period, dry_run, partners=len(todo))
@@ -181,9 +192,7 @@ def _bill_batch(session, batch: list[int], more: dict[int, list[Billable]], peri
 
     def work(s):
         partners = _lock_partners(s, batch)
-        billed = set(s.execute(select(Invoice.partner_id).where(
-            Invoice.partner_id.in_(batch), Invoice.series == InvoiceSeries.partner,
-            Invoice.period_start == period.start, Invoice.cancels_invoice_id.is_(None))).scalars())
+        billed = set(s.execute(_billed(period).where(Invoice.partner_id.in_(batch))).scalars())
         todo = [partners[pid] for pid in batch if pid not in billed and pid in partners]
         return _write_statements(s, todo, more, period, issued_on, due_days), sorted(billed)
 
@@ -242,7 +251,7 @@ def _totals():
     VAT rate, its VAT rounded half up (away from zero) once per rate (BR-S-08/09, as
     `billing.sums_per_rate`), summed over the rates; a negative total is a credit note."""
     lines, invoices = InvoiceLine.__table__, Invoice.__table__
-    net = func.sum(_in_cents(lines.c.net))
+    net = cast(func.sum(_in_cents(lines.c.net)), BigInteger)  # PostgreSQL's sum of bigints is numeric
     basis_points = cast(func.round(lines.c.vat_rate * 100), BigInteger)
     vat = case((net < 0, -((-net * basis_points + 5000) // 10000)),
                else_=(net * basis_points + 5000) // 10000)
