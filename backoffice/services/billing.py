@@ -35,7 +35,6 @@ _INSERT_INVOICE = insert(_INVOICES).returning(_INVOICES.c.id)
 _TAKE_NUMBERS = (update(_COUNTERS).where(_COUNTERS.c.series == bindparam("counter_series"))
                  .values(last_number=_COUNTERS.c.last_number + bindparam("count", type_=Integer))
                  .returning(_COUNTERS.c.last_number))
-_INSERT_INVOICES = insert(_INVOICES).returning(_INVOICES.c.id, sort_by_parameter_order=True)
 # PostgreSQL numbers and writes an invoice in one statement (a data-modifying WITH). Its
 # parameters are prefixed: a parameter named like a counter column (`series`) would
 # become part of the counter's UPDATE.
@@ -254,8 +253,14 @@ def issue_partner_invoices(session, statements: list[dict]) -> list[int]:
         return []
     session.flush()
     numbers = take_numbers(session, InvoiceSeries.partner, len(statements))
-    rows = [dict(values, number=number) for values, number in zip(statements, numbers, strict=True)]
-    return session.connection().execute(_INSERT_INVOICES, rows).scalars().all()
+    conn = session.connection()
+    # Without RETURNING: ids in the order given would make PostgreSQL insert row by row. The
+    # numbers are the series' own, so the ids are read back by them.
+    conn.execute(insert(_INVOICES), [dict(values, number=number)
+                                     for values, number in zip(statements, numbers, strict=True)])
+    return conn.execute(select(_INVOICES.c.id).where(
+        _INVOICES.c.series == InvoiceSeries.partner, _INVOICES.c.number.between(numbers[0], numbers[-1]))
+        .order_by(_INVOICES.c.number)).scalars().all()
 
 
 def _seller(config: Mapping) -> einvoice.Party:

@@ -135,15 +135,19 @@ def create_debit_file(session, made_on: date, config: Mapping, user_id: int | No
     session.flush()
     # Debits and their payments as two multi-row INSERTs (one row each per invoice).
     debits_table, conn = SepaDebit.__table__, session.connection()
-    debit_ids = conn.execute(
-        insert(debits_table).returning(debits_table.c.id, sort_by_parameter_order=True),
-        [dict(file_id=file.id, status=DebitStatus.submitted, **row) for row in rows]).scalars().all()
+    # Without RETURNING (ids in order would make PostgreSQL insert row by row): read back by
+    # invoice, which is in the file once.
+    conn.execute(insert(debits_table),
+                 [dict(file_id=file.id, status=DebitStatus.submitted, **row) for row in rows])
+    debit_of = dict(conn.execute(select(debits_table.c.invoice_id, debits_table.c.id)
+                                 .where(debits_table.c.file_id == file.id)).all())
     now = utcnow()
     conn.execute(insert(Payment.__table__), [
         dict(invoice_id=row["invoice_id"], amount=row["amount"], paid_on=row["collect_on"],
-             method=DIRECT_DEBIT, reference=message_id, debit_id=debit_id, created_by_id=user_id,
+             method=DIRECT_DEBIT, reference=message_id, debit_id=debit_of[row["invoice_id"]],
+             created_by_id=user_id,
              created_at=now)
-        for row, debit_id in zip(rows, debit_ids, strict=True)])
+        for row in rows])
     return DebitFile(file.id, message_id, len(debits), total, skipped)
 
 
