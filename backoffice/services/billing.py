@@ -35,7 +35,6 @@ _INSERT_INVOICE = insert(_INVOICES).returning(_INVOICES.c.id)
 _TAKE_NUMBERS = (update(_COUNTERS).where(_COUNTERS.c.series == bindparam("counter_series"))
                  .values(last_number=_COUNTERS.c.last_number + bindparam("count", type_=Integer))
                  .returning(_COUNTERS.c.last_number))
-_INSERT_INVOICES = insert(_INVOICES).returning(_INVOICES.c.id, sort_by_parameter_order=True)
 # PostgreSQL numbers and writes an invoice in one statement (a data-modifying WITH). Its
 # parameters are prefixed: a parameter named like a counter column (`series`) would
 # become part of the counter's UPDATE.
@@ -203,14 +202,14 @@ def sums_per_rate(items: list[Billable]) -> list[RateSum]:
     return [RateSum(rate, net, cents(net * rate / 100)) for rate, net in sorted(nets.items(), reverse=True)]
 
 
-def _statement(partner: Partner, period: Period, items: list[Billable], issued_on: date,
-               due_days: int) -> tuple[dict, list[dict]]:
-    """The statement's invoice columns (without its number) and its lines (without the invoice)."""
+def statement_values(partner: Partner, period: Period, rates: list[RateSum], issued_on: date,
+                     due_days: int) -> dict:
+    """The statement's invoice columns (without its number) for its sums per rate (none: zero
+    totals, for a writer that sums the lines afterwards)."""
     name, postal = buyer_of(partner.address)
-    rates = sums_per_rate(items)
     net = sum((r.net for r in rates), ZERO)
     vat = sum((r.vat for r in rates), ZERO)
-    values = dict(
+    return dict(
         series=InvoiceSeries.partner, kind=InvoiceKind.invoice if net + vat >= 0 else InvoiceKind.credit_note,
         order_id=None, partner_id=partner.id, cancels_invoice_id=None,
         issued_at=datetime.combine(issued_on, time(12), company_zone()).astimezone(UTC),
@@ -219,6 +218,12 @@ def _statement(partner: Partner, period: Period, items: list[Billable], issued_o
         period_end=period.last_day, due_date=issued_on + timedelta(days=due_days),
         buyer_vat_id=getattr(partner, "vat_id", None),
         mandate_reference=partner.mandate_reference if partner.has_mandate else None)
+
+
+def _statement(partner: Partner, period: Period, items: list[Billable], issued_on: date,
+               due_days: int) -> tuple[dict, list[dict]]:
+    """The statement's invoice columns (without its number) and its lines (without the invoice)."""
+    values = statement_values(partner, period, sums_per_rate(items), issued_on, due_days)
     lines = [dict(position=position, description=item.description[:300], quantity=Decimal("1"),
                   unit_net=cents(item.net), vat_rate=Decimal(item.vat_rate), net=cents(item.net),
                   occurred_on=item.occurred_on, source=item.source, source_id=item.source_id)
@@ -240,25 +245,22 @@ def issue_partner_statement(session, partner: Partner, period: Period, items: li
     return invoice_id
 
 
-def issue_partner_statements(session, statements: list[tuple[Partner, list[Billable]]], period: Period,
-                             issued_on: date, due_days: int) -> list[int]:
-    """Several partners' statements at once, as `issue_partner_statement` writes each: their
-    numbers taken in one UPDATE, the invoices and then all their lines as one multi-row
-    INSERT each. Each partner has something to bill. The invoice ids, in the order given;
-    the same unique indexes apply."""
-    prepared = [_statement(partner, period, items, issued_on, due_days) for partner, items in statements]
-    if not prepared:
+def issue_partner_invoices(session, statements: list[dict]) -> list[int]:
+    """Several statements' invoices at once (`statement_values` each, in the order their
+    numbers are to follow): their numbers taken in one UPDATE, the invoices written as one
+    multi-row INSERT; their ids, in the order given. The caller writes their lines."""
+    if not statements:
         return []
     session.flush()
+    numbers = take_numbers(session, InvoiceSeries.partner, len(statements))
     conn = session.connection()
-    numbers = take_numbers(session, InvoiceSeries.partner, len(prepared))
-    ids = conn.execute(_INSERT_INVOICES, [dict(values, number=number)
-                                          for (values, _lines), number in zip(prepared, numbers, strict=True)]
-                       ).scalars().all()
-    conn.execute(insert(InvoiceLine.__table__), [
-        dict(line, invoice_id=invoice_id)
-        for (_values, lines), invoice_id in zip(prepared, ids, strict=True) for line in lines])
-    return ids
+    # Without RETURNING: ids in the order given would make PostgreSQL insert row by row. The
+    # numbers are the series' own, so the ids are read back by them.
+    conn.execute(insert(_INVOICES), [dict(values, number=number)
+                                     for values, number in zip(statements, numbers, strict=True)])
+    return conn.execute(select(_INVOICES.c.id).where(
+        _INVOICES.c.series == InvoiceSeries.partner, _INVOICES.c.number.between(numbers[0], numbers[-1]))
+        .order_by(_INVOICES.c.number)).scalars().all()
 
 
 def _seller(config: Mapping) -> einvoice.Party:

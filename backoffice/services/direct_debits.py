@@ -23,10 +23,10 @@ from babel.numbers import format_currency as format_money
 from flask_babel import format_currency
 from flask_babel import gettext as _
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.orm import joinedload
 
 from ..errors import Conflict, InvalidInput, NotFound
 from ..models import (
+    Address,
     DebitStatus,
     Invoice,
     InvoiceKind,
@@ -77,51 +77,53 @@ def create_debit_file(session, made_on: date, config: Mapping, user_id: int | No
     sepa.creditor_id(creditor.creditor_id)  # a wrong creditor id refuses the file before anything is written
     pending = select(SepaDebit.id).where(SepaDebit.invoice_id == Invoice.id,
                                          SepaDebit.status == DebitStatus.submitted).exists()
-    invoices = session.execute(
-        select(Invoice).where(Invoice.series == InvoiceSeries.partner, Invoice.kind == InvoiceKind.invoice,
-                              Invoice.mandate_reference.is_not(None), Invoice.total_gross > 0, ~pending)
-        .order_by(Invoice.id).with_for_update(of=Invoice)).scalars().all()
-    # Read again after the locks: a file made meanwhile by someone else has taken its invoices.
-    taken = set(session.execute(select(SepaDebit.invoice_id).where(
-        SepaDebit.invoice_id.in_([i.id for i in invoices]),
-        SepaDebit.status == DebitStatus.submitted)).scalars())
-    invoices = [i for i in invoices if i.id not in taken]
-    amounts = open_amounts(session, [i.id for i in invoices])
-    partners = {p.id: p for p in session.execute(
-        select(Partner).options(joinedload(Partner.address))
-        .where(Partner.id.in_({i.partner_id for i in invoices}))).scalars()}
+    collectable = (Invoice.series == InvoiceSeries.partner, Invoice.kind == InvoiceKind.invoice,
+                   Invoice.mandate_reference.is_not(None), Invoice.total_gross > 0, ~pending)
+    locked = set(session.execute(select(Invoice.id).where(*collectable).order_by(Invoice.id)
+                                 .with_for_update(of=Invoice)).scalars())
+    # Read again after the locks (a statement of its own sees what was committed meanwhile): a
+    # file made meanwhile by someone else has taken its invoices, a transfer lowered what is open.
+    paid = select(func.coalesce(func.sum(Payment.amount), 0)).where(Payment.invoice_id == Invoice.id)
+    invoices = [row for row in session.execute(
+        select(Invoice.id, Invoice.number, Invoice.series, Invoice.due_date, Invoice.period_start,
+               Invoice.buyer_name, Invoice.total_gross, paid.scalar_subquery().label("paid"),
+               Partner.id.label("partner_id"), Partner.iban, Partner.bic, Partner.mandate_reference,
+               Partner.mandate_date, Address.first_name, Address.last_name, Address.company)
+        .join(Partner, Partner.id == Invoice.partner_id).join(Address, Address.id == Partner.address_id)
+        .where(*collectable).order_by(Invoice.id)) if row.id in locked]
     # Each mandate's last collection: earlier files, then the debits of this one.
     last_use = dict(session.execute(
         select(SepaDebit.mandate_reference, func.max(SepaDebit.collect_on))
-        .where(SepaDebit.mandate_reference.in_({p.mandate_reference for p in partners.values()
-                                                 if p.mandate_reference}),
-               SepaDebit.status == DebitStatus.submitted)
+        .where(SepaDebit.status == DebitStatus.submitted, SepaDebit.mandate_reference.in_(
+            select(Partner.mandate_reference).join(Invoice, Invoice.partner_id == Partner.id)
+            .where(*collectable)))
         .group_by(SepaDebit.mandate_reference)).all())
     debits, rows, skipped = [], [], []
     for invoice in invoices:
-        amount = amounts[invoice.id]
-        partner = partners[invoice.partner_id]
+        amount = cents(invoice.total_gross - Decimal(invoice.paid or 0))
+        number = Invoice.format_number(invoice.number, invoice.series)
         if amount <= 0:
             continue
-        if not partner.has_mandate:
-            skipped.append((invoice.display_number, _("The partner has no mandate any more.")))
+        if not Partner.has_mandate.fget(invoice):
+            skipped.append((number, _("The partner has no mandate any more.")))
             continue
         collect_on = sepa.collection_date(invoice.due_date or made_on, made_on)
         try:
-            last = last_use.get(partner.mandate_reference)
-            sequence = sepa.sequence_type(partner.mandate_date, last, collect_on)
+            last = last_use.get(invoice.mandate_reference)
+            sequence = sepa.sequence_type(invoice.mandate_date, last, collect_on)
         except sepa.MandateLapsed as exc:
-            skipped.append((invoice.display_number, exc.message))
+            skipped.append((number, exc.message))
             continue
-        last_use[partner.mandate_reference] = max(last or collect_on, collect_on)
+        last_use[invoice.mandate_reference] = max(last or collect_on, collect_on)
         period = f"{invoice.period_start:%m/%Y}" if invoice.period_start else ""
         debits.append(sepa.Debit(
-            end_to_end_id=invoice.display_number, name=partner.address.name or invoice.buyer_name,
-            iban=partner.iban, bic=partner.bic or None, mandate_reference=partner.mandate_reference,
-            mandate_date=partner.mandate_date, amount=amount, collect_on=collect_on, sequence=sequence,
-            text=f"Rechnung {invoice.display_number} {period}".strip()))
-        rows.append(dict(invoice_id=invoice.id, partner_id=partner.id, amount=amount, sequence=sequence,
-                         mandate_reference=partner.mandate_reference, collect_on=collect_on))
+            end_to_end_id=number, name=Address.name.fget(invoice) or invoice.buyer_name,
+            iban=invoice.iban, bic=invoice.bic or None, mandate_reference=invoice.mandate_reference,
+            mandate_date=invoice.mandate_date, amount=amount, collect_on=collect_on, sequence=sequence,
+            text=f"Rechnung {number} {period}".strip()))
+        rows.append(dict(invoice_id=invoice.id, partner_id=invoice.partner_id, amount=amount,
+                         sequence=sequence, mandate_reference=invoice.mandate_reference,
+                         collect_on=collect_on))
     if not debits:
         raise InvalidInput("no_debits", _("There is nothing to collect."), skipped=skipped or None)
     message_id = f"PD{made_on:%Y%m%d}{secrets.token_hex(6).upper()}"
@@ -132,15 +134,20 @@ def create_debit_file(session, made_on: date, config: Mapping, user_id: int | No
     session.add(file)
     session.flush()
     # Debits and their payments as two multi-row INSERTs (one row each per invoice).
-    debit_ids = session.execute(
-        insert(SepaDebit).returning(SepaDebit.id, sort_by_parameter_order=True),
-        [dict(file_id=file.id, status=DebitStatus.submitted, **row) for row in rows]).scalars().all()
+    debits_table, conn = SepaDebit.__table__, session.connection()
+    # Without RETURNING (ids in order would make PostgreSQL insert row by row): read back by
+    # invoice, which is in the file once.
+    conn.execute(insert(debits_table),
+                 [dict(file_id=file.id, status=DebitStatus.submitted, **row) for row in rows])
+    debit_of = dict(conn.execute(select(debits_table.c.invoice_id, debits_table.c.id)
+                                 .where(debits_table.c.file_id == file.id)).all())
     now = utcnow()
-    session.execute(insert(Payment), [
+    conn.execute(insert(Payment.__table__), [
         dict(invoice_id=row["invoice_id"], amount=row["amount"], paid_on=row["collect_on"],
-             method=DIRECT_DEBIT, reference=message_id, debit_id=debit_id, created_by_id=user_id,
+             method=DIRECT_DEBIT, reference=message_id, debit_id=debit_of[row["invoice_id"]],
+             created_by_id=user_id,
              created_at=now)
-        for row, debit_id in zip(rows, debit_ids, strict=True)])
+        for row in rows])
     return DebitFile(file.id, message_id, len(debits), total, skipped)
 
 

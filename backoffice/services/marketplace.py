@@ -15,7 +15,7 @@ request and the partner's e-mail:
   (`spent + bid <= budget`), so concurrent sends never take it past its budget; a partner
   whose budget would be exceeded is not shown for that category until the next month.
 
-The charges are billed by the monthly run (`billable_charges` is its source).
+The charges are billed by the monthly run (`charge_items` is its source).
 """
 
 from __future__ import annotations
@@ -30,9 +30,26 @@ from decimal import Decimal
 from flask import current_app, has_app_context
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import and_, bindparam, case, func, literal, null, or_, select, true, union, union_all, update
+from sqlalchemy import (
+    String,
+    and_,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    true,
+    type_coerce,
+    union,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import aliased
 
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound, RuleViolations
 from ..models import (
@@ -64,6 +81,7 @@ from ..rules import normalize_email
 from . import conversations, mail, service_orders
 from .billing import Billable, Period, billed_as
 from .directory import _PICTURE, bounding_box, findable_condition, haversine_km
+from .local_days import day_text, local_day
 from .money import cents
 from .profiles import notification_email
 from .vouchers import company_zone
@@ -945,34 +963,37 @@ def direct_requests(
 # --- billing ----------------------------------------------------------------------------------
 
 
-def billable_charges(session, period: Period) -> dict[int, list[Billable]]:
-    """The monthly run's source: the period's charges no statement has billed yet (plain
-    rows, not objects: a month has up to a million of them)."""
-    start, end = period.bounds(company_zone())
-    billed = billed_as(LEAD_CHARGE, LeadCharge.id)
-    rows = session.execute(
-        select(LeadCharge.id, LeadCharge.partner_id, LeadCharge.request_id, LeadCharge.category_id,
-               LeadCharge.net, LeadCharge.vat_rate, LeadCharge.charged_at)
-        .where(LeadCharge.charged_at >= start, LeadCharge.charged_at < end, ~billed)
-        .order_by(LeadCharge.partner_id, LeadCharge.id)
-    ).all()
-    names = {c.id: c.full_name("de") for c in session.execute(
-        select(Category).where(Category.id.in_({row.category_id for row in rows}))).scalars()}
-    found: dict[int, list[Billable]] = {}
+def charge_items(session, period: Period, partner_ids: list[int] | None = None, *, described: bool = True):
+    """The monthly run's source of charges, as SQL: the period's charges no statement has
+    billed yet (of `partner_ids`, or everyone's), one row each with the columns of a
+    statement line (partner_id, source, source_id, description, net, vat_rate, occurred_on).
+    A month has up to a million of them: the run writes them with `INSERT … SELECT`.
+    Not `described`: only partner_id, source, source_id, net and vat_rate (for sums)."""
     zone = company_zone()
-    for charge_id, partner_id, request_id, category_id, net, vat_rate, charged_at in rows:
-        day = charged_at.astimezone(zone).date()
-        found.setdefault(partner_id, []).append(
-            Billable(
-                LEAD_CHARGE,
-                charge_id,
-                f"Anfrage {request_id} ({names[category_id]}), {day:%d.%m.%Y}",
-                net,
-                vat_rate,
-                day,
-            )
-        )
-    return found
+    start, end = period.bounds(zone)
+    unbilled = (LeadCharge.charged_at >= start, LeadCharge.charged_at < end,
+                ~billed_as(LEAD_CHARGE, LeadCharge.id))
+    if partner_ids is not None:
+        unbilled += (LeadCharge.partner_id.in_(partner_ids),)
+    source = literal(LEAD_CHARGE, String(32)).label("source")
+    if not described:
+        return select(LeadCharge.partner_id.label("partner_id"), source, LeadCharge.id.label("source_id"),
+                      LeadCharge.net.label("net"), LeadCharge.vat_rate.label("vat_rate")).where(*unbilled)
+    dialect = session.get_bind().dialect.name
+    day = local_day(LeadCharge.charged_at, zone, start, end, dialect)
+    parent = aliased(Category)
+    category_name = case((parent.id.is_(None), Category.name_de),
+                         else_=parent.name_de + " › " + Category.name_de)
+    description = func.substr(literal("Anfrage ") + cast(LeadCharge.request_id, String) + " (" + category_name
+                              + "), " + day_text(day, dialect), 1, 300)
+    return (
+        select(LeadCharge.partner_id.label("partner_id"), source, LeadCharge.id.label("source_id"),
+               type_coerce(description, String(300)).label("description"), LeadCharge.net.label("net"),
+               LeadCharge.vat_rate.label("vat_rate"), day.label("occurred_on"))
+        .join(Category, Category.id == LeadCharge.category_id)
+        .outerjoin(parent, parent.id == Category.parent_id)
+        .where(*unbilled)
+    )
 
 
 def ranking_explained() -> dict:

@@ -10,9 +10,9 @@ import pytest
 import sqlalchemy as sa
 
 from backoffice import transaction
-from backoffice.models import Invoice, InvoiceLine, SepaDebit
+from backoffice.models import Invoice, InvoiceKind, InvoiceLine, LeadCharge, SepaDebit
 from backoffice.services import monthly_invoice
-from backoffice.services.billing import Billable, Period, issue_partner_statement
+from backoffice.services.billing import Billable, Period, buyer_of, issue_partner_statement, sums_per_rate
 from backoffice.services.direct_debits import create_debit_file, record_return
 from backoffice.tasks import registry
 from tests.support.billing import charge
@@ -132,3 +132,86 @@ def test_a_run_billed_in_batches_is_the_same_as_one_by_one(ctx, make):
             for s in statements} == {(D("20.00"), D("3.80"), D("23.80"), True)}
     assert sorted(s.number for s in statements) == list(range(1, 46))
     assert [len(s.lines) for s in statements] == [2] * 45
+
+
+OCTOBER = Period.month(2026, 10)  # summer time ends on the 25th in Berlin
+
+
+def test_the_statements_figures_and_lines_are_exact(ctx, make, monkeypatch):
+    """Charges at the month's edges and around the change from summer time, two VAT rates
+    with half cents to round, and extra items (credits) between the charges: each line with
+    its Berlin day, text and position, the sums per rate rounded once per rate."""
+    handwerk = category("Handwerk", "Crafts")
+    elektro = category("Elektro", "Electrical", parent=handwerk)
+    maler = category("Maler", "Painters")
+    schulz = make.partner("schulz", iban="DE02120300000000202051", mandate_reference="PD-1",
+                          mandate_date=date(2026, 1, 5))
+    meier, huber, other = make.partner("meier"), make.partner("huber"), make.partner("other")
+    at = lambda *parts: datetime(*parts, tzinfo=UTC)  # noqa: E731
+    made = {
+        "first": charge(schulz, elektro, "19.99", at(2026, 9, 30, 22, 30)),      # 1 Oct 00:30 CEST
+        "before": charge(schulz, elektro, "50.00", at(2026, 9, 30, 21, 30)),     # 30 Sep: not October
+        "summer": charge(schulz, maler, "0.01", at(2026, 10, 24, 22, 30)),       # 25 Oct 00:30 CEST
+        "winter": charge(schulz, maler, "10.05", at(2026, 10, 25, 22, 30)),      # 25 Oct 23:30 CET
+        "last": charge(schulz, elektro, "0.05", at(2026, 10, 31, 22, 30)),       # 31 Oct 23:30 CET
+        "after": charge(schulz, elektro, "70.00", at(2026, 10, 31, 23, 30)),     # 1 Nov: not October
+        "meier1": charge(meier, maler, "12.50", at(2026, 10, 7, 8)),
+        "meier2": charge(meier, maler, "0.07", at(2026, 10, 7, 8)),
+        "other": charge(other, maler, "3.00", at(2026, 10, 7, 8)),
+        "other2": charge(other, maler, "4.00", at(2026, 10, 8, 8)),
+    }
+    with transaction.unit_of_work(ctx):
+        ctx.execute(sa.update(LeadCharge).where(LeadCharge.id.in_(
+            [made[k] for k in ("winter", "last", "meier1", "meier2")])).values(vat_rate=D("7")))
+    request = dict(ctx.execute(sa.select(LeadCharge.id, LeadCharge.request_id)).all())
+    credits = {schulz.id: [Billable("dispute_credit", 7, "Gutschrift Anfrage 1", D("-5.00"), D("19"),
+                                    date(2026, 10, 25))],
+               huber.id: [Billable("dispute_credit", 8, "Gutschrift Anfrage 2", D("-8.40"), D("7"),
+                                   date(2026, 10, 2))]}
+    monkeypatch.setattr(monthly_invoice, "EXTRA_SOURCES", [lambda _s, _p: credits])
+    billed_before = Billable("lead_charge", made["other"], "x", D("3.00"), D("19"), date(2026, 10, 7))
+    with transaction.unit_of_work(ctx):  # the other partner has October's statement: left out
+        issue_partner_statement(ctx, other, OCTOBER, [billed_before], date(2026, 11, 1), 7)
+
+    result = monthly_invoice.run(ctx, OCTOBER, date(2026, 11, 15), 14)
+
+    assert result.partners == 3 and result.skipped == [] and len(result.written) == 3
+    rows = ctx.execute(sa.select(Invoice).where(Invoice.id.in_(result.written)).order_by(Invoice.number)
+                       ).scalars().all()
+    assert [(i.partner_id, i.number, i.kind, i.total_net, i.total_vat, i.total_gross, i.mandate_reference,
+             i.due_date, i.period_start, i.period_end) for i in rows] == [
+        (schulz.id, 2, InvoiceKind.invoice, D("25.10"), D("3.56"), D("28.66"), "PD-1", date(2026, 11, 29),
+         OCTOBER.start, date(2026, 10, 31)),
+        (meier.id, 3, InvoiceKind.invoice, D("12.57"), D("0.88"), D("13.45"), None, date(2026, 11, 29),
+         OCTOBER.start, date(2026, 10, 31)),
+        (huber.id, 4, InvoiceKind.credit_note, D("-8.40"), D("-0.59"), D("-8.99"), None, date(2026, 11, 29),
+         OCTOBER.start, date(2026, 10, 31))]
+    assert rows[0].issued_at == datetime(2026, 11, 15, 11, tzinfo=UTC)
+    assert (rows[0].buyer_name, rows[0].buyer_address) == (schulz.address.name, buyer_of(schulz.address)[1])
+    # Schulz: 19 % on 19.99 - 5.00 + 0.01 = 15.00 → 2.85; 7 % on 10.05 + 0.05 = 10.10 → 0.707 → 0.71.
+    assert [(line.position, line.description, line.net, line.unit_net, line.quantity, line.vat_rate,
+             line.occurred_on, line.source, line.source_id) for line in rows[0].lines] == [
+        (1, f"Anfrage {request[made['first']]} (Handwerk › Elektro), 01.10.2026", D("19.99"), D("19.99"),
+         D("1.000"), D("19.00"), date(2026, 10, 1), "lead_charge", made["first"]),
+        (2, "Gutschrift Anfrage 1", D("-5.00"), D("-5.00"), D("1.000"), D("19.00"), date(2026, 10, 25),
+         "dispute_credit", 7),
+        (3, f"Anfrage {request[made['summer']]} (Maler), 25.10.2026", D("0.01"), D("0.01"), D("1.000"),
+         D("19.00"), date(2026, 10, 25), "lead_charge", made["summer"]),
+        (4, f"Anfrage {request[made['winter']]} (Maler), 25.10.2026", D("10.05"), D("10.05"), D("1.000"),
+         D("7.00"), date(2026, 10, 25), "lead_charge", made["winter"]),
+        (5, f"Anfrage {request[made['last']]} (Handwerk › Elektro), 31.10.2026", D("0.05"), D("0.05"),
+         D("1.000"), D("7.00"), date(2026, 10, 31), "lead_charge", made["last"])]
+    assert [(r.rate, r.net, r.vat) for r in sums_per_rate(
+        [Billable("", 0, "", line.net, line.vat_rate, line.occurred_on) for line in rows[0].lines])] == [
+        (D("19.00"), D("15.00"), D("2.85")), (D("7.00"), D("10.10"), D("0.71"))]
+    # Meier: 7 % on 12.57 = 0.8799 → 0.88 (per line it would be 0.88 + 0.00).
+    assert [(line.position, line.net, line.source_id) for line in rows[1].lines] == [
+        (1, D("12.50"), made["meier1"]), (2, D("0.07"), made["meier2"])]
+    assert [(line.position, line.description, line.net) for line in rows[2].lines] == [
+        (1, "Gutschrift Anfrage 2", D("-8.40"))]
+    # Outside October: not billed; the other partner's: billed before, or left for a correction.
+    billed = set(ctx.execute(sa.select(InvoiceLine.source_id).where(InvoiceLine.source == "lead_charge"))
+                 .scalars())
+    assert made["before"] not in billed and made["after"] not in billed and made["other"] in billed
+    assert made["other2"] not in billed
+    assert monthly_invoice.run(ctx, OCTOBER, date(2026, 11, 15), 14).written == []
