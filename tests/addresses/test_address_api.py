@@ -55,7 +55,9 @@ def test_cycle_through_api_is_refused(client, make):
     top = make.address()
     child = make.address(sponsor=top)
     response = client.put(f"/api/v1/address/{top.id}", headers=headers, json={"sponsor_id": child.id})
-    assert response.status_code == 422 and "sponsor_id" in response.json["fields"]
+    assert (response.status_code, response.json["fields"]) == (422, {"sponsor_id": [
+        "Dieser Sponsor steht in der eigenen Downline der Adresse: "
+        "Die Verschiebung würde einen Zyklus erzeugen."]})
     db.session.expire_all()
     assert db.session.get(Address, top.id).sponsor_id is None
 
@@ -68,16 +70,28 @@ def test_duplicate_subdomain_and_iban_via_api(client, make):
     response = client.post("/api/v1/partner/", headers=headers, json={
         "address_id": address.id, "subdomain": "MEIER", "iban": "DE00"})
     assert response.status_code == 422
-    assert {"subdomain", "iban"} <= set(response.json["fields"])
+    mandate = ["Ein SEPA-Mandat erfordert IBAN, Mandatsreferenz und Mandatsdatum."]
+    assert response.json["fields"] == {
+        "subdomain": ["Diese Subdomain ist bereits vergeben."],
+        "iban": ["Keine gültige IBAN: Invalid characters in IBAN DE00"],
+        "mandate_reference": mandate, "mandate_date": mandate}
     assert _count(Partner) == 1
 
 
-def test_wrong_types_get_4xx_not_500(client, make):
+def test_wrong_types_are_refused_field_by_field(client, make):
     make.user("staff", "Staff")
     headers = api_token(client, "staff")
-    for body in [{"last_name": 5, "sponsor_id": "abc"}, {"type": "kaiser", "last_name": "X"}, [], "x"]:
+    for body, fields in [
+        ({"last_name": 5, "sponsor_id": "abc"},
+         {"last_name": ["Not a valid string."], "sponsor_id": ["Not a valid integer."]}),
+        ({"type": "kaiser", "last_name": "X"},
+         {"type": ["Must be one of: new_customer, customer, partner."]}),
+        ([], {"_schema": ["Invalid input type."]}),
+        ("x", {"_schema": ["Invalid input type."]}),
+    ]:
         response = client.post("/api/v1/address/", headers=headers, json=body)
-        assert 400 <= response.status_code < 500, body
+        assert (response.status_code, response.json) == (422, {
+            "error": "invalid_fields", "fields": fields, "message": "Einige Felder sind ungültig."}), body
     assert client.post("/api/v1/address/", headers=headers, data="nicht json").status_code == 400
     assert client.get("/api/v1/address/999999", headers=headers).status_code == 404
 

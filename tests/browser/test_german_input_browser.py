@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from backoffice.extensions import db
 from backoffice.models import Voucher
+from tests.support.http import euros
 
 from .conftest import ARTIFACTS, log_in
 
@@ -51,4 +52,4 @@ def test_staff_types_german_amounts_and_dates_into_the_voucher_form(page, make):
 
     page.goto("/voucherview/list/")
     rows = page.inner_text("table.table-bordered > tbody")
-    assert "12,50\xa0€" in rows and "31.12.2027" in rows
+    assert Decimal("12.50") in euros(rows) and "31.12.2027" in rows

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+import io
+
+import openpyxl
 import pytest
 import sqlalchemy as sa
 
@@ -291,16 +295,49 @@ def test_visibility_defaults_settings_and_consent(ctx, tree):
     assert ctx.execute(sa.select(sa.func.count()).select_from(DownlineVisibility)).scalar() == 24
 
 
+def _csv(data: bytes) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
+
+
+HEADER = ["Nr.", "Ebene / Level", "Name", "Typ / Type", "Registered", "First order", "Postal code", "City",
+          "E-mail", "Phone"]
+
+
 def test_export_follows_visibility_and_is_logged(ctx, tree):
-    data = export.export(ctx, fresh(tree["a"]), "csv", viewer_root_id=tree["a"]).decode("utf-8-sig")
-    assert "neu@example.org" in data            # own firstline, consented
-    assert "kunde@example.org" not in data      # own firstline, no consent
-    assert "enkel@example.org" not in data      # deeper level: never contact data
-    assert "Enkel" in data
+    lines = _csv(export.export(ctx, fresh(tree["a"]), "csv", viewer_root_id=tree["a"]))
+    assert lines[0] == HEADER
+    # Every cell but the registration time (the moment the test made the address).
+    assert sorted([line[:4] + line[5:] for line in lines[1:]], key=lambda line: int(line[0])) == [
+        [str(tree["a1"]), "1", "Erika Neu", "Neukunde", "", "10115", "Berlin", "neu@example.org",
+         "'+49 30 1"],                                                          # own firstline, consented
+        [str(tree["a2"]), "1", "Erika Kunde", "Kunde", "", "10115", "Berlin", "", ""],  # no consent
+        [str(tree["a11"]), "2", "Erika Enkel", "Kunde", "", "", "", "", ""],   # deeper: never contact data
+    ]
     log = ctx.execute(sa.select(PersonalDataExport)).scalars().one()
     assert (log.root_address_id, log.row_count, log.file_format) == (tree["a"], 3, "csv")
     level2 = export.export(ctx, fresh(tree["a"]), "xlsx", level=2, viewer_root_id=tree["a"])
-    assert level2[:2] == b"PK"
+    sheet = openpyxl.load_workbook(io.BytesIO(level2)).active
+    header, *rows = sheet.iter_rows(values_only=True)
+    assert list(header) == HEADER
+    assert [row[:4] + row[5:] for row in rows] == [
+        (tree["a11"], 2, "Erika Enkel", "Kunde", None, None, None, None, None)]
+
+
+def test_street_switched_on_for_the_firstline_is_exported_with_consent_only(ctx, tree):
+    for key, street in (("a1", "Neuweg 1"), ("a2", "Kundenweg 2"), ("a11", "Enkelweg 3")):
+        ctx.get(Address, tree[key]).street = street
+    shown = visibility.settings(ctx)
+    shown["firstline"].add("street")
+    shown["deeper"].add("street")   # not allowed: ignored
+    visibility.save(ctx, shown)
+    ctx.commit()
+    lines = _csv(export.export(ctx, fresh(tree["a"]), "csv", viewer_root_id=tree["a"]))
+    assert lines[0] == HEADER + ["Street"]
+    assert {int(line[0]): line[-1] for line in lines[1:]} == {
+        tree["a1"]: "Neuweg 1", tree["a2"]: "", tree["a11"]: ""}
+    staff = _csv(export.export(ctx, fresh(tree["a"]), "csv"))
+    assert {int(line[0]): line[-1] for line in staff[1:]} == {
+        tree["a1"]: "Neuweg 1", tree["a2"]: "Kundenweg 2", tree["a11"]: "Enkelweg 3"}
 
 
 def test_stats_per_level_and_type(ctx, tree):

@@ -150,3 +150,76 @@ def test_search_finds_only_inside_the_downline_nearest_level_first(ctx, family, 
     assert len(navigator.search(ctx, top, "e", limit=2)) == 2
     assert navigator.is_inside(top, fresh(deep.id)) and navigator.is_inside(top, top)
     assert not navigator.is_inside(fresh(family["anna"]), top)
+
+
+@pytest.mark.parametrize(("sort", "desc", "expected"), [
+    ("first_order_at", False, ["Berg", "Anders", "Conrad"]),
+    ("first_order_at", True, ["Conrad", "Anders", "Berg"]),
+    ("downline", False, ["Berg", "Conrad", "Anders"]),      # 0, 0 (by id), 1
+    ("downline", True, ["Anders", "Conrad", "Berg"]),
+    ("postal_code", False, ["Conrad", "Anders", "Berg"]),
+    ("city", False, ["Anders", "Conrad", "Berg"]),
+    ("city", True, ["Berg", "Conrad", "Anders"]),
+    ("id", False, ["Anders", "Berg", "Conrad"]),
+    ("id", True, ["Conrad", "Berg", "Anders"]),
+])
+def test_every_sort_column_orders_the_firstline(ctx, family, sort, desc, expected):
+    """Each sort differs from the name order, so a sort that fell back to names fails."""
+    values = {"anna": ("20095", "Aachen", datetime(2026, 4, 1, tzinfo=UTC)),
+              "bernd": ("80331", "Zwickau", datetime(2026, 2, 1, tzinfo=UTC)),
+              "carla": ("01067", "Köln", datetime(2026, 5, 1, tzinfo=UTC))}
+    for who, (postal_code, city, first_order_at) in values.items():
+        address = ctx.get(Address, family[who])
+        address.postal_code, address.city, address.first_order_at = postal_code, city, first_order_at
+    ctx.commit()
+    page = navigator.firstline(ctx, fresh(family["top"]), sort=sort, desc=desc)
+    assert (names(page), page.sort, page.desc) == (expected, sort, desc)
+
+
+class NoDatabase:
+    """A session that records which ids were looked up and finds none."""
+
+    def __init__(self):
+        self.asked = []
+
+    def get(self, model, ident):
+        self.asked.append(ident)
+
+
+@pytest.mark.parametrize(("node_id", "looked_up"), [
+    (0, False), (-1, False), (1, True), (2**31 - 1, True), (2**31, False), (2**32, False), (2**63, False),
+])
+def test_only_ids_of_the_32_bit_column_reach_the_database(node_id, looked_up):
+    """An id out of the column's range is refused before the query (PostgreSQL would fail on
+    it with an error instead of finding nothing)."""
+    session = NoDatabase()
+    with pytest.raises(navigator.NotInDownline):
+        navigator.node(session, node_id, None)
+    assert session.asked == ([node_id] if looked_up else [])
+
+
+def test_a_backslash_in_a_name_is_found_literally(ctx, make):
+    top = make.address(last_name="Oben")
+    slash = make.address(last_name="Schräg\\strich", sponsor_id=top.id)
+    make.address(last_name="Gerade", sponsor_id=top.id)
+    page = navigator.firstline(ctx, fresh(top.id), name="\\")
+    assert ([r.id for r in page.rows], page.total) == ([slash.id], 1)
+    assert [a.id for a in navigator.search(ctx, fresh(top.id), "g\\s")] == [slash.id]
+
+
+def test_search_orders_a_level_by_last_name_then_id(ctx, family, make):
+    """Nearest level first, inside a level by last name (none counts as empty), not by id."""
+    firm = make.address(first_name="", last_name="", company="Andersen Bau", sponsor_id=family["top"])
+    zander = make.address(last_name="Zander", sponsor_id=family["top"])
+    deep = make.address(last_name="Aandersson", sponsor_id=family["enkel"])
+    found = navigator.search(ctx, fresh(family["top"]), "and")
+    assert [a.id for a in found] == [firm.id, family["anna"], zander.id, deep.id]
+
+
+def test_search_returns_at_most_fifty_by_default(ctx, make):
+    top = make.address(last_name="Oben")
+    for i in range(51):
+        make.address(last_name=f"Viele{i:02d}", sponsor_id=top.id)
+    top = fresh(top.id)
+    assert len(navigator.search(ctx, top, "viele")) == 50
+    assert len(navigator.search(ctx, top, "viele", limit=51)) == 51

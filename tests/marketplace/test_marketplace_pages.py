@@ -14,7 +14,7 @@ from backoffice import transaction
 from backoffice.models import LeadCharge, OutboxMail
 from backoffice.services import marketplace
 from tests.support.directory import category, published_partner
-from tests.support.http import CSRF_RE, login
+from tests.support.http import CSRF_RE, euros, login
 
 LEIPZIG = "04109"
 
@@ -70,7 +70,8 @@ def test_a_customer_finds_sends_and_the_partner_follows_up(app, ctx, elektro, ma
     partner.post(f"/my/requests/{direct}/status", data={"csrf_token": token(overview), "status": "contacted"})
     charge = ctx.execute(sa.select(LeadCharge)).scalar_one()
     receipt = partner.get(f"/my/requests/receipt/{charge.id}").get_data(as_text=True)
-    assert "14,28\xa0€" in receipt and "2026-12" in receipt
+    # net, bid, VAT, gross, parsed with their signs
+    assert euros(receipt) == [D("12.00"), D("12.00"), D("2.28"), D("14.28")] and "2026-12" in receipt
 
     other = login(app.test_client(), "meier")
     assert "Drei Steckdosen" not in other.get("/my/requests/").get_data(as_text=True)

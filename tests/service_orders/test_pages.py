@@ -23,7 +23,7 @@ from backoffice.models import (
 from backoffice.services import service_orders as so
 from tests.portal.test_walk import signed_in
 from tests.support.directory import category, published_partner
-from tests.support.http import api_token, csrf_token, login
+from tests.support.http import api_token, csrf_token, euros, login
 
 NIGHT = datetime(2026, 11, 4, 22, 30, tzinfo=UTC)  # 23:30 in Berlin
 
@@ -152,7 +152,7 @@ def test_the_customer_requests_gets_an_offer_accepts_and_the_partner_works_it_of
         found.id,
     )
     mine = customer.get("/c/service-orders/").get_data(as_text=True)
-    assert "Logo, zwei Entwürfe" in mine and "1.249,50\xa0€" in mine
+    assert "Logo, zwei Entwürfe" in mine and euros(mine) == [Decimal("1249.50")]
     accepted = post(customer, f"/c/offers/{offer.id}/accept", "/c/service-orders/")
     order = ctx.scalars(sa.select(ServiceOrder)).one()
     assert accepted.headers["Location"].endswith(f"/c/service-orders/{order.id}")

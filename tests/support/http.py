@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
@@ -28,3 +29,13 @@ def api_token(client, username: str, password: str | None = None) -> dict:
         "username": username, "password": password or username, "provider": "db"})
     assert response.status_code == 200, response.get_data(as_text=True)
     return {"Authorization": f"Bearer {response.json['access_token']}"}
+
+
+EURO_IN_TEXT = re.compile(r"(?<![\d.,])(-?)(\d{1,3}(?:\.\d{3})*),(\d{2})(?:\s|&nbsp;)?€")
+
+
+def euros(text: str) -> list[Decimal]:
+    """Every euro amount in a page or mail, signed, in reading order: '12,00 €' is not found
+    in '-12,00 €' or '112,00 €' as a substring check would find it."""
+    return [Decimal(f"{sign}{whole.replace('.', '')}.{cents}")
+            for sign, whole, cents in EURO_IN_TEXT.findall(text)]

@@ -9,6 +9,7 @@ rewrites, one module at a time, on one core.
 
     python -m tests.support.mutation                 # every module below
     python -m tests.support.mutation money values    # some of them
+    python -m tests.support.mutation navigator --match "line 65:"   # only some mutants
     make mutation                                    # the same as the first line
 
 Not part of CI: a full run takes several minutes per module.
@@ -189,7 +190,8 @@ def sample(points: list, size: int | None) -> list:
     return [points[i * len(points) // size] for i in range(size)]
 
 
-def run(name: str, size: int | None = None) -> tuple[int, int, list[str]]:
+def run(name: str, size: int | None = None, match: list[str] | None = None
+        ) -> tuple[int, int, list[str], int]:
     target = TARGETS[name]
     with tempfile.TemporaryDirectory(prefix=f"mutation-{name}-") as tmp:
         work = Path(tmp) / "repo"
@@ -202,6 +204,8 @@ def run(name: str, size: int | None = None) -> tuple[int, int, list[str]]:
             raise SystemExit(f"{name}: the tests fail without any mutant; fix them first")
         cpu_limit = 3 * (_cpu_seconds() - started) + 30
         points = sample(mutation_points(ast.parse(original), target.only), size)
+        if match:
+            points = [p for p in points if any(m in p[2] for m in match)]
         survivors, timeouts = [], 0
         for number, point in enumerate(points, 1):
             module.write_text(mutate(original, point))
@@ -219,6 +223,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("modules", nargs="*", help=f"some of {', '.join(TARGETS)} (default: all)")
     parser.add_argument("--sample", type=int, help="at most this many mutants per module, evenly spread")
+    parser.add_argument("--match", action="append", metavar="TEXT",
+                        help="only the mutants whose description contains TEXT (repeatable), "
+                             "e.g. --match 'line 164: 8' to check a survivor again")
     parser.add_argument("--list", action="store_true", help="only list the mutants")
     args = parser.parse_args(argv)
     unknown = set(args.modules) - set(TARGETS)
@@ -233,7 +240,7 @@ def main(argv=None) -> int:
             for point in points:
                 print("  ", point[2])
             continue
-        killed, total, survivors, timeouts = run(name, args.sample)
+        killed, total, survivors, timeouts = run(name, args.sample, args.match)
         # A timeout (the run used three times the CPU time of the unmutated run) counts as killed:
         # a mutant that loops is caught. The count says how much of the score rests on them.
         summary.append(f"{name}: {killed}/{total} killed ({100 * killed / max(total, 1):.0f} %), "

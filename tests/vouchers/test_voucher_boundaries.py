@@ -159,6 +159,16 @@ def test_minimum_order_value_to_the_cent(ctx, shop, minimum, quantities, reason)
     assert verdict(ctx, **quantities) == (refused(reason) if reason else accepted())
 
 
+@pytest.mark.parametrize("price", [Decimal("0.01"), Decimal("1.00"), Decimal("1.01")])
+def test_a_basket_worth_a_cent_or_a_euro_is_discounted_up_to_its_value(ctx, make, price):
+    """Any eligible amount above zero takes the voucher (never more than the basket)."""
+    make.article(article_no="PIN", gross_price=price, vat_rate=Decimal("19"))
+    voucher_with_code("CODE", amount=Decimal("5.00"))
+    result = check(ctx, "code", basket(ctx, order(pin=1)), None, now=NOON)
+    assert (result.valid, result.reason, result.discount, result.discount_by_rate) == \
+        (True, None, price, {Decimal("19"): price})
+
+
 @pytest.mark.parametrize(("max_total", "redeemed", "reason"), [
     (3, 2, None), (3, 3, "used_up"), (1, 0, None), (0, 0, "used_up"),
 ])
