@@ -227,3 +227,26 @@ def test_a_byte_no_encoding_can_read_is_a_file_problem_naming_its_row(ctx):
     report = run(ctx, "articles", FILES / "articles_undefined_cp1252_byte.csv", dry_run=False)
     assert report.problem == "Row 3 has characters that cannot be read (cp1252)."
     assert count(ctx, Article) == 0
+
+
+def test_empty_cells_and_missing_columns_keep_the_stored_values_of_voucher_codes(ctx, make, voucher):
+    meier = make.partner("meier")
+    customer = make.address(last_name="Kundin", external_key="KD-1")
+    assert run(ctx, "voucher_codes", FILES / "codes_owned_reserved.csv", dry_run=False).created == 2
+
+    def stored():
+        ctx.expire_all()
+        return {c.code: (c.owner_partner_id, c.for_customer_id, c.active, c.batch)
+                for c in ctx.execute(sa.select(VoucherCode)).scalars()}
+
+    before = {"FUER-MEIER": (meier.id, customer.id, True, "Druckerei 1"),
+              "NUR-KD1": (None, customer.id, False, "Druckerei 1")}
+    assert stored() == before
+    for dry_run in (True, False):
+        report = run(ctx, "voucher_codes", FILES / "codes_update_fewer_columns.csv", dry_run=dry_run)
+        assert (errors(report), report.created, report.updated, report.unchanged) == ([], 0, 0, 2)
+    assert stored() == before
+    for dry_run in (True, False):
+        report = run(ctx, "voucher_codes", FILES / "codes_update_empty_cells.csv", dry_run=dry_run)
+        assert (errors(report), report.created, report.updated, report.unchanged) == ([], 0, 1, 1)
+    assert stored() == {**before, "NUR-KD1": (None, customer.id, True, "Druckerei 1")}
