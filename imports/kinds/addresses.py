@@ -196,6 +196,15 @@ class Addresses(Kind):
         self.parent_row, self.parent_db = parent_row, parent_db
         self.lines = lines
         self._place_new_rows(session, report, refs, n)
+        # From here on the typed references are only shown for rows that update an address (a
+        # move into its own downline): the new rows' strings are let go (a first import of a
+        # million rows: some 200 MB).
+        updating = (existing > 0).tolist()
+        self.raw = {name: [v if u else "" for v, u in zip(values, updating, strict=True)]
+                    for name, values in raw.items()}
+        # The paths of new rows are read once, by the chunk that writes them, unless sponsor moves
+        # of existing addresses need the whole new tree at the end.
+        self.keep_paths = any(updating)
 
     def _place_new_rows(self, session, report, refs, n) -> None:
         """Depth, path and sizes of the new rows (`downline.placement`); cycles among the
@@ -282,6 +291,8 @@ class Addresses(Kind):
         if rows_wanted:
             parent_db, parent_row = self.parent_db[pos].tolist(), self.parent_row[pos].tolist()
             ids, paths, depths = self.ids[pos].tolist(), self.path[pos].tolist(), self.depth[pos].tolist()
+            if not self.keep_paths:
+                self.path[pos] = None
             firstline, downline = self.firstline[pos].tolist(), self.downline[pos].tolist()
             parent_ids = self.ids[np.maximum(self.parent_row[pos], 0)].tolist()
         lines = frame["_line"].tolist()
