@@ -3,6 +3,8 @@ of defect with its own files in tests/imports/files, the exact report and the da
 
 from __future__ import annotations
 
+import io
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -10,9 +12,11 @@ import pytest
 import sqlalchemy as sa
 
 from backoffice.errors import DomainError
-from backoffice.models import Address, Article, Partner, VoucherCode
+from backoffice.extensions import db
+from backoffice.models import Address, Article, ImportRun, ImportStatus, Partner, VoucherCode
 from backoffice.services.vouchers import add_code, find_code
 from imports.runner import run
+from tests.support.http import api_token, csrf_token, login
 
 FILES = Path(__file__).parent / "files"
 pytestmark = pytest.mark.usefixtures("english")
@@ -57,7 +61,6 @@ def test_the_desk_template_and_export_guards_import_without_the_apostrophe(ctx, 
     assert ctx.execute(sa.select(Address.last_name).where(Address.external_key == "ALT-100232")
                        ).scalar() == "-Minus"
 
-    from tests.support.http import login
     make.user("stella", "Staff")
     login(client, "stella")
     template = client.get("/imports/templates/addresses.csv").get_data(as_text=True)
@@ -184,8 +187,6 @@ def test_binary_and_header_only_files_are_file_problems(ctx, name, problem):
 
 
 def test_api_answers_a_binary_file_in_the_one_error_shape(client, make):
-    from tests.support.http import api_token
-
     make.user("stella", "Staff")
     with open(FILES / "not_a_csv.csv", "rb") as fh:
         response = client.post("/api/v1/imports/articles", data={"file": (fh, "not_a_csv.csv")},
@@ -250,3 +251,45 @@ def test_empty_cells_and_missing_columns_keep_the_stored_values_of_voucher_codes
         report = run(ctx, "voucher_codes", FILES / "codes_update_empty_cells.csv", dry_run=dry_run)
         assert (errors(report), report.created, report.updated, report.unchanged) == ([], 0, 1, 1)
     assert stored() == {**before, "NUR-KD1": (None, customer.id, True, "Druckerei 1")}
+
+
+def test_the_same_mailbox_in_punycode_updates_the_stored_address(ctx, make):
+    ann = make.address(last_name="Becker", email="ann@bücher.de", city="Berlin")
+    for dry_run in (True, False):
+        report = run(ctx, "addresses", FILES / "addresses_idn_reimport.csv", dry_run=dry_run)
+        assert (errors(report), report.created, report.updated, report.written) == ([], 0, 1, not dry_run)
+    ctx.expire_all()
+    assert ctx.execute(sa.select(Address.id, Address.email, Address.city)).all() == [
+        (ann.id, "ann@bücher.de", "Köln")]
+
+
+def test_a_duplicate_mailbox_is_refused_by_the_commit_too(ctx):
+    report = run(ctx, "addresses", FILES / "addresses_idn_duplicate.csv", dry_run=False)
+    assert errors(report) == [(3, "E-Mail", "ANN@xn--bcher-kva.de", "Appears already in line 2.")]
+    assert count(ctx, Address) == 0
+
+
+# --- .xlsx uploads through the API and the Desk ---------------------------------------------
+
+def test_api_and_desk_accept_an_xlsx_upload_with_the_runners_report(client, make, task_worker):
+    make.user("stella", "Staff")
+    workbook = (FILES / "articles_staff.xlsx").read_bytes()
+    response = client.post("/api/v1/imports/articles", headers=api_token(client, "stella"),
+                           content_type="multipart/form-data", data={
+                               "file": (io.BytesIO(workbook), "Artikel.xlsx"), "dry_run": "false"})
+    assert response.status_code == 422
+    assert (response.json["encoding"], response.json["written"], response.json["rows"]) == ("xlsx", False, 3)
+    assert response.json["errors"] == [
+        {"line": 5, "column": "Bezeichnung", "value": "", "message": "Dieses Feld ist erforderlich."}]
+
+    login(client, "stella")
+    response = client.post("/imports/upload", content_type="multipart/form-data", data={
+        "csrf_token": csrf_token(client, "/imports/"), "kind": "articles",
+        "file": (io.BytesIO(workbook), "Artikel.xlsx")})
+    task = task_worker.wait(int(re.search(r"/tasks/(\d+)", response.headers["Location"]).group(1)))
+    assert task.status.value == "done", task.error
+    desk = db.session.execute(sa.select(ImportRun).where(ImportRun.source == "desk")).scalar_one()
+    assert (desk.status, desk.encoding, desk.rows_total, desk.created, desk.error_count) == (
+        ImportStatus.rejected, "xlsx", 3, 2, 1)
+    assert desk.errors == [[5, "Bezeichnung", "", "Dieses Feld ist erforderlich."]]
+    assert db.session.execute(sa.select(sa.func.count()).select_from(Article)).scalar() == 0
