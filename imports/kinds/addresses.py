@@ -89,6 +89,11 @@ class Addresses(Kind):
               example="nein"),
     )
 
+    def required_in_every_row(self, name: str) -> bool:
+        # An update's empty cell keeps the stored value; a new address's is refused by the rules
+        # (`clean_address`), with the same message.
+        return False
+
     # --- the pass over the whole file ---------------------------------------------------
 
     def __init__(self):

@@ -293,3 +293,34 @@ def test_api_and_desk_accept_an_xlsx_upload_with_the_runners_report(client, make
         ImportStatus.rejected, "xlsx", 3, 2, 1)
     assert desk.errors == [[5, "Bezeichnung", "", "Dieses Feld ist erforderlich."]]
     assert db.session.execute(sa.select(sa.func.count()).select_from(Article)).scalar() == 0
+
+
+def test_empty_cells_keep_the_stored_values_of_addresses(ctx, make):
+    make.address(last_name="Becker", external_key="E-1", phone="030 1234", city="Berlin",
+                 email="e1@example.org")
+    make.address(last_name="Klein", external_key="E-2", phone="040 5678", city="Hamburg",
+                 email="e2@example.org")
+    for dry_run in (True, False):
+        report = run(ctx, "addresses", FILES / "addresses_update_empty_cells.csv", dry_run=dry_run)
+        assert (errors(report), report.created, report.updated, report.unchanged) == ([], 0, 1, 1)
+    ctx.expire_all()
+    assert ctx.execute(sa.select(Address.external_key, Address.last_name, Address.phone, Address.city,
+                                 Address.email).order_by(Address.external_key)).all() == [
+        ("E-1", "Becker", "030 1234", "Berlin", "e1@example.org"),
+        ("E-2", "Klein", "040 5678", "Köln", "e2@example.org")]
+
+
+def test_a_partner_file_names_its_address_by_the_mailbox_in_punycode(ctx, make):
+    ann = make.address(last_name="Becker", email="ann@bücher.de")
+    for dry_run in (True, False):
+        report = run(ctx, "partners", FILES / "partners_address_by_punycode.csv", dry_run=dry_run)
+        assert (errors(report), report.created, report.written) == ([], 1, not dry_run)
+    assert ctx.execute(sa.select(Partner.address_id, Partner.subdomain, Partner.profile_text)).all() == [
+        (ann.id, "becker", "Seit 2020")]
+
+
+def test_a_new_address_without_its_required_name_is_refused_once(ctx):
+    for dry_run in (True, False):
+        report = run(ctx, "addresses", FILES / "addresses_new_without_name.csv", dry_run=dry_run)
+        assert (errors(report), report.written) == ([(3, "Nachname", "", "This field is required.")], False)
+    assert count(ctx, Address) == 0
