@@ -107,6 +107,7 @@ class Addresses(Kind):
         # Every pass over the table yields the same records: `_pos` is a row's place in these arrays.
         frames = list(table.chunks(200_000, fields=list(REFERENCE_FIELDS)))
         refs = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["_line"])
+        del frames
         n = len(refs)
         col = self.column_of
         key = present(refs, "external_key")
@@ -200,7 +201,9 @@ class Addresses(Kind):
                     parent_db[i] = ref
         self.parent_row, self.parent_db = parent_row, parent_db
         self.lines = lines
-        self._place_new_rows(session, report, refs, n)
+        # The lookups of this pass are done with: let them go before the paths are built.
+        del refs, key, mail, s_key, s_mail, s_id, row_of_key, row_of_mail, hits, by_key, by_mail
+        self._place_new_rows(session, report, n)
         # From here on the typed references are only shown for rows that update an address (a
         # move into its own downline): the new rows' strings are let go (a first import of a
         # million rows: some 200 MB).
@@ -211,7 +214,7 @@ class Addresses(Kind):
         # of existing addresses need the whole new tree at the end.
         self.keep_paths = any(updating)
 
-    def _place_new_rows(self, session, report, refs, n) -> None:
+    def _place_new_rows(self, session, report, n) -> None:
         """Depth, path and sizes of the new rows (`downline.placement`); cycles among the
         file's references reported."""
         new = self.existing == 0
