@@ -90,6 +90,11 @@ class Addresses(Kind):
               example="nein"),
     )
 
+    def required_in_every_row(self, name: str) -> bool:
+        # An update's empty cell keeps the stored value; a new address's is refused by the rules
+        # (`clean_address`), with the same message.
+        return False
+
     # --- the pass over the whole file ---------------------------------------------------
 
     def __init__(self):
@@ -103,6 +108,7 @@ class Addresses(Kind):
         # Every pass over the table yields the same records: `_pos` is a row's place in these arrays.
         frames = list(table.chunks(200_000, fields=list(REFERENCE_FIELDS)))
         refs = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["_line"])
+        del frames
         n = len(refs)
         col = self.column_of
         key = present(refs, "external_key")
@@ -196,9 +202,20 @@ class Addresses(Kind):
                     parent_db[i] = ref
         self.parent_row, self.parent_db = parent_row, parent_db
         self.lines = lines
-        self._place_new_rows(session, report, refs, n)
+        # The lookups of this pass are done with: let them go before the paths are built.
+        del refs, key, mail, s_key, s_mail, s_id, row_of_key, row_of_mail, hits, by_key, by_mail
+        self._place_new_rows(session, report, n)
+        # From here on the typed references are only shown for rows that update an address (a
+        # move into its own downline): the new rows' strings are let go (a first import of a
+        # million rows: some 200 MB).
+        updating = (existing > 0).tolist()
+        self.raw = {name: [v if u else "" for v, u in zip(values, updating, strict=True)]
+                    for name, values in raw.items()}
+        # The paths of new rows are read once, by the chunk that writes them, unless sponsor moves
+        # of existing addresses need the whole new tree at the end.
+        self.keep_paths = any(updating)
 
-    def _place_new_rows(self, session, report, refs, n) -> None:
+    def _place_new_rows(self, session, report, n) -> None:
         """Depth, path and sizes of the new rows (`downline.placement`); cycles among the
         file's references reported."""
         new = self.existing == 0
@@ -283,6 +300,8 @@ class Addresses(Kind):
         if rows_wanted:
             parent_db, parent_row = self.parent_db[pos].tolist(), self.parent_row[pos].tolist()
             ids, paths, depths = self.ids[pos].tolist(), self.path[pos].tolist(), self.depth[pos].tolist()
+            if not self.keep_paths:
+                self.path[pos] = None
             firstline, downline = self.firstline[pos].tolist(), self.downline[pos].tolist()
             parent_ids = self.ids[np.maximum(self.parent_row[pos], 0)].tolist()
         lines = frame["_line"].tolist()

@@ -2,8 +2,9 @@
 
 A code belongs to a voucher (its external key, name or id), optionally to a partner (who
 hands it out) and optionally to one customer. Codes are unique case-insensitively across
-all vouchers; a code already in the database is updated (owner, customer, active), never
-duplicated, so importing the same file twice creates nothing.
+all vouchers; a code already in the database is updated (owner, customer, active, where the
+file has a value: an empty cell or a missing column keeps the stored one), never duplicated,
+so importing the same file twice creates nothing.
 """
 
 from __future__ import annotations
@@ -95,7 +96,12 @@ class VoucherCodes(Kind):
                                     VoucherCode.owner_partner_id, VoucherCode.for_customer_id,
                                     VoucherCode.active), VoucherCode.code_normalized,
                           [k for k, b in zip(norm, bad, strict=True) if not b])
-        active = [a is not False for a in present(frame, "active").tolist()]
+        # None where the cell is empty or the file has no such column: a new code gets the
+        # default, a stored one keeps what it has (a printer's list sent again must not take a
+        # code from its partner or customer, nor switch a deactivated code back on).
+        active = [a if isinstance(a, bool) else None for a in present(frame, "active").tolist()]
+        owner_typed = [bool(v) for v in present(frame, "owner").tolist()]
+        customer_typed = [bool(v) for v in present(frame, "customer").tolist()]
         batch = [b or self.default_batch for b in present(frame, "batch").tolist()]
         limit = text_length(VoucherCode, "batch")
         for i, value in enumerate(batch):
@@ -109,14 +115,18 @@ class VoucherCodes(Kind):
             row = existing.get(norm[i])
             if row is None:
                 new_rows.append((voucher_ids[i], codes[i], norm[i], owners[i], customers[i], batch[i],
-                                 active[i], 0, self.now))
-            elif row.voucher_id != voucher_ids[i]:
+                                 active[i] is not False, 0, self.now))
+                continue
+            if row.voucher_id != voucher_ids[i]:
                 report.error(lines[i], col["code"], typed[i],
                              _("The code %(code)s is taken (codes are case-insensitive).", code=codes[i]))
-            elif (row.owner_partner_id, row.for_customer_id, row.active) != (owners[i], customers[i],
-                                                                             active[i]):
-                updates.append({"b_id": row.id, "b_owner": owners[i], "b_customer": customers[i],
-                                "b_active": active[i]})
+                continue
+            wanted = (owners[i] if owner_typed[i] else row.owner_partner_id,
+                      customers[i] if customer_typed[i] else row.for_customer_id,
+                      row.active if active[i] is None else active[i])
+            if (row.owner_partner_id, row.for_customer_id, row.active) != wanted:
+                updates.append({"b_id": row.id, "b_owner": wanted[0], "b_customer": wanted[1],
+                                "b_active": wanted[2]})
             else:
                 report.unchanged += 1
         report.created += len(new_rows)

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from backoffice.errors import DomainError
 from backoffice.models import Address, Article, Partner, VatMode, Voucher, VoucherKind
-from backoffice.rules import RuleViolations, apply_rules
+from backoffice.rules import RuleViolations, apply_rules, email_key
 from backoffice.services.voucher_rules import check_voucher_record
 
 from ..report import Report
@@ -147,8 +147,9 @@ class RecordKind(Kind):
 
 
 def address_reference(session, value: str) -> int | None:
-    """An address named by external key, e-mail or id (in that order)."""
-    for column, wanted in ((Address.external_key, value), (Address.email, value.lower())):
+    """An address named by external key, e-mail (compared as e-mail addresses are: IDN and
+    punycode alike) or id (in that order)."""
+    for column, wanted in ((Address.external_key, value), (Address.email, email_key(value))):
         found = session.execute(select(Address.id).where(column == wanted)).scalar()
         if found:
             return found

@@ -3,6 +3,8 @@ of defect with its own files in tests/imports/files, the exact report and the da
 
 from __future__ import annotations
 
+import io
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -10,9 +12,11 @@ import pytest
 import sqlalchemy as sa
 
 from backoffice.errors import DomainError
-from backoffice.models import Address, Article, Partner, VoucherCode
+from backoffice.extensions import db
+from backoffice.models import Address, Article, ImportRun, ImportStatus, Partner, VoucherCode
 from backoffice.services.vouchers import add_code, find_code
 from imports.runner import run
+from tests.support.http import api_token, csrf_token, login
 
 FILES = Path(__file__).parent / "files"
 pytestmark = pytest.mark.usefixtures("english")
@@ -57,7 +61,6 @@ def test_the_desk_template_and_export_guards_import_without_the_apostrophe(ctx, 
     assert ctx.execute(sa.select(Address.last_name).where(Address.external_key == "ALT-100232")
                        ).scalar() == "-Minus"
 
-    from tests.support.http import login
     make.user("stella", "Staff")
     login(client, "stella")
     template = client.get("/imports/templates/addresses.csv").get_data(as_text=True)
@@ -184,8 +187,6 @@ def test_binary_and_header_only_files_are_file_problems(ctx, name, problem):
 
 
 def test_api_answers_a_binary_file_in_the_one_error_shape(client, make):
-    from tests.support.http import api_token
-
     make.user("stella", "Staff")
     with open(FILES / "not_a_csv.csv", "rb") as fh:
         response = client.post("/api/v1/imports/articles", data={"file": (fh, "not_a_csv.csv")},
@@ -227,3 +228,99 @@ def test_a_byte_no_encoding_can_read_is_a_file_problem_naming_its_row(ctx):
     report = run(ctx, "articles", FILES / "articles_undefined_cp1252_byte.csv", dry_run=False)
     assert report.problem == "Row 3 has characters that cannot be read (cp1252)."
     assert count(ctx, Article) == 0
+
+
+def test_empty_cells_and_missing_columns_keep_the_stored_values_of_voucher_codes(ctx, make, voucher):
+    meier = make.partner("meier")
+    customer = make.address(last_name="Kundin", external_key="KD-1")
+    assert run(ctx, "voucher_codes", FILES / "codes_owned_reserved.csv", dry_run=False).created == 2
+
+    def stored():
+        ctx.expire_all()
+        return {c.code: (c.owner_partner_id, c.for_customer_id, c.active, c.batch)
+                for c in ctx.execute(sa.select(VoucherCode)).scalars()}
+
+    before = {"FUER-MEIER": (meier.id, customer.id, True, "Druckerei 1"),
+              "NUR-KD1": (None, customer.id, False, "Druckerei 1")}
+    assert stored() == before
+    for dry_run in (True, False):
+        report = run(ctx, "voucher_codes", FILES / "codes_update_fewer_columns.csv", dry_run=dry_run)
+        assert (errors(report), report.created, report.updated, report.unchanged) == ([], 0, 0, 2)
+    assert stored() == before
+    for dry_run in (True, False):
+        report = run(ctx, "voucher_codes", FILES / "codes_update_empty_cells.csv", dry_run=dry_run)
+        assert (errors(report), report.created, report.updated, report.unchanged) == ([], 0, 1, 1)
+    assert stored() == {**before, "NUR-KD1": (None, customer.id, True, "Druckerei 1")}
+
+
+def test_the_same_mailbox_in_punycode_updates_the_stored_address(ctx, make):
+    ann = make.address(last_name="Becker", email="ann@bücher.de", city="Berlin")
+    for dry_run in (True, False):
+        report = run(ctx, "addresses", FILES / "addresses_idn_reimport.csv", dry_run=dry_run)
+        assert (errors(report), report.created, report.updated, report.written) == ([], 0, 1, not dry_run)
+    ctx.expire_all()
+    assert ctx.execute(sa.select(Address.id, Address.email, Address.city)).all() == [
+        (ann.id, "ann@bücher.de", "Köln")]
+
+
+def test_a_duplicate_mailbox_is_refused_by_the_commit_too(ctx):
+    report = run(ctx, "addresses", FILES / "addresses_idn_duplicate.csv", dry_run=False)
+    assert errors(report) == [(3, "E-Mail", "ANN@xn--bcher-kva.de", "Appears already in line 2.")]
+    assert count(ctx, Address) == 0
+
+
+# --- .xlsx uploads through the API and the Desk ---------------------------------------------
+
+def test_api_and_desk_accept_an_xlsx_upload_with_the_runners_report(client, make, task_worker):
+    make.user("stella", "Staff")
+    workbook = (FILES / "articles_staff.xlsx").read_bytes()
+    response = client.post("/api/v1/imports/articles", headers=api_token(client, "stella"),
+                           content_type="multipart/form-data", data={
+                               "file": (io.BytesIO(workbook), "Artikel.xlsx"), "dry_run": "false"})
+    assert response.status_code == 422
+    assert (response.json["encoding"], response.json["written"], response.json["rows"]) == ("xlsx", False, 3)
+    assert response.json["errors"] == [
+        {"line": 5, "column": "Bezeichnung", "value": "", "message": "Dieses Feld ist erforderlich."}]
+
+    login(client, "stella")
+    response = client.post("/imports/upload", content_type="multipart/form-data", data={
+        "csrf_token": csrf_token(client, "/imports/"), "kind": "articles",
+        "file": (io.BytesIO(workbook), "Artikel.xlsx")})
+    task = task_worker.wait(int(re.search(r"/tasks/(\d+)", response.headers["Location"]).group(1)))
+    assert task.status.value == "done", task.error
+    desk = db.session.execute(sa.select(ImportRun).where(ImportRun.source == "desk")).scalar_one()
+    assert (desk.status, desk.encoding, desk.rows_total, desk.created, desk.error_count) == (
+        ImportStatus.rejected, "xlsx", 3, 2, 1)
+    assert desk.errors == [[5, "Bezeichnung", "", "Dieses Feld ist erforderlich."]]
+    assert db.session.execute(sa.select(sa.func.count()).select_from(Article)).scalar() == 0
+
+
+def test_empty_cells_keep_the_stored_values_of_addresses(ctx, make):
+    make.address(last_name="Becker", external_key="E-1", phone="030 1234", city="Berlin",
+                 email="e1@example.org")
+    make.address(last_name="Klein", external_key="E-2", phone="040 5678", city="Hamburg",
+                 email="e2@example.org")
+    for dry_run in (True, False):
+        report = run(ctx, "addresses", FILES / "addresses_update_empty_cells.csv", dry_run=dry_run)
+        assert (errors(report), report.created, report.updated, report.unchanged) == ([], 0, 1, 1)
+    ctx.expire_all()
+    assert ctx.execute(sa.select(Address.external_key, Address.last_name, Address.phone, Address.city,
+                                 Address.email).order_by(Address.external_key)).all() == [
+        ("E-1", "Becker", "030 1234", "Berlin", "e1@example.org"),
+        ("E-2", "Klein", "040 5678", "Köln", "e2@example.org")]
+
+
+def test_a_partner_file_names_its_address_by_the_mailbox_in_punycode(ctx, make):
+    ann = make.address(last_name="Becker", email="ann@bücher.de")
+    for dry_run in (True, False):
+        report = run(ctx, "partners", FILES / "partners_address_by_punycode.csv", dry_run=dry_run)
+        assert (errors(report), report.created, report.written) == ([], 1, not dry_run)
+    assert ctx.execute(sa.select(Partner.address_id, Partner.subdomain, Partner.profile_text)).all() == [
+        (ann.id, "becker", "Seit 2020")]
+
+
+def test_a_new_address_without_its_required_name_is_refused_once(ctx):
+    for dry_run in (True, False):
+        report = run(ctx, "addresses", FILES / "addresses_new_without_name.csv", dry_run=dry_run)
+        assert (errors(report), report.written) == ([(3, "Nachname", "", "This field is required.")], False)
+    assert count(ctx, Address) == 0

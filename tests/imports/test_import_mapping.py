@@ -93,3 +93,21 @@ def test_desk_maps_the_columns_on_the_check_page(client, make, task_worker):
     page = client.get(f"/imports/{checked.id}").get_data(as_text=True)
     assert "Bürste" in page and 'data-test="import-commit"' in page
     assert f'<option value="{checked.id}">' in client.get("/imports/").get_data(as_text=True)
+
+
+def test_cli_reuses_the_mapping_of_an_earlier_run_of_the_same_kind(app, ctx):
+    runner = app.test_cli_runner()
+    first = runner.invoke(import_command, ["articles", str(FOREIGN), "--map", "Nr=article_no",
+                                           "--map", "Text=name", "--map", "VK=gross_price",
+                                           "--map", "Steuer=vat_rate"])
+    assert first.exit_code == 0, first.output
+    checked = db.session.execute(sa.select(ImportRun)).scalar_one()
+    assert (checked.status, checked.created) == (ImportStatus.checked, 2)
+    again = runner.invoke(import_command, ["articles", str(FOREIGN), "--commit",
+                                           "--mapping-from", str(checked.id)])
+    assert again.exit_code == 0, again.output
+    assert "2 to create" in again.output and "— imported" in again.output
+    assert stored() == {"F-1": "Bürste", "F-2": "Kamm"}
+    wrong_kind = runner.invoke(import_command, ["addresses", str(FOREIGN),
+                                                "--mapping-from", str(checked.id)])
+    assert wrong_kind.exit_code != 0 and stored() == {"F-1": "Bürste", "F-2": "Kamm"}
