@@ -133,6 +133,9 @@ def _whole_arg(name: str, default: int | None, low: int, high: int) -> int | Non
     return value
 
 
+API_AMOUNT = re.compile(r"-?\d+(?:\.\d+)?")
+
+
 class _SpecComponents:
     def add_apispec_components(self, api_spec):
         super().add_apispec_components(api_spec)
@@ -298,9 +301,10 @@ class _Body:
         return value
 
     def money(self, name: str) -> str | None:
-        """A decimal string ("49.90"); the service checks its value."""
+        """A decimal string with a point ("49.90"); the service checks its value. The Desk reads
+        German amounts too, but a machine's "1.234" means 1.234 and must not become 1234."""
         value = self.data.get(name)
-        if value is not None and not isinstance(value, str):
+        if value is not None and not (isinstance(value, str) and API_AMOUNT.fullmatch(value.strip())):
             self._fail(name, _("Enter an amount such as 49.90."))
             return None
         return value

@@ -198,6 +198,9 @@ def test_another_partners_service_is_not_found_and_stays_unchanged(client, world
     ({"category_id": "1", "title": 5, "active": "yes"},
      {"category_id": ["Enter a whole number."], "title": ["Send text."], "active": ["Send true or false."]}),
     ({"title": "x", "price_from": 49.9}, {"price_from": ["Enter an amount such as 49.90."]}),
+    # the Desk's German amounts are no API amounts: a machine's "1.234" is not 1234
+    ({"title": "x", "price_from": "1.234,56"}, {"price_from": ["Enter an amount such as 49.90."]}),
+    ({"title": "x", "price_from": "abc"}, {"price_from": ["Enter an amount such as 49.90."]}),
     ({"title": "x", "price_from": "-1"}, {"price_from": ["Enter an amount of 0 or more."]}),
     ({"title": "x" * 201}, {"title": ["At most 200 characters."]}),
     ({"title": "x", "category_id": 987654}, {"category_id": ["Choose a category from the list."]}),
@@ -209,8 +212,8 @@ def test_another_partners_service_is_not_found_and_stays_unchanged(client, world
       "packages-1-price": ["Enter an amount such as 49.90."],
       "packages-1-delivery_days": ["Enter a whole number."]}),
     ({"title": "x", "packages": [{"name": "A", "price": "1", "delivery_days": 1},
-                                 {"name": " ", "price": "abc", "delivery_days": 400}]},
-     {"packages-1-name": ["This field is required."], "packages-1-price": ["Enter an amount such as 49.90."],
+                                 {"name": " ", "price": "-5", "delivery_days": 400}]},
+     {"packages-1-name": ["This field is required."], "packages-1-price": ["Enter an amount of 0 or more."],
       "packages-1-delivery_days": ["Enter a number from 0 to 365."]}),
 ])
 def test_bad_service_bodies_are_refused_per_field_and_write_nothing(client, world, body, fields):
