@@ -724,6 +724,21 @@ class Sent:
     repeated: bool = False
 
 
+@functools.cache
+def _reserve_statement(dialect: str, budgeted: bool):
+    table = BudgetMonth.__table__
+    statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(table).values(
+        partner_id=bindparam("partner_id"), category_id=bindparam("category_id"), month=bindparam("month"),
+        spent=bindparam("amount", type_=table.c.spent.type),
+    )
+    raised = table.c.spent + statement.excluded.spent
+    return statement.on_conflict_do_update(
+        index_elements=["partner_id", "category_id", "month"],
+        set_={"spent": raised},
+        where=raised <= bindparam("budget", type_=table.c.spent.type) if budgeted else None,
+    ).returning(table.c.partner_id)
+
+
 def _reserve_budget(session, partner_id: int, category_id: int, amount: Decimal,
                     budget: Decimal | None, month: date) -> bool:
     """Add the bid to the month's spending unless that would pass the budget: one upsert
@@ -732,17 +747,10 @@ def _reserve_budget(session, partner_id: int, category_id: int, amount: Decimal,
     tests the guard on its committed value). The caller checked that a month without a
     row has budget for the bid."""
     conn = session.connection()
-    table = BudgetMonth.__table__
-    dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    statement = dialect_insert(table).values(partner_id=partner_id, category_id=category_id, month=month,
-                                             spent=amount)
-    raised = table.c.spent + statement.excluded.spent
-    statement = statement.on_conflict_do_update(
-        index_elements=["partner_id", "category_id", "month"],
-        set_={"spent": raised},
-        where=raised <= budget if budget is not None else None,
-    ).returning(table.c.partner_id)
-    return conn.execute(statement).first() is not None
+    statement = _reserve_statement(conn.dialect.name, budget is not None)
+    values = {"partner_id": partner_id, "category_id": category_id, "month": month, "amount": amount,
+              "budget": budget}
+    return conn.execute(statement, values).first() is not None
 
 
 def _position(session, request, row, distance: float, left, now: datetime) -> dict | None:
