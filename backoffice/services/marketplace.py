@@ -650,11 +650,14 @@ def _kept_position(request: LeadRequest, partner_id: int, now: datetime) -> tupl
 @functools.cache
 def _send_statements():
     """A direct request's reads, built once (values bound per send): the request's row
-    locked; the partners it went to; and the chosen partner's check in one query — the
-    bidder row of the ranking (with the category's minimum bid), whether the customer's
-    account is blocked by the partner, whether the same customer's request in the category
-    was charged within `REPEAT_DAYS` (the repeat is free), where the partner's mail goes
-    and the category's name for it."""
+    locked; the chosen partner's check in one query — the bidder row of the ranking (with
+    the category's minimum bid), whether the customer's account is blocked by the partner,
+    whether the same customer's request in the category was charged within `REPEAT_DAYS`
+    (the repeat is free), where the partner's mail goes, the category's name for it, how
+    many partners the request went to and whether this one is among them; the partners it
+    went to (when the partner matches no more); a direct request's charge. Each runs after
+    the lock as a statement of its own, so on PostgreSQL it sees what a concurrent send
+    committed while this one waited for the lock."""
     locked = (
         select(
             LeadRequest.id, LeadRequest.status, LeadRequest.category_id, LeadRequest.postal_code,
@@ -704,6 +707,12 @@ def _send_statements():
             Address.company,
             Category.name_de.label("category_name"),
             parent.name_de.label("parent_name"),
+            select(func.count()).select_from(DirectRequest)
+            .where(DirectRequest.request_id == bindparam("request_id")).scalar_subquery().label("sent"),
+            select(DirectRequest.id)
+            .where(DirectRequest.request_id == bindparam("request_id"),
+                   DirectRequest.partner_id == CategoryBid.partner_id)
+            .scalar_subquery().label("sent_id"),
         )
         .where(CategoryBid.partner_id == bindparam("partner_id"))
     )
@@ -829,10 +838,10 @@ def send_direct_request(
 ) -> Sent:
     """Send the request to the partner and charge its current bid, exactly once.
 
-    Statements, as written here: the request's row locked; the partners it went to; the
-    partner's check with all the send needs; the month's spending raised (an upsert, unless
-    the send is a free repeat); the direct request, its charge, the partner's mail (Core
-    INSERTs, no ORM unit of work)."""
+    Statements, as written here: the request's row locked; the partner's check with all
+    the send needs; the month's spending raised (an upsert, unless the send is a free
+    repeat); the direct request, its charge, the partner's mail (Core INSERTs, no ORM unit
+    of work)."""
     now = now or utcnow()
     locked, sent_to, one, existing = _send_statements()
     conn = session.connection()
@@ -841,19 +850,23 @@ def send_direct_request(
         raise NotFound("unknown_request", _("There is no such request."))
     if request.status != RequestStatus.open:
         raise Conflict("request_not_open", _("This request is not open (confirm it from your e-mail first)."))
-    sent = conn.execute(sent_to, {"request_id": request_id}).all()
-    for direct_id, sent_partner in sent:
-        if sent_partner == partner_id:
-            charge = conn.execute(existing, {"direct_id": direct_id}).first()
-            if charge is not None:
-                return Sent(direct_id, charge.id, charge.net, repeated=True)
-    limit = int(_setting("MARKETPLACE_MAX_PARTNERS_PER_REQUEST", 3))
-    if len(sent) >= limit:
-        raise Conflict("too_many_partners", _("A request can go to at most %(n)s partners.", n=limit))
     values = dict(_request_values(request, now), partner_id=partner_id, request_id=request_id,
                   email=request.email, customer_id=request.address_id,
                   repeat_since=now - timedelta(days=REPEAT_DAYS))
     row = conn.execute(one, values).first()
+    if row is not None:
+        count, direct_id = row.sent, row.sent_id
+    else:  # the partner matches no more: a repeated send still finds its first
+        sent = conn.execute(sent_to, {"request_id": request_id}).all()
+        count = len(sent)
+        direct_id = next((direct for direct, sent_partner in sent if sent_partner == partner_id), None)
+    if direct_id is not None:
+        charge = conn.execute(existing, {"direct_id": direct_id}).first()
+        if charge is not None:
+            return Sent(direct_id, charge.id, charge.net, repeated=True)
+    limit = int(_setting("MARKETPLACE_MAX_PARTNERS_PER_REQUEST", 3))
+    if count >= limit:
+        raise Conflict("too_many_partners", _("A request can go to at most %(n)s partners.", n=limit))
     reach = None if row is None else _reaches(row, request, {partner_id} if row.blocked else set())
     place = None if reach is None else _position(session, request, row, *reach, now)
     if place is None:
