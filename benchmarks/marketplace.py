@@ -18,7 +18,12 @@ Prints one JSON object per metric:
 * `direct_request_per_second`: `send_direct_request` in its unit of work (lock, the chosen
   partner checked and its place taken from the ranking the customer was shown, budget,
   direct request, charge, mail), one after the other; `baseline` is a raw SQL
-  transaction with the same writes; `ratio` = service / raw (target >= 0.25).
+  transaction through the driver with the same writes (`_raw_send`: the request locked,
+  the bid, the partner's name and address and the category read in one query, then the
+  direct request, the month's spending upserted, the charge with a receipt of the same
+  fields, the outbox mail, one commit); `ratio` = service / raw (target >= 0.25). Every
+  request is another customer's, so no send is a free repeat; the rows each side wrote
+  are printed to stderr.
 """
 
 from __future__ import annotations
