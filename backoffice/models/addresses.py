@@ -163,8 +163,7 @@ class Address(Model):
 
     @property
     def name(self) -> str:
-        person = " ".join(part for part in (self.first_name, self.last_name) if part)
-        return f"{person} ({self.company})" if self.company and person else (person or self.company or "")
+        return display_name(self.first_name, self.last_name, self.company)
 
     def __str__(self) -> str:
         return f"{self.name} [{self.id}]" if self.id else self.name
@@ -205,3 +204,9 @@ class AddressTree(Model):
     path = Column(TREE_PATH, nullable=True)
     depth = Column(Integer, nullable=True)
     type = Column(_enum(AddressType, "address_type"), nullable=False)
+
+
+def display_name(first_name: str | None, last_name: str | None, company: str | None) -> str:
+    """An address's name: the person, with the company in brackets, or either alone."""
+    person = " ".join(part for part in (first_name, last_name) if part)
+    return f"{person} ({company})" if company and person else (person or company or "")

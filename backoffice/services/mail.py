@@ -112,7 +112,8 @@ def queue_mails(session, kind: str, mails: list[tuple[str, str, dict, str | None
     rows = [dict(_outbox_row(kind, recipient, language, context, message_id, now), created_at=now)
             for recipient, language, context, message_id in mails]
     if rows:
-        session.execute(sa.insert(OutboxMail), rows)
+        # One row as one execute: a list is an executemany (a pipeline on PostgreSQL).
+        session.connection().execute(OutboxMail.__table__.insert(), rows if len(rows) > 1 else rows[0])
         session.info[QUEUED_FLAG] = True
     return len(rows)
 

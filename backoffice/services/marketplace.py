@@ -28,6 +28,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from flask import current_app, has_app_context
+from flask_appbuilder.security.sqla.models import User
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import (
@@ -53,11 +54,13 @@ from sqlalchemy.orm import aliased
 
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound, RuleViolations
 from ..models import (
+    Address,
     BidChange,
     BudgetMonth,
     Category,
     CategoryBid,
     ChargeDispute,
+    CustomerBlock,
     DirectRequest,
     DirectStatus,
     DisputeReason,
@@ -76,6 +79,7 @@ from ..models import (
     Service,
     ServiceOrder,
 )
+from ..models.addresses import display_name
 from ..models.types import utcnow
 from ..rules import normalize_email
 from . import conversations, mail, service_orders
@@ -83,7 +87,7 @@ from .billing import Billable, Period, billed_as
 from .directory import _PICTURE, bounding_box, findable_condition, haversine_km
 from .local_days import day_text, local_day
 from .money import cents
-from .profiles import notification_email
+from .profiles import notification_email, notification_email_of
 from .vouchers import company_zone
 
 RANKING_VERSION = "2026-12.2"
@@ -422,9 +426,10 @@ def _response_stats(session, partner_ids: list[int], since: datetime) -> dict[in
     return {pid: (int(responded or 0), int(total)) for pid, total, responded in rows}
 
 
-def _bidders():
+def _bidders(min_bid=None):
     """The category's bidders that may take the request, with their profile's place and
-    this month's spending (the distance and the budget are decided in Python)."""
+    this month's spending (the distance and the budget are decided in Python). `min_bid`:
+    the category's minimum as an expression (default: bound per request)."""
     category_id = bindparam("category_id")
     return (
         select(
@@ -451,7 +456,7 @@ def _bidders():
         .where(
             CategoryBid.category_id == category_id,
             CategoryBid.paused.is_(False),
-            CategoryBid.amount >= bindparam("min_bid"),
+            CategoryBid.amount >= (bindparam("min_bid") if min_bid is None else min_bid),
             findable_condition([category_id], for_work=True, today=bindparam("today")),
         )
     )
@@ -464,8 +469,7 @@ def _rank_statements():
     category's services inside a box of `BOX_KM` around the request, by their copies of the
     profile's place; the partners with a wider radius; the Germany-wide ones), each with
     its lead responsiveness and expert-job expiry counts of the window (correlated counts
-    from the covering indexes). Also: the same without the narrowing (for tests), and the
-    one-partner check of a direct request."""
+    from the covering indexes). Also: the same without the narrowing (for tests)."""
     category_id = bindparam("category_id")
     since = bindparam("since")
     # count(*), not count(id): the counts come from the covering indexes alone.
@@ -504,20 +508,19 @@ def _rank_statements():
         select(PartnerProfile.partner_id).where(PartnerProfile.radius_km > BOX_KM),
         select(Service.partner_id).where(offered, Service.germany_wide == true()),
     )
-    return (
-        with_signals.where(CategoryBid.partner_id.in_(near)),
-        with_signals,
-        _bidders().where(CategoryBid.partner_id == bindparam("partner_id")),
-    )
+    return with_signals.where(CategoryBid.partner_id.in_(near)), with_signals
 
 
 def _values(session, request: LeadRequest, now: datetime) -> dict:
     category = session.get(Category, request.category_id)
+    return dict(_request_values(request, now), min_bid=category.min_bid)
+
+
+def _request_values(request, now: datetime) -> dict:
     min_lat, max_lat, min_lon, max_lon = bounding_box(request.latitude, request.longitude, BOX_KM)
     return {
         "category_id": request.category_id,
         "month": month_of(now),
-        "min_bid": category.min_bid,
         "today": now.astimezone(company_zone()).date(),
         "since": now - timedelta(days=WINDOW_DAYS),
         "min_lat": min_lat,
@@ -560,7 +563,7 @@ def rank(
     and job counts), then for the candidates their ratings (`ratings`) and service-order
     metrics (`service_orders.metrics_of`), each one grouped read, never one per partner."""
     now = now or utcnow()
-    narrowed, everybody, _one = _rank_statements()
+    narrowed, everybody = _rank_statements()
     session.flush()
     rows = session.connection().execute(narrowed if prefilter else everybody, _values(session, request, now))
     blocked = conversations.blocking_partners(session, request.address_id)
@@ -644,15 +647,79 @@ def _kept_position(request: LeadRequest, partner_id: int, now: datetime) -> tupl
     return kept, entry
 
 
-def _still_matching(session, request: LeadRequest, partner_id: int, now: datetime):
-    """(bidder row, distance, budget left) of one partner that matches the request now, or None."""
-    _narrowed, _everybody, one = _rank_statements()
-    values = dict(_values(session, request, now), partner_id=partner_id)
-    row = session.connection().execute(one, values).first()
-    if row is None:
-        return None
-    reach = _reaches(row, request, conversations.blocking_partners(session, request.address_id))
-    return None if reach is None else (row, *reach)
+@functools.cache
+def _send_statements():
+    """A direct request's reads, built once (values bound per send): the request's row
+    locked; the chosen partner's check in one query — the bidder row of the ranking (with
+    the category's minimum bid), whether the customer's account is blocked by the partner,
+    whether the same customer's request in the category was charged within `REPEAT_DAYS`
+    (the repeat is free), where the partner's mail goes, the category's name for it, how
+    many partners the request went to and whether this one is among them; the partners it
+    went to (when the partner matches no more); a direct request's charge. Each runs after
+    the lock as a statement of its own, so on PostgreSQL it sees what a concurrent send
+    committed while this one waited for the lock."""
+    locked = (
+        select(
+            LeadRequest.id, LeadRequest.status, LeadRequest.category_id, LeadRequest.postal_code,
+            LeadRequest.latitude, LeadRequest.longitude, LeadRequest.email, LeadRequest.address_id,
+            LeadRequest.description, LeadRequest.preferred_dates, LeadRequest.customer_name,
+            LeadRequest.phone, LeadRequest.ranking, LeadRequest.ranked_at,
+        )
+        .where(LeadRequest.id == bindparam("request_id"))
+        .with_for_update()
+    )
+    sent = select(DirectRequest.id, DirectRequest.partner_id).where(
+        DirectRequest.request_id == bindparam("request_id")
+    )
+    earlier = aliased(LeadRequest)
+    repeat = (
+        select(LeadCharge.id)
+        .join(earlier, earlier.id == LeadCharge.request_id)
+        .where(
+            LeadCharge.partner_id == CategoryBid.partner_id,
+            LeadCharge.net > 0,
+            LeadCharge.charged_at > bindparam("repeat_since"),
+            earlier.email == bindparam("email"),
+            earlier.category_id == bindparam("category_id"),
+            earlier.id != bindparam("request_id"),
+        )
+        .exists()
+    )
+    blocked = (
+        select(CustomerBlock.partner_id)
+        .where(CustomerBlock.partner_id == CategoryBid.partner_id,
+               CustomerBlock.customer_id == bindparam("customer_id"))
+        .exists()
+    )
+    parent = aliased(Category)
+    one = (
+        _bidders(min_bid=Category.min_bid)
+        .join(Category, Category.id == CategoryBid.category_id)
+        .outerjoin(parent, parent.id == Category.parent_id)
+        .join(Address, Address.id == Partner.address_id)
+        .outerjoin(User, User.id == Partner.user_id)
+        .add_columns(
+            repeat.label("repeat"),
+            blocked.label("blocked"),
+            notification_email_of(Partner.notification_email, User.email, Address.email).label("recipient"),
+            Address.first_name,
+            Address.last_name,
+            Address.company,
+            Category.name_de.label("category_name"),
+            parent.name_de.label("parent_name"),
+            select(func.count()).select_from(DirectRequest)
+            .where(DirectRequest.request_id == bindparam("request_id")).scalar_subquery().label("sent"),
+            select(DirectRequest.id)
+            .where(DirectRequest.request_id == bindparam("request_id"),
+                   DirectRequest.partner_id == CategoryBid.partner_id)
+            .scalar_subquery().label("sent_id"),
+        )
+        .where(CategoryBid.partner_id == bindparam("partner_id"))
+    )
+    existing = select(LeadCharge.id, LeadCharge.net).where(
+        LeadCharge.direct_request_id == bindparam("direct_id")
+    )
+    return locked, sent, one, existing
 
 
 # --- direct requests and charges -------------------------------------------------------------
@@ -666,169 +733,173 @@ class Sent:
     repeated: bool = False
 
 
+@functools.cache
+def _reserve_statement(dialect: str, budgeted: bool):
+    table = BudgetMonth.__table__
+    statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(table).values(
+        partner_id=bindparam("partner_id"), category_id=bindparam("category_id"), month=bindparam("month"),
+        spent=bindparam("amount", type_=table.c.spent.type),
+    )
+    raised = table.c.spent + statement.excluded.spent
+    return statement.on_conflict_do_update(
+        index_elements=["partner_id", "category_id", "month"],
+        set_={"spent": raised},
+        where=raised <= bindparam("budget", type_=table.c.spent.type) if budgeted else None,
+    ).returning(table.c.partner_id)
+
+
 def _reserve_budget(session, partner_id: int, category_id: int, amount: Decimal,
                     budget: Decimal | None, month: date) -> bool:
-    """Add the bid to the month's spending unless that would pass the budget."""
+    """Add the bid to the month's spending unless that would pass the budget: one upsert
+    (the month's row is created with the bid, or raised by it where `spent + bid <=
+    budget`; on PostgreSQL the conflict's UPDATE waits for a concurrent send's row and
+    tests the guard on its committed value). The caller checked that a month without a
+    row has budget for the bid."""
     conn = session.connection()
-    dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    conn.execute(
-        dialect_insert(BudgetMonth.__table__)
-        .values(partner_id=partner_id, category_id=category_id, month=month, spent=0)
-        .on_conflict_do_nothing(index_elements=["partner_id", "category_id", "month"])
-    )
-    table = BudgetMonth.__table__
-    guard = table.c.spent + amount <= budget if budget is not None else True
-    return (
-        conn.execute(
-            update(table)
-            .where(
-                table.c.partner_id == partner_id,
-                table.c.category_id == category_id,
-                table.c.month == month,
-                guard,
-            )
-            .values(spent=table.c.spent + amount)
-        ).rowcount
-        == 1
-    )
+    statement = _reserve_statement(conn.dialect.name, budget is not None)
+    values = {"partner_id": partner_id, "category_id": category_id, "month": month, "amount": amount,
+              "budget": budget}
+    return conn.execute(statement, values).first() is not None
 
 
-def _position(session, request: LeadRequest, partner_id: int, now: datetime) -> dict | None:
-    """What the receipt says about the chosen partner's place: from the ranking the customer
-    was shown when it is kept and recent (the partner checked to match still, in one
-    query), else from ranking the request now (and keeping that). None: no match."""
-    kept = _kept_position(request, partner_id, now)
+def _position(session, request, row, distance: float, left, now: datetime) -> dict | None:
+    """What the receipt says about the chosen partner's place (`row`: its bidder row, checked
+    to match): from the ranking the customer was shown when it is kept and recent, else from
+    ranking the request now (and keeping that). None: not among the ranked partners."""
+    kept = _kept_position(request, row.partner_id, now)
     if kept is not None:
-        found = _still_matching(session, request, partner_id, now)
-        if found is None:
-            return None
-        row, distance, left = found
         ranking, (position, quality, score, share, rating, expired, speed, cancelled, _d) = kept
         return {"matched": ranking["matched"], "position": position, "first": ranking["first"],
                 "bid": row.amount, "budget": row.monthly_budget, "left": left, "quality": quality,
                 "score": score, "responsiveness": share, "rating": rating, "expired_share": expired,
                 "speed": speed, "cancelled_share": cancelled, "distance_km": round(distance, 1)}
-    ranking = show_ranking(session, request, now)
-    chosen = next((r for r in ranking if r.partner_id == partner_id), None)
+    ranking = show_ranking(session, session.get(LeadRequest, request.id), now)
+    chosen = next((r for r in ranking if r.partner_id == row.partner_id), None)
     if chosen is None:
         return None
     return {"matched": len(ranking), "position": chosen.position, "first": str(ranking[0].score),
-            "bid": chosen.bid, "budget": None, "left": chosen.budget_left, "quality": str(chosen.quality),
-            "score": str(chosen.score), "responsiveness": str(chosen.responsiveness),
-            "rating": str(chosen.rating), "expired_share": str(chosen.expired_share),
-            "speed": str(chosen.speed), "cancelled_share": str(chosen.cancelled_share),
-            "distance_km": chosen.distance_km}
+            "bid": chosen.bid, "budget": row.monthly_budget, "left": chosen.budget_left,
+            "quality": str(chosen.quality), "score": str(chosen.score),
+            "responsiveness": str(chosen.responsiveness), "rating": str(chosen.rating),
+            "expired_share": str(chosen.expired_share), "speed": str(chosen.speed),
+            "cancelled_share": str(chosen.cancelled_share), "distance_km": chosen.distance_km}
+
+
+def _receipt(request, place: dict, price: Decimal, vat: Decimal, repeat: bool) -> str:
+    amount = place["bid"]
+    return json.dumps(
+        {
+            "formula": FORMULA,
+            "formula_version": RANKING_VERSION,
+            "request_id": request.id,
+            "category_id": request.category_id,
+            "postal_code": request.postal_code,
+            "matched": place["matched"],
+            "position": place["position"],
+            "bid": str(amount),
+            "monthly_budget": str(place["budget"]) if place["budget"] is not None else None,
+            "budget_left_before": str(place["left"]) if place["left"] is not None else None,
+            "signals": {
+                "responsiveness": place["responsiveness"],
+                "weight": str(RESPONSE_WEIGHT),
+                "speed": place["speed"],
+                "speed_weight": str(SPEED_WEIGHT),
+                "rating": place["rating"],
+                "rating_weight": str(RATING_WEIGHT),
+                "expired_share": place["expired_share"],
+                "expired_weight": str(EXPIRY_WEIGHT),
+                "cancelled_share": place["cancelled_share"],
+                "cancelled_weight": str(CANCEL_WEIGHT),
+            },
+            "quality": place["quality"],
+            "score": place["score"],
+            "score_of_first": place["first"],
+            "distance_km": place["distance_km"],
+            "price_rule": (
+                "free: the same customer's request in this category within 7 days was charged already"
+                if repeat
+                else "the bid at the moment of the direct request"
+            ),
+            "net": str(price),
+            "vat_rate": str(VAT_RATE),
+            "vat": str(vat),
+            "gross": str(price + vat),
+        },
+        ensure_ascii=False,
+    )
+
+
+_INSERT_DIRECT = DirectRequest.__table__.insert().returning(DirectRequest.__table__.c.id)
+_INSERT_CHARGE = LeadCharge.__table__.insert().returning(LeadCharge.__table__.c.id)
 
 
 def send_direct_request(
     session, request_id: int, partner_id: int, now: datetime | None = None, partner_url: str = ""
 ) -> Sent:
-    """Send the request to the partner and charge its current bid, exactly once."""
+    """Send the request to the partner and charge its current bid, exactly once.
+
+    Statements, as written here: the request's row locked; the partner's check with all
+    the send needs; the month's spending raised (an upsert, unless the send is a free
+    repeat); the direct request, its charge, the partner's mail (Core INSERTs, no ORM unit
+    of work)."""
     now = now or utcnow()
-    request = _open_request(session, request_id, lock=True)
-    existing = session.execute(
-        select(DirectRequest.id, LeadCharge.id, LeadCharge.net)
-        .join(LeadCharge, LeadCharge.direct_request_id == DirectRequest.id)
-        .where(DirectRequest.request_id == request_id, DirectRequest.partner_id == partner_id)
-    ).first()
-    if existing is not None:
-        return Sent(existing[0], existing[1], existing[2], repeated=True)
+    locked, sent_to, one, existing = _send_statements()
+    conn = session.connection()
+    request = conn.execute(locked, {"request_id": request_id}).first()
+    if request is None:
+        raise NotFound("unknown_request", _("There is no such request."))
+    if request.status != RequestStatus.open:
+        raise Conflict("request_not_open", _("This request is not open (confirm it from your e-mail first)."))
+    values = dict(_request_values(request, now), partner_id=partner_id, request_id=request_id,
+                  email=request.email, customer_id=request.address_id,
+                  repeat_since=now - timedelta(days=REPEAT_DAYS))
+    row = conn.execute(one, values).first()
+    if row is not None:
+        count, direct_id = row.sent, row.sent_id
+    else:  # the partner matches no more: a repeated send still finds its first
+        sent = conn.execute(sent_to, {"request_id": request_id}).all()
+        count = len(sent)
+        direct_id = next((direct for direct, sent_partner in sent if sent_partner == partner_id), None)
+    if direct_id is not None:
+        charge = conn.execute(existing, {"direct_id": direct_id}).first()
+        if charge is not None:
+            return Sent(direct_id, charge.id, charge.net, repeated=True)
     limit = int(_setting("MARKETPLACE_MAX_PARTNERS_PER_REQUEST", 3))
-    sent = session.scalar(select(func.count(DirectRequest.id)).where(DirectRequest.request_id == request_id))
-    if sent >= limit:
+    if count >= limit:
         raise Conflict("too_many_partners", _("A request can go to at most %(n)s partners.", n=limit))
-    place = _position(session, request, partner_id, now)
+    reach = None if row is None else _reaches(row, request, {partner_id} if row.blocked else set())
+    place = None if reach is None else _position(session, request, row, *reach, now)
     if place is None:
         raise Forbidden(
             "partner_not_matching", _("This partner does not take requests like this one (any more).")
         )
     amount = place["bid"]
-    if place["budget"] is None and place["left"] is not None:
-        place["budget"] = session.scalar(
-            select(CategoryBid.monthly_budget).where(
-                CategoryBid.partner_id == partner_id, CategoryBid.category_id == request.category_id
-            )
-        )
-    repeat = _repeat_of_charged(session, request, partner_id, now)
-    price = Decimal("0.00") if repeat else amount
-    if not repeat and not _reserve_budget(
+    price = Decimal("0.00") if row.repeat else amount
+    if not row.repeat and not _reserve_budget(
         session, partner_id, request.category_id, amount, place["budget"], month_of(now)
     ):
         raise Conflict(
             "budget_exhausted", _("This partner takes no more requests in this category this month.")
         )
-    direct = DirectRequest(
-        request_id=request_id, partner_id=partner_id, status=DirectStatus.new, created_at=now
-    )
-    session.add(direct)
-    session.flush()
+    direct_id = conn.execute(
+        _INSERT_DIRECT,
+        {"request_id": request_id, "partner_id": partner_id, "status": DirectStatus.new, "created_at": now},
+    ).scalar_one()
     vat = cents(price * VAT_RATE / 100)
-    receipt = {
-        "formula": FORMULA,
-        "formula_version": RANKING_VERSION,
-        "request_id": request_id,
-        "category_id": request.category_id,
-        "postal_code": request.postal_code,
-        "matched": place["matched"],
-        "position": place["position"],
-        "bid": str(amount),
-        "monthly_budget": str(place["budget"]) if place["budget"] is not None else None,
-        "budget_left_before": str(place["left"]) if place["left"] is not None else None,
-        "signals": {
-            "responsiveness": place["responsiveness"],
-            "weight": str(RESPONSE_WEIGHT),
-            "speed": place["speed"],
-            "speed_weight": str(SPEED_WEIGHT),
-            "rating": place["rating"],
-            "rating_weight": str(RATING_WEIGHT),
-            "expired_share": place["expired_share"],
-            "expired_weight": str(EXPIRY_WEIGHT),
-            "cancelled_share": place["cancelled_share"],
-            "cancelled_weight": str(CANCEL_WEIGHT),
-        },
-        "quality": place["quality"],
-        "score": place["score"],
-        "score_of_first": place["first"],
-        "distance_km": place["distance_km"],
-        "price_rule": (
-            "free: the same customer's request in this category within 7 days was charged already"
-            if repeat
-            else "the bid at the moment of the direct request"
-        ),
-        "net": str(price),
-        "vat_rate": str(VAT_RATE),
-        "vat": str(vat),
-        "gross": str(price + vat),
-    }
-    charge = LeadCharge(
-        direct_request_id=direct.id,
-        request_id=request_id,
-        partner_id=partner_id,
-        category_id=request.category_id,
-        net=price,
-        vat_rate=VAT_RATE,
-        charged_at=now,
-        receipt=json.dumps(receipt, ensure_ascii=False),
-    )
-    session.add(charge)
-    partner = session.get(Partner, partner_id)
-    recipient = notification_email(partner)
-    if recipient:
-        mail.queue_mail(
-            session,
-            "direct_request",
-            recipient,
-            "de",
-            {
-                "name": partner.address.name,
-                "request": request,
-                "price": price,
-                "link": partner_url,
-                "category": request.category.full_name("de"),
-            },
-        )
-    session.flush()
-    return Sent(direct.id, charge.id, charge.net)
+    charge_id = conn.execute(
+        _INSERT_CHARGE,
+        {"direct_request_id": direct_id, "request_id": request_id, "partner_id": partner_id,
+         "category_id": request.category_id, "net": price, "vat_rate": VAT_RATE, "charged_at": now,
+         "receipt": _receipt(request, place, price, vat, row.repeat)},
+    ).scalar_one()
+    if row.recipient:
+        category = row.category_name
+        if row.parent_name is not None:
+            category = f"{row.parent_name} › {category}"
+        context = {"name": display_name(row.first_name, row.last_name, row.company), "request": request,
+                   "price": price, "link": partner_url, "category": category}
+        mail.queue_mails(session, "direct_request", [(row.recipient, "de", context, None)])
+    return Sent(direct_id, charge_id, price)
 
 
 def receipt_of(charge: LeadCharge) -> dict:
@@ -1422,25 +1493,6 @@ def billable_credits(session, period: Period) -> dict[int, list[Billable]]:
             )
         )
     return found
-
-
-def _repeat_of_charged(session, request: LeadRequest, partner_id: int, now: datetime) -> bool:
-    """The same customer's request in the same category within 7 days, charged before."""
-    return (
-        session.execute(
-            select(LeadCharge.id)
-            .join(LeadRequest, LeadRequest.id == LeadCharge.request_id)
-            .where(
-                LeadCharge.partner_id == partner_id,
-                LeadCharge.net > 0,
-                LeadCharge.charged_at > now - timedelta(days=REPEAT_DAYS),
-                LeadRequest.email == request.email,
-                LeadRequest.category_id == request.category_id,
-                LeadRequest.id != request.id,
-            )
-        ).first()
-        is not None
-    )
 
 
 def dispute_of(session, charge_id: int) -> ChargeDispute | None:

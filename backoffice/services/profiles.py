@@ -22,7 +22,7 @@ from pathlib import Path
 from babel import Locale
 from flask_babel import gettext as _
 from PIL import Image, UnidentifiedImageError
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from ..audit import giving_reason
 from ..errors import NotFound, RuleViolations
@@ -102,6 +102,12 @@ def notification_email(partner: Partner) -> str | None:
     if partner.user is not None and partner.user.email:
         return partner.user.email
     return partner.address.email if partner.address is not None else None
+
+
+def notification_email_of(own, login, address):
+    """`notification_email` as an SQL expression over the partner's own address, its
+    login's and its address record's (an empty one counts as none)."""
+    return func.coalesce(func.nullif(own, ""), func.nullif(login, ""), address)
 
 
 def _flag(value) -> bool:

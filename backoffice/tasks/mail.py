@@ -142,12 +142,14 @@ def send_task(session, ctx) -> dict:
     return deliver(session)
 
 
+_WAITING = sa.select(Task.id).where(Task.status == TaskStatus.queued, Task.kind == "mail.send").limit(1)
+
+
 def send_waiting(session) -> bool:
     """Whether a `mail.send` task waits in the queue, not started yet: it will read the
-    outbox after any commit that happened before this question, so it sends that mail too."""
-    return session.execute(
-        sa.select(Task.id).where(Task.status == TaskStatus.queued, Task.kind == "mail.send").limit(1)
-    ).first() is not None
+    outbox after any commit that happened before this question, so it sends that mail too.
+    `session`: a session or a connection."""
+    return session.execute(_WAITING).first() is not None
 
 
 def _queued_mail(session) -> None:
@@ -164,9 +166,10 @@ def request_sending() -> None:
     if not current_app or not current_app.config.get("MAIL_SEND_AFTER_COMMIT", True):
         return
     try:
-        with Session(db.engine) as side:
-            if send_waiting(side):
+        with db.engine.connect() as conn:  # a plain connection: the usual answer is "one waits"
+            if send_waiting(conn):
                 return
+        with Session(db.engine) as side:
             submit(side, "mail.send", {}, user_id=None, title=str(_l("Send waiting e-mails")))
     except Exception:
         log.exception("mail.send not submitted; the periodic run sends the mail")

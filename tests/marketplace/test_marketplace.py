@@ -322,8 +322,7 @@ def test_the_open_amount_is_what_no_statement_billed_less_accepted_credits(ctx, 
     assert _unbilled(ctx, schulz.id) == D("0.00")
 
 
-def test_a_partner_that_blocked_the_customer_is_not_ranked_for_its_requests(ctx, make, elektro, market):
-    schulz, meier, _ = market
+def _request_of_a_customer_schulz_blocked(ctx, make, elektro, schulz):
     customer = make.address(type=AddressType.customer, last_name="Kunde", email="kunde@example.org")
     with transaction.unit_of_work(ctx):
         ctx.add(CustomerBlock(partner_id=schulz.id, customer_id=customer.id, blocked_at=NOW))
@@ -332,4 +331,54 @@ def test_a_partner_that_blocked_the_customer_is_not_ranked_for_its_requests(ctx,
             postal_code=LEIPZIG, name="Karla Kunde", email="kunde@example.org", phone=None,
             preferred_dates=None, confirm_url="http://desk/c/confirm/", address_id=customer.id, now=NOW)
         request.status = RequestStatus.open
+    return request
+
+
+def test_a_partner_that_blocked_the_customer_is_not_ranked_for_its_requests(ctx, make, elektro, market):
+    schulz, meier, _ = market
+    request = _request_of_a_customer_schulz_blocked(ctx, make, elektro, schulz)
     assert [r.partner_id for r in marketplace.ranked_partners(ctx, request.id, now=NOW)] == [meier.id]
+
+
+def test_a_direct_request_writes_its_receipt_and_the_partners_mail_exactly(ctx, elektro, market):
+    schulz, meier, _ = market
+    with transaction.unit_of_work(ctx):
+        ctx.get(type(meier), meier.id).notification_email = "buero@meier.example"
+    request_id = open_request(ctx, elektro)
+    marketplace.ranked_partners(ctx, request_id, now=NOW)
+    sent = send(ctx, request_id, meier.id)
+    charge = ctx.get(LeadCharge, sent.charge_id)
+    assert (charge.direct_request_id, charge.request_id, charge.partner_id, charge.category_id, charge.net,
+            charge.vat_rate, charge.charged_at) == (sent.direct_request_id, request_id, meier.id, elektro.id,
+                                                    D("9.00"), D("19.00"), NOW)
+    assert marketplace.receipt_of(charge) == {
+        "formula": marketplace.FORMULA, "formula_version": marketplace.RANKING_VERSION,
+        "request_id": request_id, "category_id": elektro.id, "postal_code": LEIPZIG,
+        "matched": 2, "position": 2, "bid": "9.00", "monthly_budget": None, "budget_left_before": None,
+        "signals": {"responsiveness": "0.5000", "weight": "0.2", "speed": "0.5000", "speed_weight": "0.05",
+                    "rating": "4.0000", "rating_weight": "0.25", "expired_share": "0.0000",
+                    "expired_weight": "0.5", "cancelled_share": "0.0000", "cancelled_weight": "0.5"},
+        "quality": "0.8250", "score": "7.4250", "score_of_first": "9.9000", "distance_km": 0.0,
+        "price_rule": "the bid at the moment of the direct request",
+        "net": "9.00", "vat_rate": "19", "vat": "1.71", "gross": "10.71",
+    }
+    mails = ctx.execute(sa.select(OutboxMail).where(OutboxMail.kind == "direct_request")).scalars().all()
+    assert [(m.recipient, m.language, m.subject) for m in mails] == [
+        ("buero@meier.example", "de", "Neue Direktanfrage: Handwerk › Elektro")]
+    body = mails[0].body_text
+    assert body.startswith(f"Hallo {ctx.get(type(meier), meier.id).address.name},")
+    assert "Wunschtermine: nächste Woche vormittags" in body
+    assert "Kontakt: Karla Kunde, kunde@example.org, 0341 1234567" in body
+    assert euros(body) == [D("9.00")]
+
+
+def test_a_partner_that_blocked_the_customer_cannot_be_sent_its_request(ctx, make, elektro, market):
+    schulz, meier, _ = market
+    request_id = _request_of_a_customer_schulz_blocked(ctx, make, elektro, schulz).id
+    with pytest.raises(Forbidden):
+        send(ctx, request_id, schulz.id)
+    assert ctx.scalar(sa.select(sa.func.count()).select_from(DirectRequest)
+                      .where(DirectRequest.request_id == request_id)) == 0
+    assert send(ctx, request_id, meier.id).net == D("9.00")
+    assert ctx.execute(sa.select(LeadCharge.partner_id).where(LeadCharge.request_id == request_id)).all() == [
+        (meier.id,)]
