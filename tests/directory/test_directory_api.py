@@ -14,7 +14,8 @@ from tests.support.http import api_token
 
 
 def _service_id(partner_id):
-    return db.session.scalar(sa.select(Service.id).where(Service.partner_id == partner_id).order_by(Service.id))
+    first = sa.select(Service.id).where(Service.partner_id == partner_id).order_by(Service.id)
+    return db.session.scalar(first)
 
 
 @pytest.fixture
