@@ -5,8 +5,6 @@ walks every GET route of the app with B's ids substituted, plus the write routes
 response may show a marker.
 """
 
-import re
-from dataclasses import dataclass
 from datetime import date
 
 import pytest
@@ -15,6 +13,7 @@ from backoffice.extensions import db
 from backoffice.models import Partner
 from tests.support.conversations import conversation_with_file
 from tests.support.http import api_token, csrf_token, login
+from tests.support.route_families import PARTNER_FAMILIES, PartnerA
 from tests.support.service_orders import (
     plain_service,
     service_orders_between,
@@ -23,15 +22,9 @@ from tests.support.service_orders import (
     write_urls,
 )
 from tests.support.walk import (
-    FORBIDDEN,
-    MISSING,
-    OK,
-    UNAUTHENTICATED,
-    Family,
     Walk,
     family_of,
     get_routes,
-    redirect,
     text,
     urls,
 )
@@ -85,88 +78,6 @@ def _urls(rule, ids):
     return (url for url, _ in urls(rule, ids))
 
 
-# --- What partner A (its owner or a team member) gets on every GET route, by route family ---
-
-@dataclass(frozen=True)
-class PartnerA:
-    member: bool         # a team member, not the owner
-    own_node: int        # A's address: the navigator's start
-    downline: frozenset  # address ids in A's downline (A may open their nodes)
-    public: frozenset = frozenset()  # partner ids with a published profile
-    token: bool = False  # /api/ called with A's token (else with the Desk session only)
-
-
-def _owner_only(ok):
-    return lambda v: FORBIDDEN if v.who.member else ok
-
-
-def _in_downline(v):
-    return OK if v.value is None or v.value in v.who.downline else MISSING
-
-
-def _public(v):
-    return OK if v.value is None or v.value in v.who.public else MISSING
-
-
-def _api(v):
-    if not v.who.token:
-        return UNAUTHENTICATED
-    if re.match(r"/api/v1/(my_[a-z_]+|downline)/", v.rule):
-        return _in_downline(v) if "/downline/" in v.rule else (MISSING if v.value else OK)
-    if v.rule.startswith("/api/v1/directory/"):
-        return _public(v)
-    return FORBIDDEN  # the staff's APIs
-
-
-_STAFF = (r"(addressview|articleview|auditentryview|leadchargeview|leadrequestview|neverorderedview|orderview"
-          r"|partnerview|redemptionview|reviewview|vouchercodeview|voucherview|groups|permissions|permissionviews"
-          r"|roles|viewmenus|users|userstatschartview|resetpassword|billing|imports|voucher-reports|desk/[a-z-]+)")
-_FAB = r"(my/[a-z]+|[a-z]+view|groups|permissions|permissionviews|roles|viewmenus|users|desk/[a-z-]+)"
-
-PARTNER_FAMILIES = [
-    Family("FAB action of an unknown name, FAB download of an unknown file", rf"/{_FAB}/(action|download)/.*",
-           MISSING),
-    Family("the API's description", r"/api/<version>/_openapi", OK),
-    Family("FAB's menu API (session, no token)", r"/api/v1/menu/", FORBIDDEN),
-    Family("APIs: 401 without a token; with A's token the partner's own APIs (foreign ids 404), "
-           "the public directory, the staff's APIs 403", r"/api/.*", _api),
-    Family("own account pages",
-           r"/(users/userinfo/|userinfoeditview/form|resetmypassword/form|swagger/<version>)", OK),
-    Family("staff pages", rf"/{_STAFF}/.*", FORBIDDEN),
-    Family("start page, public directory", r"/|/directory/", OK),
-    Family("public profile by partner id", r"/directory/partner/<int:partner_id>", _public),
-    Family("signed in already, back", r"/login/|/back", redirect("/")),
-    Family("language switch with an unknown locale, team invitation with an unknown token",
-           r"/lang/<string:locale>|/team/join/<token>", MISSING),
-    Family("the former address list: moved to the downline navigator", r"/my/addresses/(list/)?",
-           redirect("/my/downline/", 301)),
-    Family("the former address page: moved to the node's page", r"/my/addresses/show/<int:pk>",
-           lambda v: redirect(f"/my/downline/node/{v.value}", 301)),
-    Family("the former address export: the own firstline's export",
-           r"/my/addresses/export/<fmt>",
-           lambda v: redirect(f"/my/downline/export/{v.who.own_node}/{v.url.rsplit('/', 1)[1]}?level=1")),
-    Family("the navigator's start: the own node", r"/my/downline/",
-           lambda v: redirect(f"/my/downline/node/{v.who.own_node}")),
-    Family("a downline node: inside A's downline only", r"/my/downline/(node|stats|tree|export)/<int:pk>.*",
-           _in_downline),
-    Family("owner only: invoices and team", r"/my/(billing|team)/", _owner_only(OK)),
-    Family("owner only: an invoice by id", r"/my/billing/<int:pk>.pdf", _owner_only(MISSING)),
-    Family("an export of an unknown name", r"/my/billing/export/<name>.xlsx", MISSING),
-    Family("partner FAB views: no add, delete, or edit of codes and redemptions",
-           r"/my/[a-z]+/(add|delete/<pk>)|/my/(codes|redemptions)/edit/<pk>", FORBIDDEN),
-    Family("A's own lists, forms and exports (no id)",
-           r"/my/[a-z-]+/([a-z-]+/?)*(export/<fmt>)?|/my/downline/new-customers/export/<fmt>|/tasks/", OK),
-    Family("a record by id: another owner's is not found", r"/(my|tasks)/.*<[a-z:_]+>.*", MISSING),
-    Family("the customer portal's public pages",
-           r"/c/(sign-in(/<token>)?|leads/new|ranking|requests/new)", OK),
-    Family("the customer portal's links by token (unknown token)",
-           r"/c/(requests(/confirm)?|reviews|jobs/reviews)/.*", MISSING),
-    Family("the customer portal's language switch", r"/c/language/<code>", redirect("/c/")),
-    Family("the customer portal: a Desk login is no customer session", r"/c/.*",
-           lambda v: redirect(f"/c/sign-in?next={v.url}")),
-]
-
-
 def partner_a(two_partners, who, **extra) -> PartnerA:
     meier, schulz = two_partners["meier"], two_partners["schulz"]
     return PartnerA(member=who == "kollegin", own_node=meier.address_id,
@@ -174,7 +85,7 @@ def partner_a(two_partners, who, **extra) -> PartnerA:
                                         two_partners["foreign"].id}), **extra)
 
 
-WHERE = "PARTNER_FAMILIES in tests/system/test_partner_isolation.py"
+WHERE = "PARTNER_FAMILIES in tests/support/route_families.py"
 
 
 def test_partner_sees_own_firstline_only(client, two_partners, meier_login):
@@ -529,5 +440,5 @@ def test_a_route_of_no_family_fails_the_walk_with_what_to_do():
         family_of(PARTNER_FAMILIES, "/reports/<int:pk>", WHERE)
     assert str(refused.value) == (
         "The route /reports/<int:pk> belongs to no route family of this walk. Classify it: add a Family "
-        "(pattern, expected status) for it to PARTNER_FAMILIES in tests/system/test_partner_isolation.py, "
+        "(pattern, expected status) for it to PARTNER_FAMILIES in tests/support/route_families.py, "
         "saying what this caller must get.")
