@@ -28,6 +28,7 @@ from flask import Flask, current_app, request
 from flask_appbuilder.security.schemas import login_post
 from flask_babel import gettext as _
 from werkzeug.datastructures import ImmutableMultiDict
+from werkzeug.exceptions import NotFound as NoSuchPage
 
 from .errors import DomainError, InvalidInput, NotFound
 
@@ -95,21 +96,27 @@ def _check_size() -> None:
                        else _("The request is larger than %(mb)s MB.", mb=megabytes))
 
 
+def _no_such_page() -> NoSuchPage:
+    """A path naming nothing that can exist: 404 on every page, like any unknown record (a
+    domain error would be a flash and a redirect in the Desk); `/api/` keeps its JSON shape."""
+    return NoSuchPage(description=str(NotFound().message))
+
+
 def _check_path() -> None:
     if _bad_text(request.path):
         raise _bad_characters("path")
     if (request.endpoint or "").endswith(".download") and \
             not _FAB_FILE.fullmatch(str((request.view_args or {}).get("filename", ""))):
-        raise NotFound()  # FAB's file download splits the name unchecked (a 500)
+        raise _no_such_page()  # FAB's file download splits the name unchecked (a 500)
     if not str((request.view_args or {}).get("group_by", "0")).isdigit():
-        raise NotFound()  # FAB's charts read it with int()
+        raise _no_such_page()  # FAB's charts read it with int()
     for name, value in (request.view_args or {}).items():
         if _bad_text(value):
             raise _bad_characters(name)
         number = value if isinstance(value, int) else (
             int(value) if isinstance(value, str) and _NUMBER.fullmatch(value) else None)
         if number is not None and _out_of_range(number):
-            raise NotFound()
+            raise _no_such_page()
 
 
 def _check_query() -> None:

@@ -3,8 +3,9 @@ saying what happened and what to do next. API paths keep their JSON answers."""
 
 from __future__ import annotations
 
-from flask import current_app, render_template, request
+from flask import current_app, g, render_template, request
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
 PAGES = {
@@ -27,6 +28,8 @@ def error_page(exc: HTTPException):
     title, advice = PAGES[code]
     back = request.referrer if request.referrer and request.host in request.referrer else None
     appbuilder = current_app.appbuilder
+    if "user" not in g:  # refused before FAB's own hook set it (the input guard runs first)
+        g.user = current_user
     return render_template("partnerdesk/error.html", code=code, title=title, advice=advice, back=back,
                            base_template=appbuilder.base_template, appbuilder=appbuilder), code
 

@@ -5,23 +5,28 @@ walks every GET route of the app with B's ids substituted, plus the write routes
 response may show a marker.
 """
 
-import io
-import re
 from datetime import date
 
-import openpyxl
 import pytest
 
 from backoffice.extensions import db
 from backoffice.models import Partner
 from tests.support.conversations import conversation_with_file
 from tests.support.http import api_token, csrf_token, login
+from tests.support.route_families import PARTNER_FAMILIES, PartnerA
 from tests.support.service_orders import (
     plain_service,
     service_orders_between,
     states,
     write_routes,
     write_urls,
+)
+from tests.support.walk import (
+    Walk,
+    family_of,
+    get_routes,
+    text,
+    urls,
 )
 
 # Partner B (schulz) sits in A's firstline, so A may see B's name; never B's own data.
@@ -52,16 +57,12 @@ def meier_login(request, make, two_partners) -> str:
 
 
 def _text(response) -> str:
-    ctype = response.headers.get("Content-Type", "")
-    if "spreadsheetml" in ctype:
-        book = openpyxl.load_workbook(io.BytesIO(response.data), read_only=True)
-        return "\n".join(str(v) for row in book.active.iter_rows(values_only=True) for v in row)
-    return response.get_data(as_text=True)
+    return text(response)
 
 
 def _leaks(response, allowed=()) -> list[str]:
-    text = _text(response)
-    return [m for m in B_MARKERS if m in text and m not in allowed]
+    shown = text(response)
+    return [m for m in B_MARKERS if m in shown and m not in allowed]
 
 
 # Geheimkunde sits two levels below meier (under schulz): the downline pages show its name
@@ -70,25 +71,21 @@ IN_MEIERS_DOWNLINE = {"Geheimkunde"}
 
 
 def _get_routes(app):
-    for rule in app.url_map.iter_rules():
-        if "GET" in rule.methods and not rule.rule.startswith("/static") and "logout" not in rule.rule:
-            yield rule
+    return get_routes(app)
 
 
 def _urls(rule, ids):
-    if not rule.arguments:
-        yield rule.rule
-        return
-    values = {"fmt": ["csv", "xlsx"], "version": ["v1"]}
-    args = sorted(rule.arguments)
-    for pk in ids:
-        combo = {a: values.get(a, [pk]) for a in args}
-        url = rule.rule
-        for a in args:
-            url = re.sub(rf"<(?:[a-z]+:)?{a}>", str(combo[a][0]), url)
-        yield url
-        if "fmt" in args:
-            yield url.replace("/csv", "/xlsx")
+    return (url for url, _ in urls(rule, ids))
+
+
+def partner_a(two_partners, who, **extra) -> PartnerA:
+    meier, schulz = two_partners["meier"], two_partners["schulz"]
+    return PartnerA(member=who == "kollegin", own_node=meier.address_id,
+                    downline=frozenset({meier.address_id, schulz.address_id, two_partners["own"].id,
+                                        two_partners["foreign"].id}), **extra)
+
+
+WHERE = "PARTNER_FAMILIES in tests/support/route_families.py"
 
 
 def test_partner_sees_own_firstline_only(client, two_partners, meier_login):
@@ -104,6 +101,8 @@ def test_partner_sees_own_firstline_only(client, two_partners, meier_login):
 
 
 def test_no_get_route_shows_another_partners_data(app, client, two_partners, meier_login):
+    """Every GET route with each of B's ids answers exactly what its family says (another
+    owner's record: 404); no page answered 200 shows B's data; A's own pages show A's."""
     login(client, meier_login)
     theirs = conversation_with_file(two_partners["schulz"].id, two_partners["foreign"].id,
                                     contact="Geheimkunde", body="Nachricht an schulzgeheim")
@@ -111,17 +110,14 @@ def test_no_get_route_shows_another_partners_data(app, client, two_partners, mei
                                     theirs["conversation"], marker="Geheim")
     ids = [two_partners["foreign"].id, two_partners["schulz"].id, two_partners["schulz"].address_id,
            theirs["conversation"], theirs["file"], theirs["tag"], *orders.values()]
-    checked = 0
-    for rule in _get_routes(app):
-        for url in _urls(rule, ids):
-            response = client.get(url)
-            assert response.status_code < 500, f"{url} answered {response.status_code}"
-            allowed = IN_MEIERS_DOWNLINE if url.startswith("/my/downline") else ()
-            assert not _leaks(response, allowed), f"{url} shows partner B's data: {_leaks(response)}"
-            if url.startswith("/my/service-orders/") and rule.arguments:
-                assert response.status_code == 404, url  # every id there is B's
-            checked += 1
-    assert checked > 30
+    walk = Walk(PARTNER_FAMILIES, WHERE, B_MARKERS,
+                allowed=lambda url: IN_MEIERS_DOWNLINE if url.startswith("/my/downline") else ())
+    statuses = walk.run(app, client, ids, partner_a(two_partners, meier_login))
+    assert statuses[404] > 200 and statuses[200] > 30, statuses
+    # The same pages with A's own ids show A's data: the walk's 404s are not "nothing works".
+    meier = two_partners["meier"]
+    assert "Alphakunde" in client.get(f"/my/downline/node/{meier.address_id}").get_data(as_text=True)
+    assert "meier" in client.get(f"/my/profile/show/{meier.id}").get_data(as_text=True)
 
 
 def test_no_write_route_touches_another_partners_service_orders(app, client, two_partners, meier_login):
@@ -299,17 +295,11 @@ def test_no_get_route_shows_a_partner_outside_the_own_downline(app, client, two_
                                                                meier_login):
     login(client, meier_login)
     ids = [outsider["kundin"].id, outsider["fremd"].address_id, two_partners["root"].id]
-    checked = 0
-    for rule in _get_routes(app):
-        for url in _urls(rule, ids):
-            response = client.get(url)
-            assert response.status_code < 500, f"{url} answered {response.status_code}"
-            text = _text(response)
-            assert not [m for m in OUTSIDER_MARKERS if m in text], url
-            if url.startswith(("/my/downline/node/", "/my/downline/tree/")):
-                assert response.status_code == 404, url   # every id here lies outside
-            checked += 1
-    assert checked > 30
+    statuses = Walk(PARTNER_FAMILIES, WHERE, OUTSIDER_MARKERS).run(
+        app, client, ids, partner_a(two_partners, meier_login))
+    assert statuses[404] > 100 and statuses[200] > 30, statuses
+    assert "Alphakunde" in client.get(f"/my/downline/node/{two_partners['meier'].address_id}").get_data(
+        as_text=True)
 
 
 def test_downline_urls_refuse_nodes_above_and_beside_the_partner(client, two_partners, outsider):
@@ -400,16 +390,10 @@ def test_no_route_shows_another_partners_services_with_their_ids(app, client, tw
     assert "Meierpaket" in own
     headers = api_token(app.test_client(), meier_login)
     ids = [services_of_two["schulz"], services_of_two["schulz_package"], two_partners["schulz"].id]
-    checked = 0
-    for rule in _get_routes(app):
-        for url in _urls(rule, ids):
-            response = client.get(url, headers=headers if url.startswith("/api/") else None)
-            assert response.status_code < 500, f"{url} answered {response.status_code}"
-            assert not _service_leaks(response), f"{url} shows partner B's data: {_service_leaks(response)}"
-            if url.startswith(("/my/public-profile/services/", "/api/v1/my_services/")) and url[-1].isdigit():
-                assert response.status_code == 404, url
-            checked += 1
-    assert checked > 30
+    who = partner_a(two_partners, meier_login, token=True, public=frozenset({two_partners["schulz"].id}))
+    statuses = Walk(PARTNER_FAMILIES, WHERE, SERVICE_MARKERS).run(
+        app, client, ids, who, headers=lambda url: headers if url.startswith("/api/") else None)
+    assert statuses[404] > 100 and statuses[200] > 30, statuses
     listing = client.get("/api/v1/my_services/", headers=headers).json["result"]
     assert [s["title"] for s in listing] == ["Meier Malerei sichtbar", "Meiers Entwurfsdienst"]
     assert listing[1]["packages"][0]["name"] == "Meierpaket"
@@ -449,3 +433,12 @@ def test_downline_partner_cannot_draw_or_search_above_itself(client, two_partner
     assert client.get(f"/my/downline/tree/{own}/json?q=Alphakunde").get_json() == {"found": []}
     assert [f["name"] for f in client.get(f"/my/downline/tree/{own}/json?q=geheim").get_json()["found"]] \
         == ["Erika Geheimkunde"]
+
+
+def test_a_route_of_no_family_fails_the_walk_with_what_to_do():
+    with pytest.raises(AssertionError) as refused:
+        family_of(PARTNER_FAMILIES, "/reports/<int:pk>", WHERE)
+    assert str(refused.value) == (
+        "The route /reports/<int:pk> belongs to no route family of this walk. Classify it: add a Family "
+        "(pattern, expected status) for it to PARTNER_FAMILIES in tests/support/route_families.py, "
+        "saying what this caller must get.")
