@@ -65,7 +65,8 @@ def test_a_customer_finds_sends_and_the_partner_follows_up(app, ctx, elektro, ma
     partner = login(app.test_client(), "schulz")
     overview = partner.get("/my/requests/")
     body = overview.get_data(as_text=True)
-    assert "Drei Steckdosen" in body and "karla@example.org" in body and "12,00" in body
+    assert "Drei Steckdosen" in body and "karla@example.org" in body
+    assert D("12.00") in euros(body)  # the charge, signed: a "-12,00 €" would not do
     direct = re.search(r'data-direct="(\d+)"', body).group(1)
     partner.post(f"/my/requests/{direct}/status", data={"csrf_token": token(overview), "status": "contacted"})
     charge = ctx.execute(sa.select(LeadCharge)).scalar_one()
@@ -173,7 +174,7 @@ def test_staff_see_requests_and_charges_and_hide_a_review_only_with_a_reason(app
         review = marketplace.submit_review(ctx, review_token, 1, "Beleidigung")
     make.user("fiona", "Finance")
     finance = login(app.test_client(), "fiona")
-    assert "12,00" in finance.get("/leadchargeview/list/").get_data(as_text=True)
+    assert D("12.00") in euros(finance.get("/leadchargeview/list/").get_data(as_text=True))
     make.user("stefan", "Staff")
     staff = login(app.test_client(), "stefan")
     assert "Zähler umbauen lassen" not in staff.get("/leadrequestview/list/").get_data(as_text=True)
