@@ -94,7 +94,7 @@ class VoucherCodes(Kind):
 
         existing = lookup(session, (VoucherCode.code_normalized, VoucherCode.id, VoucherCode.voucher_id,
                                     VoucherCode.owner_partner_id, VoucherCode.for_customer_id,
-                                    VoucherCode.active), VoucherCode.code_normalized,
+                                    VoucherCode.active, VoucherCode.batch), VoucherCode.code_normalized,
                           [k for k, b in zip(norm, bad, strict=True) if not b])
         # None where the cell is empty or the file has no such column: a new code gets the
         # default, a stored one keeps what it has (a printer's list sent again must not take a
@@ -102,6 +102,7 @@ class VoucherCodes(Kind):
         active = [a if isinstance(a, bool) else None for a in present(frame, "active").tolist()]
         owner_typed = [bool(v) for v in present(frame, "owner").tolist()]
         customer_typed = [bool(v) for v in present(frame, "customer").tolist()]
+        batch_typed = [bool(b) for b in present(frame, "batch").tolist()]
         batch = [b or self.default_batch for b in present(frame, "batch").tolist()]
         limit = text_length(VoucherCode, "batch")
         for i, value in enumerate(batch):
@@ -123,10 +124,11 @@ class VoucherCodes(Kind):
                 continue
             wanted = (owners[i] if owner_typed[i] else row.owner_partner_id,
                       customers[i] if customer_typed[i] else row.for_customer_id,
-                      row.active if active[i] is None else active[i])
-            if (row.owner_partner_id, row.for_customer_id, row.active) != wanted:
+                      row.active if active[i] is None else active[i],
+                      batch[i] if batch_typed[i] else row.batch)
+            if (row.owner_partner_id, row.for_customer_id, row.active, row.batch) != wanted:
                 updates.append({"b_id": row.id, "b_owner": wanted[0], "b_customer": wanted[1],
-                                "b_active": wanted[2]})
+                                "b_active": wanted[2], "b_batch": wanted[3]})
             else:
                 report.unchanged += 1
         report.created += len(new_rows)
@@ -138,7 +140,7 @@ class VoucherCodes(Kind):
                 session.execute(table.update().where(table.c.id == bindparam("b_id"))
                                 .values(owner_partner_id=bindparam("b_owner"),
                                         for_customer_id=bindparam("b_customer"),
-                                        active=bindparam("b_active")), updates)
+                                        active=bindparam("b_active"), batch=bindparam("b_batch")), updates)
 
     def _resolve(self, session, frame, name, model, key_columns, lines, bad, report, message) -> list:
         """Reference text → id (None if empty), trying each key column; unknown ones are errors."""

@@ -251,6 +251,11 @@ def test_empty_cells_and_missing_columns_keep_the_stored_values_of_voucher_codes
         report = run(ctx, "voucher_codes", FILES / "codes_update_empty_cells.csv", dry_run=dry_run)
         assert (errors(report), report.created, report.updated, report.unchanged) == ([], 0, 1, 1)
     assert stored() == {**before, "NUR-KD1": (None, customer.id, True, "Druckerei 1")}
+    for dry_run in (True, False):  # a typed batch replaces the stored one, an empty one keeps it
+        report = run(ctx, "voucher_codes", FILES / "codes_update_batch.csv", dry_run=dry_run)
+        assert (errors(report), report.created, report.updated, report.unchanged) == ([], 0, 1, 1)
+    assert stored() == {"FUER-MEIER": (meier.id, customer.id, True, "Druckerei 2"),
+                        "NUR-KD1": (None, customer.id, True, "Druckerei 1")}
 
 
 def test_the_same_mailbox_in_punycode_updates_the_stored_address(ctx, make):
