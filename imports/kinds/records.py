@@ -26,6 +26,14 @@ class RecordKind(Kind):
     fixed_choices: dict[str, dict[str, object]] = {}
     address_fields: dict[str, str] = {}   # a column naming an address → the id attribute it sets
 
+    def _template_column(self, name: str) -> str:
+        """A column the file lacks is named as the template names it ("MwSt"), not by its
+        field's internal name."""
+        for f in self.fields:
+            if f.name in (name, name.removesuffix("_id")) and f.aliases:
+                return f.aliases[0]
+        return name
+
     def __init__(self):
         self.seen: dict[str, dict[object, int]] = {}
 
@@ -73,7 +81,8 @@ class RecordKind(Kind):
                 self.check(session, obj)
             except RuleViolations as exc:
                 for name, messages in exc.errors.items():
-                    column = self.column_of.get(name.removesuffix("_id"), self.column_of.get(name, name))
+                    column = self.column_of.get(name.removesuffix("_id"), self.column_of.get(name)) \
+                        or self._template_column(name)
                     field_name = name.removesuffix("_id") if name.removesuffix("_id") in record else name
                     shown = record.get(TYPED + field_name, record.get(field_name, ""))
                     for message in messages:

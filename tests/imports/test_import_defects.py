@@ -329,3 +329,8 @@ def test_a_new_address_without_its_required_name_is_refused_once(ctx):
         report = run(ctx, "addresses", FILES / "addresses_new_without_name.csv", dry_run=dry_run)
         assert (errors(report), report.written) == ([(3, "Nachname", "", "This field is required.")], False)
     assert count(ctx, Address) == 0
+
+
+def test_an_error_of_a_column_the_file_lacks_names_the_templates_column(ctx):
+    report = run(ctx, "articles", FILES / "articles_without_vat.csv", dry_run=True)
+    assert errors(report) == [(2, "MwSt", "", "VAT rate must be 19, 7 or 0 percent.")]
