@@ -190,11 +190,6 @@ def last_runs(session, limit: int = 5) -> list[RunRow]:
     return runs
 
 
-def open_amount(session, partner_id: int) -> Decimal:
-    """What a partner owes on its invoices: the one billing figure of its start page."""
-    return _open_totals(session, partner_id)[0]
-
-
 def figures(session, today: date, partner_id: int | None = None) -> BillingFigures:
     """Finance's figures (all partners), or one partner's with `partner_id`."""
     month = Period.month(today.year, today.month)
