@@ -123,23 +123,23 @@ def staff_figures(session, today: dt.date) -> StaffFigures:
 def partner_figures(session, address_id: int, partner_id: int, today: dt.date) -> PartnerFigures:
     address = session.get(Address, address_id)
     month = _month_start(today)
-    since = _start_of_day(today - dt.timedelta(days=DAYS - 1))
     codes = session.execute(
         sa.select(VoucherCode.code, sa.func.count(Redemption.id))
         .outerjoin(Redemption, sa.and_(Redemption.code_id == VoucherCode.id,
                                        Redemption.redeemed_at >= month, _kept))
         .where(VoucherCode.owner_partner_id == partner_id)
         .group_by(VoucherCode.id, VoucherCode.code).order_by(VoucherCode.code)).all()
+    # The chart's days are the same 30 days as the figure: one read gives both.
+    per_day = _per_day(session, Address.registered_at, today, Address.sponsor_id == address_id)
     return PartnerFigures(
         firstline=address.firstline_count if address else 0,
         downline=address.downline_count if address else 0,
-        firstline_new_last_30_days=_count(session, Address.sponsor_id == address_id,
-                                          Address.registered_at >= since, of=Address),
+        firstline_new_last_30_days=sum(n for _, n in per_day),
         new_customers_to_follow_up=_count(session, Address.sponsor_id == address_id,
                                           Address.type == AddressType.new_customer, of=Address),
         codes=[(code, n) for code, n in codes],
         redemptions_this_month=sum(n for _, n in codes),
-        firstline_per_day=_per_day(session, Address.registered_at, today, Address.sponsor_id == address_id),
+        firstline_per_day=per_day,
     )
 
 

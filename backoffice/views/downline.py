@@ -70,6 +70,38 @@ class _DownlineBase(BaseView):
             return None
         return "firstline" if address.id == self.root_id() else "deeper"
 
+    # The routes both areas share; each area's class gives them its own permission names.
+    @expose("/node/<int:pk>")
+    @has_access
+    def node(self, pk):
+        return self._navigator(pk)
+
+    @expose("/stats/<int:pk>")
+    @has_access
+    def stats(self, pk):
+        return self._stats(pk)
+
+    @expose("/tree/<int:pk>")
+    @has_access
+    def tree(self, pk):
+        return self._tree(pk)
+
+    @expose("/tree/<int:pk>/svg")
+    @has_access
+    def tree_svg(self, pk):
+        return self._tree_svg(pk)
+
+    @expose("/tree/<int:pk>/json")
+    @has_access
+    @permission_name("tree")
+    def tree_json(self, pk):
+        return self._tree_json(pk)
+
+    @expose("/export/<int:pk>/<fmt>")
+    @has_access
+    def export(self, pk, fmt):
+        return self._export(pk, fmt)
+
     def _navigator(self, pk: int):
         address = self.node_or_404(pk)
         scope = self.scope_for(address)
@@ -198,11 +230,6 @@ class MyDownlineView(_DownlineBase):
     def index(self):
         return redirect(url_for(".node", pk=self.root_id()))
 
-    @expose("/node/<int:pk>")
-    @has_access
-    def node(self, pk):
-        return self._navigator(pk)
-
     @expose("/new-customers/")
     @has_access
     def new_customers(self):
@@ -223,31 +250,6 @@ class MyDownlineView(_DownlineBase):
     def new_customers_export(self, fmt):
         return self._export(self.root_id(), fmt, new_customer_list=True)
 
-    @expose("/stats/<int:pk>")
-    @has_access
-    def stats(self, pk):
-        return self._stats(pk)
-
-    @expose("/tree/<int:pk>")
-    @has_access
-    def tree(self, pk):
-        return self._tree(pk)
-
-    @expose("/tree/<int:pk>/svg")
-    @has_access
-    def tree_svg(self, pk):
-        return self._tree_svg(pk)
-
-    @expose("/tree/<int:pk>/json")
-    @has_access
-    @permission_name("tree")
-    def tree_json(self, pk):
-        return self._tree_json(pk)
-
-    @expose("/export/<int:pk>/<fmt>")
-    @has_access
-    def export(self, pk, fmt):
-        return self._export(pk, fmt)
 
 
 class MoveForm(FlaskForm):
@@ -277,37 +279,6 @@ class DeskDownlineView(_DownlineBase):
             return redirect(url_for(".node", pk=matches[0].id))
         return self.render_template("downline/desk_start.html", query=query, matches=matches,
                                     roots=address_search.roots(db.session), number=format_decimal)
-
-    @expose("/node/<int:pk>")
-    @has_access
-    def node(self, pk):
-        return self._navigator(pk)
-
-    @expose("/stats/<int:pk>")
-    @has_access
-    def stats(self, pk):
-        return self._stats(pk)
-
-    @expose("/tree/<int:pk>")
-    @has_access
-    def tree(self, pk):
-        return self._tree(pk)
-
-    @expose("/tree/<int:pk>/svg")
-    @has_access
-    def tree_svg(self, pk):
-        return self._tree_svg(pk)
-
-    @expose("/tree/<int:pk>/json")
-    @has_access
-    @permission_name("tree")
-    def tree_json(self, pk):
-        return self._tree_json(pk)
-
-    @expose("/export/<int:pk>/<fmt>")
-    @has_access
-    def export(self, pk, fmt):
-        return self._export(pk, fmt)
 
     @expose("/move", methods=["GET", "POST"])
     @has_access

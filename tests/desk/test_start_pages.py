@@ -41,12 +41,19 @@ def test_partner_and_finance_figures_follow_codes_orders_and_cancellations(make)
     make.article(article_no="SHIRT", gross_price=Decimal("25.00"))
     first = make.address(last_name="Kundin", sponsor=meier.address)
     make.address(last_name="Neu", sponsor=meier.address)
+    # The 30 days shown are today and the 29 before: day 29 counts, day 30 does not.
+    make.address(last_name="Monatsalt", sponsor=meier.address, registered_at=_days_ago(29),
+                 type=AddressType.customer)
+    make.address(last_name="Zu alt", sponsor=meier.address, registered_at=_days_ago(30),
+                 type=AddressType.customer)
     order_id = checkout(db.session, "o-1", first.id, [{"article_no": "SHIRT", "quantity": 1}],
                         "vonmeier").order_id
 
     partner = start_pages.partner_figures(db.session, meier.address_id, meier.id, TODAY)
-    assert partner.firstline == 2 and partner.downline == 2
-    assert partner.firstline_new_last_30_days == 2 and partner.new_customers_to_follow_up == 1
+    assert partner.firstline == 4 and partner.downline == 4
+    assert partner.firstline_new_last_30_days == 3 and partner.new_customers_to_follow_up == 1
+    per_day = dict(partner.firstline_per_day)
+    assert per_day[TODAY] == 2 and per_day[TODAY - dt.timedelta(days=29)] == 1 and len(per_day) == 30
     assert partner.codes == [("vonmeier", 1)] and partner.redemptions_this_month == 1
 
     finance = start_pages.finance_figures(db.session, TODAY)
