@@ -127,15 +127,9 @@ def rows(session, root: Address, level: int | None, viewer_root_id: int | None, 
     return headers, itertools.chain.from_iterable(batched), fields
 
 
-def batches(session, root: Address, level: int | None, viewer_root_id: int | None, tz=None,
-            for_csv: bool = False, new_customers: Sequence | None = None, progress=lambda done: None):
-    """(headers, iterator of row batches, fields).
-
-    `for_csv`: every cell finished for `write_csv(..., prepared=True)`, times as ISO text in
-    `tz`; otherwise plain values (XLSX types datetimes itself). `new_customers`: the
-    new-customer navigator's export instead, its rows in that order (columns to sort by),
-    its fields those of the scope "new_customers" (contact data with consent only).
-    `progress(rows done)` is called after each batch of rows read (a background task's bar)."""
+def query(session, root: Address, level: int | None, viewer_root_id: int | None, tz=None,
+          for_csv: bool = False, new_customers: Sequence | None = None):
+    """(headers, the one SELECT of the export's rows, fields); see `batches`."""
     first_scope = visibility.member_scope(viewer_root_id, viewer_root_id)  # None or "firstline"
     deeper_scope = visibility.member_scope(None, viewer_root_id)           # None or "deeper"
     if new_customers is not None:
@@ -156,18 +150,34 @@ def batches(session, root: Address, level: int | None, viewer_root_id: int | Non
         column = (local_time_text(getattr(Address, field), tz, dialect) if for_csv and field in TIMES
                   else _column(field, for_csv))
         cells.append(_shown(column, masks, i, direct, consented))
-    query = (select(Address.id, cast(AddressTree.depth - root.depth, Integer), _name(for_csv),
-                    _column("type", for_csv), *cells)
-             .join_from(AddressTree, Address, Address.id == AddressTree.address_id).where(downline_of(root)))
+    statement = (select(Address.id, cast(AddressTree.depth - root.depth, Integer), _name(for_csv),
+                        _column("type", for_csv), *cells)
+                 .join_from(AddressTree, Address, Address.id == AddressTree.address_id)
+                 .where(downline_of(root)))
     if level is not None:
-        query = query.where(AddressTree.depth == root.depth + level)
+        statement = statement.where(AddressTree.depth == root.depth + level)
     if new_customers is not None:
-        query = query.where(AddressTree.type == AddressType.new_customer).order_by(*new_customers)
+        statement = statement.where(AddressTree.type == AddressType.new_customer).order_by(*new_customers)
     else:
         # The path index's order: every sponsor before its downline, each firstline together.
         # Nothing to sort, so the first rows stream at once; the whole export takes about as
         # long as ordered by level (100k rows on SQLite, driver rows: 1.19-1.24 s against 1.26 s).
-        query = query.order_by(AddressTree.path, AddressTree.depth, AddressTree.type, AddressTree.address_id)
+        statement = statement.order_by(AddressTree.path, AddressTree.depth, AddressTree.type,
+                                       AddressTree.address_id)
+    headers = [LABELS["id"], LABELS["level"]] + [LABELS.get(f, f) for f in fields]
+    return headers, statement, fields
+
+
+def batches(session, root: Address, level: int | None, viewer_root_id: int | None, tz=None,
+            for_csv: bool = False, new_customers: Sequence | None = None, progress=lambda done: None):
+    """(headers, iterator of row batches, fields).
+
+    `for_csv`: every cell finished for `write_csv(..., prepared=True)`, times as ISO text in
+    `tz`; otherwise plain values (XLSX types datetimes itself). `new_customers`: the
+    new-customer navigator's export instead, its rows in that order (columns to sort by),
+    its fields those of the scope "new_customers" (contact data with consent only).
+    `progress(rows done)` is called after each batch of rows read (a background task's bar)."""
+    headers, statement, fields = query(session, root, level, viewer_root_id, tz, for_csv, new_customers)
 
     def batches():
         parallel_reads(session.connection())
@@ -175,7 +185,7 @@ def batches(session, root: Address, level: int | None, viewer_root_id: int | Non
         # Options on the statement: on the connection they would stick (a server-side cursor
         # for the export log's INSERT on PostgreSQL).
         if not for_csv:
-            result = session.connection().execute(query.execution_options(yield_per=BATCH))
+            result = session.connection().execute(statement.execution_options(yield_per=BATCH))
             for batch in result.tuples().partitions():
                 yield batch
                 done += len(batch)
@@ -183,7 +193,7 @@ def batches(session, root: Address, level: int | None, viewer_root_id: int | Non
             return
         # CSV cells are finished text and ints: the driver's own rows need no processing,
         # and SQLAlchemy's per-row work was a quarter of the export's time.
-        result = session.connection().execute(query)
+        result = session.connection().execute(statement)
         try:
             while batch := result.cursor.fetchmany(BATCH):
                 yield batch
@@ -192,7 +202,6 @@ def batches(session, root: Address, level: int | None, viewer_root_id: int | Non
         finally:
             result.close()
 
-    headers = [LABELS["id"], LABELS["level"]] + [LABELS.get(f, f) for f in fields]
     return headers, batches(), fields
 
 
