@@ -15,8 +15,9 @@ to order" per service, customers' requests, and partners' custom offers that may
 - A block closes everything open between the two (`close_for_block`, a conversations CLOSER).
 - Mails go through the outbox in the transaction of the change that causes them, so each is
   queued exactly when its change is committed (once): the partner's notification address on
-  a request and on a direct order; the customer on a custom offer, a declined request, and
-  when the partner accepts or delivers an order. Each in the recipient's language, with a
+  a request, on a direct order and on an accepted offer (its Message-ID fixed per offer); the
+  customer on a custom offer, a declined request, and when the partner accepts or delivers
+  an order. Each in the recipient's language, with a
   link to the page that shows it (`PUBLIC_URL`; without it the mails carry no link).
 """
 
@@ -820,7 +821,8 @@ def accept_offer(session, customer_id: int, offer_id: int, now: datetime | None 
     (the second answers with the first's order). Request to order does not apply here (R4).
 
     Three statements when it succeeds (the guarded UPDATE, the order, its event; a fourth for
-    the request the offer answered). Only when the UPDATE changes nothing is the offer read,
+    the request the offer answered), then the partner's "offer accepted" mail into the outbox
+    (where it goes, the customer's name, the row). Only when the UPDATE changes nothing is the offer read,
     locked, to answer why: not the customer's, accepted before, expired, no longer open, or
     the partner blocked the customer."""
     now = now or current_time()
@@ -857,6 +859,8 @@ def accept_offer(session, customer_id: int, offer_id: int, now: datetime | None 
         delivery_days=delivery_days,
         now=now,
     )
+    _mail_offer_accepted(session, offer_id, order_id, partner_id, customer_id, service_title, scope, price,
+                         delivery_days)
     return Accepted(order_id, False)
 
 
@@ -1084,12 +1088,6 @@ def _partner_name(session, partner_id: int) -> str:
     ).name
 
 
-def _mail_partner(session, partner_id: int, kind: str, context: dict) -> None:
-    recipient, language = conversations.notification_address(session, partner_id)
-    if recipient:
-        mail.queue_mail(session, kind, recipient, language, dict(context, link=_link(PARTNER_PAGE)))
-
-
 def _mail_customer(session, customer_id: int, partner_id: int, kind: str, path: str, context) -> None:
     """`context(language)`: the mail's values, some of them written in the recipient's language."""
     customer = session.get(Address, customer_id)
@@ -1126,6 +1124,24 @@ def _mail_offer(session, offer: Offer, service_title: str | None) -> None:
                                      "expires": _moment(offer.expires_at, language)})
 
 
+def offer_accepted_message_id(offer_id: int) -> str:
+    """The Message-ID of the partner's "offer accepted" mail: one per offer, so the outbox's
+    unique Message-ID refuses a second such mail for the same offer."""
+    domain = _setting("MAIL_MESSAGE_ID_DOMAIN", "") or "partnerdesk.local"
+    return f"<offer-accepted-{offer_id}@{domain}>"
+
+
+def _mail_offer_accepted(session, offer_id: int, order_id: int, partner_id: int, customer_id: int,
+                         service_title: str | None, scope: str, price: Decimal, delivery_days: int) -> None:
+    recipient, language = conversations.notification_address(session, partner_id)
+    if recipient:
+        customer = session.get(Address, customer_id)
+        mail.queue_mail(session, "service_order_offer_accepted", recipient, language, {
+            "customer": customer.name, "service": service_title, "scope": scope,
+            "gross": _money(price, language), "days": delivery_days, "order_id": order_id,
+            "link": _link(PARTNER_PAGE)}, message_id=offer_accepted_message_id(offer_id))
+
+
 def _mail_declined(session, found: OrderRequest, message: str) -> None:
     title = session.scalar(select(Service.title).where(Service.id == found.service_id))
     _mail_customer(session, found.customer_id, found.partner_id, "service_order_request_declined",
@@ -1134,8 +1150,8 @@ def _mail_declined(session, found: OrderRequest, message: str) -> None:
 
 def _mail_order_moved(session, order: ServiceOrder) -> None:
     """The partner accepted or delivered an order: the customer hears of it."""
-    _mail_customer(session, order.customer_id, order.partner_id, f"service_order_{order.status.value}",
-                   f"{CUSTOMER_PAGE}{order.id}",
+    kind = "service_order_in_progress" if order.status is S.in_progress else "service_order_delivered"
+    _mail_customer(session, order.customer_id, order.partner_id, kind, f"{CUSTOMER_PAGE}{order.id}",
                    lambda language: {"title": order.title, "order_id": order.id,
                                      "due": _moment(order.due_at, language)})
 

@@ -3,8 +3,8 @@ the HTML part escapes what customers and partners wrote, declares its language a
 with real addresses.
 
 The kinds are read from the code: every `queue_mail` / `queue_mails` call in `backoffice/`,
-its kind followed through string constants, `a if c else b`, module constants and the
-parameters of the helpers that pass it on. A call whose kind cannot be read this way fails
+its kind followed through string constants, `a if c else b`, local and module constants and
+the parameters of the helpers that pass it on. A call whose kind cannot be read this way fails
 the test, so a new mail cannot slip past it.
 """
 
@@ -68,6 +68,11 @@ class _Kinds(ast.NodeVisitor):
             self.resolve(node.orelse, function, seen)
         elif isinstance(node, ast.Name) and node.id in self.constants:
             self.kinds.add(self.constants[node.id])
+        elif isinstance(node, ast.Name) and function is not None and (assigned := [
+                n.value for n in ast.walk(function) if isinstance(n, ast.Assign)
+                and [getattr(t, "id", None) for t in n.targets] == [node.id]]):
+            for value in assigned:
+                self.resolve(value, function, seen)
         elif (isinstance(node, ast.Name) and function is not None and function.name not in seen
               and node.id in [a.arg for a in function.args.args]):
             position = [a.arg for a in function.args.args].index(node.id)
