@@ -30,10 +30,12 @@ from zoneinfo import ZoneInfo
 
 from babel.numbers import format_currency as format_money
 from flask import current_app, has_app_context
+from flask_appbuilder.security.sqla.models import User
 from flask_babel import format_currency, format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, bindparam, exists, func, or_, select, update
+from sqlalchemy.orm import aliased
 
 from ..errors import Conflict, DomainError, Forbidden, NotFound, RuleViolations
 from ..models import (
@@ -57,10 +59,12 @@ from ..models import (
     ServiceOrderStatus,
     ServicePackage,
 )
+from ..models.addresses import display_name
 from ..models.types import UTCDateTime, utcnow
 from . import conversations, mail, order_windows
 from .directory import by_ids
 from .money import vat_breakdown
+from .profiles import notification_email_of
 
 S = ServiceOrderStatus
 SCOPE_MAX = 20_000
@@ -821,10 +825,10 @@ def accept_offer(session, customer_id: int, offer_id: int, now: datetime | None 
     (the second answers with the first's order). Request to order does not apply here (R4).
 
     Three statements when it succeeds (the guarded UPDATE, the order, its event; a fourth for
-    the request the offer answered), then the partner's "offer accepted" mail into the outbox
-    (where it goes, the customer's name, the row). Only when the UPDATE changes nothing is the offer read,
-    locked, to answer why: not the customer's, accepted before, expired, no longer open, or
-    the partner blocked the customer."""
+    the request the offer answered), then the partner's "offer accepted" mail: one read (where
+    it goes, the customer's name) and the outbox row's INSERT. Only when the UPDATE changes
+    nothing is the offer read, locked, to answer why: not the customer's, accepted before,
+    expired, no longer open, or the partner blocked the customer."""
     now = now or current_time()
     connection = session.connection()
     for _attempt in range(2):
@@ -1131,15 +1135,35 @@ def offer_accepted_message_id(offer_id: int) -> str:
     return f"<offer-accepted-{offer_id}@{domain}>"
 
 
+_PARTNER_ADDRESS = aliased(Address)
+# Where the partner's mail goes (`profiles.notification_email`'s rule), in which language,
+# and the customer's name: one read on the accept's connection (no ORM, no autoflush).
+_OFFER_ACCEPTED_TO = (
+    select(
+        notification_email_of(Partner.notification_email, User.email, _PARTNER_ADDRESS.email),
+        _PARTNER_ADDRESS.language,
+        Address.first_name,
+        Address.last_name,
+        Address.company,
+    )
+    .select_from(Partner)
+    .join(_PARTNER_ADDRESS, _PARTNER_ADDRESS.id == Partner.address_id)
+    .outerjoin(User, User.id == Partner.user_id)
+    .join(Address, Address.id == bindparam("customer"))
+    .where(Partner.id == bindparam("partner"))
+)
+
+
 def _mail_offer_accepted(session, offer_id: int, order_id: int, partner_id: int, customer_id: int,
                          service_title: str | None, scope: str, price: Decimal, delivery_days: int) -> None:
-    recipient, language = conversations.notification_address(session, partner_id)
+    recipient, language, first_name, last_name, company = session.connection().execute(
+        _OFFER_ACCEPTED_TO, {"partner": partner_id, "customer": customer_id}).one()
     if recipient:
-        customer = session.get(Address, customer_id)
-        mail.queue_mail(session, "service_order_offer_accepted", recipient, language, {
-            "customer": customer.name, "service": service_title, "scope": scope,
-            "gross": _money(price, language), "days": delivery_days, "order_id": order_id,
-            "link": _link(PARTNER_PAGE)}, message_id=offer_accepted_message_id(offer_id))
+        language = mail.language_of(language)
+        mail.queue_mails(session, "service_order_offer_accepted", [(recipient, language, {
+            "customer": display_name(first_name, last_name, company), "service": service_title,
+            "scope": scope, "gross": _money(price, language), "days": delivery_days, "order_id": order_id,
+            "link": _link(PARTNER_PAGE)}, offer_accepted_message_id(offer_id))])
 
 
 def _mail_declined(session, found: OrderRequest, message: str) -> None:
