@@ -15,8 +15,10 @@ metric:
   lookups as hand-written SQL through the driver, call by call in the same run; `p50` and
   `cpu_p95` (this thread's CPU time, without waiting for a core) beside it.
 * `accept_offer_per_second`: `accept_offer` in its unit of work (guarded UPDATE, order,
-  event), one after the other; `baseline` is a raw SQL transaction with the same writes
-  (lock, UPDATE, order, event), alternating offer by offer with the service;
+  event, the partner's mail into the outbox), one after the other; `baseline` is a raw SQL
+  transaction with the same writes (lock, UPDATE, order, event, the mail's recipient and
+  customer name read and its outbox row written with a fixed text), alternating offer by
+  offer with the service;
   `ratio` = service / raw (target >= 0.25).
 * `accept_race_orders`: 20 threads accept one offer at once; the orders it made (target 1).
 """
@@ -379,6 +381,35 @@ def run(services: int, orders: int, repeat: int, accepts: int, database: str | N
                 f"INSERT INTO service_order_event (order_id, to_status, by, at) VALUES ({mark}, "
                 f"'ordered', 'customer', {mark})",
                 (order_id, stamp),
+            )
+            # The partner's "offer accepted" mail: where it goes, the customer's name, the row
+            # (its text written here rather than rendered).
+            cursor.execute(
+                "SELECT COALESCE(NULLIF(p.notification_email, ''), NULLIF(u.email, ''), a.email), "
+                "a.language FROM partner p JOIN address a ON a.id = p.address_id "
+                f"LEFT JOIN ab_user u ON u.id = p.user_id WHERE p.id = {mark}",
+                (partner_id,),
+            )
+            recipient, language = cursor.fetchone()
+            cursor.execute(
+                f"SELECT first_name, last_name, company FROM address WHERE id = {mark}", (customer_id,)
+            )
+            name = " ".join(part for part in cursor.fetchone() if part)
+            cursor.execute(
+                "INSERT INTO mail_outbox (message_id, kind, recipient, language, subject, body_text, "
+                "body_html, status, attempts, next_attempt_at, created_at) VALUES "
+                f"({mark}, 'service_order_offer_accepted', {mark}, {mark}, {mark}, {mark}, {mark}, "
+                f"'pending', 0, {mark}, {mark})",
+                (
+                    f"<offer-accepted-{offer_id}@bench>",
+                    recipient,
+                    language or "de",
+                    f"{name} accepted your offer",
+                    f"{name} accepted your custom offer: {scope}",
+                    f"<p>{name} accepted your custom offer</p>",
+                    stamp,
+                    stamp,
+                ),
             )
             raw_conn.commit()
             cursor.close()

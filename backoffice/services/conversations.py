@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask_appbuilder.security.sqla.models import User
 from flask_babel import gettext as _
 from sqlalchemy import exists, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -34,6 +35,7 @@ from ..models import (
 from ..models.types import utcnow
 from . import mail, message_files
 from .directory import findable_condition
+from .profiles import notification_email_of
 
 BODY_MAX = 20_000
 
@@ -132,12 +134,14 @@ def start_conversation(session, customer_id: int, partner_id: int, *, requiremen
 
 
 def notification_addresses(session, partner_ids) -> dict[int, tuple[str | None, str]]:
-    """partner id → where its mails go (its notification address, else its address' e-mail)
-    and in which language."""
-    rows = session.execute(select(Partner.id, Partner.notification_email, Address.email, Address.language)
+    """partner id → where its mails go (`profiles.notification_email`: its notification
+    address, else its owner's login's, else its address' e-mail) and in which language."""
+    recipient = notification_email_of(Partner.notification_email, User.email, Address.email)
+    rows = session.execute(select(Partner.id, recipient.label("recipient"), Address.language)
                            .join(Address, Address.id == Partner.address_id)
+                           .outerjoin(User, User.id == Partner.user_id)
                            .where(Partner.id.in_(list(partner_ids)))).all()
-    return {row.id: (row.notification_email or row.email, mail.language_of(row.language)) for row in rows}
+    return {row.id: (row.recipient, mail.language_of(row.language)) for row in rows}
 
 
 def notification_address(session, partner_id: int) -> tuple[str | None, str]:

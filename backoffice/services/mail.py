@@ -15,8 +15,11 @@ A mail can carry files (`attachments`: file name and a `StoredFile`): they are s
 database with the row, so any worker on any machine attaches the same bytes, and a resend
 after a crash is still the same message.
 
-Templates: `templates/mail/<kind>.<language>.txt` (plain text; `{% set subject = … %}` at
-its top gives the subject) and `templates/mail/<kind>.<language>.html` (the HTML part).
+Templates: every mail kind has four, `templates/mail/<kind>.<de|en>.txt` (plain text;
+`{% set subject = … %}` at its top gives the subject) and `templates/mail/<kind>.<de|en>.html`
+(the HTML part: extends `mail/layout.html`, which sets `lang`; autoescaped, since names,
+requests and messages in the context are written by customers and partners). A kind without
+either part cannot be queued (`tests/mail/test_templates.py` checks every kind).
 """
 
 from __future__ import annotations
@@ -38,7 +41,6 @@ LANGUAGES = ("de", "en")
 QUEUED_FLAG = "mail_queued"  # session.info: this transaction wrote outbox rows
 BACKOFF_FIRST_SECONDS = 30
 BACKOFF_MAX_SECONDS = 3600
-_NO_HTML: set[str] = set()  # mail templates without an HTML part
 
 
 def language_of(value) -> str:
@@ -47,25 +49,18 @@ def language_of(value) -> str:
     return code if code in LANGUAGES else "de"
 
 
-def render(kind: str, language: str, context: dict) -> tuple[str, str, str | None]:
+def render(kind: str, language: str, context: dict) -> tuple[str, str, str]:
     """(subject, text, html) of a mail in `language`."""
     env = current_app.jinja_env
     language = language_of(language)
     try:
         text_template = env.get_template(f"mail/{kind}.{language}.txt")
-    except TemplateNotFound:
-        raise InvalidInput("unknown_mail", f"no mail template {kind!r}") from None
+        html_template = env.get_template(f"mail/{kind}.{language}.html")
+    except TemplateNotFound as missing:
+        raise InvalidInput("unknown_mail", f"no mail template {missing.name!r}") from None
     module = text_template.make_module(dict(context, language=language))
     subject = " ".join(str(getattr(module, "subject", kind)).split())
-    html_name = f"mail/{kind}.{language}.html"
-    html = None
-    if html_name not in _NO_HTML:
-        try:
-            html = env.get_template(html_name).render(dict(context, language=language, subject=subject))
-        except TemplateNotFound:
-            # Most mails are plain text; a miss is not cached by Jinja and searches every
-            # template folder again (milliseconds per mail), so remember it.
-            _NO_HTML.add(html_name)
+    html = html_template.render(dict(context, language=language, subject=subject))
     return subject, str(module).strip() + "\n", html
 
 

@@ -11,6 +11,12 @@ when an address may be deleted at all.
   the downline stays where it is under an anonymous node. Partner profile and SEPA data
   are cleared, the linked login deactivated and its sessions ended. The erasure is audited
   with who and why.
+- Service orders, requests to order and offers stay (they are the partner's bookkeeping
+  too), but what the customer wrote into them and into their conversations is anonymised
+  like the address (`_erase_customer_texts`): a request's needs, the customer's
+  cancellation reasons and step notes, the conversations' requirements, contact name and
+  store, and the customer's messages. What the partner wrote (offers, the agreed scope,
+  the partner's messages and declines) stays.
 - `refuse_hard_delete` says why an address cannot be deleted: a partner's, one with
   orders, service orders (requests, offers), invoices, redemptions, a downline or vouchers
   reserved for it (erase it instead).
@@ -34,11 +40,14 @@ from ..errors import Conflict, NotFound, RuleViolations
 from ..models import (
     Address,
     AuditEntry,
+    Conversation,
     Invoice,
+    Message,
     Offer,
     Order,
     OrderRequest,
     Partner,
+    Party,
     Redemption,
     ServiceOrder,
     ServiceOrderEvent,
@@ -77,6 +86,7 @@ class Erasure:
     fields_cleared: int
     invoices_kept: int
     logins_ended: int
+    texts_erased: int = 0  # rows of service orders, requests, steps, conversations, messages
 
 
 def _plain(value):
@@ -262,6 +272,7 @@ def erase(session: Session, address_id: int, *, reason: str, actor_user_id: int 
                 end_sessions(session, user.id)
                 logins = 1
     session.flush()
+    texts = _erase_customer_texts(session, address_id)
     # The audit trail keeps who changed what, not the erased values themselves.
     session.execute(update(AuditEntry).where(AuditEntry.address_id == address_id)
                     .values(old_value=None, new_value=None))
@@ -270,4 +281,35 @@ def erase(session: Session, address_id: int, *, reason: str, actor_user_id: int 
                            old_value=None, new_value=None, reason=reason))
     invoices_kept = len(personal_data(session, address_id)["invoices"])
     session.flush()
-    return Erasure(address_id, cleared, invoices_kept, logins)
+    return Erasure(address_id, cleared, invoices_kept, logins, texts)
+
+
+def _erase_customer_texts(session: Session, address_id: int) -> int:
+    """What the customer wrote into its requests to order, service orders and conversations,
+    anonymised as the address is: a required text becomes `ERASED_NAME`, an optional one
+    None. The rows stay; so does what the partner wrote. The number of rows changed."""
+    def run(statement) -> int:
+        return session.execute(statement.execution_options(synchronize_session="fetch")).rowcount
+
+    own_orders = select(ServiceOrder.id).where(ServiceOrder.customer_id == address_id)
+    own_conversations = select(Conversation.id).where(Conversation.customer_id == address_id)
+    return sum((
+        run(update(OrderRequest).where(OrderRequest.customer_id == address_id).values(needs=ERASED_NAME)),
+        run(update(ServiceOrder).where(ServiceOrder.customer_id == address_id,
+                                       ServiceOrder.cancelled_by == Party.customer,
+                                       ServiceOrder.cancel_reason.is_not(None))
+            .values(cancel_reason=None)),
+        run(update(ServiceOrderEvent).where(ServiceOrderEvent.order_id.in_(own_orders),
+                                            ServiceOrderEvent.by == Party.customer,
+                                            ServiceOrderEvent.note.is_not(None))
+            .values(note=None)),
+        run(update(Conversation).where(Conversation.customer_id == address_id)
+            .values(requirements=ERASED_NAME, contact_name=ERASED_NAME, store_name=None, store_url=None)),
+        run(update(Conversation).where(Conversation.customer_id == address_id,
+                                       Conversation.declined_by == Party.customer,
+                                       Conversation.decline_reason.is_not(None))
+            .values(decline_reason=None)),
+        run(update(Message).where(Message.conversation_id.in_(own_conversations),
+                                  Message.sender == Party.customer)
+            .values(body=ERASED_NAME)),
+    ))

@@ -15,8 +15,9 @@ to order" per service, customers' requests, and partners' custom offers that may
 - A block closes everything open between the two (`close_for_block`, a conversations CLOSER).
 - Mails go through the outbox in the transaction of the change that causes them, so each is
   queued exactly when its change is committed (once): the partner's notification address on
-  a request and on a direct order; the customer on a custom offer, a declined request, and
-  when the partner accepts or delivers an order. Each in the recipient's language, with a
+  a request, on a direct order and on an accepted offer (its Message-ID fixed per offer); the
+  customer on a custom offer, a declined request, and when the partner accepts or delivers
+  an order. Each in the recipient's language, with a
   link to the page that shows it (`PUBLIC_URL`; without it the mails carry no link).
 """
 
@@ -29,10 +30,12 @@ from zoneinfo import ZoneInfo
 
 from babel.numbers import format_currency as format_money
 from flask import current_app, has_app_context
+from flask_appbuilder.security.sqla.models import User
 from flask_babel import format_currency, format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, bindparam, exists, func, or_, select, update
+from sqlalchemy.orm import aliased
 
 from ..errors import Conflict, DomainError, Forbidden, NotFound, RuleViolations
 from ..models import (
@@ -56,10 +59,12 @@ from ..models import (
     ServiceOrderStatus,
     ServicePackage,
 )
+from ..models.addresses import display_name
 from ..models.types import UTCDateTime, utcnow
 from . import conversations, mail, order_windows
 from .directory import by_ids
 from .money import vat_breakdown
+from .profiles import notification_email_of
 
 S = ServiceOrderStatus
 SCOPE_MAX = 20_000
@@ -820,9 +825,10 @@ def accept_offer(session, customer_id: int, offer_id: int, now: datetime | None 
     (the second answers with the first's order). Request to order does not apply here (R4).
 
     Three statements when it succeeds (the guarded UPDATE, the order, its event; a fourth for
-    the request the offer answered). Only when the UPDATE changes nothing is the offer read,
-    locked, to answer why: not the customer's, accepted before, expired, no longer open, or
-    the partner blocked the customer."""
+    the request the offer answered), then the partner's "offer accepted" mail: one read (where
+    it goes, the customer's name) and the outbox row's INSERT. Only when the UPDATE changes
+    nothing is the offer read, locked, to answer why: not the customer's, accepted before,
+    expired, no longer open, or the partner blocked the customer."""
     now = now or current_time()
     connection = session.connection()
     for _attempt in range(2):
@@ -857,6 +863,8 @@ def accept_offer(session, customer_id: int, offer_id: int, now: datetime | None 
         delivery_days=delivery_days,
         now=now,
     )
+    _mail_offer_accepted(session, offer_id, order_id, partner_id, customer_id, service_title, scope, price,
+                         delivery_days)
     return Accepted(order_id, False)
 
 
@@ -1084,12 +1092,6 @@ def _partner_name(session, partner_id: int) -> str:
     ).name
 
 
-def _mail_partner(session, partner_id: int, kind: str, context: dict) -> None:
-    recipient, language = conversations.notification_address(session, partner_id)
-    if recipient:
-        mail.queue_mail(session, kind, recipient, language, dict(context, link=_link(PARTNER_PAGE)))
-
-
 def _mail_customer(session, customer_id: int, partner_id: int, kind: str, path: str, context) -> None:
     """`context(language)`: the mail's values, some of them written in the recipient's language."""
     customer = session.get(Address, customer_id)
@@ -1126,6 +1128,44 @@ def _mail_offer(session, offer: Offer, service_title: str | None) -> None:
                                      "expires": _moment(offer.expires_at, language)})
 
 
+def offer_accepted_message_id(offer_id: int) -> str:
+    """The Message-ID of the partner's "offer accepted" mail: one per offer, so the outbox's
+    unique Message-ID refuses a second such mail for the same offer."""
+    domain = _setting("MAIL_MESSAGE_ID_DOMAIN", "") or "partnerdesk.local"
+    return f"<offer-accepted-{offer_id}@{domain}>"
+
+
+_PARTNER_ADDRESS = aliased(Address)
+# Where the partner's mail goes (`profiles.notification_email`'s rule), in which language,
+# and the customer's name: one read on the accept's connection (no ORM, no autoflush).
+_OFFER_ACCEPTED_TO = (
+    select(
+        notification_email_of(Partner.notification_email, User.email, _PARTNER_ADDRESS.email),
+        _PARTNER_ADDRESS.language,
+        Address.first_name,
+        Address.last_name,
+        Address.company,
+    )
+    .select_from(Partner)
+    .join(_PARTNER_ADDRESS, _PARTNER_ADDRESS.id == Partner.address_id)
+    .outerjoin(User, User.id == Partner.user_id)
+    .join(Address, Address.id == bindparam("customer"))
+    .where(Partner.id == bindparam("partner"))
+)
+
+
+def _mail_offer_accepted(session, offer_id: int, order_id: int, partner_id: int, customer_id: int,
+                         service_title: str | None, scope: str, price: Decimal, delivery_days: int) -> None:
+    recipient, language, first_name, last_name, company = session.connection().execute(
+        _OFFER_ACCEPTED_TO, {"partner": partner_id, "customer": customer_id}).one()
+    if recipient:
+        language = mail.language_of(language)
+        mail.queue_mails(session, "service_order_offer_accepted", [(recipient, language, {
+            "customer": display_name(first_name, last_name, company), "service": service_title,
+            "scope": scope, "gross": _money(price, language), "days": delivery_days, "order_id": order_id,
+            "link": _link(PARTNER_PAGE)}, offer_accepted_message_id(offer_id))])
+
+
 def _mail_declined(session, found: OrderRequest, message: str) -> None:
     title = session.scalar(select(Service.title).where(Service.id == found.service_id))
     _mail_customer(session, found.customer_id, found.partner_id, "service_order_request_declined",
@@ -1134,8 +1174,8 @@ def _mail_declined(session, found: OrderRequest, message: str) -> None:
 
 def _mail_order_moved(session, order: ServiceOrder) -> None:
     """The partner accepted or delivered an order: the customer hears of it."""
-    _mail_customer(session, order.customer_id, order.partner_id, f"service_order_{order.status.value}",
-                   f"{CUSTOMER_PAGE}{order.id}",
+    kind = "service_order_in_progress" if order.status is S.in_progress else "service_order_delivered"
+    _mail_customer(session, order.customer_id, order.partner_id, kind, f"{CUSTOMER_PAGE}{order.id}",
                    lambda language: {"title": order.title, "order_id": order.id,
                                      "due": _moment(order.due_at, language)})
 

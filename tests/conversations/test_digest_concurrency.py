@@ -51,9 +51,9 @@ def test_two_digests_at_once_send_each_partners_mail_once(app, ctx, make, smtp_s
     digests = ctx.scalars(
         sa.select(OutboxMail.recipient).where(OutboxMail.kind == "conversation_digest")
     ).all()
-    assert sorted(digests) == sorted(p.address.email for p in partners)
+    assert sorted(digests) == sorted(p.user.email for p in partners)
     deliver(ctx, limit=50)
     received = [m for m in smtp_server.messages if "ungelesene" in m["Subject"]]
-    assert sorted(m["To"] for m in received) == sorted(p.address.email for p in partners)
+    assert sorted(m["To"] for m in received) == sorted(p.user.email for p in partners)
     assert {m["Subject"] for m in received} == {"3 ungelesene Nachrichten in der letzten Stunde"}
     assert len({m["Message-ID"] for m in received}) == 6

@@ -307,7 +307,7 @@ def test_the_digest_mails_unread_messages_once_and_leaves_read_ones_out(ctx, tea
     assert sorted((m.recipient, m.subject) for m in mails) == sorted(
         [
             ("anfragen@schulz.example", "2 ungelesene Nachrichten in der letzten Stunde"),
-            (other.address.email, "1 ungelesene Nachricht in der letzten Stunde"),
+            (other.user.email, "1 ungelesene Nachricht in der letzten Stunde"),  # the owner's login
         ]
     )
     assert f"<digest-{schulz.id}-2026110311@partnerdesk.local>" in [m.message_id for m in mails]

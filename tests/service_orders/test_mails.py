@@ -1,5 +1,6 @@
 """Mails of service orders, requests and offers: queued in the outbox with the change, sent
-once to the real test SMTP server, in the recipient's language, linking to the right page."""
+once to the real test SMTP server, in the recipient's language, linking to the right page.
+A partner's mails go to its notification e-mail, else to its owner's login's."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from email.header import decode_header, make_header
 
 import pytest
 import sqlalchemy as sa
+from flask_appbuilder.security.sqla.models import User
 
 from backoffice import transaction
 from backoffice.errors import DomainError
@@ -42,6 +44,11 @@ def shop(app, ctx, make, monkeypatch):
         key=lambda p: p.position,
     )
     return {"partner": partner, "packages": packages, "service_id": packages[0].service_id}
+
+
+def owners_mail(ctx, partner: Partner) -> str:
+    """Where a partner's mails go without a notification e-mail: its owner's login's."""
+    return ctx.get(User, partner.user_id).email
 
 
 def speaks(ctx, address_id: int, language: Language) -> None:
@@ -81,7 +88,7 @@ def test_request_offer_acceptance_and_delivery_each_mail_once_in_the_recipients_
 ):
     partner = shop["partner"]
     speaks(ctx, partner.address_id, Language.en)
-    partner_mail = ctx.get(Address, partner.address_id).email
+    partner_mail = owners_mail(ctx, partner)
     customer = make.address(type=AddressType.new_customer, first_name="Erika", last_name="Neukundin")
     nights(ctx, shop)
 
@@ -124,17 +131,26 @@ def test_request_offer_acceptance_and_delivery_each_mail_once_in_the_recipients_
     assert outbox(ctx) == [
         ("service_order_request", partner_mail),
         ("service_order_offer", customer.email),
+        ("service_order_offer_accepted", partner_mail),
         ("service_order_in_progress", customer.email),
         ("service_order_delivered", customer.email),
     ]
-    mails = received(ctx, smtp_server, 4)
+    mails = received(ctx, smtp_server, 5)
     assert [(to, subject) for to, subject, _body in mails] == [
         (partner_mail, "New request to order from Erika Neukundin: Leistung von schulz"),
         (customer.email, "Ihr individuelles Angebot von Schulz GmbH"),
+        (partner_mail, "Erika Neukundin accepted your offer"),
         (customer.email, "Schulz GmbH hat Ihre Bestellung angenommen"),
         (customer.email, "Schulz GmbH hat Ihre Bestellung geliefert"),
     ]
-    request_body, offer_body, accepted_body, delivered_body = (body for _to, _subject, body in mails)
+    request_body, offer_body, offer_accepted_body, accepted_body, delivered_body = (
+        body for _to, _subject, body in mails
+    )
+    assert (
+        'Erika Neukundin accepted your custom offer for "Leistung von schulz"; it became order '
+        f"{accepted.order_id}:\n\nLogo in drei Entwürfen\n\nPrice: €149.00 incl. VAT, delivery time: 4 days."
+    ) in offer_accepted_body
+    assert offer_accepted_body.rstrip().endswith(f"Your orders: {BASE}/my/service-orders/")
     assert 'would like to order "Paket 1" of your service "Leistung von schulz"' in request_body
     assert "Wished start: 2026-11-09" in request_body
     assert "Please answer by 2026-11-06 23:30 CET" in request_body  # 48 hours, company zone
@@ -154,7 +170,7 @@ def test_request_offer_acceptance_and_delivery_each_mail_once_in_the_recipients_
 
 def test_a_direct_order_mails_the_partner_and_a_declined_request_the_customer(ctx, make, shop, smtp_server):
     partner = shop["partner"]
-    partner_mail = ctx.get(Address, partner.address_id).email
+    partner_mail = owners_mail(ctx, partner)
     regular = make.address(
         type=AddressType.customer, first_name="Sam", last_name="Regular", language=Language.en
     )
@@ -206,7 +222,7 @@ def test_without_a_public_url_the_mails_carry_no_link(app, ctx, make, shop, monk
 
 def test_a_day_before_expiry_the_partner_and_the_customer_are_reminded_once(ctx, make, shop, smtp_server):
     partner = shop["partner"]
-    partner_mail = ctx.get(Address, partner.address_id).email
+    partner_mail = owners_mail(ctx, partner)
     asking = make.address(type=AddressType.new_customer, first_name="Nora", last_name="New")
     holding = make.address(
         type=AddressType.customer, first_name="Sam", last_name="Regular", language=Language.en
@@ -267,3 +283,90 @@ def test_a_day_before_expiry_the_partner_and_the_customer_are_reminded_once(ctx,
     assert "Bestellanfrage von Nora New zu „Leistung von schulz“" in request_body
     assert "läuft sie am 06.11.2026 23:30 CET ab" in request_body
     assert request_body.rstrip().endswith(f"Zu Ihren Anfragen: {BASE}/my/service-orders/")
+
+
+def test_an_accepted_offer_mails_the_partners_notification_address_once_with_the_acceptance(
+    ctx, make, shop, smtp_server
+):
+    partner = shop["partner"]
+    partner.notification_email = "auftraege@schulz.example"  # the job preferences' choice
+    ctx.commit()
+    customer = make.address(
+        type=AddressType.customer, first_name="Eve", last_name="<script>alert(1)</script>",
+        language=Language.en,
+    )
+    with transaction.unit_of_work(ctx):
+        posted = conversations.start_conversation(
+            ctx, customer.id, partner.id, requirements="Flyer", body="Hallo", now=NOON
+        )
+        offer_id = so.send_offer(
+            ctx, partner.id, posted.conversation_id, scope="Flyer <b>A5</b>\nbeidseitig",
+            price=Decimal("80.00"), delivery_days=2, now=NOON,
+        ).id
+    ctx.execute(sa.delete(OutboxMail))
+    ctx.commit()
+
+    def accepted_mails():
+        ctx.expire_all()
+        return ctx.execute(
+            sa.select(OutboxMail.recipient, OutboxMail.message_id)
+            .where(OutboxMail.kind == "service_order_offer_accepted")
+        ).all()
+
+    with pytest.raises(RuntimeError), transaction.unit_of_work(ctx):  # the acceptance fails later on
+        so.accept_offer(ctx, customer.id, offer_id, now=NOON + timedelta(hours=1))
+        raise RuntimeError("rolled back")
+    assert accepted_mails() == []
+
+    def accept(hours: int):
+        moment = NOON + timedelta(hours=hours)
+        return transaction.run(lambda s: so.accept_offer(s, customer.id, offer_id, now=moment))
+
+    first, again = accept(1), accept(2)
+    assert (first.repeated, again) == (False, so.Accepted(first.order_id, True))
+    fixed = so.offer_accepted_message_id(offer_id)
+    assert fixed == f"<offer-accepted-{offer_id}@partnerdesk.local>"
+    assert accepted_mails() == [("auftraege@schulz.example", fixed)]
+    with pytest.raises(sa.exc.IntegrityError), transaction.unit_of_work(ctx):  # the outbox's unique key
+        so._mail_offer_accepted(ctx, offer_id, first.order_id, partner.id, customer.id, None, "x",
+                                Decimal("1.00"), 1)
+    assert accepted_mails() == [("auftraege@schulz.example", fixed)]
+
+    assert deliver(ctx, limit=50) == {"sent": 1, "failed": 0}
+    (message,) = smtp_server.wait_for(1)
+    assert (message["To"], message["Message-ID"]) == ("auftraege@schulz.example", fixed)
+    assert str(make_header(decode_header(message["Subject"]))) == (
+        "Eve <script>alert(1)</script> hat Ihr Angebot angenommen"  # partner speaks German
+    )
+    body = parts(message)
+    assert body["text/plain"].replace("\r\n", "\n") == (
+        "Hallo,\n\nEve <script>alert(1)</script> hat Ihr individuelles Angebot angenommen; daraus ist die "
+        f"Bestellung {first.order_id} entstanden:\n\nFlyer <b>A5</b>\nbeidseitig\n\n"
+        "Preis: 80,00\xa0€ inkl. MwSt., Lieferzeit: 2 Tage.\n\n"
+        "Bitte nehmen Sie die Bestellung an, sobald Sie mit der Arbeit beginnen.\n\n"
+        f"Zu Ihren Bestellungen: {BASE}/my/service-orders/\n"
+    )
+    html = body["text/html"]
+    assert "<script" not in html and "<b>A5" not in html
+    assert "<p>Eve &lt;script&gt;alert(1)&lt;/script&gt; hat Ihr individuelles Angebot" in html
+    assert "Flyer &lt;b&gt;A5&lt;/b&gt;\nbeidseitig</p>" in html.replace("\r\n", "\n")
+    assert f'<a href="{BASE}/my/service-orders/"' in html and ">Zu Ihren Bestellungen</a>" in html
+    assert '<html lang="de">' in html
+
+
+def test_a_request_to_order_escapes_the_customers_words_in_the_html_part(ctx, make, shop):
+    customer = make.address(type=AddressType.new_customer, first_name="Nora", last_name="New")
+    nights(ctx, shop)
+    with transaction.unit_of_work(ctx):
+        so.send_request(
+            ctx, customer.id, shop["packages"][0].id, needs='<script>alert("x")</script> & mehr',
+            wished_start=None, now=NIGHT,
+        )
+    ctx.expire_all()
+    text, html = ctx.execute(
+        sa.select(OutboxMail.body_text, OutboxMail.body_html)
+        .where(OutboxMail.kind == "service_order_request")
+    ).one()
+    assert 'Was gebraucht wird:\n<script>alert("x")</script> & mehr\n' in text  # plain text stays as written
+    assert "<script" not in html
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; mehr</p>" in html

@@ -1,4 +1,5 @@
-"""Twenty customers' clicks on one offer at once (PostgreSQL, real threads): one order."""
+"""Twenty customers' clicks on one offer at once (PostgreSQL, real threads): one order, and
+one "offer accepted" mail to the partner."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from backoffice import transaction
-from backoffice.models import AddressType, Offer, OfferState, ServiceOrder
+from backoffice.models import AddressType, Offer, OfferState, OutboxMail, ServiceOrder
 from backoffice.services import conversations
 from backoffice.services import service_orders as so
 from tests.support.concurrency import run_together
@@ -24,7 +25,7 @@ def _postgres_only(database_url):
         pytest.skip("concurrency tests need PostgreSQL (SQLite serialises writers: nothing can race)")
 
 
-def test_twenty_concurrent_accepts_make_one_order(app, ctx, make):
+def test_twenty_concurrent_accepts_make_one_order_and_one_mail(app, ctx, make):
     partner = published_partner(make, "schulz", category("Design", "Design"))
     customer = make.address(type=AddressType.customer, last_name="Kundin")
     with transaction.unit_of_work(ctx):
@@ -60,3 +61,7 @@ def test_twenty_concurrent_accepts_make_one_order(app, ctx, make):
     assert {o.order_id for o in outcomes} == set(orders)
     assert sorted(o.repeated for o in outcomes) == [False] + [True] * 19
     assert ctx.get(Offer, offer_id).state is OfferState.accepted
+    assert ctx.execute(
+        sa.select(OutboxMail.kind, OutboxMail.message_id)
+        .where(OutboxMail.kind == "service_order_offer_accepted")
+    ).all() == [("service_order_offer_accepted", so.offer_accepted_message_id(offer_id))]
