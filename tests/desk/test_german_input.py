@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from backoffice.extensions import db
-from backoffice.models import Article, Voucher
+from backoffice.models import Article, OutboxMail, Voucher
 from tests.support.http import csrf_token, euros, login
 
 
@@ -132,3 +132,15 @@ def test_export_file_names_and_import_templates_follow_the_ui_language(staff):
     staff.get("/lang/en")
     assert 'filename="vouchers.csv"' in staff.get("/voucherview/export/csv").headers["Content-Disposition"]
     assert _template_header(staff)[:3] == ["external_key", "salutation", "first_name"]
+
+
+def test_moments_show_a_four_digit_year_in_german_and_english(staff):
+    db.session.add(OutboxMail(message_id="<jahreswechsel@partnerdesk.test>", kind="customer_sign_in",
+                              recipient="kundin@example.org", subject="Anmeldelink", body_text="Hallo",
+                              created_at=dt.datetime(2027, 12, 31, 13, 5, tzinfo=dt.UTC)))
+    db.session.commit()
+    listing = staff.get("/desk/outbox/list/").get_data(as_text=True)
+    assert "31.12.2027, 14:05" in listing and "31.12.27" not in listing
+    staff.get("/lang/en")
+    listing = staff.get("/desk/outbox/list/").get_data(as_text=True)
+    assert "Dec 31, 2027, 2:05\u202fPM" in listing and "12/31/27" not in listing
