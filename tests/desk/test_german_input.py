@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from backoffice.extensions import db
 from backoffice.models import Article, OutboxMail, Voucher
 from tests.support.http import csrf_token, euros, login
+from tests.support.vouchers import voucher_with_code
 
 
 @pytest.fixture
@@ -144,3 +145,12 @@ def test_moments_show_a_four_digit_year_in_german_and_english(staff):
     staff.get("/lang/en")
     listing = staff.get("/desk/outbox/list/").get_data(as_text=True)
     assert "Dec 31, 2027, 2:05\u202fPM" in listing and "12/31/27" not in listing
+
+
+def test_a_voucher_named_in_a_list_shows_its_amount_in_the_ui_language(staff):
+    voucher_with_code("MESSE-1", name="Messegutschein", amount=Decimal("1234.50"))
+    codes = staff.get("/vouchercodeview/list/").get_data(as_text=True)
+    assert "Messegutschein (1.234,50\xa0€)" in codes and "1234.50" not in codes
+    staff.get("/lang/en")
+    codes = staff.get("/vouchercodeview/list/").get_data(as_text=True)
+    assert "Messegutschein (€1,234.50)" in codes
