@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from backoffice.extensions import db
-from backoffice.models import Article, OutboxMail, Voucher
+from backoffice.models import AddressType, Article, OutboxMail, Voucher
 from tests.support.http import csrf_token, euros, login
 from tests.support.vouchers import voucher_with_code
 
@@ -154,3 +154,13 @@ def test_a_voucher_named_in_a_list_shows_its_amount_in_the_ui_language(staff):
     staff.get("/lang/en")
     codes = staff.get("/vouchercodeview/list/").get_data(as_text=True)
     assert "Messegutschein (€1,234.50)" in codes
+
+
+def test_address_types_in_the_downline_speak_the_ui_language(staff, make):
+    top = make.address(last_name="Spitze")
+    make.address(last_name="Neu", type=AddressType.new_customer, sponsor=top)
+    for url in (f"/desk/downline/node/{top.id}", f"/desk/downline/stats/{top.id}"):
+        html = staff.get(url).get_data(as_text=True)
+        assert "Neukunde" in html and "New customer" not in html, url
+    staff.get("/lang/en")
+    assert "New customer" in staff.get(f"/desk/downline/node/{top.id}").get_data(as_text=True)
