@@ -118,3 +118,20 @@ def test_a_team_member_sees_none_of_the_owners_entries_and_the_owner_sees_them(c
     assert owner_only.isdisjoint(_menu_links(page)) and "/my/downline/" in _menu_links(page)
     assert 'data-test="my-open-amount"' not in page and 'data-test="charges-open"' in page
     assert "/my/billing" not in page
+
+
+def test_every_page_title_of_a_record_view_is_translated(app):
+    """FAB makes up "Show Audit Entry" or "Edit Voucher Code" for a view without its own
+    title: English on a German page. Every list/show/add/edit page a view offers has one."""
+    from flask_appbuilder import ModelView
+    from flask_babel.speaklater import LazyString
+
+    made_up = []
+    for view in app.appbuilder.baseviews:
+        if not isinstance(view, ModelView):
+            continue
+        for action in ("list", "show", "add", "edit"):
+            if f"can_{action}" in (view.base_permissions or []) and \
+                    not isinstance(getattr(view, f"{action}_title"), LazyString):
+                made_up.append(f"{type(view).__name__}.{action}_title = {getattr(view, f'{action}_title')!r}")
+    assert made_up == []
