@@ -135,3 +135,18 @@ def test_every_page_title_of_a_record_view_is_translated(app):
                     not isinstance(getattr(view, f"{action}_title"), LazyString):
                 made_up.append(f"{type(view).__name__}.{action}_title = {getattr(view, f'{action}_title')!r}")
     assert made_up == []
+
+
+FINANCE_ACTIONS = ("billing-run", "billing-exports", "bank-statement-link", "make-sepa-file")
+
+
+def test_staff_reads_partner_invoices_without_finance_actions_it_may_not_use(app, client, make):
+    make.user("sachbearbeiter", "Staff")
+    login(client, "sachbearbeiter")
+    html = client.get("/billing/").get_data(as_text=True)
+    assert [a for a in FINANCE_ACTIONS if f'data-test="{a}"' in html] == []
+    assert client.get("/billing/bank-statement").status_code == 403  # what the link led to
+    make.user("buchhaltung", "Finance")
+    finance = login(app.test_client(), "buchhaltung")
+    html = finance.get("/billing/").get_data(as_text=True)
+    assert [a for a in FINANCE_ACTIONS if f'data-test="{a}"' in html] == list(FINANCE_ACTIONS)
