@@ -164,3 +164,12 @@ def test_address_types_in_the_downline_speak_the_ui_language(staff, make):
         assert "Neukunde" in html and "New customer" not in html, url
     staff.get("/lang/en")
     assert "New customer" in staff.get(f"/desk/downline/node/{top.id}").get_data(as_text=True)
+
+
+def test_the_user_form_explains_its_fields_in_german(client, make):
+    # FAB's own catalog lacks these two descriptions; ours adds them.
+    make.user("chefin", "Admin")
+    login(client, "chefin")
+    html = client.get("/users/add").get_data(as_text=True)
+    assert "Das Passwort des Benutzers für die Anmeldung" in html
+    assert "The user's password for authentication" not in html and "The user group on" not in html
