@@ -9,7 +9,7 @@ import datetime as dt
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from flask_babel import get_locale
+from flask_babel import format_date, format_time, get_locale
 
 from imports.values import decimal_text
 
@@ -21,6 +21,14 @@ DATE_FORMATS = ("%d.%m.%Y", "%Y-%m-%d")
 def language() -> str:
     locale = get_locale()
     return locale.language if locale is not None else "de"
+
+
+def moment_text(value: dt.datetime | None) -> str:
+    """A moment in the viewer's time zone with a four-digit year: `31.12.2027, 14:05` in
+    German, `Dec 31, 2027, 2:05 PM` in English (Babel's short form writes `31.12.27`)."""
+    if value is None:
+        return ""
+    return f"{format_date(value, 'medium')}, {format_time(value, 'short')}"
 
 
 def parse_decimal(text: str | None) -> Decimal | None:

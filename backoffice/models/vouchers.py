@@ -8,6 +8,7 @@ indexes back up the rules that hold per order and per new customer.
 from __future__ import annotations
 
 from flask_appbuilder import Model
+from flask_babel import format_currency
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     Boolean,
@@ -90,7 +91,9 @@ class Voucher(Model):
     codes = relationship("VoucherCode", back_populates="voucher", lazy="dynamic")
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.amount} €)"
+        """Name and amount as lists and selects show a voucher: `5 € für Neukunden (5,00 €)`."""
+        amount = "" if self.amount is None else format_currency(self.amount, "EUR")
+        return f"{self.name} ({amount})"
 
 
 class VoucherCode(Model):

@@ -31,13 +31,14 @@ from zoneinfo import ZoneInfo
 from babel.numbers import format_currency as format_money
 from flask import current_app, has_app_context
 from flask_appbuilder.security.sqla.models import User
-from flask_babel import format_currency, format_datetime
+from flask_babel import format_currency
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.orm import aliased
 
 from ..errors import Conflict, DomainError, Forbidden, NotFound, RuleViolations
+from ..local_values import moment_text
 from ..models import (
     Address,
     AddressType,
@@ -636,7 +637,7 @@ def send_offer(
         days=delivery_days,
     )
     if expires_at is not None:
-        body += " " + _("(valid until %(when)s)", when=format_datetime(expires_at, "short"))
+        body += " " + _("(valid until %(when)s)", when=moment_text(expires_at))
     posted = conversations.post_message(
         session, conversation, Party.partner, body, author_user_id=user_id, now=now
     )
@@ -699,7 +700,7 @@ def _refuse_unless_open(offer: Offer, now: datetime) -> None:
             "offer_expired",
             _(
                 "This offer expired on %(when)s and can no longer be accepted.",
-                when=format_datetime(offer.expires_at, "short"),
+                when=moment_text(offer.expires_at),
             ),
         )
     if offer.state is not OfferState.open:

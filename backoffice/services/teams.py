@@ -20,12 +20,12 @@ import sqlalchemy as sa
 from email_validator import EmailNotValidError
 from flask import current_app
 from flask_appbuilder.security.sqla.models import Role, User
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 from werkzeug.security import generate_password_hash
 
 from ..audit import current_actor
 from ..errors import Conflict, DomainError, Forbidden, NotFound, RuleViolations
+from ..local_values import moment_text
 from ..models import AuditEntry, Partner
 from ..models.teams import TeamInvitation, TeamMember, organisation_of
 from ..models.types import utcnow
@@ -132,7 +132,7 @@ def invite(session, partner: Partner, email: str, *, language: str = "de", invit
         "partner_name": partner.address.name if partner.address else partner.subdomain,
         "inviter_name": inviter_name or _("Your colleague"),
         "link": link,
-        "expires": format_datetime(invitation.expires_at, "short"),
+        "expires": moment_text(invitation.expires_at),
     })
     _audit(session, partner, "invitation", None, email)
     return invitation, link

@@ -126,6 +126,7 @@ class AuditEntryView(ExportMixin, ModelView):
 
     datamodel = Interface(AuditEntry)
     list_title = _l("Audit trail")
+    show_title = _l("Audit trail entry")
     base_permissions = ["can_list", "can_show", "can_export"]
     list_columns = ["occurred_at", "actor_label", "address", "entity", "field", "old_change",
                     "new_change", "reason"]
@@ -265,6 +266,7 @@ class NeverOrderedView(ExportMixin, ModelView):
 
     datamodel = Interface(Address)
     list_title = _l("Registered, never ordered")
+    show_title = _l("Address")
     base_permissions = ["can_list", "can_show", "can_export"]
     base_filters = [["type", FilterEqual, AddressType.new_customer]]
     label_columns = ADDRESS_LABELS

@@ -89,6 +89,10 @@ class BillingView(BaseView):
     route_base = "/billing"
     default_view = "index"
 
+    def _may(self, *methods: str) -> dict[str, bool]:
+        """Which of these actions the user may take: Staff reads invoices, only Finance acts."""
+        return {m: self.appbuilder.sm.has_access(f"can_{m}", self.class_permission_name) for m in methods}
+
     @expose("/")
     @has_access
     def index(self):
@@ -96,7 +100,9 @@ class BillingView(BaseView):
         rows = direct_debits.statements(db.session, open_only=open_only)
         files = direct_debits.debit_files(db.session, limit=20)
         return self.render_template("billing/index.html", rows=rows, files=files, open_only=open_only,
-                                    money=money, when=local_datetime, **_export_months())
+                                    money=money, when=local_datetime,
+                                    may=self._may("run", "export", "bank_statement", "make_file"),
+                                    **_export_months())
 
     @expose("/export/<name>.xlsx")
     @has_access
@@ -113,7 +119,7 @@ class BillingView(BaseView):
                                     payments=detail.payments, debits=detail.debits,
                                     open_amount=detail.open, money=money,
                                     submitted=DebitStatus.submitted, today=company_today(),
-                                    creditable=creditable,
+                                    creditable=creditable, may=self._may("debit_return", "transfer"),
                                     credit_notes=credit_notes.credit_notes_of(db.session, pk),
                                     invoice_kind=InvoiceKind.invoice)
 

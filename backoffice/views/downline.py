@@ -34,7 +34,8 @@ from ..timezones import viewer_time_zone
 from .mixins import local_datetime
 
 LEVELS_DRAWN = 3
-TYPE_LABELS = {t.value: str(t) for t in AddressType}
+# Lazy labels: each page shows them in its UI language (a `str()` here froze them in English).
+TYPE_LABELS = {t.value: AddressType.LABELS[t.value] for t in AddressType}
 
 
 def cell(address, field: str, scope: str | None):

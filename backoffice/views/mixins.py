@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from flask import Response, current_app, request
 from flask_appbuilder import expose, has_access
 from flask_appbuilder.urltools import get_filter_args, get_order_args
-from flask_babel import format_currency, format_datetime, format_decimal
+from flask_babel import format_currency, format_decimal
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 from wtforms import BooleanField, SelectField
@@ -18,6 +18,7 @@ from wtforms.validators import DataRequired, InputRequired, Optional
 from reports.tabular import write_csv, write_xlsx
 
 from ..extensions import db
+from ..local_values import moment_text
 from ..rules import CLEANERS, RELATION_IDS, apply_rules, record_fields, values_of
 from ..timezones import viewer_time_zone
 from .localized import LocalizedMixin, file_name
@@ -157,9 +158,7 @@ def label_of(enum_class):
 
 
 def local_datetime(value):
-    if value is None:
-        return ""
-    return format_datetime(value, "short")
+    return moment_text(value)
 
 
 def money(value):

@@ -11,12 +11,13 @@ from __future__ import annotations
 from functools import wraps
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
-from flask_babel import format_currency, format_datetime, get_locale
+from flask_babel import format_currency, get_locale
 from flask_babel import gettext as _
 
 from .. import transaction
 from ..errors import DomainError
 from ..extensions import db
+from ..local_values import moment_text
 from ..models import OrderStatus
 from ..services import customer_portal as portal
 
@@ -48,7 +49,7 @@ def _render(template: str, status: int = 200, **values):
     values.setdefault("customer", signed_in_customer())
     lang = "en" if str(get_locale() or "de") == "en" else "de"
     return render_template(template, lang=lang, money=lambda v: format_currency(v, "EUR"),
-                           when=lambda v: format_datetime(v, "short") if v else "", **values), status
+                           when=moment_text, **values), status
 
 
 @bp.route("/")

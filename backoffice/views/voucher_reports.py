@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from zoneinfo import ZoneInfo
 
 from flask import Response, abort
 from flask_appbuilder import BaseView, expose, has_access
+from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 
 from reports import vouchers as voucher_reports
@@ -13,6 +15,20 @@ from reports.tabular import write_xlsx
 
 from ..extensions import db
 from ..timezones import viewer_time_zone
+from .mixins import money
+
+
+def _shown(name: str, rows: list, money_columns: set) -> list:
+    """The report's cells as the page shows them in the UI language: amounts `1.234,50 €`,
+    months `Oktober 2026`; the Excel export keeps the numbers and the `2026-10` keys."""
+    shown = []
+    for row in rows:
+        cells = [money(cell) if i in money_columns else cell for i, cell in enumerate(row)]
+        if name == "cost_per_month":
+            year, month = (int(part) for part in row[0].split("-"))
+            cells[0] = format_date(dt.date(year, month, 1), "MMMM y")
+        shown.append(cells)
+    return shown
 
 
 class VoucherReportsView(BaseView):
@@ -31,9 +47,10 @@ class VoucherReportsView(BaseView):
     def show(self, name):
         if name not in voucher_reports.REPORTS:
             abort(404)
-        headers, rows, _money = voucher_reports.build(db.session, name, ZoneInfo(viewer_time_zone()))
+        headers, rows, money_columns = voucher_reports.build(db.session, name, ZoneInfo(viewer_time_zone()))
         return self.render_template("partnerdesk/vouchers/report.html", name=name, headers=headers,
-                                    rows=rows, reports=list(voucher_reports.REPORTS.items()),
+                                    rows=_shown(name, rows, money_columns),
+                                    reports=list(voucher_reports.REPORTS.items()),
                                     title=voucher_reports.REPORTS[name])
 
     @expose("/<name>/xlsx")

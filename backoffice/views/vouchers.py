@@ -146,6 +146,7 @@ class VoucherCodeView(RecordLinksMixin, ExportMixin, ModelView):
     datamodel = Interface(VoucherCode)
     list_title = _l("Voucher codes")
     show_title = _l("Voucher code")
+    edit_title = _l("Edit voucher code")
     base_permissions = ["can_list", "can_show", "can_export", "can_edit"]
     label_columns = {"code": _l("Code"), "voucher": _l("Voucher"), "owner": _l("Partner"),
                      "batch": _l("Batch"), "active": _l("Active"), "redeemed_count": _l("Redeemed"),

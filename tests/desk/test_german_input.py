@@ -9,8 +9,9 @@ import pytest
 import sqlalchemy as sa
 
 from backoffice.extensions import db
-from backoffice.models import Article, Voucher
+from backoffice.models import AddressType, Article, OutboxMail, Voucher
 from tests.support.http import csrf_token, euros, login
+from tests.support.vouchers import voucher_with_code
 
 
 @pytest.fixture
@@ -132,3 +133,43 @@ def test_export_file_names_and_import_templates_follow_the_ui_language(staff):
     staff.get("/lang/en")
     assert 'filename="vouchers.csv"' in staff.get("/voucherview/export/csv").headers["Content-Disposition"]
     assert _template_header(staff)[:3] == ["external_key", "salutation", "first_name"]
+
+
+def test_moments_show_a_four_digit_year_in_german_and_english(staff):
+    db.session.add(OutboxMail(message_id="<jahreswechsel@partnerdesk.test>", kind="customer_sign_in",
+                              recipient="kundin@example.org", subject="Anmeldelink", body_text="Hallo",
+                              created_at=dt.datetime(2027, 12, 31, 13, 5, tzinfo=dt.UTC)))
+    db.session.commit()
+    listing = staff.get("/desk/outbox/list/").get_data(as_text=True)
+    assert "31.12.2027, 14:05" in listing and "31.12.27" not in listing
+    staff.get("/lang/en")
+    listing = staff.get("/desk/outbox/list/").get_data(as_text=True)
+    assert "Dec 31, 2027, 2:05\u202fPM" in listing and "12/31/27" not in listing
+
+
+def test_a_voucher_named_in_a_list_shows_its_amount_in_the_ui_language(staff):
+    voucher_with_code("MESSE-1", name="Messegutschein", amount=Decimal("1234.50"))
+    codes = staff.get("/vouchercodeview/list/").get_data(as_text=True)
+    assert "Messegutschein (1.234,50\xa0€)" in codes and "1234.50" not in codes
+    staff.get("/lang/en")
+    codes = staff.get("/vouchercodeview/list/").get_data(as_text=True)
+    assert "Messegutschein (€1,234.50)" in codes
+
+
+def test_address_types_in_the_downline_speak_the_ui_language(staff, make):
+    top = make.address(last_name="Spitze")
+    make.address(last_name="Neu", type=AddressType.new_customer, sponsor=top)
+    for url in (f"/desk/downline/node/{top.id}", f"/desk/downline/stats/{top.id}"):
+        html = staff.get(url).get_data(as_text=True)
+        assert "Neukunde" in html and "New customer" not in html, url
+    staff.get("/lang/en")
+    assert "New customer" in staff.get(f"/desk/downline/node/{top.id}").get_data(as_text=True)
+
+
+def test_the_user_form_explains_its_fields_in_german(client, make):
+    # FAB's own catalog lacks these two descriptions; ours adds them.
+    make.user("chefin", "Admin")
+    login(client, "chefin")
+    html = client.get("/users/add").get_data(as_text=True)
+    assert "Das Passwort des Benutzers für die Anmeldung" in html
+    assert "The user's password for authentication" not in html and "The user group on" not in html

@@ -118,3 +118,35 @@ def test_a_team_member_sees_none_of_the_owners_entries_and_the_owner_sees_them(c
     assert owner_only.isdisjoint(_menu_links(page)) and "/my/downline/" in _menu_links(page)
     assert 'data-test="my-open-amount"' not in page and 'data-test="charges-open"' in page
     assert "/my/billing" not in page
+
+
+def test_every_page_title_of_a_record_view_is_translated(app):
+    """FAB makes up "Show Audit Entry" or "Edit Voucher Code" for a view without its own
+    title: English on a German page. Every list/show/add/edit page a view offers has one."""
+    from flask_appbuilder import ModelView
+    from flask_babel.speaklater import LazyString
+
+    made_up = []
+    for view in app.appbuilder.baseviews:
+        if not isinstance(view, ModelView):
+            continue
+        for action in ("list", "show", "add", "edit"):
+            if f"can_{action}" in (view.base_permissions or []) and \
+                    not isinstance(getattr(view, f"{action}_title"), LazyString):
+                made_up.append(f"{type(view).__name__}.{action}_title = {getattr(view, f'{action}_title')!r}")
+    assert made_up == []
+
+
+FINANCE_ACTIONS = ("billing-run", "billing-exports", "bank-statement-link", "make-sepa-file")
+
+
+def test_staff_reads_partner_invoices_without_finance_actions_it_may_not_use(app, client, make):
+    make.user("sachbearbeiter", "Staff")
+    login(client, "sachbearbeiter")
+    html = client.get("/billing/").get_data(as_text=True)
+    assert [a for a in FINANCE_ACTIONS if f'data-test="{a}"' in html] == []
+    assert client.get("/billing/bank-statement").status_code == 403  # what the link led to
+    make.user("buchhaltung", "Finance")
+    finance = login(app.test_client(), "buchhaltung")
+    html = finance.get("/billing/").get_data(as_text=True)
+    assert [a for a in FINANCE_ACTIONS if f'data-test="{a}"' in html] == list(FINANCE_ACTIONS)

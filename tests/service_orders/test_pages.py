@@ -202,7 +202,7 @@ def test_an_expired_offer_is_refused_in_the_portal(app, ctx, shop, night, make):
     assert "Abgelaufen" in page and f"/c/offers/{offer.id}/accept" not in page
     post(customer, f"/c/offers/{offer.id}/accept", "/c/service-orders/")
     text = customer.get("/c/service-orders/").get_data(as_text=True)
-    assert "Dieses Angebot ist am 04.11.26, 22:30 abgelaufen und kann nicht mehr angenommen werden." in text
+    assert "Dieses Angebot ist am 04.11.2026, 22:30 abgelaufen und kann nicht mehr angenommen werden." in text
     assert ctx.scalar(sa.select(sa.func.count()).select_from(ServiceOrder)) == 0
     # Another customer's offer: not found.
     other = signed_in(app, make.address(type=AddressType.customer, last_name="Fremd"))

@@ -301,7 +301,7 @@ def test_a_request_answered_by_an_offer_that_is_accepted_becomes_one_order(ctx, 
     assert [m.body for m in conversation.messages] == [
         "Anfrage zum Auftrag „Paket 1“: Ein Logo in Grün",
         "Individuelles Angebot: Logo, drei Entwürfe — 150,00\xa0€, Lieferung in 5 Tagen "
-        "(gültig bis 06.11.26, 23:30)",
+        "(gültig bis 06.11.2026, 23:30)",
     ]
     assert offer.message_id == conversation.messages[1].id
     ctx.expire_all()
@@ -339,7 +339,7 @@ def test_an_expired_offer_is_refused_at_acceptance_before_any_sweep(ctx, shop):
         so.accept_offer(ctx, shop["new"].id, offer_id, now=NIGHT + timedelta(hours=1))
     assert (refused.value.code, refused.value.message) == (
         "offer_expired",
-        "Dieses Angebot ist am 05.11.26, 00:30 abgelaufen und kann nicht mehr angenommen werden.",
+        "Dieses Angebot ist am 05.11.2026, 00:30 abgelaufen und kann nicht mehr angenommen werden.",
     )
     ctx.rollback()
     assert ctx.scalar(sa.select(sa.func.count()).select_from(ServiceOrder)) == 0

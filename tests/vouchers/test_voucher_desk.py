@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import io
+import re
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
+from flask import current_app
 from openpyxl import load_workbook
 
 from backoffice.extensions import db
-from backoffice.models import Voucher, VoucherCode
+from backoffice.models import Redemption, Voucher, VoucherCode
 from backoffice.services.vouchers import create_partner_code
 from tests.support.http import csrf_token, login
 from tests.support.vouchers import checkout, new_customer_voucher
+
+GERMAN_MONTHS = ("Januar Februar März April Mai Juni Juli August September Oktober November "
+                 "Dezember").split()
 
 
 @pytest.fixture
@@ -78,6 +84,15 @@ def test_staff_sees_redemptions_orders_reports_and_the_pdf(client, make, two_cod
         assert page.status_code == 200, name
         sheet = load_workbook(io.BytesIO(client.get(f"/voucher-reports/{name}/xlsx").data)).active
         assert sheet.max_row == 2, name
+    # The page speaks German: 5,00 € and the month's name; the Excel keeps numbers and 2026-11.
+    def cells(name):
+        return re.findall(r"<td>([^<]*)</td>", client.get(f"/voucher-reports/{name}/").get_data(as_text=True))
+
+    assert cells("per_code") == ["geheimcode", "5 € für Neukunden", "schulz", "1", "5,00\xa0€"]
+    redeemed = db.session.execute(sa.select(Redemption.redeemed_at)).scalar_one().astimezone(
+        ZoneInfo(current_app.config["COMPANY_TIME_ZONE"]))
+    month = f"{GERMAN_MONTHS[redeemed.month - 1]} {redeemed.year}"
+    assert cells("cost_per_month") == [month, "1", "5,00\xa0€"]
     per_code = load_workbook(io.BytesIO(client.get("/voucher-reports/per_code/xlsx").data)).active
     first = list(per_code.iter_rows(values_only=True))[1]
     assert first[:4] == ("geheimcode", "5 € für Neukunden", "schulz", 1)
