@@ -17,9 +17,11 @@ import unicodedata
 from decimal import Decimal
 
 import sqlalchemy as sa
+from flask_appbuilder.fields import QuerySelectField
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
 from flask_babel import format_date, format_decimal
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from wtforms import DateField, DecimalField
 from wtforms.fields.core import UnboundField
@@ -32,6 +34,7 @@ from ..local_values import language, parse_date, parse_decimal
 from ..rules import countries
 
 PICKER_FORMATS = {"de": "dd.mm.yyyy", "en": "yyyy-mm-dd"}
+NO_CHOICE = _l("— none —")
 
 
 def date_text(value: dt.date | None) -> str:
@@ -104,9 +107,13 @@ def rate_choice(value):
 
 
 def localized(form_cls):
-    """The form with its decimal and date fields replaced by the local ones."""
+    """The form with its decimal and date fields replaced by the local ones, and an optional
+    relation's empty choice named (wtforms shows an empty label as its value, `__None`)."""
     for name, value in list(vars(form_cls).items()):
         if not isinstance(value, UnboundField):
+            continue
+        if issubclass(value.field_class, QuerySelectField) and not value.kwargs.get("blank_text"):
+            value.kwargs["blank_text"] = NO_CHOICE
             continue
         kwargs = {k: v for k, v in value.kwargs.items() if k not in ("widget", "format", "places")}
         if issubclass(value.field_class, DecimalField) and value.field_class is not LocalDecimalField:

@@ -173,3 +173,12 @@ def test_the_user_form_explains_its_fields_in_german(client, make):
     html = client.get("/users/add").get_data(as_text=True)
     assert "Das Passwort des Benutzers für die Anmeldung" in html
     assert "The user's password for authentication" not in html and "The user group on" not in html
+
+
+@pytest.mark.parametrize("language,blank", [("de", "— keine Auswahl —"), ("en", "— none —")])
+def test_an_optional_relation_offers_a_named_empty_choice(staff, language, blank):
+    """wtforms shows an empty choice's label as its value: the partner form offered "__None"."""
+    staff.get(f"/lang/{language}")
+    page = staff.get("/partnerview/add").get_data(as_text=True)
+    assert f'<option selected value="__None">{blank}</option>' in page
+    assert ">__None<" not in page
