@@ -55,19 +55,10 @@ class CustomerLinksApi(JsonErrorApi):
                       address_id: {type: integer}
             400:
               description: Not a JSON object
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/Error'}
             404:
               description: No such customer
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/Error'}
             422:
               description: Neither e-mail nor address id given, or address_id is no whole number
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/Error'}
         """
         data = json_object()
         address_id = whole(data, "address_id", required=False)

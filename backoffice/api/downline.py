@@ -137,9 +137,6 @@ class DownlineApi(JsonErrors, BaseApi):
               description: The node and its breadcrumb (just itself)
             404:
               description: No partner linked to this login
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/Error'}
         """
         if root_id is None:
             raise NotFound("no_position", _("Staff have no own position; ask for /node/<id>."))
@@ -176,9 +173,6 @@ class DownlineApi(JsonErrors, BaseApi):
               description: No or invalid token
             404:
               description: Not in the viewer's downline
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/Error'}
         """
         return self._node_response(self._node(pk, root_id), root_id)
 
@@ -212,14 +206,8 @@ class DownlineApi(JsonErrors, BaseApi):
                   schema: {$ref: '#/components/schemas/DownlinePage'}
             400:
               description: Invalid parameter
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/Error'}
             404:
               description: Not in the viewer's downline
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/Error'}
         """
         address = self._node(pk, root_id)
         sort = request.args.get("sort") or "name"
@@ -266,9 +254,6 @@ class DownlineApi(JsonErrors, BaseApi):
                   schema: {$ref: '#/components/schemas/DownlinePage'}
             404:
               description: Not the partner's own address
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/Error'}
         """
         if root_id is not None and pk != root_id:
             raise NotFound("not_found", _("The new-customer navigator shows your own firstline only."))
@@ -300,9 +285,6 @@ class DownlineApi(JsonErrors, BaseApi):
                         items: {$ref: '#/components/schemas/DownlineMember'}
             404:
               description: Not in the viewer's downline
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/Error'}
         """
         address = self._node(pk, root_id)
         query = (request.args.get("q") or "").strip()
@@ -338,9 +320,6 @@ class DownlineApi(JsonErrors, BaseApi):
                       totals: {type: object}
             404:
               description: Not in the viewer's downline
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/Error'}
         """
         result = stats.per_level(db.session, self._node(pk, root_id))
         return self.response(200, levels=result.levels, totals=result.totals)
@@ -370,21 +349,12 @@ class DownlineApi(JsonErrors, BaseApi):
               description: Not staff
             404:
               description: Unknown address (error unknown_address)
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/Error'}
             409:
               description: >-
                 The new sponsor sits in the address's downline or is the address (error cycle),
                 the address is already there (no_change), or a concurrent change (conflict)
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/Error'}
             422:
               description: Missing sponsor (missing_sponsor), reason (reason_required) or fields
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/Error'}
         """
         data = json_object()
         body = Fields(data)

@@ -120,14 +120,8 @@ class ShopApi(JsonErrorApi):
                       sponsor_id: {type: integer, nullable: true}
             409:
               description: E-mail exists; `id` is the existing address
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/Error'}
             422:
               description: Invalid fields
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/Error'}
         """
         data = json_object()
         language.in_language(data.get("language"))
@@ -173,9 +167,6 @@ class ShopApi(JsonErrorApi):
                       message: {type: string}
             429:
               description: Too many checks; retry after `Retry-After` seconds
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/Error'}
         """
         data = json_object()
         customer_id = data.get("customer_id")
@@ -247,16 +238,10 @@ class ShopApi(JsonErrorApi):
                   schema: {$ref: '#/components/schemas/ShopOrder'}
             404:
               description: Unknown customer
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/Error'}
             409:
               description: >-
                 Voucher not redeemable (error = reason), or `idempotency_conflict`: this
                 external_order_id was placed with another customer, basket or code
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/Error'}
         """
         data = json_object()
         language.about_customer(data.get("customer_id"))
@@ -294,9 +279,6 @@ class ShopApi(JsonErrorApi):
                   schema: {$ref: '#/components/schemas/ShopOrder'}
             404:
               description: Unknown order
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/Error'}
         """
         language.about_order(pk)
         result = transaction.run(lambda session: orders.cancel_order(session, pk),
@@ -326,9 +308,6 @@ class ShopApi(JsonErrorApi):
                   schema: {type: string, format: binary}
             404:
               description: Unknown order or no such invoice
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/Error'}
         """
         language.about_order(pk)
         order = db.session.get(Order, pk)

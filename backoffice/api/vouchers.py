@@ -75,12 +75,6 @@ class VoucherApi(ModelApi):
           responses:
             201:
               description: The codes created
-            400: {$ref: '#/components/responses/400'}
-            401: {$ref: '#/components/responses/401'}
-            403: {$ref: '#/components/responses/403'}
-            404: {$ref: '#/components/responses/404'}
-            409: {$ref: '#/components/responses/409'}
-            422: {$ref: '#/components/responses/422'}
         """
         voucher = db.session.get(Voucher, pk)
         if voucher is None:
