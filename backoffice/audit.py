@@ -1,7 +1,8 @@
 """Audit trail recording, hooked into the session so that no code path can forget it.
 
 Tracked: an address's sponsor and type, a partner's payment profile, whether its public
-profile is published. Whatever changes
+profile is published, whether staff hid a review of the partner (a direct request's or a
+job's; on the partner's address, with the reason for hiding). Whatever changes
 them (Desk form, REST API, CLI, import, shop order) gets an `AuditEntry` in the same
 transaction. The actor is the logged-in user, or what `acting_as()` names for batch work.
 """
@@ -16,13 +17,15 @@ from flask import g, has_request_context
 from sqlalchemy import event, insert, inspect
 from sqlalchemy.orm import Session
 
-from .models import Address, AuditEntry, Partner, PartnerProfile
+from .models import Address, AuditEntry, JobReview, Partner, PartnerProfile, Review
 from .security import logged_in_user
 
 TRACKED = {
     Address: ("sponsor_id", "type"),
     Partner: ("iban", "bic", "mandate_reference", "mandate_date"),
     PartnerProfile: ("published",),
+    Review: ("hidden",),
+    JobReview: ("hidden",),
 }
 
 
@@ -140,6 +143,15 @@ def _before_flush(session: Session, flush_context, instances):
             pending.append((entry, obj, created))
 
 
+def _address_id(session: Session, obj) -> int:
+    """The address whose trail shows the change: a review's is its partner's."""
+    if isinstance(obj, Address):
+        return obj.id
+    if isinstance(obj, Review | JobReview):
+        return session.get(Partner, obj.partner_id).address_id
+    return obj.address_id
+
+
 def _after_flush(session: Session, flush_context):
     """Ids exist only now: complete the entries and write them in this flush's transaction,
     with one INSERT (not as new objects, which would need another flush to be written)."""
@@ -152,7 +164,7 @@ def _after_flush(session: Session, flush_context):
         if created and entry["new_value"] is None:
             continue
         entry["entity_id"] = inspect(obj).mapper.primary_key_from_instance(obj)[0]
-        entry["address_id"] = obj.id if isinstance(obj, Address) else obj.address_id
+        entry["address_id"] = _address_id(session, obj)
         rows.append(entry)
     if rows:
         session.connection().execute(_INSERT_AUDIT, rows)

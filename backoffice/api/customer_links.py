@@ -10,14 +10,13 @@ from __future__ import annotations
 from flask import url_for
 from flask_appbuilder.api import expose
 from flask_appbuilder.security.decorators import protect
-from flask_babel import gettext as _
 
 from .. import transaction
-from ..errors import InvalidInput
 from ..extensions import db
 from ..services import customer_portal
 from .base import JsonErrorApi
 from .errors import json_object
+from .read import whole
 
 
 class CustomerLinksApi(JsonErrorApi):
@@ -56,24 +55,13 @@ class CustomerLinksApi(JsonErrorApi):
                       address_id: {type: integer}
             400:
               description: Not a JSON object
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/Error'}
             404:
               description: No such customer
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/Error'}
             422:
-              description: Neither e-mail nor address id given
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/Error'}
+              description: Neither e-mail nor address id given, or address_id is no whole number
         """
         data = json_object()
-        address_id = data.get("address_id")
-        if address_id is not None and (not isinstance(address_id, int) or isinstance(address_id, bool)):
-            raise InvalidInput("invalid_input", _("address_id must be a whole number."))
+        address_id = whole(data, "address_id", required=False)
         email = data.get("email") if isinstance(data.get("email"), str) else None
         portal_url = url_for("portal.index", _external=True)
         with transaction.unit_of_work(db.session):

@@ -12,7 +12,6 @@ English is asked for); refusals in the one error shape.
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 from urllib.parse import urljoin
 
@@ -23,16 +22,16 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from .. import transaction
-from ..errors import Forbidden, InvalidInput, RuleViolations
+from ..errors import Forbidden, RuleViolations
 from ..extensions import db
 from ..security import NO_PARTNER, current_partner_id
 from ..services import directory, profiles
 from ..services.categories import category_choices, usable_category
 from .base import JsonErrorApi
 from .errors import json_object
+from .read import Fields, whole_arg
 
 MAX_PAGE_SIZE = 50
-_WHOLE = re.compile(r"\d{1,9}", re.ASCII)
 
 MONEY = {"type": "string", "format": "decimal", "pattern": r"^-?\d+(\.\d+)?$", "example": "49.00"}
 NULLABLE_MONEY = {**MONEY, "nullable": True}
@@ -121,21 +120,6 @@ def _locale() -> str:
     return str(get_locale() or "de")
 
 
-def _whole_arg(name: str, default: int | None, low: int, high: int) -> int | None:
-    text = request.args.get(name, "")
-    if text == "":
-        return default
-    if not _WHOLE.fullmatch(text):
-        raise InvalidInput(fields={name: [_("Enter a whole number.")]})
-    value = int(text)
-    if not low <= value <= high:
-        raise InvalidInput(fields={name: [_("Enter a number from %(low)s to %(high)s.", low=low, high=high)]})
-    return value
-
-
-API_AMOUNT = re.compile(r"-?\d+(?:\.\d+)?")
-
-
 class _SpecComponents:
     def add_apispec_components(self, api_spec):
         super().add_apispec_components(api_spec)
@@ -189,10 +173,10 @@ class DirectoryApi(_SpecComponents, JsonErrorApi):
             422:
               description: Unknown postal code or category
         """
-        category_id = _whole_arg("category_id", None, 1, 2**31 - 1)
-        radius = _whole_arg("radius_km", directory.DEFAULT_RADIUS_KM, 1, directory.MAX_SEARCH_RADIUS_KM)
-        page = _whole_arg("page", 1, 1, 2**31 - 1)
-        page_size = _whole_arg("page_size", directory.PAGE_SIZE, 1, MAX_PAGE_SIZE)
+        category_id = whole_arg("category_id")
+        radius = whole_arg("radius_km", directory.DEFAULT_RADIUS_KM, 1, directory.MAX_SEARCH_RADIUS_KM)
+        page = whole_arg("page", 1)
+        page_size = whole_arg("page_size", directory.PAGE_SIZE, 1, MAX_PAGE_SIZE)
         if category_id is not None and usable_category(db.session, category_id) is None:
             raise RuleViolations({"category_id": [_("Choose a category from the list.")]})
         result = directory.search(db.session, category_id=category_id,
@@ -271,57 +255,11 @@ def _my_service(service) -> dict:
             "active": service.active, "packages": [_package(p) for p in service.packages]}
 
 
-class _Body:
-    """Reads a JSON service with strict types; every wrong field is reported at once."""
-
-    def __init__(self, data: dict, prefix: str = ""):
-        self.data, self.prefix, self.errors = data, prefix, {}
-
-    def _fail(self, name: str, message: str) -> None:
-        self.errors.setdefault(self.prefix + name, []).append(message)
-
-    def text(self, name: str, required: bool = False) -> str | None:
-        value = self.data.get(name)
-        if value is None:
-            if required:
-                self._fail(name, _("This field is required."))
-            return None
-        if not isinstance(value, str):
-            self._fail(name, _("Send text."))
-            return None
-        return value
-
-    def whole(self, name: str, required: bool = False) -> int | None:
-        value = self.data.get(name)
-        if value is None and not required:
-            return None
-        if not isinstance(value, int) or isinstance(value, bool):
-            self._fail(name, _("Enter a whole number."))
-            return None
-        return value
-
-    def money(self, name: str) -> str | None:
-        """A decimal string with a point ("49.90"); the service checks its value. The Desk reads
-        German amounts too, but a machine's "1.234" means 1.234 and must not become 1234."""
-        value = self.data.get(name)
-        if value is not None and not (isinstance(value, str) and API_AMOUNT.fullmatch(value.strip())):
-            self._fail(name, _("Enter an amount such as 49.90."))
-            return None
-        return value
-
-    def flag(self, name: str, default: bool) -> bool:
-        value = self.data.get(name, default)
-        if not isinstance(value, bool):
-            self._fail(name, _("Send true or false."))
-            return default
-        return value
-
-
 def _service_input(data: dict) -> tuple[dict, list[profiles.PackageInput]]:
-    body = _Body(data)
+    body = Fields(data)
     values = {"category_id": body.whole("category_id", required=True),
               "title": body.text("title", required=True), "description": body.text("description"),
-              "price_from": body.money("price_from"), "active": body.flag("active", True)}
+              "price_from": body.amount("price_from"), "active": body.flag("active", True)}
     packages = []
     raw = data.get("packages", [])
     if not isinstance(raw, list):
@@ -334,12 +272,11 @@ def _service_input(data: dict) -> tuple[dict, list[profiles.PackageInput]]:
         if not isinstance(item, dict):
             body.errors[f"packages-{index}"] = [_("Send a JSON object.")]
             continue
-        row = _Body(item, f"packages-{index}-")
+        row = Fields(item, f"packages-{index}-")
         packages.append(profiles.PackageInput(row.text("name", required=True), row.text("description"),
-                                              row.money("price"), row.whole("delivery_days", required=True)))
+                                              row.amount("price"), row.whole("delivery_days", required=True)))
         body.errors.update(row.errors)
-    if body.errors:
-        raise RuleViolations(body.errors)
+    body.check()
     return values, packages
 
 

@@ -25,11 +25,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from downline import moves, navigator, new_customers, stats, visibility
 
 from .. import transaction
-from ..errors import Conflict, InvalidInput, NotFound, RuleViolations
+from ..errors import Conflict, InvalidInput, NotFound
 from ..extensions import db
 from ..models import AddressType
 from ..security import current_partner_address_id
 from .errors import JsonErrors, json_object
+from .read import Fields, whole_arg
 
 MEMBER_SCHEMA = {
     "type": "object",
@@ -90,13 +91,8 @@ def _member(address, fields: list[str], scope: str | None, base_depth: int) -> d
     return data
 
 
-def _int_arg(name: str, default: int | None = None, minimum: int = 0) -> int | None:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
-    if not raw.isdigit() or not minimum <= int(raw) <= 10_000_000:  # beyond: a database overflow
-        raise InvalidInput("invalid_parameter", _("%(name)s must be a whole number.", name=name))
-    return int(raw)
+# Pages and page sizes up to this: beyond, an offset overflows the database's integers.
+MAX_PAGING = 10_000_000
 
 
 class DownlineApi(JsonErrors, BaseApi):
@@ -141,9 +137,6 @@ class DownlineApi(JsonErrors, BaseApi):
               description: The node and its breadcrumb (just itself)
             404:
               description: No partner linked to this login
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/Error'}
         """
         if root_id is None:
             raise NotFound("no_position", _("Staff have no own position; ask for /node/<id>."))
@@ -180,9 +173,6 @@ class DownlineApi(JsonErrors, BaseApi):
               description: No or invalid token
             404:
               description: Not in the viewer's downline
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/Error'}
         """
         return self._node_response(self._node(pk, root_id), root_id)
 
@@ -216,14 +206,8 @@ class DownlineApi(JsonErrors, BaseApi):
                   schema: {$ref: '#/components/schemas/DownlinePage'}
             400:
               description: Invalid parameter
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/Error'}
             404:
               description: Not in the viewer's downline
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/Error'}
         """
         address = self._node(pk, root_id)
         sort = request.args.get("sort") or "name"
@@ -233,8 +217,8 @@ class DownlineApi(JsonErrors, BaseApi):
         if type_ is not None and type_ not in AddressType.__members__:
             raise InvalidInput("invalid_parameter", _("Unknown address type %(name)s.", name=type_))
         page = navigator.firstline(
-            db.session, address, page=_int_arg("page", 0),
-            page_size=_int_arg("page_size", navigator.PAGE_SIZE, minimum=1), sort=sort,
+            db.session, address, page=whole_arg("page", 0, 0, MAX_PAGING),
+            page_size=whole_arg("page_size", navigator.PAGE_SIZE, 1, MAX_PAGING), sort=sort,
             desc=request.args.get("desc", "").lower() in ("1", "true"), type_=type_,
             name=request.args.get("name") or None)
         scope = visibility.member_scope(address.id, root_id)
@@ -270,14 +254,11 @@ class DownlineApi(JsonErrors, BaseApi):
                   schema: {$ref: '#/components/schemas/DownlinePage'}
             404:
               description: Not the partner's own address
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/Error'}
         """
         if root_id is not None and pk != root_id:
             raise NotFound("not_found", _("The new-customer navigator shows your own firstline only."))
         address = self._node(pk, root_id)
-        page, fields = new_customers.page(db.session, address, page=_int_arg("page", 0),
+        page, fields = new_customers.page(db.session, address, page=whole_arg("page", 0, 0, MAX_PAGING),
                                           name=request.args.get("name") or None, staff=root_id is None)
         return self._page(address, root_id, page, None if root_id is None else "new_customers", fields)
 
@@ -304,9 +285,6 @@ class DownlineApi(JsonErrors, BaseApi):
                         items: {$ref: '#/components/schemas/DownlineMember'}
             404:
               description: Not in the viewer's downline
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/Error'}
         """
         address = self._node(pk, root_id)
         query = (request.args.get("q") or "").strip()
@@ -342,9 +320,6 @@ class DownlineApi(JsonErrors, BaseApi):
                       totals: {type: object}
             404:
               description: Not in the viewer's downline
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/Error'}
         """
         result = stats.per_level(db.session, self._node(pk, root_id))
         return self.response(200, levels=result.levels, totals=result.totals)
@@ -374,29 +349,18 @@ class DownlineApi(JsonErrors, BaseApi):
               description: Not staff
             404:
               description: Unknown address (error unknown_address)
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/Error'}
             409:
               description: >-
                 The new sponsor sits in the address's downline or is the address (error cycle),
                 the address is already there (no_change), or a concurrent change (conflict)
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/Error'}
             422:
               description: Missing sponsor (missing_sponsor), reason (reason_required) or fields
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/Error'}
         """
         data = json_object()
-        ids = [data.get("address_id"), data.get("new_sponsor_id")]
-        if not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
-            raise RuleViolations({name: [_("Give an address number.")] for name, value
-                                  in zip(("address_id", "new_sponsor_id"), ids, strict=True)
-                                  if not isinstance(value, int) or isinstance(value, bool)},
-                                 message=_("address_id and new_sponsor_id must be address numbers."))
+        body = Fields(data)
+        ids = [body.whole(name, required=True, message=_("Give an address number."))
+               for name in ("address_id", "new_sponsor_id")]
+        body.check(_("address_id and new_sponsor_id must be address numbers."))
         reason = str(data.get("reason") or "")
         try:
             result = transaction.run(lambda session: moves.move(session, ids[0], ids[1], reason), retries=2)

@@ -68,17 +68,10 @@ class ImportApi(JsonErrorApi):
           responses:
             200: {description: The report; the file was clean (and imported unless dry_run)}
             202: {description: Large file; the import runs as a task, see the status URL}
-            400: {$ref: '#/components/responses/400'}
-            401: {$ref: '#/components/responses/401'}
-            403: {$ref: '#/components/responses/403'}
-            404: {$ref: '#/components/responses/404'}
             422:
               description: >-
                 The file has errors (`error` invalid_rows, the row-level report in `errors`);
                 nothing written
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/Error'}
         """
         if kind not in KINDS:
             raise NotFound("unknown_kind", _("Unknown import kind; known: %(kinds)s.",
@@ -123,9 +116,6 @@ class ImportApi(JsonErrorApi):
             schema: {type: integer}
           responses:
             200: {description: Status, counts and the first errors}
-            401: {$ref: '#/components/responses/401'}
-            403: {$ref: '#/components/responses/403'}
-            404: {$ref: '#/components/responses/404'}
         """
         record = db.session.get(ImportRun, pk)
         if record is None:

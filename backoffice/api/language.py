@@ -14,10 +14,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..extensions import db
 from ..models import Address, Language, Order
+from .read import is_whole
 
 
 def about_customer(customer_id) -> None:
-    if isinstance(customer_id, int) and not isinstance(customer_id, bool):
+    if is_whole(customer_id):
         g.language_of = (Address, customer_id)
 
 

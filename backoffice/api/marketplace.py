@@ -7,14 +7,13 @@ from __future__ import annotations
 from flask import url_for
 from flask_appbuilder.api import expose
 from flask_appbuilder.security.decorators import protect
-from flask_babel import gettext as _
 
 from .. import transaction
-from ..errors import InvalidInput
 from ..extensions import db
 from ..services import marketplace
 from .base import JsonErrorApi
 from .errors import json_object
+from .read import whole
 
 
 class MarketplaceApi(JsonErrorApi):
@@ -64,15 +63,8 @@ class MarketplaceApi(JsonErrorApi):
               description: Invalid fields
         """
         data = json_object()
-        category_id = data.get("category_id")
-        customer_id = data.get("customer_id")
-        if not isinstance(category_id, int) or isinstance(category_id, bool):
-            raise InvalidInput(
-                "invalid_fields",
-                _("category_id must be a number."),
-                status=422,
-                fields={"category_id": [_("category_id must be a number.")]},
-            )
+        category_id = whole(data, "category_id")
+        customer_id = whole(data, "customer_id", required=False)
         created = transaction.run(
             lambda session: (
                 marketplace.submit_request(
@@ -85,9 +77,7 @@ class MarketplaceApi(JsonErrorApi):
                     email=str(data.get("email") or ""),
                     phone=str(data.get("phone") or ""),
                     language=str(data.get("language") or "de"),
-                    address_id=customer_id
-                    if isinstance(customer_id, int) and not isinstance(customer_id, bool)
-                    else None,
+                    address_id=customer_id,
                     confirm_url=url_for("portal.confirm_request", token="-", _external=True)[:-1],
                 ).id
             )
@@ -168,14 +158,7 @@ class MarketplaceApi(JsonErrorApi):
             409:
               description: Not confirmed, partner limit reached, or the partner's budget is used up
         """
-        partner_id = json_object().get("partner_id")
-        if not isinstance(partner_id, int) or isinstance(partner_id, bool):
-            raise InvalidInput(
-                "invalid_fields",
-                _("partner_id must be a number."),
-                status=422,
-                fields={"partner_id": [_("partner_id must be a number.")]},
-            )
+        partner_id = whole(json_object(), "partner_id")
         sent = transaction.run(
             lambda session: marketplace.send_direct_request(session, pk, partner_id), retries=2
         )

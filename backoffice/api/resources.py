@@ -59,9 +59,6 @@ class AddressApi(RulesApi):
           - {in: path, name: pk, required: true, schema: {type: integer}}
           responses:
             200: {description: "The data as JSON", content: {application/json: {schema: {type: object}}}}
-            401: {$ref: '#/components/responses/401'}
-            403: {$ref: '#/components/responses/403'}
-            404: {$ref: '#/components/responses/404'}
         """
         body = privacy.as_json(privacy.personal_data(db.session, pk))
         transaction.discard()
@@ -83,10 +80,6 @@ class AddressApi(RulesApi):
                 schema: {type: object, required: [reason], properties: {reason: {type: string}}}
           responses:
             200: {description: "Erased", content: {application/json: {schema: {type: object}}}}
-            401: {$ref: '#/components/responses/401'}
-            403: {$ref: '#/components/responses/403'}
-            404: {$ref: '#/components/responses/404'}
-            422: {$ref: '#/components/responses/422'}
         """
         body = request.get_json(silent=True)
         reason = body.get("reason") if isinstance(body, dict) else None

@@ -4,26 +4,15 @@ customer portal's pages; errors in the one JSON shape."""
 
 from __future__ import annotations
 
-from flask import request
 from flask_appbuilder.api import expose
 from flask_appbuilder.security.decorators import protect
-from flask_babel import gettext as _
 
 from .. import transaction
-from ..errors import InvalidInput
 from ..extensions import db
-from ..local_values import parse_date
 from ..services import service_orders as so
 from .base import JsonErrorApi
 from .errors import json_object
-
-
-def _whole_number(data: dict, name: str) -> int:
-    value = data.get(name)
-    if not isinstance(value, int) or isinstance(value, bool):
-        message = _("%(name)s must be a number.", name=name)
-        raise InvalidInput("invalid_fields", message, status=422, fields={name: [message]})
-    return value
+from .read import date, whole, whole_arg
 
 
 def _order_json(order) -> dict:
@@ -80,10 +69,7 @@ class ServiceOrdersApi(JsonErrorApi):
             400:
               description: A parameter is no number
         """
-        package_id = request.args.get("package_id", type=int)
-        customer_id = request.args.get("customer_id", type=int)
-        if package_id is None or ("customer_id" in request.args and customer_id is None):
-            raise InvalidInput("invalid_parameter", _("package_id and customer_id must be numbers."))
+        package_id, customer_id = whole_arg("package_id", required=True), whole_arg("customer_id")
         direct = so.may_order_now(db.session, customer_id, package_id)
         transaction.discard()
         return self.response(200, direct=direct)
@@ -126,7 +112,7 @@ class ServiceOrdersApi(JsonErrorApi):
               description: Invalid fields
         """
         data = json_object()
-        customer_id, package_id = _whole_number(data, "customer_id"), _whole_number(data, "package_id")
+        customer_id, package_id = whole(data, "customer_id"), whole(data, "package_id")
 
         def work(session):
             so.check_customer(session, customer_id)
@@ -173,12 +159,8 @@ class ServiceOrdersApi(JsonErrorApi):
               description: Invalid fields
         """
         data = json_object()
-        customer_id, package_id = _whole_number(data, "customer_id"), _whole_number(data, "package_id")
-        wished = data.get("wished_start")
-        wished_start = parse_date(wished) if isinstance(wished, str) and wished else None
-        if wished not in (None, "") and wished_start is None:
-            message = _("Write the date as 31.12.2026.")
-            raise InvalidInput("invalid_fields", message, status=422, fields={"wished_start": [message]})
+        customer_id, package_id = whole(data, "customer_id"), whole(data, "package_id")
+        wished_start = date(data, "wished_start")
         needs = data.get("needs")
 
         def work(session):
@@ -242,7 +224,7 @@ class ServiceOrdersApi(JsonErrorApi):
             422:
               description: The offer expired, was withdrawn or declined
         """
-        customer_id = _whole_number(json_object(), "customer_id")
+        customer_id = whole(json_object(), "customer_id")
         accepted = transaction.run(lambda session: so.accept_offer(session, customer_id, pk), retries=2)
         body = _order_json(so.order_of(db.session, accepted.order_id, customer_id=customer_id))
         transaction.discard()
@@ -274,9 +256,7 @@ class ServiceOrdersApi(JsonErrorApi):
             404:
               description: No such order of this customer
         """
-        customer_id = request.args.get("customer_id", type=int)
-        if "customer_id" in request.args and customer_id is None:
-            raise InvalidInput("invalid_parameter", _("customer_id must be a number."))
+        customer_id = whole_arg("customer_id")
         body = _order_json(so.order_for_shop(db.session, pk, customer_id))
         transaction.discard()
         return self.response(200, **body)

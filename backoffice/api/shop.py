@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 
 from .. import transaction
 from ..downloads import pdf_response
-from ..errors import DomainError, NotFound, RuleViolations, TooManyRequests
+from ..errors import NotFound, RuleViolations, TooManyRequests
 from ..extensions import db
 from ..models import Address, Invoice, InvoiceKind, Order
 from ..security import logged_in_user
@@ -26,6 +26,7 @@ from ..services.vouchers import basket, check
 from . import language
 from .base import JsonErrorApi
 from .errors import json_object
+from .read import is_whole, whole
 
 LINES_SCHEMA = {"type": "array", "items": {"type": "object", "required": ["article_no", "quantity"],
                                            "properties": {"article_no": {"type": "string"},
@@ -119,14 +120,8 @@ class ShopApi(JsonErrorApi):
                       sponsor_id: {type: integer, nullable: true}
             409:
               description: E-mail exists; `id` is the existing address
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/Error'}
             422:
               description: Invalid fields
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/Error'}
         """
         data = json_object()
         language.in_language(data.get("language"))
@@ -172,9 +167,6 @@ class ShopApi(JsonErrorApi):
                       message: {type: string}
             429:
               description: Too many checks; retry after `Retry-After` seconds
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/Error'}
         """
         data = json_object()
         customer_id = data.get("customer_id")
@@ -182,7 +174,7 @@ class ShopApi(JsonErrorApi):
         self._throttle(customer_id)
         customer = None
         if customer_id is not None:
-            customer = db.session.get(Address, customer_id) if isinstance(customer_id, int) else None
+            customer = db.session.get(Address, customer_id) if is_whole(customer_id) else None
             if customer is None:
                 raise NotFound("unknown_customer", _("There is no customer with this id."))
         lines = basket(db.session, data.get("lines") or [])
@@ -246,23 +238,14 @@ class ShopApi(JsonErrorApi):
                   schema: {$ref: '#/components/schemas/ShopOrder'}
             404:
               description: Unknown customer
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/Error'}
             409:
               description: >-
                 Voucher not redeemable (error = reason), or `idempotency_conflict`: this
                 external_order_id was placed with another customer, basket or code
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/Error'}
         """
         data = json_object()
-        customer_id = data.get("customer_id")
-        language.about_customer(customer_id)
-        if not isinstance(customer_id, int) or isinstance(customer_id, bool):
-            message = _("customer_id must be a number.")
-            raise DomainError("invalid_customer_id", message, fields={"customer_id": [message]})
+        language.about_customer(data.get("customer_id"))
+        customer_id = whole(data, "customer_id", code="invalid_customer_id")
         code = data.get("voucher_code")
         external_id = data.get("external_order_id")
         lines, code = data.get("lines") or [], str(code) if code else None
@@ -296,9 +279,6 @@ class ShopApi(JsonErrorApi):
                   schema: {$ref: '#/components/schemas/ShopOrder'}
             404:
               description: Unknown order
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/Error'}
         """
         language.about_order(pk)
         result = transaction.run(lambda session: orders.cancel_order(session, pk),
@@ -328,9 +308,6 @@ class ShopApi(JsonErrorApi):
                   schema: {type: string, format: binary}
             404:
               description: Unknown order or no such invoice
-              content:
-                application/json:
-                  schema: {$ref: '#/components/schemas/Error'}
         """
         language.about_order(pk)
         order = db.session.get(Order, pk)

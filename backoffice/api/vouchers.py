@@ -15,6 +15,7 @@ from ..services.voucher_rules import check_voucher_record
 from ..services.vouchers import add_code, generate_codes
 from .base import ModelApi
 from .errors import json_object
+from .read import is_whole
 
 VOUCHER_API_FIELDS = ["name", "kind", "amount", "vat_mode", "fixed_vat_rate", "new_customers_only",
                       "min_order_value", "valid_from", "valid_until", "valid_on", "window_weekdays",
@@ -74,12 +75,6 @@ class VoucherApi(ModelApi):
           responses:
             201:
               description: The codes created
-            400: {$ref: '#/components/responses/400'}
-            401: {$ref: '#/components/responses/401'}
-            403: {$ref: '#/components/responses/403'}
-            404: {$ref: '#/components/responses/404'}
-            409: {$ref: '#/components/responses/409'}
-            422: {$ref: '#/components/responses/422'}
         """
         voucher = db.session.get(Voucher, pk)
         if voucher is None:
@@ -90,7 +85,7 @@ class VoucherApi(ModelApi):
             if data.get("pattern"):
                 count = data.get("count")
                 return generate_codes(session, voucher, str(data["pattern"]),
-                                      count if isinstance(count, int) else 0)
+                                      count if is_whole(count) else 0)
             return [add_code(session, voucher, str(data.get("code") or ""))]
 
         codes = transaction.run(create)

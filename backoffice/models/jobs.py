@@ -12,6 +12,7 @@ from __future__ import annotations
 from flask_appbuilder import Model
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     Column,
     Float,
@@ -21,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import relationship
@@ -239,3 +241,6 @@ class JobReview(Model):
     text = Column(Text, nullable=True)
     author_name = Column(String(200), nullable=False)
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    # Staff hide a review with a reason: it leaves the profile and the rating.
+    hidden = Column(Boolean, nullable=False, default=False, server_default=false())
+    hidden_reason = Column(Text, nullable=True)

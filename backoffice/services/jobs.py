@@ -439,9 +439,10 @@ def _refuse(assignment: JobAssignment, to: JobStatus):
     )
 
 
-def _move(
+def _apply(
     session,
     assignment: JobAssignment,
+    before: JobStatus,
     to: JobStatus,
     actor: Actor,
     now: datetime,
@@ -449,11 +450,9 @@ def _move(
     user_id: int | None = None,
     reason: str | None = None,
     **values,
-) -> None:
-    """One status change: refused unless `ALLOWED`; guarded against a concurrent change."""
-    before = assignment.status
-    if to not in ALLOWED[before]:
-        _refuse(assignment, to)
+) -> bool:
+    """The guarded UPDATE of one status change (`… WHERE status = before`) and its
+    transition row; False, with nothing written, where a concurrent change came first."""
     done = session.execute(
         update(JobAssignment)
         .where(JobAssignment.id == assignment.id, JobAssignment.status == before)
@@ -461,8 +460,7 @@ def _move(
         .execution_options(synchronize_session=False)
     )
     if done.rowcount != 1:
-        session.refresh(assignment)
-        raise Conflict("job_changed", _("This job was changed meanwhile; please look again."))
+        return False
     session.add(
         JobTransition(
             assignment_id=assignment.id,
@@ -475,7 +473,17 @@ def _move(
         )
     )
     session.flush()
+    return True
+
+
+def _move(session, assignment: JobAssignment, to: JobStatus, actor: Actor, now: datetime, **values) -> None:
+    """One status change: refused unless `ALLOWED`; a concurrent change refuses it too."""
+    if to not in ALLOWED[assignment.status]:
+        _refuse(assignment, to)
+    moved = _apply(session, assignment, assignment.status, to, actor, now, **values)
     session.refresh(assignment)
+    if not moved:
+        raise Conflict("job_changed", _("This job was changed meanwhile; please look again."))
 
 
 def partner_assignment(session, partner_id: int, assignment_id: int, *, lock: bool = False) -> JobAssignment:
@@ -516,24 +524,8 @@ def open_job(
     assignment = partner_assignment(session, partner_id, assignment_id)
     if assignment.status is S.new and assignment.job.kind is not JobKind.lead:
         now = now or utcnow()
-        done = session.execute(
-            update(JobAssignment)
-            .where(JobAssignment.id == assignment.id, JobAssignment.status == S.new)
-            .values(status=S.opened, opened_at=now, status_changed_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        if done.rowcount == 1:  # a colleague opening it at the same moment records nothing twice
-            session.add(
-                JobTransition(
-                    assignment_id=assignment.id,
-                    from_status=S.new,
-                    to_status=S.opened,
-                    at=now,
-                    actor=Actor.partner,
-                    user_id=user_id,
-                )
-            )
-            session.flush()
+        # A colleague opening it at the same moment: one of the two records it, the other nothing.
+        _apply(session, assignment, S.new, S.opened, Actor.partner, now, user_id=user_id, opened_at=now)
         session.refresh(assignment)
     return assignment
 

@@ -1278,11 +1278,12 @@ class Rating:
 @functools.cache
 def _ratings_statement():
     """Stars per partner over every review a partner can get: the visible reviews of direct
-    requests and the reviews of expert jobs (completed jobs, and leads the partner asked)."""
+    requests and of expert jobs (completed jobs, and leads the partner asked)."""
     ids = bindparam("ids", expanding=True)
     stars = union_all(
         select(Review.partner_id, Review.stars).where(Review.partner_id.in_(ids), Review.hidden.is_(False)),
-        select(JobReview.partner_id, JobReview.stars).where(JobReview.partner_id.in_(ids)),
+        select(JobReview.partner_id, JobReview.stars).where(JobReview.partner_id.in_(ids),
+                                                            JobReview.hidden.is_(False)),
     ).subquery()
     return select(stars.c.partner_id, func.count(), func.sum(stars.c.stars)).group_by(stars.c.partner_id)
 
@@ -1314,14 +1315,14 @@ class ShownReview:
 
 
 def visible_reviews(session, partner_id: int, limit: int = 20) -> list[ShownReview]:
-    """The newest reviews behind the rating: visible direct-request reviews and job reviews."""
+    """The newest reviews behind the rating: the visible reviews of direct requests and jobs."""
     reviews = union_all(
         select(Review.stars, Review.text, Review.author_name, Review.created_at, Review.answer,
                Review.id.label("id"), literal(0).label("source"))
         .where(Review.partner_id == partner_id, Review.hidden.is_(False)),
         select(JobReview.stars, JobReview.text, JobReview.author_name, JobReview.created_at,
                null().label("answer"), JobReview.id.label("id"), literal(1).label("source"))
-        .where(JobReview.partner_id == partner_id),
+        .where(JobReview.partner_id == partner_id, JobReview.hidden.is_(False)),
     ).subquery()
     rows = session.execute(
         select(reviews).order_by(reviews.c.created_at.desc(), reviews.c.source.desc(), reviews.c.id.desc())

@@ -86,9 +86,10 @@ DATE_FORMATTERS = {
 AUDIT_FIELDS = {"sponsor_id": _l("Sponsor"), "type": _l("Type"), "iban": _l("IBAN"), "bic": _l("BIC"),
                 "mandate_reference": _l("Mandate reference"), "mandate_date": _l("Mandate date"),
                 "published": _l("Published"), "invitation": _l("Invitation"), "member": _l("Team member"),
-                "owner": _l("Owner"), "erasure": _l("Erasure of personal data")}
+                "owner": _l("Owner"), "erasure": _l("Erasure of personal data"), "hidden": _l("Hidden")}
 AUDIT_ENTITIES = {"address": _l("Address"), "partner": _l("Partner"), "team": _l("Team"),
-                  "partner_profile": _l("Public profile")}
+                  "partner_profile": _l("Public profile"), "review": _l("Review"),
+                  "job_review": _l("Job review")}
 AUDIT_FLAGS = {"True": _l("yes"), "False": _l("no")}
 
 

@@ -9,12 +9,14 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from .. import transaction
+from ..datamodel import Interface
 from ..errors import NotFound, RuleViolations
 from ..extensions import db
-from ..models import JobStatus
+from ..models import JobReview, JobStatus
 from ..security import current_partner_id, logged_in_user
 from ..services import jobs
 from .mixins import local_datetime
+from .reviews import ReviewHidingView
 
 PRIORITIES = {1: _l("low"), 2: _l("normal"), 3: _l("high")}
 
@@ -158,3 +160,12 @@ class MyJobsView(BaseView):
             )
         flash(_("The contact was asked for a review."), "success")
         return redirect(url_for(".leads"))
+
+
+class JobReviewView(ReviewHidingView):
+    """Staff hide an expert job's review with a reason (audited), as a direct request's."""
+
+    datamodel = Interface(JobReview)
+    list_title = _l("Job reviews")
+    show_title = _l("Job review")
+    edit_title = _l("Hide or show a job review")

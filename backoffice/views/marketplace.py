@@ -20,7 +20,8 @@ from ..security import current_partner_id, is_partner_owner, logged_in_user
 from ..services import billing_overview, marketplace
 from ..services.vouchers import company_today
 from .localized import date_text, form_amount, form_date
-from .mixins import ExportMixin, label_of, local_datetime, money, yes_no
+from .mixins import ExportMixin, label_of, local_datetime, money
+from .reviews import ReviewHidingView
 
 
 class MyRequestsView(BaseView):
@@ -173,24 +174,10 @@ class LeadChargeView(ExportMixin, ModelView):
     base_order = ("id", "desc")
 
 
-class ReviewView(ModelView):
-    """Staff hide a review with a reason (the change is kept with who and when)."""
+class ReviewView(ReviewHidingView):
+    """Staff hide a direct request's review with a reason (audited)."""
 
     datamodel = Interface(Review)
     list_title = _l("Reviews")
     show_title = _l("Review")
     edit_title = _l("Hide or show a review")
-    base_permissions = ["can_list", "can_show", "can_edit"]
-    label_columns = {"id": _l("No."), "created_at": _l("Created"), "partner_id": _l("Partner"),
-                     "stars": _l("Stars"), "text": _l("Text"), "author_name": _l("Author"),
-                     "hidden": _l("Hidden"), "hidden_reason": _l("Reason for hiding")}
-    list_columns = ["id", "created_at", "partner_id", "stars", "author_name", "hidden"]
-    show_columns = ["created_at", "partner_id", "stars", "text", "author_name", "hidden", "hidden_reason"]
-    edit_columns = ["hidden", "hidden_reason"]
-    formatters_columns = {"created_at": local_datetime, "hidden": yes_no}
-    base_order = ("id", "desc")
-
-    def pre_update(self, item):
-        if item.hidden and not (item.hidden_reason or "").strip():
-            raise InvalidInput("reason_needed", _("Give a reason for hiding the review."),
-                               fields={"hidden_reason": [_("Give a reason for hiding the review.")]})

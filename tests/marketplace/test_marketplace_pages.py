@@ -40,6 +40,15 @@ def token(page) -> str:
     return CSRF_RE.search(page.get_data(as_text=True)).group(1)
 
 
+def audit_of(ctx, entity: str) -> list[tuple]:
+    from backoffice.models import AuditEntry
+
+    ctx.expire_all()
+    entries = sa.select(AuditEntry).where(AuditEntry.entity == entity).order_by(AuditEntry.id)
+    return [(e.entity_id, e.address_id, e.field, e.old_value, e.new_value, e.reason, e.actor_label)
+            for e in ctx.scalars(entries)]
+
+
 def test_a_customer_finds_sends_and_the_partner_follows_up(app, ctx, elektro, market):
     schulz, meier = market
     customer = app.test_client()
@@ -188,6 +197,8 @@ def test_staff_see_requests_and_charges_and_hide_a_review_only_with_a_reason(app
                                                        "hidden_reason": "Beleidigend"})
     ctx.expire_all()
     assert marketplace.visible_reviews(ctx, schulz.id) == []
+    assert audit_of(ctx, "review") == [
+        (review.id, schulz.address_id, "hidden", "False", "True", "Beleidigend", "stefan")]
 
 
 def test_a_partner_contests_a_charge_and_staff_accept_it(app, ctx, make, elektro, market):
@@ -366,3 +377,44 @@ def test_one_rating_counts_direct_request_and_job_reviews_on_the_profile_and_in_
             name="Karla Kunde", email="c@example.org", confirm_url="x")
     ranked = {r.partner_id: r.rating for r in marketplace.rank(ctx, request)}
     assert ranked == {schulz.id: D("3.8000"), meier.id: D("4.0000")}
+
+
+def test_staff_hide_a_job_review_with_a_reason_and_it_leaves_the_profile_and_the_rating(app, ctx, make,
+                                                                                       elektro, market):
+    from backoffice.models import JobReview
+
+    schulz, meier = market
+    reviewed(ctx, elektro, schulz, "a@example.org", 5, "Sehr gut")
+    job_reviewed(ctx, elektro, {schulz.id: 1, meier.id: 4})
+    review = ctx.scalar(sa.select(JobReview).where(JobReview.partner_id == schulz.id))
+    make.user("stefan", "Staff")
+    staff = login(app.test_client(), "stefan")
+    listed = staff.get("/jobreviewview/list/").get_data(as_text=True)
+    assert "Auftragsbewertungen" in listed and "Lea Lampe" in listed
+    form = staff.get(f"/jobreviewview/edit/{review.id}")
+    staff.post(f"/jobreviewview/edit/{review.id}", data={"csrf_token": token(form), "hidden": "y",
+                                                          "hidden_reason": " "})
+    ctx.expire_all()  # the test's session is the request's: what the refused form set is dropped
+    assert ctx.get(JobReview, review.id).hidden is False and audit_of(ctx, "job_review") == []
+    refused = staff.get(f"/jobreviewview/edit/{review.id}").get_data(as_text=True)
+    assert "Geben Sie einen Grund für das Ausblenden der Bewertung an." in refused
+    staff.post(f"/jobreviewview/edit/{review.id}", data={"csrf_token": token(form), "hidden": "y",
+                                                          "hidden_reason": "Kein Auftrag erteilt"})
+    ctx.expire_all()
+    assert (ctx.get(JobReview, review.id).hidden, ctx.get(JobReview, review.id).hidden_reason) == (
+        True, "Kein Auftrag erteilt")
+    rating = marketplace.ratings(ctx, [schulz.id, meier.id])
+    assert (rating[schulz.id].average, rating[schulz.id].count, rating[schulz.id].smoothed) == (
+        D("5.0"), 1, D("4.2500"))  # (4 × 3 + 5) / 4: the hidden 1 star counts no more
+    assert (rating[meier.id].average, rating[meier.id].count) == (D("4.0"), 1)
+    assert [r.text for r in marketplace.visible_reviews(ctx, schulz.id)] == ["Sehr gut"]
+    page = app.test_client().get(f"/directory/partner/{schulz.id}").get_data(as_text=True)
+    assert "Durchschnittlich 5,0 von 5 Sternen (1 Bewertung)" in page and "Auftrag 1" not in page
+    assert audit_of(ctx, "job_review") == [(review.id, schulz.address_id, "hidden", "False", "True",
+                                            "Kein Auftrag erteilt", "stefan")]
+    staff.post(f"/jobreviewview/edit/{review.id}", data={"csrf_token": token(form), "hidden_reason": ""})
+    ctx.expire_all()
+    assert marketplace.ratings(ctx, [schulz.id])[schulz.id].count == 2
+    assert [r.text for r in marketplace.visible_reviews(ctx, schulz.id)] == ["Auftrag 1", "Sehr gut"]
+    assert audit_of(ctx, "job_review")[-1] == (review.id, schulz.address_id, "hidden", "True", "False", None,
+                                               "stefan")

@@ -45,9 +45,10 @@ def _api(v):
     return FORBIDDEN  # the staff's APIs
 
 
-_STAFF = (r"(addressview|articleview|auditentryview|leadchargeview|leadrequestview|neverorderedview|orderview"
-          r"|partnerview|redemptionview|reviewview|vouchercodeview|voucherview|groups|permissions|permissionviews"
-          r"|roles|viewmenus|users|userstatschartview|resetpassword|billing|imports|voucher-reports|desk/[a-z-]+)")
+_STAFF = (r"(addressview|articleview|auditentryview|jobreviewview|leadchargeview|leadrequestview"
+          r"|neverorderedview|orderview|partnerview|redemptionview|reviewview|vouchercodeview|voucherview"
+          r"|groups|permissions|permissionviews|roles|viewmenus|users|userstatschartview|resetpassword"
+          r"|billing|imports|voucher-reports|desk/[a-z-]+)")
 _FAB = r"(my/[a-z]+|[a-z]+view|groups|permissions|permissionviews|roles|viewmenus|users|desk/[a-z-]+)"
 
 UNKNOWN_FAB_NAME = Family("FAB action of an unknown name, FAB download of an unknown file",
