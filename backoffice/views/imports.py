@@ -111,6 +111,7 @@ class ImportsView(BaseView):
         look = preview(record.kind, record.file_path, mapping=record.columns.get("requested")) \
             if Path(record.file_path or "").exists() else {}
         return self.render_template("imports/show.html", run=record, look=look, kinds=KIND_LABELS,
+                                    names=field_names(record.kind),
                                     errors=record.errors[:SHOWN_ERRORS], csrf=generate_csrf(),
                                     when=local_datetime,
                                     running=record.status in (ImportStatus.uploaded, ImportStatus.running),
@@ -163,12 +164,20 @@ class ImportsView(BaseView):
             abort(404)
         header, example = kind_of(kind).template()
         if language() == "de":  # the German header names, which the import reads as well
-            header = [f.aliases[0] if f.aliases else f.name for f in kind_of(kind).fields]
+            header = list(field_names(kind).values())
         name = file_name(f"{_('Template')} {KIND_LABELS[kind]}")
         # A template is no export: its example values (a phone number starting with "+") are
         # written as they are, without the formula guard an import would have to take off.
         return Response(write_csv(header, [example], prepared=True), mimetype=MIMETYPES["csv"], headers={
             "Content-Disposition": f'attachment; filename="{name}.csv"'})
+
+
+def field_names(kind: str) -> dict[str, str]:
+    """Each field of a kind as its template names it in the UI language: German pages and
+    templates say "MwSt", English ones the field's own name (`vat_rate`)."""
+    fields = kind_of(kind).fields if kind in KINDS else []
+    german = language() == "de"
+    return {f.name: f.aliases[0] if german and f.aliases else f.name for f in fields}
 
 
 def _user_names(runs) -> dict[int, str]:

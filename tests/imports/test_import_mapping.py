@@ -92,6 +92,9 @@ def test_desk_maps_the_columns_on_the_check_page(client, make, task_worker):
     assert (checked.status, checked.created) == (ImportStatus.checked, 2)
     page = client.get(f"/imports/{checked.id}").get_data(as_text=True)
     assert "Bürste" in page and 'data-test="import-commit"' in page
+    # The fields are named as the German template names them, not by their internal names.
+    assert "<code>Steuer</code> → MwSt" in page and "<th>MwSt</th>" in page
+    assert '<option value="vat_rate" selected>MwSt</option>' in page and ">vat_rate<" not in page
     assert f'<option value="{checked.id}">' in client.get("/imports/").get_data(as_text=True)
 
 
