@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from .. import transaction
 from ..datamodel import Interface
 from ..extensions import db
+from ..models import Language
 from ..models.mail import MailStatus, OutboxMail
 from ..services import mail as outbox
 from ..tasks.mail import eml_bytes
@@ -25,6 +26,36 @@ OUTBOX_LABELS = {
     "attempts": _l("Attempts"), "next_attempt_at": _l("Next attempt"), "sent_at": _l("Sent at"),
     "last_error": _l("Last error"), "message_id": _l("Message-ID"), "body_text": _l("Text"),
 }
+
+# What each kind of mail is, as staff read it in the outbox (the kind is the template's name).
+MAIL_KINDS = {
+    "conversation_digest": _l("Unread messages (hourly digest)"),
+    "conversation_first_contact": _l("New conversation"),
+    "customer_sign_in": _l("Customer sign-in link"),
+    "debit_returned": _l("Direct debit returned"),
+    "direct_request": _l("Direct request"),
+    "job_lead": _l("New lead"),
+    "job_new": _l("New job"),
+    "job_reminder": _l("Job expires soon"),
+    "job_review": _l("Job review request"),
+    "partner_invoice": _l("Partner invoice"),
+    "request_confirm": _l("Request confirmation"),
+    "review_request": _l("Review request"),
+    "service_order_delivered": _l("Order delivered"),
+    "service_order_in_progress": _l("Order accepted"),
+    "service_order_offer": _l("Custom offer"),
+    "service_order_offer_accepted": _l("Offer accepted"),
+    "service_order_offer_reminder": _l("Offer expires soon"),
+    "service_order_placed": _l("New order"),
+    "service_order_request": _l("Request to order"),
+    "service_order_request_declined": _l("Request to order declined"),
+    "service_order_request_reminder": _l("Request to order expires soon"),
+    "team_invitation": _l("Team invitation"),
+}
+
+
+def mail_kind(kind: str | None) -> str:
+    return str(MAIL_KINDS[kind]) if kind in MAIL_KINDS else (kind or "")
 
 
 SANDBOX = "sandbox; default-src 'none'; style-src 'unsafe-inline'"
@@ -44,7 +75,8 @@ class OutboxView(ModelView):
     order_columns = ["id", "created_at", "recipient", "status", "sent_at"]
     base_order = ("id", "desc")
     show_template = "mail/outbox_show.html"
-    formatters_columns = {"status": label_of(MailStatus), "created_at": local_datetime,
+    formatters_columns = {"status": label_of(MailStatus), "kind": mail_kind, "language": label_of(Language),
+                          "created_at": local_datetime,
                           "sent_at": local_datetime, "next_attempt_at": local_datetime}
 
     def _mail_or_404(self, pk: int) -> OutboxMail:

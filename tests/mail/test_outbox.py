@@ -179,6 +179,7 @@ def test_without_smtp_mails_become_eml_files_that_staff_read_in_the_outbox(app, 
     assert "Invitation to the team of Meier Naturkosmetik" in listing and "lee@example.org" in listing
     page = client.get(f"/desk/outbox/show/{sent.id}").get_data(as_text=True)
     assert "invites you to the team" in page
+    assert "Teameinladung" in page and "team_invitation" not in page  # the kind by its name
     eml = client.get(f"/desk/outbox/eml/{sent.id}")
     assert eml.status_code == 200 and email.message_from_bytes(eml.data)["Message-ID"] == mail.message_id
     html = client.get(f"/desk/outbox/html/{sent.id}")

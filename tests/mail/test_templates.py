@@ -172,3 +172,11 @@ def test_every_html_part_escapes_what_people_wrote_declares_its_language_and_lin
                     assert href, (kind, language, attributes)
                     assert href[1].startswith((LINK, "mailto:kim@example.org")), (kind, language, href[1])
                     assert label.strip(), (kind, language)
+
+
+def test_every_queued_kind_has_a_name_staff_read_in_the_outbox():
+    from backoffice.views.mail import MAIL_KINDS
+
+    kinds, _unread = queued_kinds()
+    assert sorted(kinds - set(MAIL_KINDS)) == [] and sorted(set(MAIL_KINDS) - kinds) == []
+
