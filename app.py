@@ -18,8 +18,10 @@ from backoffice.api import errors as api_errors
 from backoffice.api import language as api_language
 from backoffice.errors import InvalidInput
 from backoffice.extensions import csrf, db, migrate
+from backoffice.local_values import day_text, month_text
 from backoffice.security import SecurityManager
 from backoffice.timezones import viewer_time_zone
+from backoffice.views.localized import date_text
 from backoffice.views.start import StartView
 from config import BASE_DIR, Config
 from downline import counters, tree
@@ -35,6 +37,9 @@ def create_app(overrides: Mapping | None = None) -> Flask:
     app.config.from_object(Config)
     # Empty, not "None", wherever a template prints a missing value.
     app.jinja_env.finalize = lambda value: "" if value is None else value
+    # Days and months in the UI language (`31.12.2027` / `Dec 31, 2027`); `day_input`: as the
+    # date picker of the UI language writes it, for a form field's value.
+    app.jinja_env.filters.update(day=day_text, month=month_text, day_input=date_text)
     if overrides:
         app.config.update(overrides)
     web_security.check_secret_key(app)

@@ -31,6 +31,16 @@ def moment_text(value: dt.datetime | None) -> str:
     return f"{format_date(value, 'medium')}, {format_time(value, 'short')}"
 
 
+def day_text(value: dt.date | None) -> str:
+    """A day as people read it: `31.12.2027` in German, `Dec 31, 2027` in English."""
+    return "" if value is None else format_date(value, "medium")
+
+
+def month_text(value: dt.date | None) -> str:
+    """A month: `Dezember 2027` in German, `December 2027` in English."""
+    return "" if value is None else format_date(value, "MMMM y")
+
+
 def parse_decimal(text: str | None) -> Decimal | None:
     """'1.234,56', '10,00' and '10.00' in either language; None when it is no number."""
     if not text:

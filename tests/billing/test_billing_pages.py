@@ -104,6 +104,11 @@ def test_a_partner_sees_and_exports_its_own_billing_only(app, month):
             '<div class="label">Offener Betrag (1 Rechnung)</div>') in page
     assert 'data-test="my-uninvoiced"><div class="value">9,00 €</div>' in page
     assert "PR-000002" in page and "PR-000001" not in page and "schulz" not in page.lower()
+    assert "<td>November 2026</td>" in page and "<td>17.12.2026</td>" in page  # month, due date
+    client.get("/lang/en")
+    english = flat(client.get("/my/billing/").get_data(as_text=True))
+    assert "<td>November 2026</td>" in english and "<td>Dec 17, 2026</td>" in english
+    client.get("/lang/de")
     own = client.get(f"/my/billing/{month['meier_invoice']}.pdf")
     assert own.status_code == 200 and b"PR-000002" in xml_of(own.data)
     for foreign in (month["schulz_invoice"], month["credit_note"], 999999):
