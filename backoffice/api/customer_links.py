@@ -13,7 +13,7 @@ from flask_appbuilder.security.decorators import protect
 from flask_babel import gettext as _
 
 from .. import transaction
-from ..errors import InvalidInput
+from ..errors import RuleViolations
 from ..extensions import db
 from ..services import customer_portal
 from .base import JsonErrorApi
@@ -65,16 +65,17 @@ class CustomerLinksApi(JsonErrorApi):
                 application/json:
                   schema: {$ref: '#/components/schemas/Error'}
             422:
-              description: Neither e-mail nor address id given
+              description: Neither e-mail nor address id given, or one of the wrong type (fields)
               content:
                 application/json:
                   schema: {$ref: '#/components/schemas/Error'}
         """
-        data = json_object()
+        data = json_object("email")
         address_id = data.get("address_id")
         if address_id is not None and (not isinstance(address_id, int) or isinstance(address_id, bool)):
-            raise InvalidInput("invalid_input", _("address_id must be a whole number."))
-        email = data.get("email") if isinstance(data.get("email"), str) else None
+            message = _("address_id must be a whole number.")
+            raise RuleViolations({"address_id": [message]}, message)
+        email = data.get("email")
         portal_url = url_for("portal.index", _external=True)
         with transaction.unit_of_work(db.session):
             link = customer_portal.shop_link(db.session, portal_url, email=email, address_id=address_id)

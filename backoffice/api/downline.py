@@ -390,7 +390,7 @@ class DownlineApi(JsonErrors, BaseApi):
                 application/json:
                   schema: {$ref: '#/components/schemas/Error'}
         """
-        data = json_object()
+        data = json_object("reason")
         ids = [data.get("address_id"), data.get("new_sponsor_id")]
         if not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
             raise RuleViolations({name: [_("Give an address number.")] for name, value

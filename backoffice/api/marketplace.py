@@ -63,7 +63,8 @@ class MarketplaceApi(JsonErrorApi):
             422:
               description: Invalid fields
         """
-        data = json_object()
+        data = json_object("description", "preferred_dates", "postal_code", "name", "email", "phone",
+                           "language")
         category_id = data.get("category_id")
         customer_id = data.get("customer_id")
         if not isinstance(category_id, int) or isinstance(category_id, bool):

@@ -172,7 +172,7 @@ class ServiceOrdersApi(JsonErrorApi):
             422:
               description: Invalid fields
         """
-        data = json_object()
+        data = json_object("needs", "wished_start")
         customer_id, package_id = _whole_number(data, "customer_id"), _whole_number(data, "package_id")
         wished = data.get("wished_start")
         wished_start = parse_date(wished) if isinstance(wished, str) and wished else None

@@ -176,7 +176,7 @@ class ShopApi(JsonErrorApi):
                 application/json:
                   schema: {$ref: '#/components/schemas/Error'}
         """
-        data = json_object()
+        data = json_object("code")
         customer_id = data.get("customer_id")
         language.about_customer(customer_id)
         self._throttle(customer_id)
@@ -257,7 +257,7 @@ class ShopApi(JsonErrorApi):
                 application/json:
                   schema: {$ref: '#/components/schemas/Error'}
         """
-        data = json_object()
+        data = json_object("external_order_id", "voucher_code")
         customer_id = data.get("customer_id")
         language.about_customer(customer_id)
         if not isinstance(customer_id, int) or isinstance(customer_id, bool):
