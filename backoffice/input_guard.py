@@ -10,6 +10,8 @@ Each class of bad input is refused here once, for every route, instead of in eac
   `psize_…`, `…_id`, and `page`/`page_size` inside the APIs' rison `q=`) and anywhere in a
   JSON body;
 - rison in `q=` that does not parse;
+- a JSON body under `/api/` that does not parse or is no object (every API takes an
+  object): 400 `invalid_json` on every route, before its id or its fields are looked at;
 - FAB list pages asked for absurd page sizes (`psize_<View>=100000`): capped at
   `MAX_PAGE_SIZE`, not refused;
 - bodies over `MAX_CONTENT_LENGTH`, uploads (multipart) over `UPLOAD_MAX_BYTES`: refused
@@ -158,6 +160,9 @@ def _check_body() -> None:
                 raise _bad_characters(name)
     elif request.is_json:
         data = request.get_json(silent=True)
+        if request.path.startswith("/api/") and request.get_data(cache=True).strip() \
+                and not isinstance(data, dict):
+            raise InvalidInput("invalid_json", _("Send a JSON object."))
         if data is not None:
             _walk_json(data)
 

@@ -58,11 +58,11 @@ class CustomerLinksApi(JsonErrorApi):
             404:
               description: No such customer
             422:
-              description: Neither e-mail nor address id given, or address_id is no whole number
+              description: Neither e-mail nor address id given, or one of the wrong type (fields)
         """
-        data = json_object()
+        data = json_object("email")
         address_id = whole(data, "address_id", required=False)
-        email = data.get("email") if isinstance(data.get("email"), str) else None
+        email = data.get("email")
         portal_url = url_for("portal.index", _external=True)
         with transaction.unit_of_work(db.session):
             link = customer_portal.shop_link(db.session, portal_url, email=email, address_id=address_id)

@@ -356,7 +356,7 @@ class DownlineApi(JsonErrors, BaseApi):
             422:
               description: Missing sponsor (missing_sponsor), reason (reason_required) or fields
         """
-        data = json_object()
+        data = json_object("reason")
         body = Fields(data)
         ids = [body.whole(name, required=True, message=_("Give an address number."))
                for name in ("address_id", "new_sponsor_id")]

@@ -62,7 +62,8 @@ class MarketplaceApi(JsonErrorApi):
             422:
               description: Invalid fields
         """
-        data = json_object()
+        data = json_object("description", "preferred_dates", "postal_code", "name", "email", "phone",
+                           "language")
         category_id = whole(data, "category_id")
         customer_id = whole(data, "customer_id", required=False)
         created = transaction.run(

@@ -123,6 +123,16 @@ class Fields:
             return default
         return value
 
+    def date(self, name: str) -> Date | None:
+        """An optional date ("31.12.2026" or "2026-12-31"); absent, null or "" is None."""
+        value = self.data.get(name)
+        if value in (None, ""):
+            return None
+        found = parse_date(value) if isinstance(value, str) else None
+        if found is None:
+            self.fail(name, _("Write the date as 31.12.2026."))
+        return found
+
     def check(self, message=None) -> None:
         """Refuse every noted field at once (422 `invalid_fields`)."""
         if self.errors:

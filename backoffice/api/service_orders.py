@@ -12,7 +12,7 @@ from ..extensions import db
 from ..services import service_orders as so
 from .base import JsonErrorApi
 from .errors import json_object
-from .read import date, whole, whole_arg
+from .read import Fields, whole, whole_arg
 
 
 def _order_json(order) -> dict:
@@ -160,8 +160,9 @@ class ServiceOrdersApi(JsonErrorApi):
         """
         data = json_object()
         customer_id, package_id = whole(data, "customer_id"), whole(data, "package_id")
-        wished_start = date(data, "wished_start")
-        needs = data.get("needs")
+        body = Fields(data)
+        needs, wished_start = body.text("needs"), body.date("wished_start")
+        body.check(next(iter(body.errors.values()))[0] if len(body.errors) == 1 else None)
 
         def work(session):
             so.check_customer(session, customer_id)

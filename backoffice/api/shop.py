@@ -168,7 +168,7 @@ class ShopApi(JsonErrorApi):
             429:
               description: Too many checks; retry after `Retry-After` seconds
         """
-        data = json_object()
+        data = json_object("code")
         customer_id = data.get("customer_id")
         language.about_customer(customer_id)
         self._throttle(customer_id)
@@ -243,7 +243,7 @@ class ShopApi(JsonErrorApi):
                 Voucher not redeemable (error = reason), or `idempotency_conflict`: this
                 external_order_id was placed with another customer, basket or code
         """
-        data = json_object()
+        data = json_object("external_order_id", "voucher_code")
         language.about_customer(data.get("customer_id"))
         customer_id = whole(data, "customer_id", code="invalid_customer_id")
         code = data.get("voucher_code")

@@ -79,7 +79,7 @@ class VoucherApi(ModelApi):
         voucher = db.session.get(Voucher, pk)
         if voucher is None:
             raise NotFound("unknown_voucher", _("There is no voucher with this id."))
-        data = json_object()
+        data = json_object("code", "pattern")
 
         def create(session):
             if data.get("pattern"):

@@ -231,6 +231,14 @@ def submit_request(
         email = normalize_email(str(email or ""))
     except ValueError as exc:
         errors["email"] = [str(exc)]
+    preferred_dates, phone = str(preferred_dates or "").strip(), str(phone or "").strip()
+    # Longer than its column: refused, never cut off.
+    for field, value, limit in (("description", description, 5000), ("name", name, 200),
+                                ("phone", phone, 40), ("preferred_dates", preferred_dates, 200)):
+        if len(value) > limit:
+            errors[field] = [_("At most %(max)s characters.", max=limit)]
+    if language not in mail.LANGUAGES:
+        errors["language"] = [_("Choose de or en.")]
     if errors:
         raise RuleViolations(errors)
     since = now - timedelta(days=1)
@@ -252,14 +260,14 @@ def submit_request(
         )
     request = LeadRequest(
         category_id=category_id,
-        description=description[:5000],
-        preferred_dates=str(preferred_dates or "")[:200] or None,
+        description=description,
+        preferred_dates=preferred_dates or None,
         postal_code=place.postal_code,
         latitude=place.latitude,
         longitude=place.longitude,
-        customer_name=name[:200],
+        customer_name=name,
         email=email,
-        phone=str(phone or "")[:40] or None,
+        phone=phone or None,
         language=mail.language_of(language),
         address_id=address_id,
         status=RequestStatus.unconfirmed,

@@ -239,7 +239,8 @@ def place_order(session, external_order_id: str, customer_id: int, lines: list[d
     or code is a `Conflict` `idempotency_conflict`)."""
     external_order_id = str(external_order_id or "").strip()
     if not external_order_id or len(external_order_id) > 64:
-        raise DomainError("invalid_external_order_id", _("external_order_id needs 1 to 64 characters."))
+        message = _("external_order_id needs 1 to 64 characters.")
+        raise DomainError("invalid_external_order_id", message, fields={"external_order_id": [message]})
     # Lazy: translated only when an audit entry is written (a repeat or refusal writes none).
     reason = lazy_gettext("order %(id)s", id=external_order_id)
     if voucher_code:

@@ -128,6 +128,40 @@ def test_request_form_rules_report_each_field(ctx, elektro):
     assert set(refused.value.fields) == {"description", "postal_code", "name", "email"}
 
 
+REQUEST = {"description": "Drei Steckdosen in der Küche setzen", "postal_code": LEIPZIG,
+           "name": "Karla Kunde", "email": "kunde@example.org", "phone": "0341 1234567",
+           "preferred_dates": "vormittags"}
+
+
+@pytest.mark.parametrize(("field", "limit"), [("description", 5000), ("name", 200), ("phone", 40),
+                                              ("preferred_dates", 200)])
+def test_a_request_text_longer_than_its_column_is_refused_not_cut_off(ctx, elektro, field, limit):
+    with transaction.unit_of_work(ctx):
+        taken = marketplace.submit_request(ctx, category_id=elektro.id,
+                                           **dict(REQUEST, **{field: "x" * limit}), confirm_url="x", now=NOW)
+    assert len(getattr(taken, "customer_name" if field == "name" else field)) == limit
+    with pytest.raises(RuleViolations) as refused, transaction.unit_of_work(ctx):
+        marketplace.submit_request(ctx, category_id=elektro.id,
+                                   **dict(REQUEST, email="zwei@example.org", **{field: "x" * (limit + 1)}),
+                                   confirm_url="x", now=NOW)
+    assert refused.value.fields == {field: [f"Höchstens {limit} Zeichen."]}
+
+
+@pytest.mark.parametrize(("language", "stored"), [("de", "de"), ("en", "en"), ("fr", None), ("", None),
+                                                  ("DE", None)])
+def test_a_request_is_in_german_or_english_and_no_other_language(ctx, elektro, language, stored):
+    if stored is None:
+        with pytest.raises(RuleViolations) as refused, transaction.unit_of_work(ctx):
+            marketplace.submit_request(ctx, category_id=elektro.id, **REQUEST, language=language,
+                                       confirm_url="x", now=NOW)
+        assert refused.value.fields == {"language": ["Wählen Sie de oder en."]}
+        return
+    with transaction.unit_of_work(ctx):
+        taken = marketplace.submit_request(ctx, category_id=elektro.id, **REQUEST, language=language,
+                                           confirm_url="x", now=NOW)
+    assert taken.language == stored
+
+
 def test_bids_keep_their_history_and_respect_the_minimum(ctx, make, elektro, market):
     schulz = market[0]
     with pytest.raises(RuleViolations) as low, transaction.unit_of_work(ctx):

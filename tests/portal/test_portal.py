@@ -121,6 +121,21 @@ def test_the_shop_obtains_a_sign_in_link_for_its_customer(app, client, make, ann
     assert (as_partner.status_code, as_partner.json["error"]) == (403, "forbidden")
 
 
+
+@pytest.mark.parametrize(("body", "fields"), [
+    ({"address_id": "12"}, {"address_id": ["address_id muss eine Zahl sein."]}),
+    ({"address_id": True}, {"address_id": ["address_id muss eine Zahl sein."]}),
+    ({"email": 5}, {"email": ["Senden Sie Text."]}),
+    ({"email": ["anna@example.org"]}, {"email": ["Senden Sie Text."]}),
+])
+def test_a_customer_link_for_a_value_of_the_wrong_type_is_refused_naming_the_field(client, make, anna, body,
+                                                                                  fields):
+    make.user("shop", "Shop")
+    response = client.post("/api/v1/customer_links/", json=body, headers=api_token(client, "shop"))
+    assert response.status_code == 422
+    assert response.json["error"] == "invalid_fields" and response.json["fields"] == fields
+
+
 def test_the_customer_keeps_store_details_and_switches_to_english(app, anna):
     from tests.portal.test_walk import signed_in
 

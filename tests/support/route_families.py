@@ -148,3 +148,77 @@ CUSTOMER_FAMILIES = [
     Family("the customer's own portal pages", r"/c/.*", OK),
     Family("every Desk page: the Desk's sign-in", r"/.*", _desk_login),
 ]
+
+
+# --- What every API write answers to a body with bad values, by route family ---------------
+#
+# The walks of tests/system/test_api_errors.py send, to every operation of the OpenAPI spec
+# that takes a JSON body, a body whose string fields all carry a value of the wrong JSON type
+# ("type": 5, 1.5, ["x"], {"x": 1}, true), a text of 5,000 characters ("long") or, for the
+# fields with a list of values, an unknown value ("enum"). The rest of the body is plausible:
+# ids of records that exist, false for flags. The one contract: a value of the wrong type, a
+# text longer than its column and an unknown choice are 422 `invalid_fields` naming each such
+# field; a family lists where a route's own code or its order of checks says otherwise.
+# Writes are looked up as "METHOD /api/v1/path/{pk}" (the spec's path); the first family
+# whose pattern matches gives, per walk, (status, error code, fields named). CARRIED names
+# every field the walk filled with the bad value (a field of a list's item by its position,
+# "packages-0-price", next to the list's own name); SKIP: the walk sends nothing (free text of
+# any length is taken: a Text column).
+
+CARRIED = "carried"
+SKIP = None
+_REFUSED = (422, "invalid_fields", CARRIED)
+
+
+@dataclass(frozen=True)
+class BodyFamily:
+    name: str
+    pattern: str
+    answers: dict  # walk ("type", "long", "enum") -> (status, error, fields) or SKIP
+    plain: tuple = ()  # (field, value) pairs the walk's body takes instead of its own
+
+
+BODY_FAMILIES = [
+    BodyFamily("FAB's model APIs: marshmallow names every field; a text longer than its column too; "
+               "the profile text is a Text column of any length",
+               r"(POST|PUT) /api/v1/(address|article|partner|voucher|my_profile|my_payment_profile)"
+               r"/(\{pk\})?",
+               {"type": _REFUSED, "enum": _REFUSED,
+                "long": (422, "invalid_fields", lambda carried: carried - {"profile_text"})}),
+    BodyFamily("an address's erasure: the reason is required text, stored in the audit (Text) at any length",
+               r"POST /api/v1/address/\{pk\}/erase", {"type": _REFUSED, "long": SKIP}),
+    BodyFamily("the partner's services: each field, and each field of each package by its position",
+               r"(POST|PUT) /api/v1/my_services/(\{pk\})?",
+               {"type": (422, "invalid_fields", lambda carried: carried - {"packages"}),
+                "long": (422, "invalid_fields", frozenset({"price_from", "packages-0-price"}))}),
+    BodyFamily("a customer link by e-mail or address number (sent without the number: the e-mail "
+               "is looked up only then; an overlong one is no customer's)", r"POST /api/v1/customer_links/",
+               {"type": _REFUSED, "long": (404, "no_customer", frozenset())}, plain=(("address_id", None),)),
+    BodyFamily("a move in the tree: the reason is text, stored in the audit (Text) at any length",
+               r"POST /api/v1/downline/move", {"type": _REFUSED, "long": SKIP}),
+    BodyFamily("a customer's request in the marketplace: its texts checked each (a description of "
+               "up to 5,000 characters is taken)", r"POST /api/v1/marketplace/requests",
+               {"type": _REFUSED, "enum": _REFUSED,
+                "long": (422, "invalid_fields", lambda carried: carried - {"description"})}),
+    BodyFamily("the token login: its schema names the fields (name and password are required, which "
+               "FAB's spec does not say); an overlong name is no known login",
+               r"POST /api/v1/security/login",
+               {"type": _REFUSED, "long": (401, "not_authenticated", frozenset()),
+                "enum": (422, "invalid_fields", frozenset({"provider", "username", "password"}))}),
+    BodyFamily("a customer's request to order a package", r"POST /api/v1/service_orders/requests",
+               {"type": _REFUSED, "long": (422, "invalid_fields", frozenset({"wished_start"}))}),
+    BodyFamily("the shop's registration: every field; an unknown partner subdomain first",
+               r"POST /api/v1/shop/customers",
+               {"type": _REFUSED, "enum": _REFUSED, "long": (422, "unknown_subdomain", frozenset())}),
+    BodyFamily("the shop's order: its texts first; the external order id's length, then the lines",
+               r"POST /api/v1/shop/orders",
+               {"type": (422, "invalid_fields", frozenset({"external_order_id", "voucher_code"})),
+                "long": (422, "invalid_external_order_id", frozenset({"external_order_id"}))}),
+    BodyFamily("the shop's voucher check: the code is text; the basket is read first (an overlong "
+               "article number is an unknown article)",
+               r"POST /api/v1/shop/vouchers/check",
+               {"type": (422, "invalid_fields", frozenset({"code"})),
+                "long": (422, "unknown_article", frozenset())}),
+    BodyFamily("a voucher's codes: one code or a pattern, text", r"POST /api/v1/voucher/\{pk\}/codes",
+               {"type": _REFUSED, "long": (422, "invalid_pattern", frozenset())}),
+]

@@ -2,8 +2,11 @@
 
 The walk takes the routes from the app itself, so an API added later is walked too: without
 a token, with a garbage token, with a valid admin token and an unknown id, and with a
-malformed body. Each answer must be a 4xx whose JSON has a string `error` and `message`
-(and `fields` only as messages per field), with no database text in it.
+body that is no JSON object (400 `invalid_json` on every write). Each answer is in the one
+shape: a string `error` and `message` (and `fields` only as messages per field), with no
+database text in it. The walks of wrong types, overlong texts and unknown choices take the
+operations from the OpenAPI spec and assert the exact answer of each write's route family
+(`BODY_FAMILIES` in tests/support/route_families.py); a write no family covers fails.
 """
 
 from __future__ import annotations
@@ -112,15 +115,25 @@ def test_unknown_ids_answer_404_in_the_one_shape(app, client, admin_headers):
         assert_error_shape(response, method, url, *BODY_CHECKED_FIRST.get((method, rule), (404, None)))
 
 
-@pytest.mark.parametrize("body", ["{not json", "[]", '"text"', '{"id": "a", "email": 5}'])
-def test_malformed_bodies_answer_4xx_in_the_one_shape(app, client, admin_headers, body):
+@pytest.mark.parametrize("body", ["{not json", "[]", '"text"', "5", "null"],
+                         ids=["broken", "list", "string", "number", "null"])
+def test_a_body_that_is_no_json_object_answers_400_invalid_json_on_every_write(app, client, admin_headers,
+                                                                               body):
+    """Every API takes an object: anything else is refused before the route's id or fields are
+    looked at, on every route (an unknown id does not turn it into a 404)."""
+    before = counts(app)
+    walked = 0
     for method, rule in api_routes(app):
-        if method not in ("POST", "PUT") or rule == "/api/v1/security/refresh":
+        if method not in ("POST", "PUT", "PATCH"):
             continue
         url = url_of(rule)
         response = call(client, method, url, data=body, content_type="application/json",
                         headers=admin_headers)
-        assert_error_shape(response, method, url)
+        assert_error_shape(response, method, url, 400, "invalid_json")
+        assert response.json == {"error": "invalid_json", "message": "Senden Sie ein JSON-Objekt."}, url
+        walked += 1
+    assert walked >= 25
+    assert counts(app) == before
 
 
 def test_unknown_routes_and_methods_under_api_answer_json(client, admin_headers):
@@ -178,8 +191,9 @@ def openapi(client, headers) -> dict:
     return client.get("/api/v1/_openapi", headers=headers).json
 
 
-def json_bodies(spec) -> list[tuple[str, str, dict]]:
-    """(method, url, request body schema) of every operation that takes a JSON body."""
+def json_bodies(spec, keep_paths: bool = False) -> list[tuple[str, str, dict]]:
+    """(method, url, request body schema) of every operation that takes a JSON body; with
+    `keep_paths` the spec's path ("/api/v1/address/{pk}") instead of a url."""
     found = []
     for path, operations in spec["paths"].items():
         for method, operation in operations.items():
@@ -187,7 +201,7 @@ def json_bodies(spec) -> list[tuple[str, str, dict]]:
                 .get("application/json", {}).get("schema")
             if schema is None:
                 continue
-            url = re.sub(r"\{[a-z_]+\}", "1", path)
+            url = path if keep_paths else re.sub(r"\{[a-z_]+\}", "1", path)
             found.append((method.upper(), url, resolve(spec, schema)))
     return found
 
@@ -198,16 +212,26 @@ def resolve(spec, schema: dict) -> dict:
     return schema
 
 
+PLAUSIBLE = {"email": "walk@example.org", "postal_code": "10115", "description": "Die Wohnung streichen",
+             "amount": "5.00", "gross_price": "10.00"}
+
+
 def body_with(spec, schema: dict, kind: str, bad) -> dict:
     """A body whose properties of `kind` ("string", "enum", "integer") are all `bad`, the rest
-    plausible."""
+    plausible (required texts filled in, numbers 1, flags false)."""
     body = {}
+    required = set(schema.get("required") or ())
     for name, prop in (schema.get("properties") or {}).items():
         prop = resolve(spec, prop)
+        # A decimal string ("10.00") also takes a JSON number: no wrong type for it.
+        number_for_decimal = (prop.get("format") == "decimal" and isinstance(bad, (int, float))
+                              and not isinstance(bad, bool))
         if kind == "enum" and "enum" in prop:
             body[name] = bad
-        elif prop.get("type") == kind and "enum" not in prop:
+        elif prop.get("type") == kind and "enum" not in prop and not number_for_decimal:
             body[name] = bad
+        elif prop.get("type") == "string" and "enum" not in prop and name in required:
+            body[name] = PLAUSIBLE.get(name, "1.00" if prop.get("format") == "decimal" else "Walk")
         elif prop.get("type") == "array":
             item = resolve(spec, prop.get("items") or {})
             body[name] = [body_with(spec, item, kind, bad) if item.get("properties") else bad]
@@ -258,18 +282,108 @@ def test_nul_bytes_and_lone_surrogates_in_any_body_string_are_refused(app, clien
     assert walk_bodies(app, client, admin_headers, "string", bad, (400, "invalid_characters")) >= 12
 
 
-def test_strings_longer_than_their_column_are_refused(app, client, admin_headers, shop_world):
-    assert walk_bodies(app, client, admin_headers, "string", "x" * 5000) >= 12
+# --- Wrong types, overlong texts, unknown choices: the exact answer per route family -------
+
+@pytest.fixture
+def api_world(make):
+    """Records for every id a write's path or body names, so that each walk reaches the
+    route's own checks of the body (not its 404 for an unknown id)."""
+    from backoffice.extensions import db
+    from backoffice.models import Service, ServicePackage
+    from tests.support.directory import category, published_partner
+    from tests.support.vouchers import permanent_voucher
+
+    article = make.article(article_no="A-1", gross_price=Decimal("10.00"))
+    customer = make.address(email="kundin@example.org")
+    erased = make.address(email="loeschen@example.org")
+    kind = category("Maler", "Painter")
+    anna = published_partner(make, "anna", kind)
+    voucher = permanent_voucher()
+    service_id = db.session.execute(sa.select(Service.id).where(Service.partner_id == anna.id)).scalar_one()
+    package_id = db.session.execute(sa.select(ServicePackage.id)
+                                    .where(ServicePackage.service_id == service_id).limit(1)).scalar_one()
+    paths = {"/api/v1/address/{pk}/erase": erased.id, "/api/v1/address/{pk}": customer.id,
+             "/api/v1/article/{pk}": article.id, "/api/v1/partner/{pk}": anna.id,
+             "/api/v1/voucher/{pk}": voucher.id, "/api/v1/voucher/{pk}/codes": voucher.id,
+             "/api/v1/my_profile/{pk}": anna.id, "/api/v1/my_payment_profile/{pk}": anna.id,
+             "/api/v1/my_services/{pk}": service_id}
+    body_ids = {"category_id": kind.id, "customer_id": customer.id, "address_id": customer.id,
+                "for_customer_id": customer.id, "package_id": package_id, "partner_id": anna.id,
+                "new_sponsor_id": anna.address_id, "user_id": None}
+    return paths, body_ids
+
+
+WHERE_BODY_FAMILIES = "BODY_FAMILIES in tests/support/route_families.py"
+
+
+def walk_families(app, client, admin_headers, api_world, walk: str, kind: str, bad) -> int:
+    """Sends every JSON body of the spec with its `kind` fields set to `bad` and asserts the
+    answer its route family gives for `walk`: status, error code and the fields named."""
+    from tests.support.route_families import BODY_FAMILIES, CARRIED, SKIP
+    from tests.support.walk import family_of
+
+    paths, body_ids = api_world
+    partner_headers = api_token(client, "anna")
+    spec = openapi(client, admin_headers)
+    before = counts(app)
+    walked = 0
+    for method, path, schema in json_bodies(spec, keep_paths=True):
+        body = body_with(spec, schema, kind, bad)
+        if not carries(body, bad):
+            continue
+        family = family_of(BODY_FAMILIES, f"{method} {path}", WHERE_BODY_FAMILIES)
+        if walk not in family.answers:
+            raise AssertionError(f"{method} {path} ({family.name}) takes {kind} fields: say in its family "
+                                 f"what the {walk!r} walk must get")
+        expected = family.answers[walk]
+        if expected is SKIP:
+            continue
+        body.update({name: body_ids[name] for name, value in body.items()
+                     if type(value) is int and value == 1 and name in body_ids})
+        body.update(family.plain)
+        url = path.replace("{pk}", str(paths.get(path, UNKNOWN_ID)))
+        headers = partner_headers if path.startswith("/api/v1/my_") else admin_headers
+        response = call(client, method, url, json=body, headers=headers)
+        status, error, fields = expected
+        # A field of a list's item is named by its position: "packages-0-price".
+        carried = {name for name, value in body.items() if carries(value, bad)} | {
+            f"{name}-{i}-{sub}" for name, value in body.items() if isinstance(value, list)
+            for i, item in enumerate(value) if isinstance(item, dict)
+            for sub, v in item.items() if carries(v, bad)}
+        named = carried if fields == CARRIED else fields(carried) if callable(fields) else fields
+        where = (f"{method} {url} ({family.name}) -> {response.status_code}: "
+                 f"{response.get_data(as_text=True)[:300]}")
+        if status < 400:
+            assert response.status_code == status, where
+        else:
+            assert_error_shape(response, method, url, status, error)
+            assert set(response.json.get("fields") or {}) == set(named), where
+        walked += 1
+    assert counts(app) == before, walk
+    return walked
+
+
+def test_strings_longer_than_their_column_are_refused(app, client, admin_headers, api_world):
+    assert walk_families(app, client, admin_headers, api_world, "long", "string", "x" * 5000) >= 18
 
 
 @pytest.mark.parametrize("bad", [5, 1.5, ["x"], {"x": 1}, True],
                          ids=["int", "float", "list", "object", "bool"])
-def test_wrong_json_types_for_string_fields_are_refused(app, client, admin_headers, shop_world, bad):
-    assert walk_bodies(app, client, admin_headers, "string", bad) >= 12
+def test_wrong_json_types_for_string_fields_are_refused(app, client, admin_headers, api_world, bad):
+    assert walk_families(app, client, admin_headers, api_world, "type", "string", bad) >= 20
 
 
-def test_unknown_enum_values_are_refused(app, client, admin_headers, shop_world):
-    assert walk_bodies(app, client, admin_headers, "enum", "king") >= 4
+def test_unknown_enum_values_are_refused(app, client, admin_headers, api_world):
+    assert walk_families(app, client, admin_headers, api_world, "enum", "enum", "king") >= 6
+
+
+def test_a_route_without_a_body_family_fails_with_instructions():
+    from tests.support.route_families import BODY_FAMILIES
+    from tests.support.walk import family_of
+
+    with pytest.raises(AssertionError, match=r"The route POST /api/v1/new_thing/ belongs to no route family "
+                                             r"of this walk\. Classify it: add a Family"):
+        family_of(BODY_FAMILIES, "POST /api/v1/new_thing/", WHERE_BODY_FAMILIES)
 
 
 @pytest.mark.parametrize("bad", BIG_NUMBERS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import FrozenInstanceError
 from decimal import Decimal as D
 
 import pytest
@@ -99,3 +100,15 @@ def test_vat_of_an_invoices_lines_sums_discount_lines_with_their_sign():
     # A cancellation invoice: every line negative, every sum negative.
     assert vat_of([(rate, -gross) for rate, gross in pairs]) == totals(
         ("19", "-13.34", "-2.53", "-15.87"), ("7", "-3.18", "-0.22", "-3.40"))
+
+
+def test_a_priced_line_and_a_rate_total_cannot_change_once_built():
+    """The check prices the basket and the order writes those very lines and sums: a line or
+    total changed in between would make the invoice disagree with the answer the shop got."""
+    priced = line("19.99", "19")
+    total = RateTotal(D("19"), D("16.80"), D("3.19"), D("19.99"))
+    with pytest.raises(FrozenInstanceError):
+        priced.quantity = 2
+    with pytest.raises(FrozenInstanceError):
+        total.gross = D("0.00")
+    assert (priced.gross, total.gross) == (D("19.99"), D("19.99"))
