@@ -23,6 +23,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import math
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -37,6 +39,7 @@ from sqlalchemy import (
     bindparam,
     case,
     cast,
+    false,
     func,
     literal,
     null,
@@ -82,9 +85,9 @@ from ..models import (
 from ..models.addresses import display_name
 from ..models.types import utcnow
 from ..rules import normalize_email
-from . import conversations, mail, service_orders
+from . import mail, service_orders
 from .billing import Billable, Period, billed_as
-from .directory import _PICTURE, bounding_box, findable_condition, haversine_km
+from .directory import _PICTURE, EARTH_RADIUS_KM, bounding_box, findable_condition, haversine_km
 from .local_days import day_text, local_day
 from .money import cents
 from .profiles import notification_email, notification_email_of
@@ -467,9 +470,11 @@ def _rank_statements():
     """The ranking's one query, built once (the values are bound per request): the bidders
     narrowed to those that may reach the request, each way answered from an index (the
     category's services inside a box of `BOX_KM` around the request, by their copies of the
-    profile's place; the partners with a wider radius; the Germany-wide ones), each with
-    its lead responsiveness and expert-job expiry counts of the window (correlated counts
-    from the covering indexes). Also: the same without the narrowing (for tests)."""
+    profile's place; the partners with a wider radius; the Germany-wide ones), at least the
+    category's minimum bid, not blocked by the customer's account, each with its lead
+    responsiveness and expert-job expiry counts of the window and its reviews' count and
+    stars (correlated counts from the covering indexes). Also: the same without the
+    narrowing (for tests)."""
     category_id = bindparam("category_id")
     since = bindparam("since")
     # count(*), not count(id): the counts come from the covering indexes alone.
@@ -490,12 +495,27 @@ def _rank_statements():
         .where(OrderRequest.partner_id == CategoryBid.partner_id, OrderRequest.created_at >= since)
         .scalar_subquery()
     )
-    with_signals = _bidders().add_columns(
-        order_items.label("order_items"),
-        answered.scalar_subquery().label("leads"),
-        answered.where(DirectRequest.answered_in_time == true()).scalar_subquery().label("leads_in_time"),
-        jobs.scalar_subquery().label("jobs"),
-        jobs.where(JobAssignment.status == JobStatus.expired).scalar_subquery().label("jobs_expired"),
+    # The rating's inputs, as `ratings` reads them: visible direct-request reviews and job reviews.
+    reviews, stars = _rated_columns(CategoryBid.partner_id)
+    blocked = (
+        select(CustomerBlock.partner_id)
+        .where(CustomerBlock.partner_id == CategoryBid.partner_id,
+               CustomerBlock.customer_id == bindparam("customer_id"))
+        .exists()
+    )
+    with_signals = (
+        _bidders(min_bid=Category.min_bid)
+        .join(Category, Category.id == CategoryBid.category_id)
+        .add_columns(
+            order_items.label("order_items"),
+            answered.scalar_subquery().label("leads"),
+            answered.where(DirectRequest.answered_in_time == true()).scalar_subquery().label("leads_in_time"),
+            jobs.scalar_subquery().label("jobs"),
+            jobs.where(JobAssignment.status == JobStatus.expired).scalar_subquery().label("jobs_expired"),
+            reviews.label("reviews"),
+            stars.label("stars"),
+        )
+        .where(~blocked)
     )
     # `= true`, not `IS true`: only an equality is an index condition (PostgreSQL, SQLite).
     offered = and_(Service.category_id == category_id, Service.active == true())
@@ -508,12 +528,22 @@ def _rank_statements():
         select(PartnerProfile.partner_id).where(PartnerProfile.radius_km > BOX_KM),
         select(Service.partner_id).where(offered, Service.germany_wide == true()),
     )
-    return with_signals.where(CategoryBid.partner_id.in_(near)), with_signals
+    return with_signals.where(CategoryBid.partner_id.in_(near), _near_enough()), with_signals
 
 
-def _values(session, request: LeadRequest, now: datetime) -> dict:
-    category = session.get(Category, request.category_id)
-    return dict(_request_values(request, now), min_bid=category.min_bid)
+def _near_enough():
+    """The great-circle distance from the profile's place to the request's (bound as
+    radians `lat_rad`, `lon_rad` and `cos_lat`) within the service radius, or Germany-wide:
+    the distance filter in the query, so the per-bidder counts are read only for bidders
+    that reach the request. A metre of slack for the database's floating point; the exact
+    decision is `haversine_km` in Python."""
+    latitude = func.radians(PartnerProfile.latitude)
+    half_dlat = (latitude - bindparam("lat_rad")) / 2
+    half_dlon = (func.radians(PartnerProfile.longitude) - bindparam("lon_rad")) / 2
+    a = (func.power(func.sin(half_dlat), 2)
+         + bindparam("cos_lat") * func.cos(latitude) * func.power(func.sin(half_dlon), 2))
+    distance = 2 * EARTH_RADIUS_KM * func.asin(func.sqrt(case((a > 1, 1.0), else_=a)))
+    return or_(PartnerProfile.germany_wide == true(), distance <= PartnerProfile.radius_km + 0.001)
 
 
 def _request_values(request, now: datetime) -> dict:
@@ -559,45 +589,69 @@ def rank(
     the request's postal code inside the service area; budget left for one more request;
     not blocked by the customer's partner. The bidders are first narrowed to those near
     enough (`prefilter`; the result is the same without it, only slower), then the exact
-    distance decides. Reads: the one query of `_rank_statements` (bidders and their lead
-    and job counts), then for the candidates their ratings (`ratings`) and service-order
-    metrics (`service_orders.metrics_of`), each one grouped read, never one per partner."""
+    distance decides. Reads: the one query of `_rank_statements` (bidders with their lead,
+    job and review counts), then, for the few candidates with service orders or requests
+    to order, their order metrics (`service_orders.metrics_of`)."""
     now = now or utcnow()
     narrowed, everybody = _rank_statements()
     session.flush()
-    rows = session.connection().execute(narrowed if prefilter else everybody, _values(session, request, now))
-    blocked = conversations.blocking_partners(session, request.address_id)
+    values = dict(_request_values(request, now), customer_id=request.address_id,
+                  lat_rad=math.radians(request.latitude), lon_rad=math.radians(request.longitude),
+                  cos_lat=math.cos(math.radians(request.latitude)))
+    rows = session.connection().execute(narrowed if prefilter else everybody, values).all()
+    lat, lon = request.latitude, request.longitude
     candidates = []
     for row in rows:
-        reach = _reaches(row, request, blocked)
-        if reach is not None:
-            candidates.append((row, *reach))
-    ids = [row.partner_id for row, *_ in candidates]
-    stars = ratings(session, ids)
+        _pid, amount, budget, _name, latitude, longitude, radius, germany_wide, spent, *_counts = row
+        if germany_wide:
+            distance = 0.0
+        elif latitude is None:
+            continue
+        else:
+            distance = haversine_km(latitude, longitude, lat, lon)
+            if distance > radius:
+                continue
+        left = None if budget is None else budget - (spent or 0)
+        if left is not None and left < amount:
+            continue
+        candidates.append((row, distance, left))
     ordered = [row.partner_id for row, *_ in candidates if row.order_items]
-    orders = service_orders.metrics_of(session, ordered, now)
+    orders = service_orders.metrics_of(session, ordered, now) if ordered else {}
     ranked = []
     for row, distance, left in candidates:
-        order = orders.get(row.partner_id, NO_ORDERS)
-        share = responsiveness(int(row.leads_in_time) + order.in_time, int(row.leads) + order.counted)
-        expired = expired_share(int(row.jobs_expired), int(row.jobs))
-        speed = speed_of(order.response_hours)
-        cancelled = cancelled_share(order.cancelled, order.orders)
-        rating = stars[row.partner_id].smoothed
-        quality = quality_of(share, rating, expired, speed, cancelled)
-        ranked.append(
-            (row.amount * quality, _tie_break(request.id, row.partner_id), row, distance, left, share,
-             quality, rating, expired, speed, cancelled)
-        )
-    ranked.sort(key=lambda r: (-r[0], r[1]))
+        (partner_id, amount, _budget, name, *_place, _items, leads, leads_in_time, jobs, jobs_expired,
+         reviews, stars) = row
+        order = orders.get(partner_id, NO_ORDERS)
+        signals = _signals(int(leads_in_time) + order.in_time, int(leads) + order.counted, int(jobs_expired),
+                           int(jobs), int(reviews), int(stars), order.response_hours, order.cancelled,
+                           order.orders)
+        ranked.append((amount * signals[-1], partner_id, name, amount, distance, left, signals))
+    # Equal scores in the order `_tie_break` fixes per request (hashed only where scores tie).
+    ties = Counter(entry[0] for entry in ranked)
+    ranked.sort(key=lambda e: (-e[0], _tie_break(request.id, e[1]) if ties[e[0]] > 1 else ""))
     return [
-        RankedPartner(
-            row.partner_id, row.display_name, row.amount, quality, score.quantize(Decimal("0.0001")),
-            position, round(distance, 1), share, left, rating, expired, speed, cancelled,
-        )
-        for position, (score, _tb, row, distance, left, share, quality, rating, expired, speed, cancelled)
-        in enumerate(ranked, 1)
+        RankedPartner(partner_id, name, amount, quality, score.quantize(SCORE_PLACES), position,
+                      round(distance, 1), share, left, rating, expired, speed, cancelled)
+        for position, (score, partner_id, name, amount, distance, left,
+                       (share, expired, speed, cancelled, rating, quality)) in enumerate(ranked, 1)
     ]
+
+
+SCORE_PLACES = Decimal("0.0001")
+
+
+@functools.lru_cache(maxsize=8192)
+def _signals(responded: int, total: int, jobs_expired: int, jobs: int, reviews: int, stars: int,
+             response_hours: Decimal | None, cancelled: int, orders: int) -> tuple[Decimal, ...]:
+    """(responsiveness, expired share, speed, cancelled share, smoothed rating, quality) of
+    a partner's counts, remembered: many partners have the same counts."""
+    share = responsiveness(responded, total)
+    expired = expired_share(jobs_expired, jobs)
+    speed = speed_of(response_hours)
+    cancelled_part = cancelled_share(cancelled, orders)
+    rating = smoothed_rating(reviews, stars)
+    quality = quality_of(share, rating, expired, speed, cancelled_part)
+    return share, expired, speed, cancelled_part, rating, quality
 
 
 def keep_ranking(request: LeadRequest, ranked: list[RankedPartner], now: datetime) -> None:
@@ -1281,10 +1335,28 @@ def _ratings_statement():
     requests and the reviews of expert jobs (completed jobs, and leads the partner asked)."""
     ids = bindparam("ids", expanding=True)
     stars = union_all(
-        select(Review.partner_id, Review.stars).where(Review.partner_id.in_(ids), Review.hidden.is_(False)),
+        select(Review.partner_id, Review.stars).where(Review.partner_id.in_(ids), Review.hidden == false()),
         select(JobReview.partner_id, JobReview.stars).where(JobReview.partner_id.in_(ids)),
     ).subquery()
     return select(stars.c.partner_id, func.count(), func.sum(stars.c.stars)).group_by(stars.c.partner_id)
+
+
+def _rated_columns(partner_id):
+    """The count and the stars of the reviews of the partner `partner_id` (a column of the
+    outer query), as two correlated expressions over the reviews `_ratings_statement` reads."""
+    visible = (Review.partner_id == partner_id, Review.hidden == false())
+    of_jobs = (JobReview.partner_id == partner_id,)
+    count = (select(func.count()).select_from(Review).where(*visible).scalar_subquery()
+             + select(func.count()).select_from(JobReview).where(*of_jobs).scalar_subquery())
+    stars = (func.coalesce(select(func.sum(Review.stars)).where(*visible).scalar_subquery(), 0)
+             + func.coalesce(select(func.sum(JobReview.stars)).where(*of_jobs).scalar_subquery(), 0))
+    return count, stars
+
+
+@functools.lru_cache(maxsize=4096)
+def smoothed_rating(count: int, total: int) -> Decimal:
+    """The Bayesian rating of `count` reviews with `total` stars: what ranking uses."""
+    return ((PRIOR_STARS * PRIOR_REVIEWS + total) / (PRIOR_REVIEWS + count)).quantize(Decimal("0.0001"))
 
 
 def ratings(session, partner_ids: list[int]) -> dict[int, Rating]:
@@ -1296,9 +1368,8 @@ def ratings(session, partner_ids: list[int]) -> dict[int, Rating]:
             rows[pid] = (int(count), int(total or 0))
     result = {}
     for pid, (count, total) in rows.items():
-        smoothed = (PRIOR_STARS * PRIOR_REVIEWS + total) / (PRIOR_REVIEWS + count)
         average = (Decimal(total) / count).quantize(Decimal("0.1")) if count else None
-        result[pid] = Rating(average, count, smoothed.quantize(Decimal("0.0001")))
+        result[pid] = Rating(average, count, smoothed_rating(count, total))
     return result
 
 
