@@ -88,6 +88,7 @@ from ..rules import normalize_email
 from . import mail, service_orders
 from .billing import Billable, Period, billed_as
 from .directory import _PICTURE, EARTH_RADIUS_KM, bounding_box, findable_condition, haversine_km
+from .driver import DriverStatement
 from .local_days import day_text, local_day
 from .money import cents
 from .profiles import notification_email, notification_email_of
@@ -694,11 +695,30 @@ def _kept_position(request: LeadRequest, partner_id: int, now: datetime) -> tupl
         return None
     if now - request.ranked_at > timedelta(minutes=RANKING_KEPT_MINUTES) or request.ranked_at > now:
         return None
-    kept = json.loads(request.ranking)
-    entry = kept.get("partners", {}).get(str(partner_id))
+    kept, entry = _kept_entry(request.ranking, partner_id)
     if kept.get("version") != RANKING_VERSION or entry is None:
         return None
     return kept, entry
+
+
+def _kept_entry(ranking: str, partner_id: int) -> tuple[dict, list | None]:
+    """(the kept ranking's head: version, matched, first; the partner's entry or None).
+    As `keep_ranking` writes it, the partners come last and an entry is a flat list: the
+    head and the one entry are read without parsing the whole ranking (hundreds of
+    partners); any other text is parsed whole."""
+    marker = ranking.find(',"partners":{')
+    key = f'"{partner_id}":['
+    start = ranking.find(key, marker) if marker > 0 else -1
+    try:
+        head = json.loads(ranking[:marker] + "}") if marker > 0 else None
+        if head is not None and start < 0 and ranking.endswith("}}"):
+            return head, None
+        if head is not None and start > 0:
+            return head, json.loads(ranking[start + len(key) - 1:ranking.index("]", start) + 1])
+    except ValueError:
+        pass
+    kept = json.loads(ranking)
+    return kept, kept.get("partners", {}).get(str(partner_id))
 
 
 @functools.cache
@@ -787,7 +807,6 @@ class Sent:
     repeated: bool = False
 
 
-@functools.cache
 def _reserve_statement(dialect: str, budgeted: bool):
     table = BudgetMonth.__table__
     statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(table).values(
@@ -802,6 +821,10 @@ def _reserve_statement(dialect: str, budgeted: bool):
     ).returning(table.c.partner_id)
 
 
+_RESERVE = DriverStatement(lambda dialect: _reserve_statement(dialect, False))
+_RESERVE_WITHIN_BUDGET = DriverStatement(lambda dialect: _reserve_statement(dialect, True))
+
+
 def _reserve_budget(session, partner_id: int, category_id: int, amount: Decimal,
                     budget: Decimal | None, month: date) -> bool:
     """Add the bid to the month's spending unless that would pass the budget: one upsert
@@ -809,11 +832,10 @@ def _reserve_budget(session, partner_id: int, category_id: int, amount: Decimal,
     budget`; on PostgreSQL the conflict's UPDATE waits for a concurrent send's row and
     tests the guard on its committed value). The caller checked that a month without a
     row has budget for the bid."""
-    conn = session.connection()
-    statement = _reserve_statement(conn.dialect.name, budget is not None)
+    statement = _RESERVE_WITHIN_BUDGET if budget is not None else _RESERVE
     values = {"partner_id": partner_id, "category_id": category_id, "month": month, "amount": amount,
               "budget": budget}
-    return conn.execute(statement, values).first() is not None
+    return statement.first(session.connection(), values) is not None
 
 
 def _position(session, request, row, distance: float, left, now: datetime) -> dict | None:
@@ -883,8 +905,18 @@ def _receipt(request, place: dict, price: Decimal, vat: Decimal, repeat: bool) -
     )
 
 
-_INSERT_DIRECT = DirectRequest.__table__.insert().returning(DirectRequest.__table__.c.id)
-_INSERT_CHARGE = LeadCharge.__table__.insert().returning(LeadCharge.__table__.c.id)
+def _inserting(table, *columns: str):
+    """A driver statement: INSERT of `columns` (each bound by name), RETURNING the id."""
+    return DriverStatement(lambda _dialect: table.insert().values(
+        {name: bindparam(name, type_=table.c[name].type) for name in columns}).returning(table.c.id))
+
+
+_LOCKED, _SENT_TO, _ONE, _EXISTING = (
+    DriverStatement(lambda _dialect, i=i: _send_statements()[i]) for i in range(4)
+)
+_INSERT_DIRECT = _inserting(DirectRequest.__table__, "request_id", "partner_id", "status", "created_at")
+_INSERT_CHARGE = _inserting(LeadCharge.__table__, "direct_request_id", "request_id", "partner_id",
+                            "category_id", "net", "vat_rate", "charged_at", "receipt")
 
 
 def send_direct_request(
@@ -897,9 +929,8 @@ def send_direct_request(
     repeat); the direct request, its charge, the partner's mail (Core INSERTs, no ORM unit
     of work)."""
     now = now or utcnow()
-    locked, sent_to, one, existing = _send_statements()
     conn = session.connection()
-    request = conn.execute(locked, {"request_id": request_id}).first()
+    request = _LOCKED.first(conn, {"request_id": request_id})
     if request is None:
         raise NotFound("unknown_request", _("There is no such request."))
     if request.status != RequestStatus.open:
@@ -907,15 +938,15 @@ def send_direct_request(
     values = dict(_request_values(request, now), partner_id=partner_id, request_id=request_id,
                   email=request.email, customer_id=request.address_id,
                   repeat_since=now - timedelta(days=REPEAT_DAYS))
-    row = conn.execute(one, values).first()
+    row = _ONE.first(conn, values)
     if row is not None:
         count, direct_id = row.sent, row.sent_id
     else:  # the partner matches no more: a repeated send still finds its first
-        sent = conn.execute(sent_to, {"request_id": request_id}).all()
+        sent = _SENT_TO.all(conn, {"request_id": request_id})
         count = len(sent)
         direct_id = next((direct for direct, sent_partner in sent if sent_partner == partner_id), None)
     if direct_id is not None:
-        charge = conn.execute(existing, {"direct_id": direct_id}).first()
+        charge = _EXISTING.first(conn, {"direct_id": direct_id})
         if charge is not None:
             return Sent(direct_id, charge.id, charge.net, repeated=True)
     limit = int(_setting("MARKETPLACE_MAX_PARTNERS_PER_REQUEST", 3))
@@ -935,17 +966,15 @@ def send_direct_request(
         raise Conflict(
             "budget_exhausted", _("This partner takes no more requests in this category this month.")
         )
-    direct_id = conn.execute(
-        _INSERT_DIRECT,
-        {"request_id": request_id, "partner_id": partner_id, "status": DirectStatus.new, "created_at": now},
-    ).scalar_one()
+    direct_id = _INSERT_DIRECT.scalar(conn, {"request_id": request_id, "partner_id": partner_id,
+                                             "status": DirectStatus.new, "created_at": now})
     vat = cents(price * VAT_RATE / 100)
-    charge_id = conn.execute(
-        _INSERT_CHARGE,
+    charge_id = _INSERT_CHARGE.scalar(
+        conn,
         {"direct_request_id": direct_id, "request_id": request_id, "partner_id": partner_id,
          "category_id": request.category_id, "net": price, "vat_rate": VAT_RATE, "charged_at": now,
          "receipt": _receipt(request, place, price, vat, row.repeat)},
-    ).scalar_one()
+    )
     if row.recipient:
         category = row.category_name
         if row.parent_name is not None:
