@@ -430,12 +430,25 @@ def _response_stats(session, partner_ids: list[int], since: datetime) -> dict[in
     return {pid: (int(responded or 0), int(total)) for pid, total, responded in rows}
 
 
-def _bidders(min_bid=None):
+def _bidders(min_bid, *, joins_minimal: bool = False):
     """The category's bidders that may take the request, with their profile's place and
     this month's spending (the distance and the budget are decided in Python). `min_bid`:
-    the category's minimum as an expression (default: bound per request)."""
+    the category's minimum as an expression. `joins_minimal`: the month's spending read
+    per bidder by a subquery instead of an outer join (the ranking's query: every relation
+    in its join tree costs PostgreSQL planning time on each run)."""
     category_id = bindparam("category_id")
-    return (
+    month = bindparam("month")
+    if joins_minimal:
+        spent = (
+            select(BudgetMonth.spent)
+            .where(BudgetMonth.partner_id == CategoryBid.partner_id,
+                   BudgetMonth.category_id == CategoryBid.category_id, BudgetMonth.month == month)
+            .scalar_subquery()
+            .label("spent")
+        )
+    else:
+        spent = BudgetMonth.spent
+    statement = (
         select(
             CategoryBid.partner_id,
             CategoryBid.amount,
@@ -445,24 +458,25 @@ def _bidders(min_bid=None):
             PartnerProfile.longitude,
             PartnerProfile.radius_km,
             PartnerProfile.germany_wide,
-            BudgetMonth.spent,
+            spent,
         )
         .join(PartnerProfile, PartnerProfile.partner_id == CategoryBid.partner_id)
         .join(Partner, Partner.id == CategoryBid.partner_id)
-        .outerjoin(
+    )
+    if not joins_minimal:
+        statement = statement.outerjoin(
             BudgetMonth,
             and_(
                 BudgetMonth.partner_id == CategoryBid.partner_id,
                 BudgetMonth.category_id == CategoryBid.category_id,
-                BudgetMonth.month == bindparam("month"),
+                BudgetMonth.month == month,
             ),
         )
-        .where(
-            CategoryBid.category_id == category_id,
-            CategoryBid.paused.is_(False),
-            CategoryBid.amount >= (bindparam("min_bid") if min_bid is None else min_bid),
-            findable_condition([category_id], for_work=True, today=bindparam("today")),
-        )
+    return statement.where(
+        CategoryBid.category_id == category_id,
+        CategoryBid.paused.is_(False),
+        CategoryBid.amount >= min_bid,
+        findable_condition([category_id], for_work=True, today=bindparam("today")),
     )
 
 
@@ -498,15 +512,12 @@ def _rank_statements():
     )
     # The rating's inputs, as `ratings` reads them: visible direct-request reviews and job reviews.
     reviews, stars = _rated_columns(CategoryBid.partner_id)
-    blocked = (
-        select(CustomerBlock.partner_id)
-        .where(CustomerBlock.partner_id == CategoryBid.partner_id,
-               CustomerBlock.customer_id == bindparam("customer_id"))
-        .exists()
-    )
+    # The minimum, the blocks and the spending as subqueries, not joins: PostgreSQL plans
+    # those apart instead of searching a larger join tree on every run.
+    minimum = select(Category.min_bid).where(Category.id == category_id).scalar_subquery()
+    blocked = select(CustomerBlock.partner_id).where(CustomerBlock.customer_id == bindparam("customer_id"))
     with_signals = (
-        _bidders(min_bid=Category.min_bid)
-        .join(Category, Category.id == CategoryBid.category_id)
+        _bidders(minimum, joins_minimal=True)
         .add_columns(
             order_items.label("order_items"),
             answered.scalar_subquery().label("leads"),
@@ -516,7 +527,7 @@ def _rank_statements():
             reviews.label("reviews"),
             stars.label("stars"),
         )
-        .where(~blocked)
+        .where(CategoryBid.partner_id.not_in(blocked))
     )
     # `= true`, not `IS true`: only an equality is an index condition (PostgreSQL, SQLite).
     offered = and_(Service.category_id == category_id, Service.active == true())
