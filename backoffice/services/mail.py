@@ -36,9 +36,12 @@ from ..errors import InvalidInput
 from ..models import StoredFile
 from ..models.mail import MailAttachment, MailStatus, OutboxMail
 from ..models.types import utcnow
+from .driver import DriverStatement
 
 LANGUAGES = ("de", "en")
-QUEUED_FLAG = "mail_queued"  # session.info: this transaction wrote outbox rows
+# session.info: this transaction wrote outbox rows (the value: the session's `Connection`, on
+# which the after-commit question "does a sender wait?" is asked, or True)
+QUEUED_FLAG = "mail_queued"
 BACKOFF_FIRST_SECONDS = 30
 BACKOFF_MAX_SECONDS = 3600
 
@@ -106,11 +109,21 @@ def queue_mails(session, kind: str, mails: list[tuple[str, str, dict, str | None
     now = utcnow()
     rows = [dict(_outbox_row(kind, recipient, language, context, message_id, now), created_at=now)
             for recipient, language, context, message_id in mails]
-    if rows:
-        # One row as one execute: a list is an executemany (a pipeline on PostgreSQL).
-        session.connection().execute(OutboxMail.__table__.insert(), rows if len(rows) > 1 else rows[0])
-        session.info[QUEUED_FLAG] = True
+    if not rows:
+        return 0
+    connection = session.connection()
+    if len(rows) == 1:  # a single mail (a direct request's): one INSERT on the driver
+        _INSERT_ONE.all(connection, rows[0])
+    else:
+        connection.execute(OutboxMail.__table__.insert(), rows)
+    session.info[QUEUED_FLAG] = connection
     return len(rows)
+
+
+_ROW_COLUMNS = ("message_id", "kind", "recipient", "language", "subject", "body_text", "body_html", "status",
+                "attempts", "next_attempt_at", "created_at")
+_INSERT_ONE = DriverStatement(lambda _dialect: OutboxMail.__table__.insert().values(
+    {name: sa.bindparam(name, type_=OutboxMail.__table__.c[name].type) for name in _ROW_COLUMNS}))
 
 
 def backoff(attempts: int) -> timedelta:

@@ -23,6 +23,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import math
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -37,6 +39,7 @@ from sqlalchemy import (
     bindparam,
     case,
     cast,
+    false,
     func,
     literal,
     null,
@@ -82,9 +85,10 @@ from ..models import (
 from ..models.addresses import display_name
 from ..models.types import utcnow
 from ..rules import normalize_email
-from . import conversations, mail, service_orders
+from . import mail, service_orders
 from .billing import Billable, Period, billed_as
-from .directory import _PICTURE, bounding_box, findable_condition, haversine_km
+from .directory import _PICTURE, EARTH_RADIUS_KM, bounding_box, findable_condition, haversine_km
+from .driver import DriverStatement
 from .local_days import day_text, local_day
 from .money import cents
 from .profiles import notification_email, notification_email_of
@@ -434,12 +438,25 @@ def _response_stats(session, partner_ids: list[int], since: datetime) -> dict[in
     return {pid: (int(responded or 0), int(total)) for pid, total, responded in rows}
 
 
-def _bidders(min_bid=None):
+def _bidders(min_bid, *, joins_minimal: bool = False):
     """The category's bidders that may take the request, with their profile's place and
     this month's spending (the distance and the budget are decided in Python). `min_bid`:
-    the category's minimum as an expression (default: bound per request)."""
+    the category's minimum as an expression. `joins_minimal`: the month's spending read
+    per bidder by a subquery instead of an outer join (the ranking's query: every relation
+    in its join tree costs PostgreSQL planning time on each run)."""
     category_id = bindparam("category_id")
-    return (
+    month = bindparam("month")
+    if joins_minimal:
+        spent = (
+            select(BudgetMonth.spent)
+            .where(BudgetMonth.partner_id == CategoryBid.partner_id,
+                   BudgetMonth.category_id == CategoryBid.category_id, BudgetMonth.month == month)
+            .scalar_subquery()
+            .label("spent")
+        )
+    else:
+        spent = BudgetMonth.spent
+    statement = (
         select(
             CategoryBid.partner_id,
             CategoryBid.amount,
@@ -449,24 +466,25 @@ def _bidders(min_bid=None):
             PartnerProfile.longitude,
             PartnerProfile.radius_km,
             PartnerProfile.germany_wide,
-            BudgetMonth.spent,
+            spent,
         )
         .join(PartnerProfile, PartnerProfile.partner_id == CategoryBid.partner_id)
         .join(Partner, Partner.id == CategoryBid.partner_id)
-        .outerjoin(
+    )
+    if not joins_minimal:
+        statement = statement.outerjoin(
             BudgetMonth,
             and_(
                 BudgetMonth.partner_id == CategoryBid.partner_id,
                 BudgetMonth.category_id == CategoryBid.category_id,
-                BudgetMonth.month == bindparam("month"),
+                BudgetMonth.month == month,
             ),
         )
-        .where(
-            CategoryBid.category_id == category_id,
-            CategoryBid.paused.is_(False),
-            CategoryBid.amount >= (bindparam("min_bid") if min_bid is None else min_bid),
-            findable_condition([category_id], for_work=True, today=bindparam("today")),
-        )
+    return statement.where(
+        CategoryBid.category_id == category_id,
+        CategoryBid.paused.is_(False),
+        CategoryBid.amount >= min_bid,
+        findable_condition([category_id], for_work=True, today=bindparam("today")),
     )
 
 
@@ -475,9 +493,11 @@ def _rank_statements():
     """The ranking's one query, built once (the values are bound per request): the bidders
     narrowed to those that may reach the request, each way answered from an index (the
     category's services inside a box of `BOX_KM` around the request, by their copies of the
-    profile's place; the partners with a wider radius; the Germany-wide ones), each with
-    its lead responsiveness and expert-job expiry counts of the window (correlated counts
-    from the covering indexes). Also: the same without the narrowing (for tests)."""
+    profile's place; the partners with a wider radius; the Germany-wide ones), at least the
+    category's minimum bid, not blocked by the customer's account, each with its lead
+    responsiveness and expert-job expiry counts of the window and its reviews' count and
+    stars (correlated counts from the covering indexes). Also: the same without the
+    narrowing (for tests)."""
     category_id = bindparam("category_id")
     since = bindparam("since")
     # count(*), not count(id): the counts come from the covering indexes alone.
@@ -498,12 +518,24 @@ def _rank_statements():
         .where(OrderRequest.partner_id == CategoryBid.partner_id, OrderRequest.created_at >= since)
         .scalar_subquery()
     )
-    with_signals = _bidders().add_columns(
-        order_items.label("order_items"),
-        answered.scalar_subquery().label("leads"),
-        answered.where(DirectRequest.answered_in_time == true()).scalar_subquery().label("leads_in_time"),
-        jobs.scalar_subquery().label("jobs"),
-        jobs.where(JobAssignment.status == JobStatus.expired).scalar_subquery().label("jobs_expired"),
+    # The rating's inputs, as `ratings` reads them: visible direct-request reviews and job reviews.
+    reviews, stars = _rated_columns(CategoryBid.partner_id)
+    # The minimum, the blocks and the spending as subqueries, not joins: PostgreSQL plans
+    # those apart instead of searching a larger join tree on every run.
+    minimum = select(Category.min_bid).where(Category.id == category_id).scalar_subquery()
+    blocked = select(CustomerBlock.partner_id).where(CustomerBlock.customer_id == bindparam("customer_id"))
+    with_signals = (
+        _bidders(minimum, joins_minimal=True)
+        .add_columns(
+            order_items.label("order_items"),
+            answered.scalar_subquery().label("leads"),
+            answered.where(DirectRequest.answered_in_time == true()).scalar_subquery().label("leads_in_time"),
+            jobs.scalar_subquery().label("jobs"),
+            jobs.where(JobAssignment.status == JobStatus.expired).scalar_subquery().label("jobs_expired"),
+            reviews.label("reviews"),
+            stars.label("stars"),
+        )
+        .where(CategoryBid.partner_id.not_in(blocked))
     )
     # `= true`, not `IS true`: only an equality is an index condition (PostgreSQL, SQLite).
     offered = and_(Service.category_id == category_id, Service.active == true())
@@ -516,12 +548,22 @@ def _rank_statements():
         select(PartnerProfile.partner_id).where(PartnerProfile.radius_km > BOX_KM),
         select(Service.partner_id).where(offered, Service.germany_wide == true()),
     )
-    return with_signals.where(CategoryBid.partner_id.in_(near)), with_signals
+    return with_signals.where(CategoryBid.partner_id.in_(near), _near_enough()), with_signals
 
 
-def _values(session, request: LeadRequest, now: datetime) -> dict:
-    category = session.get(Category, request.category_id)
-    return dict(_request_values(request, now), min_bid=category.min_bid)
+def _near_enough():
+    """The great-circle distance from the profile's place to the request's (bound as
+    radians `lat_rad`, `lon_rad` and `cos_lat`) within the service radius, or Germany-wide:
+    the distance filter in the query, so the per-bidder counts are read only for bidders
+    that reach the request. A metre of slack for the database's floating point; the exact
+    decision is `haversine_km` in Python."""
+    latitude = func.radians(PartnerProfile.latitude)
+    half_dlat = (latitude - bindparam("lat_rad")) / 2
+    half_dlon = (func.radians(PartnerProfile.longitude) - bindparam("lon_rad")) / 2
+    a = (func.power(func.sin(half_dlat), 2)
+         + bindparam("cos_lat") * func.cos(latitude) * func.power(func.sin(half_dlon), 2))
+    distance = 2 * EARTH_RADIUS_KM * func.asin(func.sqrt(case((a > 1, 1.0), else_=a)))
+    return or_(PartnerProfile.germany_wide == true(), distance <= PartnerProfile.radius_km + 0.001)
 
 
 def _request_values(request, now: datetime) -> dict:
@@ -567,45 +609,69 @@ def rank(
     the request's postal code inside the service area; budget left for one more request;
     not blocked by the customer's partner. The bidders are first narrowed to those near
     enough (`prefilter`; the result is the same without it, only slower), then the exact
-    distance decides. Reads: the one query of `_rank_statements` (bidders and their lead
-    and job counts), then for the candidates their ratings (`ratings`) and service-order
-    metrics (`service_orders.metrics_of`), each one grouped read, never one per partner."""
+    distance decides. Reads: the one query of `_rank_statements` (bidders with their lead,
+    job and review counts), then, for the few candidates with service orders or requests
+    to order, their order metrics (`service_orders.metrics_of`)."""
     now = now or utcnow()
     narrowed, everybody = _rank_statements()
     session.flush()
-    rows = session.connection().execute(narrowed if prefilter else everybody, _values(session, request, now))
-    blocked = conversations.blocking_partners(session, request.address_id)
+    values = dict(_request_values(request, now), customer_id=request.address_id,
+                  lat_rad=math.radians(request.latitude), lon_rad=math.radians(request.longitude),
+                  cos_lat=math.cos(math.radians(request.latitude)))
+    rows = session.connection().execute(narrowed if prefilter else everybody, values).all()
+    lat, lon = request.latitude, request.longitude
     candidates = []
     for row in rows:
-        reach = _reaches(row, request, blocked)
-        if reach is not None:
-            candidates.append((row, *reach))
-    ids = [row.partner_id for row, *_ in candidates]
-    stars = ratings(session, ids)
+        _pid, amount, budget, _name, latitude, longitude, radius, germany_wide, spent, *_counts = row
+        if germany_wide:
+            distance = 0.0
+        elif latitude is None:
+            continue
+        else:
+            distance = haversine_km(latitude, longitude, lat, lon)
+            if distance > radius:
+                continue
+        left = None if budget is None else budget - (spent or 0)
+        if left is not None and left < amount:
+            continue
+        candidates.append((row, distance, left))
     ordered = [row.partner_id for row, *_ in candidates if row.order_items]
-    orders = service_orders.metrics_of(session, ordered, now)
+    orders = service_orders.metrics_of(session, ordered, now) if ordered else {}
     ranked = []
     for row, distance, left in candidates:
-        order = orders.get(row.partner_id, NO_ORDERS)
-        share = responsiveness(int(row.leads_in_time) + order.in_time, int(row.leads) + order.counted)
-        expired = expired_share(int(row.jobs_expired), int(row.jobs))
-        speed = speed_of(order.response_hours)
-        cancelled = cancelled_share(order.cancelled, order.orders)
-        rating = stars[row.partner_id].smoothed
-        quality = quality_of(share, rating, expired, speed, cancelled)
-        ranked.append(
-            (row.amount * quality, _tie_break(request.id, row.partner_id), row, distance, left, share,
-             quality, rating, expired, speed, cancelled)
-        )
-    ranked.sort(key=lambda r: (-r[0], r[1]))
+        (partner_id, amount, _budget, name, *_place, _items, leads, leads_in_time, jobs, jobs_expired,
+         reviews, stars) = row
+        order = orders.get(partner_id, NO_ORDERS)
+        signals = _signals(int(leads_in_time) + order.in_time, int(leads) + order.counted, int(jobs_expired),
+                           int(jobs), int(reviews), int(stars), order.response_hours, order.cancelled,
+                           order.orders)
+        ranked.append((amount * signals[-1], partner_id, name, amount, distance, left, signals))
+    # Equal scores in the order `_tie_break` fixes per request (hashed only where scores tie).
+    ties = Counter(entry[0] for entry in ranked)
+    ranked.sort(key=lambda e: (-e[0], _tie_break(request.id, e[1]) if ties[e[0]] > 1 else ""))
     return [
-        RankedPartner(
-            row.partner_id, row.display_name, row.amount, quality, score.quantize(Decimal("0.0001")),
-            position, round(distance, 1), share, left, rating, expired, speed, cancelled,
-        )
-        for position, (score, _tb, row, distance, left, share, quality, rating, expired, speed, cancelled)
-        in enumerate(ranked, 1)
+        RankedPartner(partner_id, name, amount, quality, score.quantize(SCORE_PLACES), position,
+                      round(distance, 1), share, left, rating, expired, speed, cancelled)
+        for position, (score, partner_id, name, amount, distance, left,
+                       (share, expired, speed, cancelled, rating, quality)) in enumerate(ranked, 1)
     ]
+
+
+SCORE_PLACES = Decimal("0.0001")
+
+
+@functools.lru_cache(maxsize=8192)
+def _signals(responded: int, total: int, jobs_expired: int, jobs: int, reviews: int, stars: int,
+             response_hours: Decimal | None, cancelled: int, orders: int) -> tuple[Decimal, ...]:
+    """(responsiveness, expired share, speed, cancelled share, smoothed rating, quality) of
+    a partner's counts, remembered: many partners have the same counts."""
+    share = responsiveness(responded, total)
+    expired = expired_share(jobs_expired, jobs)
+    speed = speed_of(response_hours)
+    cancelled_part = cancelled_share(cancelled, orders)
+    rating = smoothed_rating(reviews, stars)
+    quality = quality_of(share, rating, expired, speed, cancelled_part)
+    return share, expired, speed, cancelled_part, rating, quality
 
 
 def keep_ranking(request: LeadRequest, ranked: list[RankedPartner], now: datetime) -> None:
@@ -648,11 +714,30 @@ def _kept_position(request: LeadRequest, partner_id: int, now: datetime) -> tupl
         return None
     if now - request.ranked_at > timedelta(minutes=RANKING_KEPT_MINUTES) or request.ranked_at > now:
         return None
-    kept = json.loads(request.ranking)
-    entry = kept.get("partners", {}).get(str(partner_id))
+    kept, entry = _kept_entry(request.ranking, partner_id)
     if kept.get("version") != RANKING_VERSION or entry is None:
         return None
     return kept, entry
+
+
+def _kept_entry(ranking: str, partner_id: int) -> tuple[dict, list | None]:
+    """(the kept ranking's head: version, matched, first; the partner's entry or None).
+    As `keep_ranking` writes it, the partners come last and an entry is a flat list: the
+    head and the one entry are read without parsing the whole ranking (hundreds of
+    partners); any other text is parsed whole."""
+    marker = ranking.find(',"partners":{')
+    key = f'"{partner_id}":['
+    start = ranking.find(key, marker) if marker > 0 else -1
+    try:
+        head = json.loads(ranking[:marker] + "}") if marker > 0 else None
+        if head is not None and start < 0 and ranking.endswith("}}"):
+            return head, None
+        if head is not None and start > 0:
+            return head, json.loads(ranking[start + len(key) - 1:ranking.index("]", start) + 1])
+    except ValueError:
+        pass
+    kept = json.loads(ranking)
+    return kept, kept.get("partners", {}).get(str(partner_id))
 
 
 @functools.cache
@@ -741,7 +826,6 @@ class Sent:
     repeated: bool = False
 
 
-@functools.cache
 def _reserve_statement(dialect: str, budgeted: bool):
     table = BudgetMonth.__table__
     statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(table).values(
@@ -756,6 +840,10 @@ def _reserve_statement(dialect: str, budgeted: bool):
     ).returning(table.c.partner_id)
 
 
+_RESERVE = DriverStatement(lambda dialect: _reserve_statement(dialect, False))
+_RESERVE_WITHIN_BUDGET = DriverStatement(lambda dialect: _reserve_statement(dialect, True))
+
+
 def _reserve_budget(session, partner_id: int, category_id: int, amount: Decimal,
                     budget: Decimal | None, month: date) -> bool:
     """Add the bid to the month's spending unless that would pass the budget: one upsert
@@ -763,11 +851,10 @@ def _reserve_budget(session, partner_id: int, category_id: int, amount: Decimal,
     budget`; on PostgreSQL the conflict's UPDATE waits for a concurrent send's row and
     tests the guard on its committed value). The caller checked that a month without a
     row has budget for the bid."""
-    conn = session.connection()
-    statement = _reserve_statement(conn.dialect.name, budget is not None)
+    statement = _RESERVE_WITHIN_BUDGET if budget is not None else _RESERVE
     values = {"partner_id": partner_id, "category_id": category_id, "month": month, "amount": amount,
               "budget": budget}
-    return conn.execute(statement, values).first() is not None
+    return statement.first(session.connection(), values) is not None
 
 
 def _position(session, request, row, distance: float, left, now: datetime) -> dict | None:
@@ -837,8 +924,18 @@ def _receipt(request, place: dict, price: Decimal, vat: Decimal, repeat: bool) -
     )
 
 
-_INSERT_DIRECT = DirectRequest.__table__.insert().returning(DirectRequest.__table__.c.id)
-_INSERT_CHARGE = LeadCharge.__table__.insert().returning(LeadCharge.__table__.c.id)
+def _inserting(table, *columns: str):
+    """A driver statement: INSERT of `columns` (each bound by name), RETURNING the id."""
+    return DriverStatement(lambda _dialect: table.insert().values(
+        {name: bindparam(name, type_=table.c[name].type) for name in columns}).returning(table.c.id))
+
+
+_LOCKED, _SENT_TO, _ONE, _EXISTING = (
+    DriverStatement(lambda _dialect, i=i: _send_statements()[i]) for i in range(4)
+)
+_INSERT_DIRECT = _inserting(DirectRequest.__table__, "request_id", "partner_id", "status", "created_at")
+_INSERT_CHARGE = _inserting(LeadCharge.__table__, "direct_request_id", "request_id", "partner_id",
+                            "category_id", "net", "vat_rate", "charged_at", "receipt")
 
 
 def send_direct_request(
@@ -851,9 +948,8 @@ def send_direct_request(
     repeat); the direct request, its charge, the partner's mail (Core INSERTs, no ORM unit
     of work)."""
     now = now or utcnow()
-    locked, sent_to, one, existing = _send_statements()
     conn = session.connection()
-    request = conn.execute(locked, {"request_id": request_id}).first()
+    request = _LOCKED.first(conn, {"request_id": request_id})
     if request is None:
         raise NotFound("unknown_request", _("There is no such request."))
     if request.status != RequestStatus.open:
@@ -861,15 +957,15 @@ def send_direct_request(
     values = dict(_request_values(request, now), partner_id=partner_id, request_id=request_id,
                   email=request.email, customer_id=request.address_id,
                   repeat_since=now - timedelta(days=REPEAT_DAYS))
-    row = conn.execute(one, values).first()
+    row = _ONE.first(conn, values)
     if row is not None:
         count, direct_id = row.sent, row.sent_id
     else:  # the partner matches no more: a repeated send still finds its first
-        sent = conn.execute(sent_to, {"request_id": request_id}).all()
+        sent = _SENT_TO.all(conn, {"request_id": request_id})
         count = len(sent)
         direct_id = next((direct for direct, sent_partner in sent if sent_partner == partner_id), None)
     if direct_id is not None:
-        charge = conn.execute(existing, {"direct_id": direct_id}).first()
+        charge = _EXISTING.first(conn, {"direct_id": direct_id})
         if charge is not None:
             return Sent(direct_id, charge.id, charge.net, repeated=True)
     limit = int(_setting("MARKETPLACE_MAX_PARTNERS_PER_REQUEST", 3))
@@ -889,17 +985,15 @@ def send_direct_request(
         raise Conflict(
             "budget_exhausted", _("This partner takes no more requests in this category this month.")
         )
-    direct_id = conn.execute(
-        _INSERT_DIRECT,
-        {"request_id": request_id, "partner_id": partner_id, "status": DirectStatus.new, "created_at": now},
-    ).scalar_one()
+    direct_id = _INSERT_DIRECT.scalar(conn, {"request_id": request_id, "partner_id": partner_id,
+                                             "status": DirectStatus.new, "created_at": now})
     vat = cents(price * VAT_RATE / 100)
-    charge_id = conn.execute(
-        _INSERT_CHARGE,
+    charge_id = _INSERT_CHARGE.scalar(
+        conn,
         {"direct_request_id": direct_id, "request_id": request_id, "partner_id": partner_id,
          "category_id": request.category_id, "net": price, "vat_rate": VAT_RATE, "charged_at": now,
          "receipt": _receipt(request, place, price, vat, row.repeat)},
-    ).scalar_one()
+    )
     if row.recipient:
         category = row.category_name
         if row.parent_name is not None:
@@ -1296,6 +1390,24 @@ def _ratings_statement():
     return select(stars.c.partner_id, func.count(), func.sum(stars.c.stars)).group_by(stars.c.partner_id)
 
 
+def _rated_columns(partner_id):
+    """The count and the stars of the reviews of the partner `partner_id` (a column of the
+    outer query), as two correlated expressions over the reviews `_ratings_statement` reads."""
+    visible = (Review.partner_id == partner_id, Review.hidden == false())
+    of_jobs = (JobReview.partner_id == partner_id, JobReview.hidden == false())
+    count = (select(func.count()).select_from(Review).where(*visible).scalar_subquery()
+             + select(func.count()).select_from(JobReview).where(*of_jobs).scalar_subquery())
+    stars = (func.coalesce(select(func.sum(Review.stars)).where(*visible).scalar_subquery(), 0)
+             + func.coalesce(select(func.sum(JobReview.stars)).where(*of_jobs).scalar_subquery(), 0))
+    return count, stars
+
+
+@functools.lru_cache(maxsize=4096)
+def smoothed_rating(count: int, total: int) -> Decimal:
+    """The Bayesian rating of `count` reviews with `total` stars: what ranking uses."""
+    return ((PRIOR_STARS * PRIOR_REVIEWS + total) / (PRIOR_REVIEWS + count)).quantize(Decimal("0.0001"))
+
+
 def ratings(session, partner_ids: list[int]) -> dict[int, Rating]:
     """The one rating of each partner: shown on the profile and the cards, and (smoothed)
     used by every ranking."""
@@ -1305,9 +1417,8 @@ def ratings(session, partner_ids: list[int]) -> dict[int, Rating]:
             rows[pid] = (int(count), int(total or 0))
     result = {}
     for pid, (count, total) in rows.items():
-        smoothed = (PRIOR_STARS * PRIOR_REVIEWS + total) / (PRIOR_REVIEWS + count)
         average = (Decimal(total) / count).quantize(Decimal("0.1")) if count else None
-        result[pid] = Rating(average, count, smoothed.quantize(Decimal("0.0001")))
+        result[pid] = Rating(average, count, smoothed_rating(count, total))
     return result
 
 

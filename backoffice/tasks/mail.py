@@ -31,6 +31,7 @@ from backoffice.extensions import db
 from backoffice.models import Task, TaskStatus
 from backoffice.models.mail import OutboxMail
 from backoffice.services import mail as outbox
+from backoffice.services.driver import DriverStatement
 
 from .registry import task
 from .runner import submit, worker_id
@@ -143,6 +144,7 @@ def send_task(session, ctx) -> dict:
 
 
 _WAITING = sa.select(Task.id).where(Task.status == TaskStatus.queued, Task.kind == "mail.send").limit(1)
+_WAITING_ON_DRIVER = DriverStatement(lambda _dialect: _WAITING)
 
 
 def send_waiting(session) -> bool:
@@ -154,25 +156,38 @@ def send_waiting(session) -> bool:
 
 def _queued_mail(session) -> None:
     """After a commit that wrote outbox rows: a `mail.send` task sends them now."""
-    if session.info.pop(outbox.QUEUED_FLAG, False):
-        request_sending()
+    queued = session.info.pop(outbox.QUEUED_FLAG, False)
+    if queued:
+        request_sending(queued if isinstance(queued, sa.Connection) else None)
 
 
-def request_sending() -> None:
+def request_sending(committed: sa.Connection | None = None) -> None:
     """Submit a `mail.send` task now (unless `MAIL_SEND_AFTER_COMMIT` is off), unless one is
     waiting already (a burst of sends costs one task and one read each, not a task row, a
     commit and a queue message each). If the queue cannot take it, the minutely drain sends
-    a little later."""
+    a little later. `committed`: the connection of the transaction that just committed,
+    still held by its session: the question is asked on it, through the driver (no second
+    connection from the pool)."""
     if not current_app or not current_app.config.get("MAIL_SEND_AFTER_COMMIT", True):
         return
     try:
-        with db.engine.connect() as conn:  # a plain connection: the usual answer is "one waits"
-            if send_waiting(conn):
+        if committed is not None and not committed.closed and not committed.invalidated:
+            if _waiting_on(committed):
                 return
+        else:
+            with db.engine.connect() as conn:  # a plain connection: the usual answer is "one waits"
+                if send_waiting(conn):
+                    return
         with Session(db.engine) as side:
             submit(side, "mail.send", {}, user_id=None, title=str(_l("Send waiting e-mails")))
     except Exception:
         log.exception("mail.send not submitted; the periodic run sends the mail")
+
+
+def _waiting_on(committed: sa.Connection) -> bool:
+    """`send_waiting` on the committed connection. The transaction PostgreSQL opens for the
+    read ends when the session closes the connection (the pool rolls back on return)."""
+    return _WAITING_ON_DRIVER.first(committed, {}) is not None
 
 
 def _rolled_back(session, *_args) -> None:

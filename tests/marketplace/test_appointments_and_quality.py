@@ -248,3 +248,18 @@ def test_a_burst_of_mails_submits_one_send_task(app, ctx, elektro, market):
                         {"name": "P", "request": None, "price": D("1.00"), "link": "", "category": "E"})
     assert waiting() == 1
     assert ctx.scalar(sa.select(sa.func.count(Task.id)).where(Task.kind == "mail.send")) == 2
+
+
+def test_direct_requests_submit_one_send_task(app, ctx, elektro, market):
+    schulz, meier, _huber = market
+    first, second, third = (open_request(ctx, elektro, email=f"k{n}@example.org") for n in range(3))
+    with transaction.unit_of_work(ctx):
+        ctx.execute(sa.delete(Task))
+    send(ctx, first, schulz.id)
+    send(ctx, second, meier.id)
+    kinds = sa.select(Task.status).where(Task.kind == "mail.send")
+    assert ctx.scalars(kinds).all() == [TaskStatus.queued]
+    with transaction.unit_of_work(ctx):  # a worker took the task: the next mail needs a new one
+        ctx.execute(sa.update(Task).values(status=TaskStatus.running))
+    send(ctx, third, schulz.id)
+    assert sorted(ctx.scalars(kinds).all()) == sorted([TaskStatus.running, TaskStatus.queued])

@@ -410,6 +410,12 @@ def test_staff_hide_a_job_review_with_a_reason_and_it_leaves_the_profile_and_the
     assert [r.text for r in marketplace.visible_reviews(ctx, schulz.id)] == ["Sehr gut"]
     page = app.test_client().get(f"/directory/partner/{schulz.id}").get_data(as_text=True)
     assert "Durchschnittlich 5,0 von 5 Sternen (1 Bewertung)" in page and "Auftrag 1" not in page
+    with transaction.unit_of_work(ctx):
+        request = marketplace.submit_request(
+            ctx, category_id=elektro.id, description="Herd anschließen", postal_code=LEIPZIG,
+            name="Karla Kunde", email="c@example.org", confirm_url="x")
+    ranked = {r.partner_id: r.rating for r in marketplace.rank(ctx, request)}
+    assert ranked == {schulz.id: D("4.2500"), meier.id: D("4.0000")}  # the ranking's rating too
     assert audit_of(ctx, "job_review") == [(review.id, schulz.address_id, "hidden", "False", "True",
                                             "Kein Auftrag erteilt", "stefan")]
     staff.post(f"/jobreviewview/edit/{review.id}", data={"csrf_token": token(form), "hidden_reason": ""})
