@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections import namedtuple
 from collections.abc import Callable, Mapping
 
+from sqlalchemy import exc
 from sqlalchemy.sql import Executable
 
 
@@ -80,7 +81,14 @@ class DriverStatement:
         compiled = self._for(dialect)
         cursor = connection.connection.dbapi_connection.cursor()
         try:
-            cursor.execute(compiled.sql, compiled.params(values))
+            params = compiled.params(values)
+            try:
+                cursor.execute(compiled.sql, params)
+            except dialect.loaded_dbapi.Error as error:
+                # As SQLAlchemy raises it (IntegrityError, OperationalError, …): the callers'
+                # conflict handlers and the unit of work's retries catch those, not the driver's.
+                raise exc.DBAPIError.instance(compiled.sql, params, error, dialect.loaded_dbapi.Error,
+                                              dialect=dialect) from error
             if compiled.row is None:
                 return []
             rows = cursor.fetchall()

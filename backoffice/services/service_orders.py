@@ -64,6 +64,7 @@ from ..models.addresses import display_name
 from ..models.types import UTCDateTime, utcnow
 from . import conversations, mail, order_windows
 from .directory import by_ids
+from .driver import DriverStatement
 from .money import vat_breakdown
 from .profiles import notification_email_of
 
@@ -746,7 +747,7 @@ class Accepted:
 # offer from open to accepted only while it is the customer's, open, unexpired and the partner
 # has not blocked the customer, and returns what the order needs. On PostgreSQL a concurrent
 # accept waits for the row and then finds it no longer open; SQLite has one writer at a time.
-_ACCEPT = (
+_ACCEPT = DriverStatement(lambda _dialect: (
     update(Offer)
     .where(
         Offer.id == bindparam("the_offer"),
@@ -767,14 +768,25 @@ _ACCEPT = (
         Offer.delivery_days,
         select(Service.title).where(Service.id == Offer.service_id).scalar_subquery(),
     )
-)
+))
 _REQUEST_ACCEPTED = (
     update(OrderRequest)
     .where(OrderRequest.id == bindparam("the_request"), OrderRequest.state == RequestState.offer_sent)
     .values(state=RequestState.accepted)
 )
-_INSERT_ORDER = ServiceOrder.__table__.insert().returning(ServiceOrder.__table__.c.id)
-_INSERT_EVENT = ServiceOrderEvent.__table__.insert()
+def _insert_of(table, columns: tuple[str, ...], returning=None) -> DriverStatement:
+    """An INSERT of exactly `columns`, each bound, run on the driver (see `driver`)."""
+    def build(_dialect):
+        statement = table.insert().values(
+            {name: bindparam(name, type_=table.c[name].type) for name in columns})
+        return statement.returning(returning) if returning is not None else statement
+    return DriverStatement(build)
+
+
+_INSERT_ORDER = _insert_of(ServiceOrder.__table__, (
+    "partner_id", "customer_id", "service_id", "package_id", "offer_id", "title", "scope", "gross",
+    "vat_rate", "net", "vat", "delivery_days", "status", "created_at"), ServiceOrder.__table__.c.id)
+_INSERT_EVENT = _insert_of(ServiceOrderEvent.__table__, ("order_id", "from_status", "to_status", "by", "at"))
 
 
 def _insert_order(
@@ -795,8 +807,8 @@ def _insert_order(
     rate = vat_rate()
     (split,) = vat_breakdown({rate: Decimal(gross)})
     connection = session.connection()
-    order_id = connection.execute(
-        _INSERT_ORDER,
+    [(order_id,)] = _INSERT_ORDER.all(
+        connection,
         {
             "partner_id": partner_id,
             "customer_id": customer_id,
@@ -813,9 +825,9 @@ def _insert_order(
             "status": S.ordered,
             "created_at": now,
         },
-    ).scalar_one()
-    connection.execute(
-        _INSERT_EVENT,
+    )
+    _INSERT_EVENT.all(
+        connection,
         {"order_id": order_id, "from_status": None, "to_status": S.ordered, "by": Party.customer, "at": now},
     )
     return order_id
@@ -833,9 +845,9 @@ def accept_offer(session, customer_id: int, offer_id: int, now: datetime | None 
     now = now or current_time()
     connection = session.connection()
     for _attempt in range(2):
-        row = connection.execute(
-            _ACCEPT, {"the_offer": offer_id, "the_customer": customer_id, "now": now, "decided": now}
-        ).first()
+        rows = _ACCEPT.all(connection, {"the_offer": offer_id, "the_customer": customer_id, "now": now,
+                                        "decided": now})
+        row = rows[0] if rows else None
         if row is not None:
             break
         offer = offer_of(session, offer_id, customer_id=customer_id, lock=True)
@@ -1139,7 +1151,7 @@ def offer_accepted_message_id(offer_id: int) -> str:
 _PARTNER_ADDRESS = aliased(Address)
 # Where the partner's mail goes (`profiles.notification_email`'s rule), in which language,
 # and the customer's name: one read on the accept's connection (no ORM, no autoflush).
-_OFFER_ACCEPTED_TO = (
+_OFFER_ACCEPTED_TO = DriverStatement(lambda _dialect: (
     select(
         notification_email_of(Partner.notification_email, User.email, _PARTNER_ADDRESS.email),
         _PARTNER_ADDRESS.language,
@@ -1152,13 +1164,13 @@ _OFFER_ACCEPTED_TO = (
     .outerjoin(User, User.id == Partner.user_id)
     .join(Address, Address.id == bindparam("customer"))
     .where(Partner.id == bindparam("partner"))
-)
+))
 
 
 def _mail_offer_accepted(session, offer_id: int, order_id: int, partner_id: int, customer_id: int,
                          service_title: str | None, scope: str, price: Decimal, delivery_days: int) -> None:
-    recipient, language, first_name, last_name, company = session.connection().execute(
-        _OFFER_ACCEPTED_TO, {"partner": partner_id, "customer": customer_id}).one()
+    [(recipient, language, first_name, last_name, company)] = _OFFER_ACCEPTED_TO.all(
+        session.connection(), {"partner": partner_id, "customer": customer_id})
     if recipient:
         language = mail.language_of(language)
         mail.queue_mails(session, "service_order_offer_accepted", [(recipient, language, {
