@@ -23,11 +23,13 @@ to order" per service, customers' requests, and partners' custom offers that may
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from babel.numbers import format_currency as format_money
 from flask import current_app, has_app_context
 from flask_appbuilder.security.sqla.models import User
@@ -1084,7 +1086,13 @@ def _link(path: str) -> str | None:
 
 
 def _money(value: Decimal, language: str) -> str:
-    return format_money(value, "EUR", locale=language)
+    return format_money(value, "EUR", locale=_locale(language))
+
+
+@functools.cache
+def _locale(language: str) -> Locale:
+    """Parsed once: Babel parses a locale given by name on every call."""
+    return Locale.parse(language)
 
 
 def _moment(value: datetime | None, language: str) -> str | None:
