@@ -23,6 +23,16 @@ from .localized import date_text, form_amount, form_date
 from .mixins import ExportMixin, label_of, local_datetime, money
 from .reviews import ReviewHidingView
 
+# The ranking formula as people read it, per formula version; the text stored with a
+# receipt (the service's `FORMULA`) stays the record and is shown for other versions.
+FORMULA_TEXT = {
+    "2026-12.2": _l("score = bid × quality; quality = (0.5 + 0.2 × responsiveness + 0.05 × speed"
+                    " + 0.25 × rating / 5) × (1 − 0.5 × expired share) × (1 − 0.5 × cancelled share)"),
+}
+
+
+def formula_text(stored: str, version: str | None) -> str:
+    return str(FORMULA_TEXT[version]) if version in FORMULA_TEXT else stored
 
 class MyRequestsView(BaseView):
     route_base = "/my/requests"
@@ -84,6 +94,7 @@ class MyRequestsView(BaseView):
         dispute = marketplace.dispute_of(db.session, pk)
         return self.render_template("marketplace/receipt.html", charge=charge, dispute=dispute,
                                     reasons=list(DisputeReason), receipt=marketplace.receipt_of(charge),
+                                    formula=formula_text,
                                     money=money, when=local_datetime,
                                     amount=lambda text: money(Decimal(text)) if text is not None else "")
 

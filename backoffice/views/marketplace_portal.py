@@ -20,6 +20,7 @@ from ..services import marketplace
 from ..services.categories import category_choices
 from ..services.throttle import lead_requests
 from .localized import date_text
+from .marketplace import formula_text
 from .portal import _render, bp, signed_in_customer
 
 
@@ -96,7 +97,9 @@ def request_page(key):
 @bp.route("/ranking")
 def ranking():
     """The ranking's main parameters, public (EU P2B regulation, Art. 5)."""
-    return _render("portal/ranking.html", ranking=marketplace.ranking_explained())
+    ranking = marketplace.ranking_explained()
+    ranking["formula"] = formula_text(ranking["formula"], ranking["version"])
+    return _render("portal/ranking.html", ranking=ranking)
 
 
 @bp.route("/requests/<key>/send/<int:partner_id>", methods=["POST"])

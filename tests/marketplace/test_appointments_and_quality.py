@@ -226,6 +226,7 @@ def test_the_ranking_page_and_the_receipt_name_the_new_signals(app, ctx, elektro
     page = partner.get(f"/my/requests/receipt/{sent.charge_id}?lang=de").get_data(as_text=True)
     assert re.search(r'data-test="signal-speed">0\.5000 \(Gewicht 0\.05\)', page)
     assert re.search(r'data-test="signal-cancelled">0\.0000 \(senkt die Qualität um bis zu 0\.5\)', page)
+    assert "Punktzahl = Gebot × Qualität" in page and "score = bid" not in page  # the formula in German
 
 
 def test_a_burst_of_mails_submits_one_send_task(app, ctx, elektro, market):

@@ -263,11 +263,24 @@ def test_the_profile_shows_the_visible_reviews_and_the_ranking_is_explained_publ
     assert "Sehr gut" in page and "Gut" in page and "Beleidigung" not in page
     assert "Karla K." in page and "Karla Kunde" not in page
     german = visitor.get("/c/ranking").get_data(as_text=True)
-    assert "Wie die Partner sortiert werden" in german and "score = bid × quality" in german
+    assert "Wie die Partner sortiert werden" in german and "Punktzahl = Gebot × Qualität" in german
+    assert "score = bid" not in german and "0,25 × Bewertung / 5" in german
     assert "innerhalb von 24 Stunden" in german and "zusammen mit 3 Bewertungen zu 4 Sternen" in german
     visitor.get("/c/language/en?next=/c/ranking")
     english = visitor.get("/c/ranking").get_data(as_text=True)
     assert "How the partners are ordered" in english and "within 24 hours" in english
+    assert marketplace.FORMULA in english
+
+
+def test_the_current_formula_has_its_text_in_both_languages(app):
+    from flask_babel import force_locale
+
+    from backoffice.views.marketplace import FORMULA_TEXT
+
+    with app.test_request_context(), force_locale("en"):
+        assert str(FORMULA_TEXT[marketplace.RANKING_VERSION]) == marketplace.FORMULA
+    with app.test_request_context(), force_locale("de"):
+        assert str(FORMULA_TEXT[marketplace.RANKING_VERSION]).startswith("Punktzahl = Gebot × Qualität")
 
 
 def test_staff_set_a_categorys_minimum_bid_in_german_and_lower_bids_are_refused(app, ctx, make, elektro,
