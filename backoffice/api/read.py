@@ -68,12 +68,10 @@ def whole(data: dict, name: str, *, required: bool = True, code: str = "invalid_
 
 def date(data: dict, name: str) -> Date | None:
     """An optional date from a body ("31.12.2026" or "2026-12-31"); absent, null or "" is None."""
-    value = data.get(name)
-    if value in (None, ""):
-        return None
-    found = parse_date(value) if isinstance(value, str) else None
-    if found is None:
-        refuse(name, _("Write the date as 31.12.2026."))
+    body = Fields(data)
+    found = body.date(name)
+    if body.errors:
+        refuse(name, body.errors[name][0])
     return found
 
 

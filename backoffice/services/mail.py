@@ -36,7 +36,7 @@ from ..errors import InvalidInput
 from ..models import StoredFile
 from ..models.mail import MailAttachment, MailStatus, OutboxMail
 from ..models.types import utcnow
-from .driver import DriverStatement
+from .driver import insert_of
 
 LANGUAGES = ("de", "en")
 # session.info: this transaction wrote outbox rows (the value: the session's `Connection`, on
@@ -120,10 +120,8 @@ def queue_mails(session, kind: str, mails: list[tuple[str, str, dict, str | None
     return len(rows)
 
 
-_ROW_COLUMNS = ("message_id", "kind", "recipient", "language", "subject", "body_text", "body_html", "status",
-                "attempts", "next_attempt_at", "created_at")
-_INSERT_ONE = DriverStatement(lambda _dialect: OutboxMail.__table__.insert().values(
-    {name: sa.bindparam(name, type_=OutboxMail.__table__.c[name].type) for name in _ROW_COLUMNS}))
+_INSERT_ONE = insert_of(OutboxMail.__table__, "message_id", "kind", "recipient", "language", "subject",
+                        "body_text", "body_html", "status", "attempts", "next_attempt_at", "created_at")
 
 
 def backoff(attempts: int) -> timedelta:

@@ -88,7 +88,7 @@ from ..rules import normalize_email
 from . import mail, service_orders
 from .billing import Billable, Period, billed_as
 from .directory import _PICTURE, EARTH_RADIUS_KM, bounding_box, findable_condition, haversine_km
-from .driver import DriverStatement
+from .driver import DriverStatement, insert_of
 from .local_days import day_text, local_day
 from .money import cents
 from .profiles import notification_email, notification_email_of
@@ -924,18 +924,13 @@ def _receipt(request, place: dict, price: Decimal, vat: Decimal, repeat: bool) -
     )
 
 
-def _inserting(table, *columns: str):
-    """A driver statement: INSERT of `columns` (each bound by name), RETURNING the id."""
-    return DriverStatement(lambda _dialect: table.insert().values(
-        {name: bindparam(name, type_=table.c[name].type) for name in columns}).returning(table.c.id))
-
-
 _LOCKED, _SENT_TO, _ONE, _EXISTING = (
     DriverStatement(lambda _dialect, i=i: _send_statements()[i]) for i in range(4)
 )
-_INSERT_DIRECT = _inserting(DirectRequest.__table__, "request_id", "partner_id", "status", "created_at")
-_INSERT_CHARGE = _inserting(LeadCharge.__table__, "direct_request_id", "request_id", "partner_id",
-                            "category_id", "net", "vat_rate", "charged_at", "receipt")
+_INSERT_DIRECT = insert_of(DirectRequest.__table__, "request_id", "partner_id", "status", "created_at",
+                           returning_id=True)
+_INSERT_CHARGE = insert_of(LeadCharge.__table__, "direct_request_id", "request_id", "partner_id",
+                           "category_id", "net", "vat_rate", "charged_at", "receipt", returning_id=True)
 
 
 def send_direct_request(

@@ -66,7 +66,7 @@ from ..models.addresses import display_name
 from ..models.types import UTCDateTime, utcnow
 from . import conversations, mail, order_windows
 from .directory import by_ids
-from .driver import DriverStatement
+from .driver import DriverStatement, insert_of
 from .money import vat_breakdown
 from .profiles import notification_email_of
 
@@ -776,19 +776,10 @@ _REQUEST_ACCEPTED = (
     .where(OrderRequest.id == bindparam("the_request"), OrderRequest.state == RequestState.offer_sent)
     .values(state=RequestState.accepted)
 )
-def _insert_of(table, columns: tuple[str, ...], returning=None) -> DriverStatement:
-    """An INSERT of exactly `columns`, each bound, run on the driver (see `driver`)."""
-    def build(_dialect):
-        statement = table.insert().values(
-            {name: bindparam(name, type_=table.c[name].type) for name in columns})
-        return statement.returning(returning) if returning is not None else statement
-    return DriverStatement(build)
-
-
-_INSERT_ORDER = _insert_of(ServiceOrder.__table__, (
-    "partner_id", "customer_id", "service_id", "package_id", "offer_id", "title", "scope", "gross",
-    "vat_rate", "net", "vat", "delivery_days", "status", "created_at"), ServiceOrder.__table__.c.id)
-_INSERT_EVENT = _insert_of(ServiceOrderEvent.__table__, ("order_id", "from_status", "to_status", "by", "at"))
+_INSERT_ORDER = insert_of(
+    ServiceOrder.__table__, "partner_id", "customer_id", "service_id", "package_id", "offer_id", "title",
+    "scope", "gross", "vat_rate", "net", "vat", "delivery_days", "status", "created_at", returning_id=True)
+_INSERT_EVENT = insert_of(ServiceOrderEvent.__table__, "order_id", "from_status", "to_status", "by", "at")
 
 
 def _insert_order(
