@@ -249,6 +249,16 @@ def generate(
         ["id", "request_id", "partner_id", "status", "created_at", "answered_in_time"],
         directs,
     )
+    # The responsiveness signal's kept months, as the sends and answers keep them.
+    from backoffice.services.marketplace import month_of
+
+    months: dict[tuple[int, object], list[int]] = {}
+    for _id, _request, partner_id, _status, created, answered in directs:
+        counts = months.setdefault((partner_id, month_of(created)), [0, 0])
+        counts[0] += 1
+        counts[1] += answered
+    _insert(conn, "lead_month", ["partner_id", "month", "leads", "answered"],
+            [(p, m, n, a) for (p, m), (n, a) in months.items()])
     # Each past direct request was charged (the repeat rule and the partners' pages read them).
     _insert(
         conn,
@@ -273,9 +283,10 @@ def generate(
 
 RAW_RANK = """
 SELECT b.partner_id, b.amount, b.monthly_budget, p.latitude, p.longitude, p.radius_km, p.germany_wide,
-  (SELECT count(*) FROM direct_request d WHERE d.partner_id = b.partner_id AND d.created_at >= :since),
-  (SELECT count(*) FROM direct_request d WHERE d.partner_id = b.partner_id AND d.created_at >= :since
-     AND d.answered_in_time = true),
+  (SELECT COALESCE(sum(m.leads), 0) FROM lead_month m WHERE m.partner_id = b.partner_id
+     AND m.month >= :since_month),
+  (SELECT COALESCE(sum(m.answered), 0) FROM lead_month m WHERE m.partner_id = b.partner_id
+     AND m.month >= :since_month),
   (SELECT count(*) FROM job_assignment j WHERE j.partner_id = b.partner_id AND j.created_at >= :since
      AND j.expires_at IS NOT NULL),
   (SELECT count(*) FROM job_assignment j WHERE j.partner_id = b.partner_id AND j.created_at >= :since
@@ -309,7 +320,7 @@ def _raw_ranked(cursor, backend: str, request) -> list[tuple]:
     """The ranking's reads by hand: the one query (the same three prefilters, the lead and
     job counts), the distance, then the candidates' ratings and service-order inputs."""
     from backoffice.services.directory import bounding_box, haversine_km
-    from backoffice.services.marketplace import BOX_KM
+    from backoffice.services.marketplace import BOX_KM, window_start
 
     def execute(sql, params):
         if backend == "postgresql":
@@ -318,10 +329,11 @@ def _raw_ranked(cursor, backend: str, request) -> list[tuple]:
         return cursor.fetchall()
 
     today = NOW.date() if backend == "postgresql" else NOW.date().isoformat()
-    since = NOW - timedelta(days=90)
+    since_month, since = window_start(NOW)
     box = bounding_box(request.latitude, request.longitude, BOX_KM)
     params = {
         "box": BOX_KM,
+        "since_month": since_month if backend == "postgresql" else since_month.isoformat(),
         "c": request.category_id,
         "today": today,
         "since": since if backend == "postgresql" else since.replace(tzinfo=None).isoformat(" "),
@@ -349,7 +361,8 @@ WRITTEN = ("direct_request", "lead_charge", "mail_outbox")
 def _written(session) -> dict[str, int]:
     """Rows in the tables a direct request writes, the charges' and the months' spending sums."""
     counts = {t: session.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar() for t in WRITTEN[:3]}
-    for name, sql in (("charged", "SELECT COALESCE(sum(net), 0) FROM lead_charge"),
+    for name, sql in (("leads", "SELECT COALESCE(sum(leads), 0) FROM lead_month"),
+                      ("charged", "SELECT COALESCE(sum(net), 0) FROM lead_charge"),
                       ("spent", "SELECT COALESCE(sum(spent), 0) FROM budget_month")):
         counts[name] = session.execute(sa.text(sql)).scalar()
     session.rollback()
@@ -371,7 +384,8 @@ Preis dieser Anfrage: {price} € netto (Ihr Gebot zu diesem Zeitpunkt).
 def _raw_send(raw_conn, backend: str, request_id: int, partner_id: int) -> None:
     """A direct request by hand, with the writes of the service: the request's row locked,
     the partner's bid, name and mail address and the category's name read in one query,
-    the direct request, the month's spending (one upsert), the charge with its receipt
+    the direct request, the partner's month of direct requests (one upsert), the month's
+    spending (one upsert), the charge with its receipt
     (JSON of the same fields), the partner's mail in the outbox; one commit."""
     import uuid
 
@@ -402,6 +416,11 @@ def _raw_send(raw_conn, backend: str, request_id: int, partner_id: int) -> None:
         (request_id, partner_id, stamp),
     )
     direct_id = cursor.fetchone()[0]
+    cursor.execute(
+        f"INSERT INTO lead_month (partner_id, month, leads, answered) VALUES ({mark}, {mark}, 1, 0) "
+        f"ON CONFLICT (partner_id, month) DO UPDATE SET leads = lead_month.leads + 1",
+        (partner_id, month),
+    )
     cursor.execute(
         f"INSERT INTO budget_month (partner_id, category_id, month, spent) "
         f"VALUES ({mark}, {mark}, {mark}, {mark}) ON CONFLICT (partner_id, category_id, month) "

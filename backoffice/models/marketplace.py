@@ -82,6 +82,24 @@ class BudgetMonth(Model):
     spent = Column(MONEY, nullable=False, default=0)
 
 
+class LeadMonth(Model):
+    """A partner's direct requests of a month (company time zone) and how many of them it
+    answered within a day: the responsiveness signal's counts, kept as the direct requests
+    are sent and answered, so the ranking reads a few rows per bidder instead of counting
+    every direct request of its window."""
+
+    __tablename__ = "lead_month"
+    __table_args__ = (
+        CheckConstraint("answered <= leads", name="ck_lead_month_answered"),
+        {"sqlite_with_rowid": False},
+    )
+
+    partner_id = Column(Integer, ForeignKey("partner.id", ondelete="CASCADE"), primary_key=True)
+    month = Column(Date, primary_key=True)
+    leads = Column(Integer, nullable=False, default=0)
+    answered = Column(Integer, nullable=False, default=0)
+
+
 class RequestStatus(LabelledEnum):
     unconfirmed = "unconfirmed"
     open = "open"

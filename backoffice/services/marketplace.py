@@ -26,7 +26,7 @@ import json
 import math
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from flask import current_app, has_app_context
@@ -72,6 +72,7 @@ from ..models import (
     JobReview,
     JobStatus,
     LeadCharge,
+    LeadMonth,
     LeadRequest,
     OrderRequest,
     Partner,
@@ -94,14 +95,15 @@ from .money import cents
 from .profiles import notification_email, notification_email_of
 from .vouchers import company_zone
 
-RANKING_VERSION = "2026-12.2"
+RANKING_VERSION = "2026-12.3"
 VAT_RATE = Decimal("19")
 LEAD_CHARGE = "lead_charge"
 CONFIRM_SALT = "lead-request-confirm"
 CONFIRM_DAYS = 7
-# Quality signals and their weights (published on the ranking page), all over the last
-# WINDOW_DAYS days.
-WINDOW_DAYS = 90
+# Quality signals and their weights (published on the ranking page), all over the current
+# calendar month and the WINDOW_MONTHS before it (company time zone): whole months, so the
+# direct requests are counted from the partner's kept months (`LeadMonth`).
+WINDOW_MONTHS = 3
 PRIOR_RESPONSES, PRIOR_RESPONDED = 2, 1  # responsiveness starts at 50 % (Laplace smoothing)
 RESPONSE_HOURS = 24
 # The ranking reads the bidders inside a box of this radius around the request, and those
@@ -418,26 +420,6 @@ def _tie_break(request_id: int, partner_id: int) -> str:
     return hashlib.sha256(f"{request_id}:{partner_id}".encode()).hexdigest()
 
 
-@functools.cache
-def _response_statement():
-    answered = DirectRequest.answered_in_time.is_(True)
-    return (
-        select(DirectRequest.partner_id, func.count(DirectRequest.id), func.sum(case((answered, 1), else_=0)))
-        .where(
-            DirectRequest.partner_id.in_(bindparam("ids", expanding=True)),
-            DirectRequest.created_at >= bindparam("since"),
-        )
-        .group_by(DirectRequest.partner_id)
-    )
-
-
-def _response_stats(session, partner_ids: list[int], since: datetime) -> dict[int, tuple[int, int]]:
-    if not partner_ids:
-        return {}
-    rows = session.connection().execute(_response_statement(), {"ids": partner_ids, "since": since})
-    return {pid: (int(responded or 0), int(total)) for pid, total, responded in rows}
-
-
 def _bidders(min_bid, *, joins_minimal: bool = False):
     """The category's bidders that may take the request, with their profile's place and
     this month's spending (the distance and the budget are decided in Python). `min_bid`:
@@ -500,10 +482,11 @@ def _rank_statements():
     narrowing (for tests)."""
     category_id = bindparam("category_id")
     since = bindparam("since")
+    # The direct requests of the window and those answered in time: the partner's kept months.
+    kept = (LeadMonth.partner_id == CategoryBid.partner_id, LeadMonth.month >= bindparam("since_month"))
+    leads = select(func.coalesce(func.sum(LeadMonth.leads), 0)).where(*kept).scalar_subquery()
+    leads_in_time = select(func.coalesce(func.sum(LeadMonth.answered), 0)).where(*kept).scalar_subquery()
     # count(*), not count(id): the counts come from the covering indexes alone.
-    answered = select(func.count()).select_from(DirectRequest).where(
-        DirectRequest.partner_id == CategoryBid.partner_id, DirectRequest.created_at >= since
-    )
     jobs = select(func.count()).select_from(JobAssignment).where(
         JobAssignment.partner_id == CategoryBid.partner_id, JobAssignment.created_at >= since,
         JobAssignment.expires_at.is_not(None),
@@ -528,8 +511,8 @@ def _rank_statements():
         _bidders(minimum, joins_minimal=True)
         .add_columns(
             order_items.label("order_items"),
-            answered.scalar_subquery().label("leads"),
-            answered.where(DirectRequest.answered_in_time == true()).scalar_subquery().label("leads_in_time"),
+            leads.label("leads"),
+            leads_in_time.label("leads_in_time"),
             jobs.scalar_subquery().label("jobs"),
             jobs.where(JobAssignment.status == JobStatus.expired).scalar_subquery().label("jobs_expired"),
             reviews.label("reviews"),
@@ -566,13 +549,24 @@ def _near_enough():
     return or_(PartnerProfile.germany_wide == true(), distance <= PartnerProfile.radius_km + 0.001)
 
 
+def window_start(now: datetime) -> tuple[date, datetime]:
+    """The first month of the quality signals' window and its first moment: the first of
+    the month `WINDOW_MONTHS` before `now`'s (company time zone)."""
+    month = month_of(now)
+    months = month.year * 12 + month.month - 1 - WINDOW_MONTHS
+    first = date(months // 12, months % 12 + 1, 1)
+    return first, datetime(first.year, first.month, 1, tzinfo=company_zone()).astimezone(UTC)
+
+
 def _request_values(request, now: datetime) -> dict:
     min_lat, max_lat, min_lon, max_lon = bounding_box(request.latitude, request.longitude, BOX_KM)
+    since_month, since = window_start(now)
     return {
         "category_id": request.category_id,
         "month": month_of(now),
         "today": now.astimezone(company_zone()).date(),
-        "since": now - timedelta(days=WINDOW_DAYS),
+        "since_month": since_month,
+        "since": since,
         "min_lat": min_lat,
         "max_lat": max_lat,
         "min_lon": min_lon,
@@ -636,7 +630,7 @@ def rank(
             continue
         candidates.append((row, distance, left))
     ordered = [row.partner_id for row, *_ in candidates if row.order_items]
-    orders = service_orders.metrics_of(session, ordered, now) if ordered else {}
+    orders = service_orders.metrics_of(session, ordered, now, since=values["since"]) if ordered else {}
     ranked = []
     for row, distance, left in candidates:
         (partner_id, amount, _budget, name, *_place, _items, leads, leads_in_time, jobs, jobs_expired,
@@ -840,6 +834,18 @@ def _reserve_statement(dialect: str, budgeted: bool):
     ).returning(table.c.partner_id)
 
 
+def _lead_month_statement(dialect: str):
+    """One more direct request in the partner's month (`LeadMonth`): the row is created or
+    raised in one statement, so concurrent sends each count."""
+    table = LeadMonth.__table__
+    statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(table).values(
+        partner_id=bindparam("partner_id"), month=bindparam("month"), leads=1, answered=0,
+    )
+    return statement.on_conflict_do_update(index_elements=["partner_id", "month"],
+                                           set_={"leads": table.c.leads + 1})
+
+
+_COUNT_LEAD = DriverStatement(_lead_month_statement)
 _RESERVE = DriverStatement(lambda dialect: _reserve_statement(dialect, False))
 _RESERVE_WITHIN_BUDGET = DriverStatement(lambda dialect: _reserve_statement(dialect, True))
 
@@ -982,6 +988,7 @@ def send_direct_request(
         )
     direct_id = _INSERT_DIRECT.scalar(conn, {"request_id": request_id, "partner_id": partner_id,
                                              "status": DirectStatus.new, "created_at": now})
+    _COUNT_LEAD.all(conn, {"partner_id": partner_id, "month": month_of(now)})
     vat = cents(price * VAT_RATE / 100)
     charge_id = _INSERT_CHARGE.scalar(
         conn,
@@ -1056,13 +1063,33 @@ def move_direct_request(
     direct.status_changed_at = now
     if status == DirectStatus.appointment:
         direct.appointment_on = appointment_on
-    if direct.first_response_at is None and status != DirectStatus.seen:
-        direct.first_response_at = now
-        direct.answered_in_time = now - direct.created_at <= timedelta(hours=RESPONSE_HOURS)
     session.flush()
+    if direct.first_response_at is None and status != DirectStatus.seen:
+        _count_response(session, direct, now)
     if status == DirectStatus.done and review_url:
         _ask_once(session, direct, review_url, now)
     return direct
+
+
+def _count_response(session, direct: DirectRequest, now: datetime) -> None:
+    """Stamp the partner's first response and, when it came within `RESPONSE_HOURS`, count
+    it in the direct request's month (`LeadMonth`): a guarded UPDATE, so of concurrent
+    first responses one counts."""
+    in_time = now - direct.created_at <= timedelta(hours=RESPONSE_HOURS)
+    stamped = session.execute(
+        update(DirectRequest)
+        .where(DirectRequest.id == direct.id, DirectRequest.first_response_at.is_(None))
+        .values(first_response_at=now, answered_in_time=in_time)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.refresh(direct, ["first_response_at", "answered_in_time"])
+    if stamped and in_time:
+        session.execute(
+            update(LeadMonth)
+            .where(LeadMonth.partner_id == direct.partner_id, LeadMonth.month == month_of(direct.created_at))
+            .values(answered=LeadMonth.answered + 1)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def _ask_once(session, direct: DirectRequest, review_url: str, now: datetime) -> bool:
@@ -1174,7 +1201,7 @@ def ranking_explained() -> dict:
         "prior_reviews": PRIOR_REVIEWS,
         "response_hours": RESPONSE_HOURS,
         "prior": f"{PRIOR_RESPONDED}/{PRIOR_RESPONSES}",
-        "window_days": 90,
+        "window_months": WINDOW_MONTHS,
     }
 
 

@@ -1220,7 +1220,8 @@ def metrics(session, partner_id: int, now: datetime | None = None) -> Metrics:
     return metrics_of(session, [partner_id], now)[partner_id]
 
 
-def metrics_of(session, partner_ids: list[int], now: datetime | None = None) -> dict[int, Metrics]:
+def metrics_of(session, partner_ids: list[int], now: datetime | None = None, *,
+               since: datetime | None = None) -> dict[int, Metrics]:
     """Per partner, in three reads whatever the number of partners (the marketplace
     ranking asks for all its candidates at once): the service-order metrics over the
     last 90 days before `now`, shown to the partner and read by the ranking.
@@ -1236,9 +1237,11 @@ def metrics_of(session, partner_ids: list[int], now: datetime | None = None) -> 
       order, so it never counts as a cancellation (R3).
     - `requests`, `orders`, `cancelled`: the counts behind them (requests to order received,
       service orders created, of them cancelled).
+
+    `since`: another start of the period (the marketplace ranking's window of months).
     """
     now = now or current_time()
-    since = now - timedelta(days=METRIC_DAYS)
+    since = since or now - timedelta(days=METRIC_DAYS)
     items: dict[int, list] = {pid: [] for pid in partner_ids}
     if not partner_ids:
         return {}

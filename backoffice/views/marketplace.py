@@ -25,10 +25,10 @@ from .reviews import ReviewHidingView
 
 # The ranking formula as people read it, per formula version; the text stored with a
 # receipt (the service's `FORMULA`) stays the record and is shown for other versions.
-FORMULA_TEXT = {
-    "2026-12.2": _l("score = bid × quality; quality = (0.5 + 0.2 × responsiveness + 0.05 × speed"
-                    " + 0.25 × rating / 5) × (1 − 0.5 × expired share) × (1 − 0.5 × cancelled share)"),
-}
+_FORMULA = _l("score = bid × quality; quality = (0.5 + 0.2 × responsiveness + 0.05 × speed"
+              " + 0.25 × rating / 5) × (1 − 0.5 × expired share) × (1 − 0.5 × cancelled share)")
+# 2026-12.3 counts the signals over whole calendar months instead of 90 days: the same formula.
+FORMULA_TEXT = {"2026-12.2": _FORMULA, "2026-12.3": _FORMULA}
 
 
 def formula_text(stored: str, version: str | None) -> str:

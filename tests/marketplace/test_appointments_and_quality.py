@@ -1,5 +1,5 @@
 """Appointments and the review they lead to, the ranking's quality with the service-order
-metrics (formula 2026-12.2), the ranking kept for the receipts, one mail task per burst."""
+metrics (formula 2026-12.2 and later), the ranking kept for the receipts, one mail task per burst."""
 
 from __future__ import annotations
 
@@ -189,14 +189,14 @@ def test_the_receipt_quotes_the_ranking_shown_and_checks_the_partner_again(ctx, 
         shown = marketplace.ranked_partners(ctx, request_id, now=NOW)
     assert [r.partner_id for r in shown] == [schulz.id, meier.id]
     kept = json.loads(ctx.get(marketplace.LeadRequest, request_id).ranking)
-    assert (kept["version"], kept["matched"], kept["first"]) == ("2026-12.2", 2, "9.9000")
+    assert (kept["version"], kept["matched"], kept["first"]) == (marketplace.RANKING_VERSION, 2, "9.9000")
     # Meier raises his bid after the list was shown: charged the new bid, placed as shown.
     with transaction.unit_of_work(ctx):
         marketplace.set_bid(ctx, meier.id, elektro.id, D("15.00"))
     sent = send(ctx, request_id, meier.id, now=NOW + timedelta(minutes=5))
     receipt = marketplace.receipt_of(ctx.get(LeadCharge, sent.charge_id))
     assert (sent.net, receipt["position"], receipt["matched"], receipt["bid"]) == (D("15.00"), 2, 2, "15.00")
-    assert receipt["formula_version"] == "2026-12.2" and receipt["score_of_first"] == "9.9000"
+    assert receipt["formula_version"] == marketplace.RANKING_VERSION and receipt["score_of_first"] == "9.9000"
     assert receipt["signals"] == {
         "responsiveness": "0.5000", "weight": "0.2", "speed": "0.5000", "speed_weight": "0.05",
         "rating": "4.0000", "rating_weight": "0.25", "expired_share": "0.0000", "expired_weight": "0.5",
@@ -211,7 +211,7 @@ def test_the_receipt_quotes_the_ranking_shown_and_checks_the_partner_again(ctx, 
 
 def test_the_ranking_page_and_the_receipt_name_the_new_signals(app, ctx, elektro, market):
     german = app.test_client().get("/c/ranking").get_data(as_text=True)
-    for text in ("Version 2026-12.2", "Antwortzeit: die mittlere Zahl der Stunden",
+    for text in (f"Version {marketplace.RANKING_VERSION}", "Antwortzeit: die mittlere Zahl der Stunden",
                  "Eine abgelehnte Bestellanfrage ist keine Bestellung und keine Stornierung.",
                  "Qualität, zwischen 0,25 und 1"):
         assert text in german, text
