@@ -91,6 +91,8 @@ class LeadMonth(Model):
     __tablename__ = "lead_month"
     __table_args__ = (
         CheckConstraint("answered <= leads", name="ck_lead_month_answered"),
+        # The ranking's sums from the index alone (PostgreSQL's heap is not read).
+        Index("ix_lead_month_counts", "partner_id", "month", "leads", "answered"),
         {"sqlite_with_rowid": False},
     )
 

@@ -534,6 +534,11 @@ def _rank_statements():
     return with_signals.where(CategoryBid.partner_id.in_(near), _near_enough()), with_signals
 
 
+_RANK_NARROWED, _RANK_EVERYBODY = (
+    DriverStatement(lambda _dialect, i=i: _rank_statements()[i]) for i in range(2)
+)
+
+
 def _near_enough():
     """The great-circle distance from the profile's place to the request's (bound as
     radians `lat_rad`, `lon_rad` and `cos_lat`) within the service radius, or Germany-wide:
@@ -607,12 +612,11 @@ def rank(
     job and review counts), then, for the few candidates with service orders or requests
     to order, their order metrics (`service_orders.metrics_of`)."""
     now = now or utcnow()
-    narrowed, everybody = _rank_statements()
     session.flush()
     values = dict(_request_values(request, now), customer_id=request.address_id,
                   lat_rad=math.radians(request.latitude), lon_rad=math.radians(request.longitude),
                   cos_lat=math.cos(math.radians(request.latitude)))
-    rows = session.connection().execute(narrowed if prefilter else everybody, values).all()
+    rows = (_RANK_NARROWED if prefilter else _RANK_EVERYBODY).all(session.connection(), values)
     lat, lon = request.latitude, request.longitude
     candidates = []
     for row in rows:

@@ -39,6 +39,7 @@ def upgrade():
         sa.CheckConstraint("answered <= leads", name="ck_lead_month_answered"),
         sqlite_with_rowid=False,
     )
+    op.create_index("ix_lead_month_counts", "lead_month", ["partner_id", "month", "leads", "answered"])
     bind = op.get_bind()
     if bind.dialect.name == "postgresql":
         bind.execute(
