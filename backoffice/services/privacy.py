@@ -1,21 +1,21 @@
 """Personal data of one address (GDPR, A8): everything we store about it, its erasure, and
 when an address may be deleted at all.
 
-- `personal_data` collects master data, consents, the partner profile, orders with their
-  lines, invoices, voucher redemptions, the customer's service orders (with their steps),
-  requests to order and the custom offers made to it, its conversations with their
-  messages, the files it sent in them, its abuse reports and the partners that blocked it,
-  its marketplace requests (with the partners they went to) and expert jobs, its reviews,
-  the mails to its addresses, audit entries and the position in the sponsor tree as plain
-  values; `as_json` and `as_xlsx` write them for the person. Marketplace requests and lead
-  jobs are sent without an account too: those with the address's e-mail address count as
-  its own.
+- `personal_data` collects master data, consents, the partner profile, the customer
+  account's store, orders with their lines, invoices, voucher redemptions, the customer's
+  service orders (with their steps), requests to order and the custom offers made to it,
+  its conversations with their messages, the files it sent in them, its abuse reports and
+  the partners that blocked it, its marketplace requests (with the partners they went to)
+  and expert jobs, its reviews, the mails to its addresses, audit entries and the position
+  in the sponsor tree as plain values; `as_json` and `as_xlsx` write them for the person.
+  Marketplace requests and lead jobs are sent without an account too: those with the
+  address's e-mail address count as its own.
 - `erase` anonymises the personal fields and keeps what must stay: invoices with their
   legally required data (buyer name and address, amounts; commercial and tax law keep
   them for years), orders and redemptions as bookkeeping, and the node in the tree, so
-  the downline stays where it is under an anonymous node. Partner profile and SEPA data
-  are cleared, the linked login deactivated and its sessions ended. The erasure is audited
-  with who and why.
+  the downline stays where it is under an anonymous node. Partner profile, SEPA data and
+  the customer account's store are cleared, the linked login deactivated and its sessions
+  ended. The erasure is audited with who and why.
 - Service orders, requests to order and offers stay (they are the partner's bookkeeping
   too), but what the customer wrote into them and into their conversations is anonymised
   like the address (`_erase_customer_texts`): a request's needs, the customer's
@@ -30,9 +30,10 @@ when an address may be deleted at all.
   dates go. The postal code stays: an area, not a person, and the charge's receipt and an
   "outside my area" dispute rest on it. Requests still open are closed (no partner is
   charged for a request without contact data), and direct requests not yet asked for a
-  review count as asked (nobody mails the erased customer). Reviews keep their stars, the partner's rating; their text
-  and author's name go, and so do the texts of expert jobs (requirements, business, store,
-  name, contact data) and the customer's decline reasons on them.
+  review count as asked (nobody mails the erased customer). Reviews keep their stars, the
+  partner's rating; their text and author's name go, and so do the texts of expert jobs
+  (requirements, business, store, name, contact data) and the customer's decline reasons
+  on them.
 - Mails to the person's addresses keep kind, dates, status and subject; recipient and
   bodies go, and a mail still waiting is cancelled (`mail.erase_mails_to`).
 - `refuse_hard_delete` says why an address cannot be deleted: a partner's, one with
@@ -61,6 +62,7 @@ from ..models import (
     Address,
     AuditEntry,
     Conversation,
+    CustomerAccount,
     CustomerBlock,
     DirectRequest,
     ExpertJob,
@@ -111,6 +113,7 @@ REQUEST_FIELDS = ["id", "partner_id", "service_id", "package_id", "conversation_
                   "state", "created_at", "answer_due_at", "answered_at", "decline_message", "closed_at"]
 OFFER_FIELDS = ["id", "partner_id", "conversation_id", "request_id", "service_id", "package_id", "scope",
                 "price", "delivery_days", "expires_at", "state", "created_at", "decided_at"]
+ACCOUNT_FIELDS = ["store_name", "store_url", "created_at", "last_sign_in_at"]
 CONVERSATION_FIELDS = ["id", "partner_id", "service_id", "requirements", "contact_name", "store_name",
                        "store_url", "created_at", "declined_at", "declined_by", "decline_reason"]
 MESSAGE_FIELDS = ["sender", "body", "created_at"]
@@ -184,6 +187,7 @@ def personal_data(session: Session, address_id: int) -> dict:
         if invoice_filter else []
     redemptions = session.execute(select(Redemption).where(Redemption.address_id == address_id)
                                   .order_by(Redemption.id)).scalars()
+    account = session.scalar(select(CustomerAccount).where(CustomerAccount.address_id == address_id))
     audit = session.execute(select(AuditEntry).where(AuditEntry.address_id == address_id)
                             .order_by(AuditEntry.id)).scalars()
     tree = address.tree
@@ -191,6 +195,7 @@ def personal_data(session: Session, address_id: int) -> dict:
         "master_data": _row(address, MASTER_FIELDS),
         "consents": _row(address, CONSENT_FIELDS),
         "partner_profile": _row(partner, PROFILE_FIELDS) if partner is not None else None,
+        "customer_account": _row(account, ACCOUNT_FIELDS) if account is not None else None,
         "orders": order_rows,
         "invoices": [_row(i, ["series", "number", "kind", "issued_at", "delivery_date", "buyer_name",
                               "buyer_address", "total_net", "total_vat", "total_gross"]) for i in invoices],
@@ -451,6 +456,9 @@ def erase(session: Session, address_id: int, *, reason: str, actor_user_id: int 
                 user.email = f"erased-{user.id}@invalid"
                 end_sessions(session, user.id)
                 logins = 1
+    session.execute(update(CustomerAccount).where(CustomerAccount.address_id == address_id)
+                    .values(store_name=None, store_url=None)
+                    .execution_options(synchronize_session="fetch"))
     session.flush()
     texts += _erase_customer_texts(session, address_id)
     files = message_files.discard(session, _own_files(address_id))
