@@ -88,7 +88,8 @@ class AddressApi(RulesApi):
             session, pk, reason=reason if isinstance(reason, str) else "",
             actor_user_id=user.id, actor_label=user.username))
         return self.response(200, address_id=result.address_id, invoices_kept=result.invoices_kept,
-                             logins_ended=result.logins_ended)
+                             logins_ended=result.logins_ended, texts_erased=result.texts_erased,
+                             files_deleted=result.files_deleted, mails_erased=result.mails_erased)
 
 
 class PartnerApi(RulesApi):

@@ -24,9 +24,11 @@ class MailStatus(LabelledEnum):
     pending = "pending"   # waiting for its first or next attempt
     sent = "sent"         # accepted by the SMTP server (or written as .eml without one)
     failed = "failed"     # refused for good by the server (e.g. unknown recipient)
+    cancelled = "cancelled"  # never to be sent: its recipient's personal data was erased
 
 
-MailStatus.LABELS = {"pending": _l("Waiting"), "sent": _l("Sent"), "failed": _l("Failed")}
+MailStatus.LABELS = {"pending": _l("Waiting"), "sent": _l("Sent"), "failed": _l("Failed"),
+                     "cancelled": _l("Cancelled")}
 
 
 class OutboxMail(Model):

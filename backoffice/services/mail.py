@@ -11,6 +11,10 @@ each time (`backoff`). A sender that dies between sending and marking leaves a c
 runs out: the row is sent again with the same Message-ID, which receivers treat as a
 duplicate.
 
+A person's mails are erased with the person (`erase_mails_to`): the rows stay with kind,
+dates and status, the recipient and the bodies go, and a waiting mail is cancelled: the
+sender claims waiting rows only and records a sending only for a row still waiting.
+
 A mail can carry files (`attachments`: file name and a `StoredFile`): they are stored in the
 database with the row, so any worker on any machine attaches the same bytes, and a resend
 after a crash is still the same message.
@@ -25,8 +29,9 @@ either part cannot be queued (`tests/mail/test_templates.py` checks every kind).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import sqlalchemy as sa
 from flask import current_app
@@ -37,6 +42,7 @@ from ..models import StoredFile
 from ..models.mail import MailAttachment, MailStatus, OutboxMail
 from ..models.types import utcnow
 from .driver import insert_of
+from .file_removal import remove_after_commit
 
 LANGUAGES = ("de", "en")
 # session.info: this transaction wrote outbox rows (the value: the session's `Connection`, on
@@ -193,11 +199,33 @@ def mark_failed(session, mail_id: int, worker: str, error: str, *, permanent: bo
 
 
 def retry_now(session, mail_id: int) -> None:
-    """Staff: send a waiting or failed mail at the next run, without waiting for the backoff."""
+    """Staff: send a waiting or failed mail at the next run, without waiting for the backoff
+    (a sent or cancelled one stays as it is)."""
     mail = session.get(OutboxMail, mail_id)
-    if mail is None or mail.status == MailStatus.sent:
+    if mail is None or mail.status in (MailStatus.sent, MailStatus.cancelled):
         return
     mail.status, mail.next_attempt_at, mail.claimed_until = MailStatus.pending, utcnow(), None
+
+
+def erase_mails_to(session, recipients: Iterable[str], placeholder: str) -> int:
+    """The mails to these addresses (any case) lose recipient and bodies (`placeholder`
+    instead of the required ones) in the caller's transaction; waiting ones are cancelled,
+    and their `.eml` copies are deleted once it commits. The number of mails."""
+    wanted = sorted({address.strip().lower() for address in recipients if address and address.strip()})
+    if not wanted:
+        return 0
+    addressed = sa.func.lower(OutboxMail.recipient).in_(wanted)
+    copies = session.scalars(sa.select(OutboxMail.eml_path)
+                             .where(addressed, OutboxMail.eml_path.is_not(None)))
+    remove_after_commit(session, [Path(path) for path in copies])
+
+    def run(statement) -> int:
+        return session.execute(statement.execution_options(synchronize_session="fetch")).rowcount
+
+    run(sa.update(OutboxMail).where(addressed, OutboxMail.status == MailStatus.pending)
+        .values(status=MailStatus.cancelled, claimed_by=None, claimed_until=None))
+    return run(sa.update(OutboxMail).where(addressed).values(
+        recipient=placeholder, body_text=placeholder, body_html=None, eml_path=None))
 
 
 def pending_count(session) -> int:

@@ -12,6 +12,10 @@ always has its file; when the transaction rolls back, the session's `after_rollb
 deletes the files it wrote. A process that dies between writing and committing leaves a file
 no row names: `sweep` (the hourly `messages.sweep_files` task) deletes such files and `.part`
 leftovers once they are older than `ORPHAN_AGE`, far longer than any transaction lasts.
+
+`discard` is the way back: the rows go in the caller's transaction, the bytes once it
+commits (`file_removal`), so from the commit on no download finds the file, and a rollback
+keeps both.
 """
 
 from __future__ import annotations
@@ -25,11 +29,12 @@ from pathlib import Path
 import magic
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import event, select
+from sqlalchemy import delete, event, select
 from sqlalchemy.orm import Session
 
 from ..errors import NotFound, RuleViolations
 from ..models import Conversation, Message, MessageFile
+from .file_removal import remove_after_commit
 
 WRITTEN = "message_files_written"  # session.info: paths written in the open transaction
 ORPHAN_AGE = timedelta(hours=1)
@@ -129,6 +134,21 @@ def _keep_written(session) -> None:
 def _delete_written(session) -> None:
     for path in session.info.pop(WRITTEN, ()):
         path.unlink(missing_ok=True)
+
+
+def discard(session, file_ids) -> int:
+    """Delete these files (ids, or a select of ids): their rows in the caller's transaction,
+    their bytes after its commit. The number of files."""
+    found = session.execute(select(MessageFile.id, MessageFile.storage_key)
+                            .where(MessageFile.id.in_(file_ids))).all()
+    if not found:
+        return 0
+    ids = [row.id for row in found]
+    session.execute(delete(MessageFile).where(MessageFile.id.in_(ids))
+                    .execution_options(synchronize_session="fetch"))
+    target = folder()
+    remove_after_commit(session, [target / row.storage_key for row in found])
+    return len(found)
 
 
 def sweep(session, *, now: float | None = None) -> int:

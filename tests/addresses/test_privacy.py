@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from backoffice import transaction
 from backoffice.errors import Conflict, RuleViolations
 from backoffice.extensions import db
-from backoffice.models import Address, AuditEntry, Invoice, Order
-from backoffice.services import privacy
+from backoffice.models import Address, AuditEntry, CustomerAccount, Invoice, Order
+from backoffice.services import customer_portal, privacy
 from tests.support.http import api_token, csrf_token, login
 from tests.support.vouchers import ordered, permanent_voucher
 
@@ -148,4 +148,18 @@ def test_api_exports_and_erases(client, make, erika):
     assert client.post(f"/api/v1/address/{pk}/erase", headers=staff, json={}).status_code == 422
     answer = client.post(f"/api/v1/address/{pk}/erase", headers=staff, json={"reason": "request"})
     assert answer.status_code == 200 and answer.json["invoices_kept"] == 1
+    assert answer.json["mails_erased"] == answer.json["files_deleted"] == 0
     assert client.get(url, headers=staff).json["master_data"]["city"] is None
+
+
+def test_the_customer_accounts_store_is_exported_and_erased(ctx, erika):
+    pk = erika["erika"].id
+    with transaction.unit_of_work(ctx):
+        customer_portal.update_store(ctx, pk, "Erikas Teeladen", "erika-tee.example")
+    account = privacy.personal_data(ctx, pk)["customer_account"]
+    assert (account["store_name"], account["store_url"]) == ("Erikas Teeladen", "https://erika-tee.example")
+    with transaction.unit_of_work(ctx):
+        privacy.erase(ctx, pk, reason="request", actor_user_id=None, actor_label="staff")
+    ctx.expire_all()
+    assert "erika-tee" not in json.dumps(privacy.personal_data(ctx, pk))
+    assert ctx.scalar(sa.select(CustomerAccount.store_name).where(CustomerAccount.address_id == pk)) is None
