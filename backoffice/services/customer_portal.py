@@ -62,11 +62,15 @@ def customer_by_email(session, email: str) -> Address | None:
 
 
 def customer(session, address_id: int | None) -> Address | None:
-    """The customer of a portal session, while it still is one."""
+    """The customer of a portal session, while it still is one: a customer address with an
+    e-mail address (the portal's only way in; an erased address has none, so its open
+    portal sessions end with the erasure)."""
     if address_id is None:
         return None
     address = session.get(Address, address_id)
-    return address if address is not None and address.type in CUSTOMER_TYPES else None
+    if address is None or address.type not in CUSTOMER_TYPES or not address.email:
+        return None
+    return address
 
 
 def account(session, address: Address) -> CustomerAccount:

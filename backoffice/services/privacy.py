@@ -52,7 +52,7 @@ from decimal import Decimal
 from flask_appbuilder.security.sqla.models import User
 from flask_babel import gettext as _
 from openpyxl import Workbook
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..errors import Conflict, NotFound, RuleViolations
@@ -64,6 +64,7 @@ from ..models import (
     Conversation,
     CustomerAccount,
     CustomerBlock,
+    CustomerSignIn,
     DirectRequest,
     ExpertJob,
     Invoice,
@@ -459,6 +460,9 @@ def erase(session: Session, address_id: int, *, reason: str, actor_user_id: int 
     session.execute(update(CustomerAccount).where(CustomerAccount.address_id == address_id)
                     .values(store_name=None, store_url=None)
                     .execution_options(synchronize_session="fetch"))
+    # Sign-in links not used yet die with the address (its portal sessions end: no e-mail).
+    session.execute(delete(CustomerSignIn).where(CustomerSignIn.address_id == address_id,
+                                                 CustomerSignIn.used_at.is_(None)))
     session.flush()
     texts += _erase_customer_texts(session, address_id)
     files = message_files.discard(session, _own_files(address_id))

@@ -179,3 +179,22 @@ def test_the_form_sends_no_more_than_five_links_in_fifteen_minutes(client, anna)
     for _ in range(7):
         assert _request_link(client, "anna@example.org").status_code == 200
     assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMail)) == 5
+
+
+def test_an_erased_customer_is_signed_out_and_its_unused_links_no_longer_work(app, anna):
+    from backoffice import transaction
+    from backoffice.services import customer_portal, privacy
+    from tests.portal.test_walk import signed_in
+
+    client = signed_in(app, anna)
+    assert "SHOP-1001" in client.get("/c/").get_data(as_text=True)
+    with app.test_request_context():
+        unused = customer_portal.shop_link(db.session, "http://localhost/c", address_id=anna.id)
+        with transaction.unit_of_work(db.session):
+            privacy.erase(db.session, anna.id, reason="Art. 17", actor_user_id=None, actor_label="staff")
+        assert db.session.scalar(sa.select(sa.func.count(CustomerSignIn.id))
+                                 .where(CustomerSignIn.used_at.is_(None))) == 0
+    assert client.get("/c/").status_code == 302  # the open session ends
+    later = app.test_client()
+    assert _use(later, unused.url).status_code in (404, 410)
+    assert later.get("/c/").status_code == 302
