@@ -8,16 +8,18 @@ market an earlier run left in `--database` is timed again, with the requests and
 requests of earlier runs in it): the demo address tree (its partners), a published profile
 per partner at a random German postal code (radius 20 to 100 km, one in twenty
 Germany-wide), `--bids-per-partner` categories each with an active service and a bid, and
-`--history` past direct requests, each charged (the responsiveness signal's input).
+`--history` past direct requests, each charged, with their partners' monthly counts
+(`lead_month`, the responsiveness signal's input).
 Prints one JSON object per metric:
 
 * `ranked_partners_p95`: `marketplace.rank` for a request in a random category at a random
   postal code (matching, ranking and the receipt's inputs), p95 over `--repeat` requests;
   `baseline` is the same reads hand-written through the driver (the one query of bidders
-  with their lead and job counts, the same distance filter in Python, the candidates'
-  ratings and service-order inputs), in the same run (target: 30 ms). The service reads
-  the same in one statement (ratings, the category's minimum and the customer's blocks
-  with the bidders, the distance also in SQL); the baseline keeps its separate reads.
+  with their direct requests summed from `lead_month` and their job counts, the same
+  distance filter in Python, the candidates' ratings and service-order inputs), in the
+  same run (target: 30 ms). The service reads the same in one statement (ratings, the
+  category's minimum and the customer's blocks with the bidders, the distance also in
+  SQL); the baseline keeps its separate reads.
 * `direct_request_per_second`: `send_direct_request` in its unit of work (lock, the chosen
   partner checked and its place taken from the ranking the customer was shown, budget,
   direct request, charge, mail), alternating with the baseline send by send, each timed

@@ -476,10 +476,11 @@ def _rank_statements():
     narrowed to those that may reach the request, each way answered from an index (the
     category's services inside a box of `BOX_KM` around the request, by their copies of the
     profile's place; the partners with a wider radius; the Germany-wide ones), at least the
-    category's minimum bid, not blocked by the customer's account, each with its lead
-    responsiveness and expert-job expiry counts of the window and its reviews' count and
-    stars (correlated counts from the covering indexes). Also: the same without the
-    narrowing (for tests)."""
+    category's minimum bid, not blocked by the customer's account, each with its direct
+    requests and timely answers summed over the window's kept months (`LeadMonth`), its
+    expert-job expiry counts of the window and its reviews' count and stars (correlated
+    counts and sums from covering indexes). Also: the same without the narrowing (for
+    tests)."""
     category_id = bindparam("category_id")
     since = bindparam("since")
     # The direct requests of the window and those answered in time: the partner's kept months.
@@ -608,9 +609,10 @@ def rank(
     the request's postal code inside the service area; budget left for one more request;
     not blocked by the customer's partner. The bidders are first narrowed to those near
     enough (`prefilter`; the result is the same without it, only slower), then the exact
-    distance decides. Reads: the one query of `_rank_statements` (bidders with their lead,
-    job and review counts), then, for the few candidates with service orders or requests
-    to order, their order metrics (`service_orders.metrics_of`)."""
+    distance decides. Reads: the one query of `_rank_statements` (bidders with their
+    direct requests of the window's kept months, job and review counts), then, for the
+    few candidates with service orders or requests to order, their order metrics
+    (`service_orders.metrics_of`)."""
     now = now or utcnow()
     session.flush()
     values = dict(_request_values(request, now), customer_id=request.address_id,
