@@ -116,11 +116,12 @@ def domain_error_response(exc: DomainError):
     return response
 
 
-# marshmallow's own field messages (FAB's model APIs read bodies with it) in the caller's
-# language: marshmallow's English text, its `{placeholders}` as marshmallow fills them in,
-# and the translation to give instead. The English msgids are marshmallow's texts, so an
-# English answer says what marshmallow says.
-_MARSHMALLOW = (
+# The framework's own messages in the caller's language: marshmallow's field messages (FAB's
+# model APIs read bodies with it) and FAB's refusals of a query. Each is the English text, its
+# `{placeholders}` as the framework fills them in, and the translation to give instead; the
+# English msgids are the framework's texts where they read well, so an English answer says
+# what the framework says.
+_FRAMEWORK = (
     ("Missing data for required field.", _l("Missing data for required field.")),
     ("Field may not be null.", _l("Field may not be null.")),
     ("Unknown field.", _l("Unknown field.")),
@@ -157,6 +158,15 @@ _MARSHMALLOW = (
     # marshmallow-sqlalchemy's related field (a relation sent as something else than its key)
     ("Could not deserialize related value {value}; expected a dictionary with keys {keys}",
      _l("Not a valid reference to a record.")),
+    # FAB's refusals of the `q` parameter (its rison arguments)
+    ("Not a valid rison argument", _l("The q parameter is not valid rison.")),
+    ("Not a valid rison/json argument", _l("The q parameter is neither valid rison nor JSON.")),
+    ("Not a valid rison schema {detail}", _l("The q parameter does not fit this route: %(detail)s")),
+    ("Filter column: {column} not allowed to filter", _l("Filtering by %(column)s is not allowed.")),
+    ("Filter operation: {operation} not allowed on column: {column}",
+     _l("The filter %(operation)s is not allowed on %(column)s.")),
+    ("Invalid order by column: {column}", _l("Sorting by %(column)s is not allowed.")),
+    ("Cannot use both select and sel columns", _l("Send either columns or select_columns, not both.")),
 )
 
 
@@ -166,14 +176,14 @@ def _pattern(template: str) -> re.Pattern:
                               for i, piece in enumerate(pieces)))
 
 
-_MARSHMALLOW_PATTERNS = tuple((_pattern(english), translated) for english, translated in _MARSHMALLOW)
+_FRAMEWORK_PATTERNS = tuple((_pattern(english), translated) for english, translated in _FRAMEWORK)
 
 
-def field_message(message) -> str:
-    """A field's message in the caller's language: marshmallow's own ones translated, ours
-    (already translated where raised) as they are."""
+def in_callers_language(message) -> str:
+    """A message in the caller's language: the framework's own ones translated, ours (already
+    translated where raised) as they are."""
     text = str(message)
-    for pattern, translated in _MARSHMALLOW_PATTERNS:
+    for pattern, translated in _FRAMEWORK_PATTERNS:
         match = pattern.fullmatch(text)
         if match:
             return str(translated) % match.groupdict() if match.groupdict() else str(translated)
@@ -184,7 +194,7 @@ def _fields_of(message) -> dict | None:
     """FAB/marshmallow give field errors as a dict (possibly nested): messages per field."""
     if not isinstance(message, dict):
         return None
-    return {str(name): [field_message(m) for m in (value if isinstance(value, list) else [value])]
+    return {str(name): [in_callers_language(m) for m in (value if isinstance(value, list) else [value])]
             for name, value in message.items()}
 
 
@@ -227,7 +237,7 @@ class JsonErrors:
 
     def response_400(self, message=None):
         fields = _fields_of(message)
-        text = _("The request is malformed.") if fields or not message else str(message)
+        text = _("The request is malformed.") if fields or not message else in_callers_language(message)
         return error_response(400, "invalid_input", text, fields=fields)
 
     def response_401(self):
@@ -241,7 +251,7 @@ class JsonErrors:
 
     def response_422(self, message=None):
         fields = _fields_of(message)
-        text = _("Some fields are invalid.") if fields or not message else str(message)
+        text = _("Some fields are invalid.") if fields or not message else in_callers_language(message)
         return error_response(422, "invalid_fields", text, fields=fields)
 
     def response_500(self, message=None):

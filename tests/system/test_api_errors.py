@@ -185,6 +185,18 @@ def test_the_model_apis_field_messages_speak_the_callers_language(client, admin_
     assert login.json["fields"] == {"username": [fields["first_name"][0]]}
 
 
+@pytest.mark.parametrize(("language", "messages"), [
+    ("de", ["Nach nosuch kann nicht gefiltert werden.", "Nach nosuch kann nicht sortiert werden."]),
+    ("en", ["Filtering by nosuch is not allowed.", "Sorting by nosuch is not allowed."]),
+])
+def test_fabs_refusals_of_a_query_speak_the_callers_language(client, admin_headers, language, messages):
+    headers = {**admin_headers, "Accept-Language": language}
+    answers = [client.get("/api/v1/address/", headers=headers, query_string={"q": q}) for q in (
+        "(filters:!((col:nosuch,opr:eq,value:1)))", "(order_column:nosuch,order_direction:asc)")]
+    assert [(a.status_code, a.json) for a in answers] == [
+        (400, {"error": "invalid_input", "message": message}) for message in messages]
+
+
 def test_the_shape_is_one_shared_schema_in_the_openapi_spec(client, admin_headers):
     spec = client.get("/api/v1/_openapi", headers=admin_headers).json
     assert spec["components"]["schemas"]["Error"]["required"] == ["error", "message"]
