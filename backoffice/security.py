@@ -13,6 +13,8 @@ from flask_appbuilder.security.forms import ResetPasswordForm
 from flask_appbuilder.security.sqla.manager import SecurityManager as FabSecurityManager
 from flask_appbuilder.security.sqla.models import Group, Role, User
 from flask_appbuilder.security.views import ResetMyPasswordView as FabResetMyPasswordView
+from flask_appbuilder.security.views import UserModelView
+from flask_appbuilder.security.views import UserStatsChartView as FabUserStatsChartView
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, event, select
@@ -108,6 +110,27 @@ class ResetMyPasswordView(FabResetMyPasswordView):
     form_columns = ["current_password", "password", "conf_password"]
 
 
+# The charted columns of the user statistics, as its axes and legends name them.
+_CHARTED = {"username": _l("User name"), "login_count": _l("Logins"), "fail_login_count": _l("Failed logins")}
+
+
+class UserStatsChartView(FabUserStatsChartView):
+    """FAB's user statistics (admin menu), labelled in the UI language. FAB names its two
+    charts with plain English strings, and its chart setup overwrites the labels of the
+    charted columns with names made from the column ("Login Count"; the users' axis got the
+    last chart's name); its search fields had no labels."""
+
+    label_columns = {**UserModelView.label_columns, **_CHARTED}
+    definitions = [
+        {"label": _l("Logins per user"), "group": "username", "series": ["login_count"]},
+        {"label": _l("Failed logins per user"), "group": "username", "series": ["fail_login_count"]},
+    ]
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.label_columns = {**self.label_columns, **_CHARTED}
+
+
 DESK_LOGIN_ROLES = {STAFF, FINANCE, PARTNER_ROLE}
 
 
@@ -125,6 +148,7 @@ class SecurityManager(FabSecurityManager):
     password change raise it."""
 
     resetmypasswordview = ResetMyPasswordView
+    userstatschartview = UserStatsChartView
 
     def create_jwt_manager(self, app):
         jwt_manager = super().create_jwt_manager(app)

@@ -13,6 +13,7 @@ domain error becomes a flash message on the page the user came from.
 from __future__ import annotations
 
 import logging
+import re
 from urllib.parse import urlsplit
 
 from flask import Flask, flash, jsonify, redirect, request
@@ -115,11 +116,85 @@ def domain_error_response(exc: DomainError):
     return response
 
 
+# The framework's own messages in the caller's language: marshmallow's field messages (FAB's
+# model APIs read bodies with it) and FAB's refusals of a query. Each is the English text, its
+# `{placeholders}` as the framework fills them in, and the translation to give instead; the
+# English msgids are the framework's texts where they read well, so an English answer says
+# what the framework says.
+_FRAMEWORK = (
+    ("Missing data for required field.", _l("Missing data for required field.")),
+    ("Field may not be null.", _l("Field may not be null.")),
+    ("Unknown field.", _l("Unknown field.")),
+    ("Invalid input type.", _l("Invalid input type.")),
+    ("Invalid input.", _l("Invalid input.")),
+    ("Invalid value.", _l("Invalid value.")),
+    ("Invalid type.", _l("Invalid type.")),
+    ("Not a valid string.", _l("Not a valid string.")),
+    ("Not a valid utf-8 string.", _l("Not a valid utf-8 string.")),
+    ("Not a valid integer.", _l("Not a valid integer.")),
+    ("Not a valid number.", _l("Not a valid number.")),
+    ("Number too large.", _l("Number too large.")),
+    ("Special numeric values (nan or infinity) are not permitted.",
+     _l("Special numeric values (nan or infinity) are not permitted.")),
+    ("Not a valid boolean.", _l("Not a valid boolean.")),
+    ("Not a valid datetime.", _l("Not a valid datetime.")),
+    ("Not a valid date.", _l("Not a valid date.")),
+    ("Not a valid time.", _l("Not a valid time.")),
+    ("Not a valid email address.", _l("Not a valid email address.")),
+    ("Not a valid URL.", _l("Not a valid URL.")),
+    ("Not a valid UUID.", _l("Not a valid UUID.")),
+    ("Not a valid list.", _l("Not a valid list.")),
+    ("Not a valid mapping type.", _l("Not a valid mapping type.")),
+    ("String does not match expected pattern.", _l("String does not match expected pattern.")),
+    ("Must be one of: {choices}.", _l("Must be one of: %(choices)s.")),
+    ("Longer than maximum length {max}.", _l("Longer than maximum length %(max)s.")),
+    ("Shorter than minimum length {min}.", _l("Shorter than minimum length %(min)s.")),
+    ("Length must be between {min} and {max}.", _l("Length must be between %(min)s and %(max)s.")),
+    ("Length must be {equal}.", _l("Length must be %(equal)s.")),
+    ("Must be greater than or equal to {min}.", _l("Must be greater than or equal to %(min)s.")),
+    ("Must be less than or equal to {max}.", _l("Must be less than or equal to %(max)s.")),
+    ("Must be greater than or equal to {min} and less than or equal to {max}.",
+     _l("Must be greater than or equal to %(min)s and less than or equal to %(max)s.")),
+    # marshmallow-sqlalchemy's related field (a relation sent as something else than its key)
+    ("Could not deserialize related value {value}; expected a dictionary with keys {keys}",
+     _l("Not a valid reference to a record.")),
+    # FAB's refusals of the `q` parameter (its rison arguments)
+    ("Not a valid rison argument", _l("The q parameter is not valid rison.")),
+    ("Not a valid rison/json argument", _l("The q parameter is neither valid rison nor JSON.")),
+    ("Not a valid rison schema {detail}", _l("The q parameter does not fit this route: %(detail)s")),
+    ("Filter column: {column} not allowed to filter", _l("Filtering by %(column)s is not allowed.")),
+    ("Filter operation: {operation} not allowed on column: {column}",
+     _l("The filter %(operation)s is not allowed on %(column)s.")),
+    ("Invalid order by column: {column}", _l("Sorting by %(column)s is not allowed.")),
+    ("Cannot use both select and sel columns", _l("Send either columns or select_columns, not both.")),
+)
+
+
+def _pattern(template: str) -> re.Pattern:
+    pieces = re.split(r"\{(\w+)\}", template)  # text, name, text, name, …, text
+    return re.compile("".join(re.escape(piece) if i % 2 == 0 else f"(?P<{piece}>.*)"
+                              for i, piece in enumerate(pieces)))
+
+
+_FRAMEWORK_PATTERNS = tuple((_pattern(english), translated) for english, translated in _FRAMEWORK)
+
+
+def in_callers_language(message) -> str:
+    """A message in the caller's language: the framework's own ones translated, ours (already
+    translated where raised) as they are."""
+    text = str(message)
+    for pattern, translated in _FRAMEWORK_PATTERNS:
+        match = pattern.fullmatch(text)
+        if match:
+            return str(translated) % match.groupdict() if match.groupdict() else str(translated)
+    return text
+
+
 def _fields_of(message) -> dict | None:
     """FAB/marshmallow give field errors as a dict (possibly nested): messages per field."""
     if not isinstance(message, dict):
         return None
-    return {str(name): [str(m) for m in (value if isinstance(value, list) else [value])]
+    return {str(name): [in_callers_language(m) for m in (value if isinstance(value, list) else [value])]
             for name, value in message.items()}
 
 
@@ -162,7 +237,7 @@ class JsonErrors:
 
     def response_400(self, message=None):
         fields = _fields_of(message)
-        text = _("The request is malformed.") if fields or not message else str(message)
+        text = _("The request is malformed.") if fields or not message else in_callers_language(message)
         return error_response(400, "invalid_input", text, fields=fields)
 
     def response_401(self):
@@ -176,7 +251,7 @@ class JsonErrors:
 
     def response_422(self, message=None):
         fields = _fields_of(message)
-        text = _("Some fields are invalid.") if fields or not message else str(message)
+        text = _("Some fields are invalid.") if fields or not message else in_callers_language(message)
         return error_response(422, "invalid_fields", text, fields=fields)
 
     def response_500(self, message=None):

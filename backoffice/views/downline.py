@@ -189,7 +189,8 @@ class _DownlineBase(BaseView):
 
 
 def stats_chart(result) -> str:
-    """A stacked bar per level, as inline SVG (no JavaScript, no CDN)."""
+    """A stacked bar per level, as inline SVG (no JavaScript, no CDN), named and numbered in
+    the UI language."""
 
     colours = {"partner": "#6aa84f", "customer": "#3d85c6", "new_customer": "#f1c232"}
     levels = result.levels
@@ -198,8 +199,10 @@ def stats_chart(result) -> str:
     top = max(entry["total"] for entry in levels) or 1
     bar, gap, height = 36, 14, 180
     width = len(levels) * (bar + gap) + 60
+    title = escape(_("Addresses per level"))
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + 40}" '
-             'font-family="sans-serif" font-size="11" data-test="stats-chart">']
+             f'font-family="sans-serif" font-size="11" data-test="stats-chart" role="img" '
+             f'aria-label="{title}"><title>{title}</title>']
     for i, entry in enumerate(levels):
         x, y = 40 + i * (bar + gap), height
         for type_ in ("partner", "customer", "new_customer"):
@@ -208,9 +211,9 @@ def stats_chart(result) -> str:
                 y -= h
                 parts.append(f'<rect x="{x}" y="{y:.1f}" width="{bar}" height="{h:.1f}" '
                              f'fill="{colours[type_]}"><title>{escape(TYPE_LABELS[type_])}: '
-                             f'{entry[type_]}</title></rect>')
+                             f'{format_decimal(entry[type_])}</title></rect>')
         middle = f'x="{x + bar / 2}" text-anchor="middle"'
-        parts.append(f'<text {middle} y="{y - 4:.1f}">{entry["total"]}</text>')
+        parts.append(f'<text {middle} y="{y - 4:.1f}">{format_decimal(entry["total"])}</text>')
         parts.append(f'<text {middle} y="{height + 16}">{entry["level"]}</text>')
     parts.append("</svg>")
     return "".join(parts)

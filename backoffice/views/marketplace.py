@@ -3,8 +3,6 @@ progress of each, bids and budgets per category, and this month's charges with r
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from flask import abort, flash, redirect, request, url_for
 from flask_appbuilder import BaseView, ModelView, expose, has_access
 from flask_babel import format_currency, get_locale
@@ -21,18 +19,9 @@ from ..services import billing_overview, marketplace
 from ..services.vouchers import company_today
 from .localized import date_text, form_amount, form_date
 from .mixins import ExportMixin, label_of, local_datetime, money
+from .receipts import receipt_facts, receipt_table
 from .reviews import ReviewHidingView
 
-# The ranking formula as people read it, per formula version; the text stored with a
-# receipt (the service's `FORMULA`) stays the record and is shown for other versions.
-_FORMULA = _l("score = bid × quality; quality = (0.5 + 0.2 × responsiveness + 0.05 × speed"
-              " + 0.25 × rating / 5) × (1 − 0.5 × expired share) × (1 − 0.5 × cancelled share)")
-# 2026-12.3 counts the signals over whole calendar months instead of 90 days: the same formula.
-FORMULA_TEXT = {"2026-12.2": _FORMULA, "2026-12.3": _FORMULA}
-
-
-def formula_text(stored: str, version: str | None) -> str:
-    return str(FORMULA_TEXT[version]) if version in FORMULA_TEXT else stored
 
 class MyRequestsView(BaseView):
     route_base = "/my/requests"
@@ -92,11 +81,10 @@ class MyRequestsView(BaseView):
         if charge is None or charge.partner_id != current_partner_id():
             abort(404)
         dispute = marketplace.dispute_of(db.session, pk)
+        receipt = marketplace.receipt_of(charge)
         return self.render_template("marketplace/receipt.html", charge=charge, dispute=dispute,
-                                    reasons=list(DisputeReason), receipt=marketplace.receipt_of(charge),
-                                    formula=formula_text,
-                                    money=money, when=local_datetime,
-                                    amount=lambda text: money(Decimal(text)) if text is not None else "")
+                                    reasons=list(DisputeReason), request_id=receipt["request_id"],
+                                    facts=receipt_facts(receipt, own=True), when=local_datetime)
 
     @expose("/receipt/<int:pk>/dispute", methods=["POST"])
     @has_access
@@ -181,7 +169,7 @@ class LeadChargeView(ExportMixin, ModelView):
     search_columns = ["charged_at", "request_id"]
     order_columns = ["id", "charged_at", "net"]
     money_columns = ("net",)
-    formatters_columns = {"charged_at": local_datetime, "net": money}
+    formatters_columns = {"charged_at": local_datetime, "net": money, "receipt": receipt_table}
     base_order = ("id", "desc")
 
 

@@ -20,8 +20,8 @@ from ..services import marketplace
 from ..services.categories import category_choices
 from ..services.throttle import lead_requests
 from .localized import date_text
-from .marketplace import formula_text
 from .portal import _render, bp, signed_in_customer
+from .receipts import formula_text
 
 
 def _lang() -> str:

@@ -83,9 +83,9 @@ def test_wrong_types_are_refused_field_by_field(client, make):
     headers = api_token(client, "staff")
     for body, fields in [
         ({"last_name": 5, "sponsor_id": "abc"},
-         {"last_name": ["Not a valid string."], "sponsor_id": ["Not a valid integer."]}),
+         {"last_name": ["Kein gültiger Text."], "sponsor_id": ["Keine gültige ganze Zahl."]}),
         ({"type": "kaiser", "last_name": "X"},
-         {"type": ["Must be one of: new_customer, customer, partner."]}),
+         {"type": ["Muss einer dieser Werte sein: new_customer, customer, partner."]}),
     ]:
         response = client.post("/api/v1/address/", headers=headers, json=body)
         assert (response.status_code, response.json) == (422, {

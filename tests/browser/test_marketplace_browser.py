@@ -220,7 +220,8 @@ def _story(page, browser, live_server, smtp_server, elektro_id, schulz_id, meier
     with page.expect_navigation():
         charges.locator("a").click()
     receipt = re.sub(r"\s+", " ", page.inner_text("[data-test=receipt]"))
-    for expected in ("Passende Partner 2", "Ihre Position 1", "Ihr Gebot 12,00 €", "Bewertung 4.0000",
+    for expected in ("Passende Partner 2", "Ihre Position 1", "Ihr Gebot 12,00 €",
+                     "Bewertung 4,0000 (Gewicht 0,25)",
                      "Preisregel Ihr Gebot im Moment der Direktanfrage.", "Netto 12,00 €",
                      "MwSt. 2,28 € (19 %)", "Brutto 14,28 €"):
         assert expected in receipt, f"{expected!r} not in {receipt!r}"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import re
 from decimal import Decimal
 
 from backoffice.extensions import db
@@ -86,3 +88,24 @@ def test_each_role_lands_on_its_own_start_page(client, make):
         others = {s for s, _ in expected.values()} - {section}
         assert not any(f'data-test="{other}"' in html for other in others), user
         client.get("/logout/")
+
+
+def _user_chart(client, group_by: int = 0) -> tuple[list[str], list[str], str]:
+    """The user statistics as drawn: the chart's column labels, the chart buttons, the page."""
+    page = client.get(f"/userstatschartview/chart/{group_by}").get_data(as_text=True)
+    data = json.loads(re.search(r"var jsonDataUserStatsChartView = (\{.*\})", page).group(1))
+    buttons = re.findall(r'class="btn btn-sm btn-primary">\s*([^<]+?)\s*</a>', page)
+    return [column["label"] for column in data["cols"]], buttons, page
+
+
+def test_the_admins_user_statistics_chart_is_labelled_in_the_ui_language(app, make):
+    make.user("chefin", "Admin")
+    admin = login(app.test_client(), "chefin")
+    columns, buttons, page = _user_chart(admin)
+    assert columns == ["Benutzername", "Anmeldungen"]
+    assert buttons == ["Anmeldungen je Benutzer", "Fehlgeschlagene Anmeldungen je Benutzer"]
+    assert '"first_name": "Vorname"' in page and '"created_on": "Erstellt am"' in page  # the search fields
+    assert _user_chart(admin, 1)[0] == ["Benutzername", "Fehlgeschlagene Anmeldungen"]
+    admin.get("/lang/en")
+    columns, buttons, _page = _user_chart(admin)
+    assert columns == ["User name", "Logins"] and buttons == ["Logins per user", "Failed logins per user"]

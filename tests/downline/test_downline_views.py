@@ -46,6 +46,7 @@ def test_stats_and_tree_pages_render_offline_svg(client, network):
     login(client, "meier")
     stats = client.get(f"/my/downline/stats/{network['meier']}").get_data(as_text=True)
     assert 'data-test="stats-chart"' in stats and "<script src=\"http" not in stats
+    assert 'aria-label="Adressen je Ebene"><title>Adressen je Ebene</title>' in stats  # named in German
     tree = client.get(f"/my/downline/tree/{network['meier']}").get_data(as_text=True)
     assert 'data-test="downline-tree"' in tree and '<script src="http' not in tree
     branch = client.get(f"/my/downline/tree/{network['meier']}/json?levels=2").get_json()

@@ -224,8 +224,8 @@ def test_the_ranking_page_and_the_receipt_name_the_new_signals(app, ctx, elektro
     partner = app.test_client()
     login(partner, "schulz")
     page = partner.get(f"/my/requests/receipt/{sent.charge_id}?lang=de").get_data(as_text=True)
-    assert re.search(r'data-test="signal-speed">0\.5000 \(Gewicht 0\.05\)', page)
-    assert re.search(r'data-test="signal-cancelled">0\.0000 \(senkt die Qualität um bis zu 0\.5\)', page)
+    assert 'data-test="receipt-speed">0,5000 (Gewicht 0,05)' in page  # decimals the German way
+    assert 'data-test="receipt-cancelled_share">0,0000 (senkt die Qualität um bis zu 0,5)' in page
     assert "Punktzahl = Gebot × Qualität" in page and "score = bid" not in page  # the formula in German
 
 

@@ -4,6 +4,7 @@ along and reads the receipt of its charge; the pages stay with their owners."""
 
 from __future__ import annotations
 
+import html
 import re
 from decimal import Decimal as D
 
@@ -275,7 +276,7 @@ def test_the_profile_shows_the_visible_reviews_and_the_ranking_is_explained_publ
 def test_the_current_formula_has_its_text_in_both_languages(app):
     from flask_babel import force_locale
 
-    from backoffice.views.marketplace import FORMULA_TEXT
+    from backoffice.views.receipts import FORMULA_TEXT
 
     with app.test_request_context(), force_locale("en"):
         assert str(FORMULA_TEXT[marketplace.RANKING_VERSION]) == marketplace.FORMULA
@@ -437,3 +438,64 @@ def test_staff_hide_a_job_review_with_a_reason_and_it_leaves_the_profile_and_the
     assert [r.text for r in marketplace.visible_reviews(ctx, schulz.id)] == ["Auftrag 1", "Sehr gut"]
     assert audit_of(ctx, "job_review")[-1] == (review.id, schulz.address_id, "hidden", "True", "False", None,
                                                "stefan")
+
+
+def _facts(page: str) -> dict[str, str]:
+    """A shown receipt's facts: label → text, as staff or the partner read them."""
+    pairs = (re.findall(r'<th scope="row">([^<]+)</th><td data-test="receipt-\w+">([^<]+)</td>', page)
+             or re.findall(r'<dt>([^<]+)</dt><dd data-test="receipt-\w+">([^<]+)</dd>', page))
+    return {html.unescape(label): html.unescape(text) for label, text in pairs}
+
+
+def test_staff_read_a_charges_receipt_as_facts_in_the_ui_language(app, ctx, make, elektro, market):
+    schulz = market[0]
+    with transaction.unit_of_work(ctx):
+        request = marketplace.submit_request(
+            ctx, category_id=elektro.id, description="Herd anschließen bitte", postal_code=LEIPZIG,
+            name="Karla Kunde", email="karla@example.org", confirm_url="x")
+        request.status = marketplace.RequestStatus.open
+    sent = transaction.run(lambda s: marketplace.send_direct_request(s, request.id, schulz.id))
+    receipt = marketplace.receipt_of(ctx.get(LeadCharge, sent.charge_id))
+    make.user("fiona", "Finance")
+    finance = login(app.test_client(), "fiona")
+    page = finance.get(f"/leadchargeview/show/{sent.charge_id}").get_data(as_text=True)
+    assert "formula_version" not in page and "&#34;" not in page  # no raw JSON
+    facts = _facts(page)
+    german = receipt["signals"]["responsiveness"].replace(".", ",")
+    assert {label: facts.get(label) for label in (
+        "Passende Partner", "Platz in der Rangfolge", "Gebot", "Monatsbudget", "Reaktionsquote",
+        "Antwortzeit", "Bewertung", "Stornierte Bestellungen", "Entfernung zur Anfrage", "Preisregel",
+        "Netto", "MwSt.", "Brutto")} == {
+        "Passende Partner": "2", "Platz in der Rangfolge": "1", "Gebot": "12,00\xa0€", "Monatsbudget": "—",
+        "Reaktionsquote": f"{german} (Gewicht 0,2)", "Antwortzeit": "0,5000 (Gewicht 0,05)",
+        "Bewertung": "4,0000 (Gewicht 0,25)",
+        "Stornierte Bestellungen": "0,0000 (senkt die Qualität um bis zu 0,5)",
+        "Entfernung zur Anfrage": "0,0 km",
+        "Preisregel": "Das Gebot des Partners im Moment der Direktanfrage.",
+        "Netto": "12,00\xa0€", "MwSt.": "2,28\xa0€ (19 %)", "Brutto": "14,28\xa0€"}
+    assert facts["Qualität"] == receipt["quality"].replace(".", ",")
+    assert facts["Punktzahl"] == receipt["score"].replace(".", ",")
+    assert facts["Formel"].startswith("Punktzahl = Gebot × Qualität") and facts["Formel"].endswith(
+        f"({marketplace.RANKING_VERSION})")
+
+    finance.get("/lang/en")
+    english = _facts(finance.get(f"/leadchargeview/show/{sent.charge_id}").get_data(as_text=True))
+    assert english["Rating"] == "4.0000 (weight 0.25)" and english["Gross"] == "€14.28"
+    assert english["Place in the ranking"] == "1" and english["Distance to the request"] == "0.0 km"
+    assert english["Price rule"] == "The partner's bid at the moment of the direct request."
+
+
+def test_the_partner_reads_the_same_facts_on_its_receipt_page(app, ctx, elektro, market):
+    schulz = market[0]
+    with transaction.unit_of_work(ctx):
+        request = marketplace.submit_request(
+            ctx, category_id=elektro.id, description="Herd anschließen bitte", postal_code=LEIPZIG,
+            name="Karla Kunde", email="karla@example.org", confirm_url="x")
+        request.status = marketplace.RequestStatus.open
+    sent = transaction.run(lambda s: marketplace.send_direct_request(s, request.id, schulz.id))
+    partner = login(app.test_client(), "schulz")
+    facts = _facts(partner.get(f"/my/requests/receipt/{sent.charge_id}").get_data(as_text=True))
+    assert (facts["Ihre Position"], facts["Ihr Gebot"], facts["Bewertung"]) == ("1", "12,00\xa0€",
+                                                                                 "4,0000 (Gewicht 0,25)")
+    assert facts["Preisregel"] == "Ihr Gebot im Moment der Direktanfrage."
+    assert facts["MwSt."] == "2,28\xa0€ (19 %)"
