@@ -19,18 +19,24 @@ Templates: every mail kind has four, `templates/mail/<kind>.<de|en>.txt` (plain 
 `{% set subject = … %}` at its top gives the subject) and `templates/mail/<kind>.<de|en>.html`
 (the HTML part: extends `mail/layout.html`, which sets `lang`; autoescaped, since names,
 requests and messages in the context are written by customers and partners). A kind without
-either part cannot be queued (`tests/mail/test_templates.py` checks every kind).
+either part cannot be queued (`tests/mail/test_templates.py` checks every kind). They are
+rendered in `templates()`, the app's environment without the pages' globals: a mail is
+written from its context alone, whichever request queues it. Amounts in a mail are written
+by `money_text` in the recipient's language.
 """
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 import sqlalchemy as sa
+from babel import Locale
 from flask import current_app
-from jinja2 import TemplateNotFound
+from jinja2 import Environment, TemplateNotFound
 
 from ..errors import InvalidInput
 from ..models import StoredFile
@@ -52,9 +58,42 @@ def language_of(value) -> str:
     return code if code in LANGUAGES else "de"
 
 
+@functools.cache
+def _currency_format(language: str):
+    locale = Locale.parse(language)
+    return locale, locale.currency_formats["standard"]
+
+
+def money_text(amount: Decimal, language: str) -> str:
+    """An amount in euros as `language` writes it (`1.234,50 €`, `€1,234.50`): Babel's
+    `format_currency`, its locale and pattern looked up once per language rather than on
+    every call."""
+    locale, pattern = _currency_format(language_of(language))
+    return pattern.apply(amount, locale, currency="EUR")
+
+
+TEMPLATES = "mail_templates"  # app.extensions: the app's `templates()`
+
+
+def templates() -> Environment:
+    """The environment mails are rendered in: the app's (its loader, filters, autoescaping of
+    `.html`, finalize) without its globals (request, session, g, url_for, csrf_token,
+    gettext, …), which a mail must not read. Every render copies the globals into its
+    context, so few of them also make a render cheaper. One per app, with its own cache of
+    compiled templates."""
+    app = current_app._get_current_object()
+    env = app.extensions.get(TEMPLATES)
+    if env is None:
+        # Own cache: a copied one would hold templates bound to the pages' globals.
+        env = app.jinja_env.overlay(cache_size=400)
+        env.globals = {}
+        app.extensions[TEMPLATES] = env
+    return env
+
+
 def render(kind: str, language: str, context: dict) -> tuple[str, str, str]:
     """(subject, text, html) of a mail in `language`."""
-    env = current_app.jinja_env
+    env = templates()
     language = language_of(language)
     try:
         text_template = env.get_template(f"mail/{kind}.{language}.txt")
