@@ -34,7 +34,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
-from babel import Locale
+from babel.numbers import format_currency
 from flask import current_app
 from jinja2 import Environment, TemplateNotFound
 
@@ -58,18 +58,32 @@ def language_of(value) -> str:
     return code if code in LANGUAGES else "de"
 
 
+CENT = Decimal("0.01")
+
+
 @functools.cache
-def _currency_format(language: str):
-    locale = Locale.parse(language)
-    return locale, locale.currency_formats["standard"]
+def _euro_shape(language: str) -> tuple[tuple[str, str], tuple[str, str], dict[int, str]]:
+    """What Babel writes around the digits of a positive and of a negative amount in
+    `language`, and its group and decimal marks: read once from Babel's own output."""
+    around = []
+    for probe in ("1234567.89", "-1234567.89"):
+        text = format_currency(Decimal(probe), "EUR", locale=language)
+        digits = [index for index, char in enumerate(text) if char.isdigit()]
+        around.append((text[: digits[0]], text[digits[-1] + 1 :]))
+        number = text[digits[0] : digits[-1] + 1]
+    return around[0], around[1], str.maketrans({",": number[1], ".": number[-3]})
 
 
 def money_text(amount: Decimal, language: str) -> str:
-    """An amount in euros as `language` writes it (`1.234,50 €`, `€1,234.50`): Babel's
-    `format_currency`, its locale and pattern looked up once per language rather than on
-    every call."""
-    locale, pattern = _currency_format(language_of(language))
-    return pattern.apply(amount, locale, currency="EUR")
+    """An amount in euros as `language` writes it (`1.234,50 €`, `€1,234.50`), as Babel's
+    `format_currency` does (the sign of the amount as given, cents rounded half to even)
+    without its lookups of the locale's data on every call: a mail's context is built in
+    the transaction of the change that sends it."""
+    positive, negative, marks = _euro_shape(language_of(language))
+    if not isinstance(amount, Decimal):
+        amount = Decimal(str(amount))
+    prefix, suffix = negative if amount.is_signed() else positive
+    return prefix + f"{abs(amount).quantize(CENT):,.2f}".translate(marks) + suffix
 
 
 TEMPLATES = "mail_templates"  # app.extensions: the app's `templates()`
