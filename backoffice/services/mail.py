@@ -86,22 +86,22 @@ def money_text(amount: Decimal, language: str) -> str:
     return prefix + f"{abs(amount).quantize(CENT):,.2f}".translate(marks) + suffix
 
 
-TEMPLATES = "mail_templates"  # app.extensions: the app's `templates()`
+_TEMPLATES = "mail_templates"  # the key of `templates()` in app.extensions
 
 
 def templates() -> Environment:
     """The environment mails are rendered in: the app's (its loader, filters, autoescaping of
-    `.html`, finalize) without its globals (request, session, g, url_for, csrf_token,
-    gettext, …), which a mail must not read. Every render copies the globals into its
-    context, so few of them also make a render cheaper. One per app, with its own cache of
-    compiled templates."""
+    `.html`, finalize) without any globals — request, session, g, url_for, csrf_token,
+    gettext, not even Jinja's range or namespace: a mail reads its context only. Every
+    render copies the globals into its contexts, so none also makes a render cheaper. One
+    per app, with its own cache of compiled templates."""
     app = current_app._get_current_object()
-    env = app.extensions.get(TEMPLATES)
+    env = app.extensions.get(_TEMPLATES)
     if env is None:
         # Own cache: a copied one would hold templates bound to the pages' globals.
         env = app.jinja_env.overlay(cache_size=400)
         env.globals = {}
-        app.extensions[TEMPLATES] = env
+        app.extensions[_TEMPLATES] = env
     return env
 
 
