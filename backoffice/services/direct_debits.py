@@ -19,7 +19,6 @@ from datetime import date
 from decimal import Decimal
 
 from babel.dates import format_date
-from babel.numbers import format_currency as format_money
 from flask_babel import format_currency
 from flask_babel import gettext as _
 from sqlalchemy import func, insert, select, update
@@ -184,8 +183,8 @@ def _mail_return(session, debit: SepaDebit, returned_on: date, reason: str, fee:
     mail.queue_mail(session, "debit_returned", recipient, language, {
         "name": partner.address.name if partner.address is not None else debit.invoice.buyer_name,
         "invoice_number": debit.invoice.display_number, "reason": reason,
-        "amount": format_money(debit.amount, "EUR", locale=language),
-        "fee": format_money(fee, "EUR", locale=language) if fee > 0 else "",
+        "amount": mail.money_text(debit.amount, language),
+        "fee": mail.money_text(fee, language) if fee > 0 else "",
         "returned_on": format_date(returned_on, "medium", locale=language)})
 
 

@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from babel.dates import format_date
-from babel.numbers import format_currency as format_money
 from flask import current_app
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -96,7 +95,7 @@ def _mail_context(invoice: Invoice, language: str) -> dict:
         "number": invoice.display_number,
         "month": (format_date(invoice.period_start, "MMMM yyyy", locale=language)
                   if invoice.period_start else ""),
-        "gross": format_money(abs(invoice.total_gross), "EUR", locale=language),
+        "gross": mail.money_text(abs(invoice.total_gross), language),
         "due": format_date(invoice.due_date, "medium", locale=language) if invoice.due_date else "",
         "mandate": invoice.mandate_reference if invoice.total_gross > 0 and partner.has_mandate else "",
         "credit_note": invoice.kind == InvoiceKind.credit_note,

@@ -23,19 +23,25 @@ Templates: every mail kind has four, `templates/mail/<kind>.<de|en>.txt` (plain 
 `{% set subject = … %}` at its top gives the subject) and `templates/mail/<kind>.<de|en>.html`
 (the HTML part: extends `mail/layout.html`, which sets `lang`; autoescaped, since names,
 requests and messages in the context are written by customers and partners). A kind without
-either part cannot be queued (`tests/mail/test_templates.py` checks every kind).
+either part cannot be queued (`tests/mail/test_templates.py` checks every kind). They are
+rendered in `templates()`, the app's environment without the pages' globals: a mail is
+written from its context alone, whichever request queues it. Amounts in a mail are written
+by `money_text` in the recipient's language.
 """
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import sqlalchemy as sa
+from babel.numbers import format_currency
 from flask import current_app
-from jinja2 import TemplateNotFound
+from jinja2 import Environment, TemplateNotFound
 
 from ..errors import InvalidInput
 from ..models import StoredFile
@@ -58,9 +64,56 @@ def language_of(value) -> str:
     return code if code in LANGUAGES else "de"
 
 
+CENT = Decimal("0.01")
+
+
+@functools.cache
+def _euro_shape(language: str) -> tuple[tuple[str, str], tuple[str, str], dict[int, str]]:
+    """What Babel writes around the digits of a positive and of a negative amount in
+    `language`, and its group and decimal marks: read once from Babel's own output."""
+    around = []
+    for probe in ("1234567.89", "-1234567.89"):
+        text = format_currency(Decimal(probe), "EUR", locale=language)
+        digits = [index for index, char in enumerate(text) if char.isdigit()]
+        around.append((text[: digits[0]], text[digits[-1] + 1 :]))
+        number = text[digits[0] : digits[-1] + 1]
+    return around[0], around[1], str.maketrans({",": number[1], ".": number[-3]})
+
+
+def money_text(amount: Decimal, language: str) -> str:
+    """An amount in euros as `language` writes it (`1.234,50 €`, `€1,234.50`), as Babel's
+    `format_currency` does (the sign of the amount as given, cents rounded half to even)
+    without its lookups of the locale's data on every call: a mail's context is built in
+    the transaction of the change that sends it."""
+    positive, negative, marks = _euro_shape(language_of(language))
+    if not isinstance(amount, Decimal):
+        amount = Decimal(str(amount))
+    prefix, suffix = negative if amount.is_signed() else positive
+    return prefix + f"{abs(amount).quantize(CENT):,.2f}".translate(marks) + suffix
+
+
+_TEMPLATES = "mail_templates"  # the key of `templates()` in app.extensions
+
+
+def templates() -> Environment:
+    """The environment mails are rendered in: the app's (its loader, filters, autoescaping of
+    `.html`, finalize) without any globals — request, session, g, url_for, csrf_token,
+    gettext, not even Jinja's range or namespace: a mail reads its context only. Every
+    render copies the globals into its contexts, so none also makes a render cheaper. One
+    per app, with its own cache of compiled templates."""
+    app = current_app._get_current_object()
+    env = app.extensions.get(_TEMPLATES)
+    if env is None:
+        # Own cache: a copied one would hold templates bound to the pages' globals.
+        env = app.jinja_env.overlay(cache_size=400)
+        env.globals = {}
+        app.extensions[_TEMPLATES] = env
+    return env
+
+
 def render(kind: str, language: str, context: dict) -> tuple[str, str, str]:
     """(subject, text, html) of a mail in `language`."""
-    env = current_app.jinja_env
+    env = templates()
     language = language_of(language)
     try:
         text_template = env.get_template(f"mail/{kind}.{language}.txt")

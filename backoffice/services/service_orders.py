@@ -23,14 +23,11 @@ to order" per service, customers' requests, and partners' custom offers that may
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from babel import Locale
-from babel.numbers import format_currency as format_money
 from flask import current_app, has_app_context
 from flask_appbuilder.security.sqla.models import User
 from flask_babel import format_currency
@@ -67,6 +64,7 @@ from ..models.types import UTCDateTime, utcnow
 from . import conversations, mail, order_windows
 from .directory import by_ids
 from .driver import DriverStatement, insert_of
+from .mail import money_text
 from .money import vat_breakdown
 from .profiles import notification_email_of
 
@@ -296,7 +294,7 @@ def place_order(session, customer_id: int, package_id: int, now: datetime | None
             status=409,
         )
     order_id = _insert_order(
-        session,
+        session.connection(),
         partner_id=service.partner_id,
         customer_id=customer_id,
         service_id=service.id,
@@ -783,7 +781,7 @@ _INSERT_EVENT = insert_of(ServiceOrderEvent.__table__, "order_id", "from_status"
 
 
 def _insert_order(
-    session,
+    connection,
     *,
     partner_id: int,
     customer_id: int,
@@ -796,10 +794,10 @@ def _insert_order(
     delivery_days: int,
     now: datetime,
 ) -> int:
-    """The order and its first event in two INSERTs (no ORM objects, no flush); its id."""
+    """The order and its first event in two INSERTs on the session's `connection` (no ORM
+    objects, no flush); its id."""
     rate = vat_rate()
     (split,) = vat_breakdown({rate: Decimal(gross)})
-    connection = session.connection()
     [(order_id,)] = _INSERT_ORDER.all(
         connection,
         {
@@ -857,7 +855,7 @@ def accept_offer(session, customer_id: int, offer_id: int, now: datetime | None 
         connection.execute(_REQUEST_ACCEPTED, {"the_request": request_id})
     custom = _("Custom offer")
     order_id = _insert_order(
-        session,
+        connection,
         partner_id=partner_id,
         customer_id=customer_id,
         service_id=service_id,
@@ -1007,7 +1005,7 @@ def remind_due(session, now: datetime | None = None) -> Reminded:
         title = offer.service.title if offer.service is not None else None
         _mail_customer(session, offer.customer_id, offer.partner_id, "service_order_offer_reminder",
                        CUSTOMER_PAGE, lambda language, offer=offer, title=title: {
-                           "service": title, "scope": offer.scope, "price": _money(offer.price, language),
+                           "service": title, "scope": offer.scope, "price": money_text(offer.price, language),
                            "expires": _moment(offer.expires_at, language)})
     return Reminded(len(requests), len(offers))
 
@@ -1076,16 +1074,6 @@ def _link(path: str) -> str | None:
     return f"{base}{path}" if base else None
 
 
-def _money(value: Decimal, language: str) -> str:
-    return format_money(value, "EUR", locale=_locale(language))
-
-
-@functools.cache
-def _locale(language: str) -> Locale:
-    """Parsed once: Babel parses a locale given by name on every call."""
-    return Locale.parse(language)
-
-
 def _moment(value: datetime | None, language: str) -> str | None:
     """A time in the company's zone, with the zone's abbreviation (the customer has none)."""
     if value is None:
@@ -1119,7 +1107,7 @@ def _mail_order_placed(session, order: ServiceOrder, customer_name: str) -> None
     if recipient:
         mail.queue_mail(session, "service_order_placed", recipient, language, {
             "customer": customer_name, "title": order.title, "scope": order.scope,
-            "gross": _money(order.gross, language), "days": order.delivery_days, "order_id": order.id,
+            "gross": money_text(order.gross, language), "days": order.delivery_days, "order_id": order.id,
             "link": _link(PARTNER_PAGE)})
 
 
@@ -1136,7 +1124,7 @@ def _mail_request(session, found: OrderRequest, customer_name: str, service_titl
 def _mail_offer(session, offer: Offer, service_title: str | None) -> None:
     _mail_customer(session, offer.customer_id, offer.partner_id, "service_order_offer", CUSTOMER_PAGE,
                    lambda language: {"service": service_title, "scope": offer.scope,
-                                     "price": _money(offer.price, language), "days": offer.delivery_days,
+                                     "price": money_text(offer.price, language), "days": offer.delivery_days,
                                      "expires": _moment(offer.expires_at, language)})
 
 
@@ -1174,7 +1162,7 @@ def _mail_offer_accepted(session, offer_id: int, order_id: int, partner_id: int,
         language = mail.language_of(language)
         mail.queue_mails(session, "service_order_offer_accepted", [(recipient, language, {
             "customer": display_name(first_name, last_name, company), "service": service_title,
-            "scope": scope, "gross": _money(price, language), "days": delivery_days, "order_id": order_id,
+            "scope": scope, "gross": money_text(price, language), "days": delivery_days, "order_id": order_id,
             "link": _link(PARTNER_PAGE)}, offer_accepted_message_id(offer_id))])
 
 

@@ -124,10 +124,11 @@ def test_a_kind_without_its_html_part_cannot_be_queued(app, tmp_path, monkeypatc
     (tmp_path / "mail" / "half.de.txt").write_text('{% set subject = "Halb" %}Nur Text')
     from jinja2 import ChoiceLoader, FileSystemLoader
 
-    monkeypatch.setattr(app.jinja_env, "loader", ChoiceLoader([app.jinja_env.loader,
-                                                               FileSystemLoader(str(tmp_path))]))
-    with app.app_context(), pytest.raises(InvalidInput) as refused:
-        mail.render("half", "de", {})
+    with app.app_context():
+        env = mail.templates()
+        monkeypatch.setattr(env, "loader", ChoiceLoader([env.loader, FileSystemLoader(str(tmp_path))]))
+        with pytest.raises(InvalidInput) as refused:
+            mail.render("half", "de", {})
     assert refused.value.code == "unknown_mail" and "mail/half.de.html" in refused.value.message
 
 
