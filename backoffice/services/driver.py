@@ -43,7 +43,9 @@ class _Compiled:
                 self.processors[escaped.get(name, name)] = processor
         self.columns = list(statement.selected_columns if statement.is_select else statement.exported_columns)
         self.row = namedtuple("Row", [c.key for c in self.columns], rename=True) if self.columns else None
-        self.results = None  # per column, after the first execution (they depend on the driver's types)
+        # The rows' converter (False: none needed), after the first execution: the result
+        # processors depend on the driver's types.
+        self.results = None
 
     def params(self, values: Mapping):
         params = dict(self.fixed)
@@ -55,9 +57,18 @@ class _Compiled:
         return params
 
 
-def _processed(processors: list, row) -> list:
-    return [value if process is None else process(value)
-            for process, value in zip(processors, row, strict=True)]
+def _converter(processors: list) -> Callable[[tuple], list]:
+    """A row's values through the columns' result processors, only the columns that have one
+    (most have none: a ranking's row of 16 columns needs 3 converted on SQLite)."""
+    needed = [(index, process) for index, process in enumerate(processors) if process is not None]
+
+    def convert(row) -> list:
+        values = list(row)
+        for index, process in needed:
+            values[index] = process(values[index])
+        return values
+
+    return convert
 
 
 class DriverStatement:
@@ -93,14 +104,16 @@ class DriverStatement:
                 return []
             rows = cursor.fetchall()
             if compiled.results is None:
-                compiled.results = [
+                processors = [
                     column.type.dialect_impl(dialect).result_processor(dialect, description[1])
                     for column, description in zip(compiled.columns, cursor.description, strict=True)
                 ]
+                compiled.results = _converter(processors) if any(processors) else False
             make = compiled.row._make
-            if not any(compiled.results):
+            if not compiled.results:
                 return [make(row) for row in rows]
-            return [make(_processed(compiled.results, row)) for row in rows]
+            convert = compiled.results
+            return [make(convert(row)) for row in rows]
         finally:
             cursor.close()
 
