@@ -23,8 +23,8 @@ from .demo import (
 from .demo_conversations import seed_demo_work
 from .demo_marketplace import seed_marketplace
 from .extensions import db
-from .models import Address
-from .services import monthly_invoice
+from .models import Address, DirectRequest
+from .services import marketplace, monthly_invoice
 from .services.billing import Period
 from .services.vouchers import company_today
 from .tasks.billing import submit_rendering
@@ -32,6 +32,7 @@ from .transaction import unit_of_work
 
 partnerdesk_cli = AppGroup("partnerdesk", help="Set up and maintain Partnerdesk.")
 billing_cli = AppGroup("billing", help="Partners' monthly invoices.")
+marketplace_cli = AppGroup("marketplace", help="The pay-per-request marketplace.")
 demo_cli = AppGroup("demo", help="Demo data.")
 
 
@@ -132,3 +133,16 @@ def billing_run_command(period, dry_run):
         click.echo(f"{month.start:%Y-%m}: {len(result.written)} invoices written, "
                    f"{len(result.skipped)} partners billed before.")
         submit_rendering(result.written)
+
+
+@marketplace_cli.command("recount")
+def recount_command():
+    """Set each partner's kept monthly counts of direct requests (the ranking's
+    responsiveness input) to what the direct requests say."""
+    started = time.perf_counter()
+    with unit_of_work() as session:
+        total = session.scalar(select(func.count()).select_from(DirectRequest))
+        with tqdm(total=total, unit=" direct requests", unit_scale=True, disable=None) as bar:
+            result = marketplace.recount_lead_months(session, progress=bar.update)
+    click.echo(f"{result.months} partner months counted, {result.changed} kept rows corrected in "
+               f"{time.perf_counter() - started:.1f} s.")

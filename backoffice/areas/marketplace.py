@@ -4,6 +4,7 @@ partner's requests, bids and receipts."""
 from flask_babel import lazy_gettext as _l
 
 from ..api.marketplace import MarketplaceApi
+from ..cli import marketplace_cli
 from ..security import FINANCE, PARTNER_ROLE, SHOP, STAFF
 from ..tasks import marketplace as marketplace_tasks
 from ..views import marketplace_portal  # noqa: F401 - adds the request pages to the portal
@@ -23,5 +24,6 @@ AREA = Area(
         Page(DisputesView, "Disputed charges", _l("Disputed charges"), "fa-gavel", "Desk", {STAFF: ALL}),
     ),
     apis=(Api(MarketplaceApi, {SHOP: "can_get|can_post"}),),
+    commands=(marketplace_cli,),
     task_modules=(marketplace_tasks,),
 )

@@ -39,12 +39,14 @@ from sqlalchemy import (
     bindparam,
     case,
     cast,
+    delete,
     false,
     func,
     literal,
     null,
     or_,
     select,
+    text,
     true,
     type_coerce,
     union,
@@ -1096,6 +1098,54 @@ def _count_response(session, direct: DirectRequest, now: datetime) -> None:
             .values(answered=LeadMonth.answered + 1)
             .execution_options(synchronize_session=False)
         )
+
+
+RECOUNT_CHUNK = 50_000
+
+
+@dataclass(frozen=True)
+class Recount:
+    months: int  # partner months with direct requests
+    changed: int  # kept rows set, added or removed
+
+
+def recount_lead_months(session, progress=None) -> Recount:
+    """Set the kept months (`LeadMonth`) to what the direct requests say, for a database
+    edited by hand (the services keep them in step). On PostgreSQL the table is locked
+    first, so a concurrent send waits and counts on top of the recount. `progress(n)` is
+    told of every `RECOUNT_CHUNK` direct requests read."""
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("LOCK TABLE lead_month IN SHARE ROW EXCLUSIVE MODE"))
+    zone = company_zone()
+    counted: dict[tuple[int, date], list[int]] = {}
+    rows = select(DirectRequest.partner_id, DirectRequest.created_at, DirectRequest.answered_in_time)
+    for read, (partner_id, created_at, in_time) in enumerate(
+            session.execute(rows.execution_options(yield_per=RECOUNT_CHUNK)), 1):
+        counts = counted.setdefault((partner_id, created_at.astimezone(zone).date().replace(day=1)), [0, 0])
+        counts[0] += 1
+        counts[1] += bool(in_time)
+        if progress is not None and read % RECOUNT_CHUNK == 0:
+            progress(RECOUNT_CHUNK)
+    kept = {(p, m): [n, a] for p, m, n, a in session.execute(
+        select(LeadMonth.partner_id, LeadMonth.month, LeadMonth.leads, LeadMonth.answered))}
+    changed = 0
+    for key in kept.keys() - counted.keys():
+        session.execute(delete(LeadMonth).where(LeadMonth.partner_id == key[0], LeadMonth.month == key[1]))
+        changed += 1
+    for (partner_id, month), (leads, answered) in counted.items():
+        found = kept.get((partner_id, month))
+        if found == [leads, answered]:
+            continue
+        if found is None:
+            session.add(LeadMonth(partner_id=partner_id, month=month, leads=leads, answered=answered))
+        else:
+            session.execute(update(LeadMonth)
+                            .where(LeadMonth.partner_id == partner_id, LeadMonth.month == month)
+                            .values(leads=leads, answered=answered))
+        changed += 1
+    session.flush()
+    return Recount(len(counted), changed)
 
 
 def _ask_once(session, direct: DirectRequest, review_url: str, now: datetime) -> bool:

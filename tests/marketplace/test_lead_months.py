@@ -164,3 +164,22 @@ def test_the_upgrade_counts_the_stored_direct_requests_per_month_and_the_downgra
             assert conn.execute(sa.text("SELECT count(*) FROM direct_request")).scalar() == 3
         db.session.remove()
         db.engine.dispose()
+
+
+def test_the_recount_sets_kept_months_edited_by_hand_back_to_the_direct_requests(app, ctx, elektro, market):
+    schulz, meier, _ = market
+    sent = send(ctx, open_request(ctx, elektro, "a@example.org"), schulz.id)
+    answer(ctx, schulz.id, sent.direct_request_id, NOW + timedelta(hours=2))
+    send(ctx, open_request(ctx, elektro, "b@example.org"), meier.id)
+    expected = {p.id: counted(ctx, p.id) for p in (schulz, meier)}
+    with transaction.unit_of_work(ctx):  # a hand edit: one count wrong, one month lost, one made up
+        ctx.execute(sa.update(LeadMonth).where(LeadMonth.partner_id == schulz.id).values(leads=7, answered=0))
+        ctx.execute(sa.delete(LeadMonth).where(LeadMonth.partner_id == meier.id))
+        ctx.add(LeadMonth(partner_id=meier.id, month=date(2026, 6, 1), leads=3, answered=1))
+    result = app.test_cli_runner().invoke(args=["marketplace", "recount"])
+    assert result.exit_code == 0, result.output
+    assert "2 partner months counted, 3 kept rows corrected" in result.output
+    ctx.expire_all()
+    assert {p.id: kept(ctx, p.id) for p in (schulz, meier)} == expected
+    again = app.test_cli_runner().invoke(args=["marketplace", "recount"])
+    assert "0 kept rows corrected" in again.output
