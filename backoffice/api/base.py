@@ -41,12 +41,42 @@ class ModelApi(JsonErrors, ModelRestApi):
     Its `_info` describes the add and edit fields only where the API has the route that
     takes them, and never lists the records a related field could point at: FAB pages
     through every related table there (all addresses, partners, users), whatever the API's
-    own row scope. Our APIs take related records by id."""
+    own row scope. Our APIs take related records by id.
+
+    Labels and titles are the Desk's translated ones (`backoffice.labels`), given as
+    `label_columns` and `list_title, show_title, add_title, edit_title`, and answered in
+    the caller's language; FAB would make up English ones from the column names."""
 
     allow_browser_login = False
 
     def _has_route(self, name: str) -> bool:
         return self.include_route_methods is None or name in self.include_route_methods
+
+    def _init_properties(self):
+        # FAB adds its made-up labels to the dict in place: not to the one the Desk shares.
+        self.label_columns = dict(self.label_columns or {})
+        super()._init_properties()
+
+    def _init_titles(self):
+        """An API without the route for adding or editing has no form to name: its
+        `add_title` and `edit_title` are the record's."""
+        super()._init_titles()
+        if not self._has_route("post"):
+            self.add_title = self.show_title
+        if not self._has_route("put"):
+            self.edit_title = self.show_title
+
+    def _label_columns_json(self, cols=None):
+        # FAB passes each label through gettext again, which looks the German text up as a msgid.
+        return {name: str(label) for name, label in self.label_columns.items() if name in (cols or [])}
+
+    def _get_field_info(self, field, filter_rel_field, page=None, page_size=None):
+        """The field's label in the caller's language; no description is "" (FAB's gettext("")
+        answers the catalog's header)."""
+        info = super()._get_field_info(field, filter_rel_field, page=page, page_size=page_size)
+        info["label"] = str(self.label_columns.get(field.name) or field.name)
+        info["description"] = str(self.description_columns.get(field.name) or "")
+        return info
 
     def _get_fields_info(self, cols, model_schema, filter_rel_fields, **kwargs):
         if (model_schema is self.add_model_schema and not self._has_route("post")) or \

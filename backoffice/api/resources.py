@@ -6,10 +6,19 @@ from flask import Response, request
 from flask_appbuilder.api import expose
 from flask_appbuilder.models.sqla.filters import FilterEqualFunction
 from flask_appbuilder.security.decorators import permission_name, protect
+from flask_babel import lazy_gettext as _l
 
 from .. import transaction
 from ..datamodel import Interface
 from ..extensions import db
+from ..labels import (
+    ADDRESS_LABELS,
+    ADDRESS_TITLES,
+    ARTICLE_LABELS,
+    ARTICLE_TITLES,
+    PARTNER_LABELS,
+    PARTNER_TITLES,
+)
 from ..models import Address, Article, Partner
 from ..security import (
     current_owned_partner_id,
@@ -33,6 +42,8 @@ PARTNER_PROFILE_FIELDS = PUBLIC_PROFILE_FIELDS + PAYMENT_FIELDS
 class AddressApi(RulesApi):
     resource_name = "address"
     datamodel = Interface(Address)
+    label_columns = ADDRESS_LABELS
+    list_title, show_title, add_title, edit_title = ADDRESS_TITLES
     list_columns = ["id", *ADDRESS_FIELDS, "registered_at", "first_order_at"]
     show_columns = list_columns
     add_columns = ADDRESS_FIELDS
@@ -95,6 +106,8 @@ class AddressApi(RulesApi):
 class PartnerApi(RulesApi):
     resource_name = "partner"
     datamodel = Interface(Partner)
+    label_columns = PARTNER_LABELS
+    list_title, show_title, add_title, edit_title = PARTNER_TITLES
     list_columns = ["id", "address_id", "user_id", "subdomain", *PARTNER_PROFILE_FIELDS]
     show_columns = list_columns
     add_columns = ["address_id", "user_id", "subdomain", *PARTNER_PROFILE_FIELDS]
@@ -107,6 +120,8 @@ class PartnerApi(RulesApi):
 class ArticleApi(RulesApi):
     resource_name = "article"
     datamodel = Interface(Article)
+    label_columns = ARTICLE_LABELS
+    list_title, show_title, add_title, edit_title = ARTICLE_TITLES
     list_columns = ["id", "article_no", "name", "gross_price", "vat_rate",
                     "discountable_by_absolute_vouchers", "active"]
     show_columns = list_columns
@@ -123,6 +138,9 @@ class MyProfileApi(RulesApi):
 
     resource_name = "my_profile"
     datamodel = Interface(Partner)
+    label_columns = PARTNER_LABELS
+    list_title = show_title = _l("My profile")
+    edit_title = _l("Edit my profile")
     include_route_methods = {"get_list", "get", "put", "info"}
     base_filters = [["id", FilterEqualFunction, current_partner_id]]
     list_columns = ["id", "subdomain", *PUBLIC_PROFILE_FIELDS]
@@ -136,6 +154,8 @@ class MyPaymentProfileApi(MyProfileApi):
     """The payment profile (SEPA mandate): its owner's alone, not the team members'."""
 
     resource_name = "my_payment_profile"
+    list_title = show_title = _l("Payment profile")
+    edit_title = _l("Edit payment profile")
     base_filters = [["id", FilterEqualFunction, current_owned_partner_id]]
     list_columns = ["id", "subdomain", *PAYMENT_FIELDS]
     show_columns = list_columns
@@ -147,6 +167,9 @@ class MyAddressesApi(RulesApi):
 
     resource_name = "my_addresses"
     datamodel = Interface(Address)
+    label_columns = ADDRESS_LABELS
+    list_title = _l("My addresses")
+    show_title = _l("Address")
     include_route_methods = {"get_list", "get", "info"}
     base_filters = [["sponsor_id", FilterEqualFunction, current_partner_address_id]]
     list_columns = ["id", "salutation", "first_name", "last_name", "company", "type",

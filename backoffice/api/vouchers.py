@@ -10,6 +10,7 @@ from .. import transaction
 from ..datamodel import Interface
 from ..errors import NotFound
 from ..extensions import db
+from ..labels import VOUCHER_LABELS, VOUCHER_TITLES
 from ..models import Voucher, VoucherCode
 from ..services.voucher_rules import check_voucher_record
 from ..services.vouchers import add_code, generate_codes
@@ -26,6 +27,8 @@ VOUCHER_API_FIELDS = ["name", "kind", "amount", "vat_mode", "fixed_vat_rate", "n
 class VoucherApi(ModelApi):
     resource_name = "voucher"
     datamodel = Interface(Voucher)
+    label_columns = VOUCHER_LABELS
+    list_title, show_title, add_title, edit_title = VOUCHER_TITLES
     list_columns = ["id", *VOUCHER_API_FIELDS, "redeemed_count"]
     show_columns = list_columns
     add_columns = VOUCHER_API_FIELDS

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from flask_appbuilder import Model
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Column, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import relationship
 
 from .addresses import LabelledEnum, _enum
@@ -33,7 +33,12 @@ MailStatus.LABELS = {"pending": _l("Waiting"), "sent": _l("Sent"), "failed": _l(
 
 class OutboxMail(Model):
     __tablename__ = "mail_outbox"
-    __table_args__ = (Index("ix_mail_outbox_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_mail_outbox_due", "status", "next_attempt_at"),
+        # A person's mails, by address in any case (personal data export and erasure, which
+        # would otherwise read the whole outbox).
+        Index("ix_mail_outbox_recipient_lower", text("lower(recipient)")),
+    )
 
     id = Column(Integer, primary_key=True)
     # Fixed per message ("<…@…>"): every attempt sends the same id.

@@ -37,8 +37,8 @@ when an address may be deleted at all.
 - Mails to the person's addresses keep kind, dates, status and subject; recipient and
   bodies go, and a mail still waiting is cancelled (`mail.erase_mails_to`).
 - `refuse_hard_delete` says why an address cannot be deleted: a partner's, one with
-  orders, service orders (requests, offers), invoices, redemptions, a downline or vouchers
-  reserved for it (erase it instead).
+  orders, service orders (requests, offers), invoices, redemptions, conversations, expert
+  jobs, a downline or vouchers reserved for it (erase it instead).
 """
 
 from __future__ import annotations
@@ -51,8 +51,9 @@ from decimal import Decimal
 
 from flask_appbuilder.security.sqla.models import User
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..errors import Conflict, NotFound, RuleViolations
@@ -395,30 +396,31 @@ def _cell(value):
     return value
 
 
+# What keeps an address from a hard delete, as the refusal names it: the columns whose
+# foreign key on the address restricts deleting it (SQLite here does not enforce them,
+# PostgreSQL would answer with a database error). A partner's address is refused apart.
+HARD_DELETE_HOLDERS = (
+    ((Order.address_id,), _l("orders")),
+    ((Redemption.address_id, Redemption.new_customer_address_id), _l("voucher redemptions")),
+    ((ServiceOrder.customer_id, OrderRequest.customer_id, Offer.customer_id),
+     _l("service orders, requests to order or offers")),
+    ((Conversation.customer_id,), _l("conversations")),
+    ((ExpertJob.customer_id,), _l("expert jobs")),
+    ((Address.sponsor_id,), _l("a downline")),
+    ((Voucher.for_customer_id, VoucherCode.for_customer_id), _l("vouchers reserved for it")),
+)
+
+
 def refuse_hard_delete(session: Session, address_id: int) -> None:
     """Raise a `Conflict` saying why the address must stay (erase it instead)."""
-    def count(stmt):
-        return session.execute(stmt).scalar_one()
+    def holds(column) -> bool:
+        return session.execute(select(literal(True)).where(column == address_id).limit(1)).first() is not None
 
-    if count(select(func.count()).select_from(Partner).where(Partner.address_id == address_id)):
+    if holds(Partner.address_id):
         raise Conflict("address_is_partner", _(
             "This address belongs to a partner and cannot be deleted. End the partnership first, "
             "or erase the personal data (GDPR)."))
-    reasons = []
-    if count(select(func.count()).select_from(Order).where(Order.address_id == address_id)):
-        reasons.append(_("orders"))
-    if count(select(func.count()).select_from(Redemption).where(
-            or_(Redemption.address_id == address_id, Redemption.new_customer_address_id == address_id))):
-        reasons.append(_("voucher redemptions"))
-    if any(count(select(func.count()).select_from(model).where(model.customer_id == address_id))
-           for model in (ServiceOrder, OrderRequest, Offer)):
-        reasons.append(_("service orders, requests to order or offers"))
-    if count(select(func.count()).select_from(Address).where(Address.sponsor_id == address_id)):
-        reasons.append(_("a downline"))
-    reserved = (select(func.count()).where(Voucher.for_customer_id == address_id),
-                select(func.count()).where(VoucherCode.for_customer_id == address_id))
-    if any(count(stmt) for stmt in reserved):
-        reasons.append(_("vouchers reserved for it"))
+    reasons = [str(what) for columns, what in HARD_DELETE_HOLDERS if any(holds(c) for c in columns)]
     if reasons:
         raise Conflict("address_in_use", _(
             "This address has %(what)s and cannot be deleted; erase its personal data (GDPR) instead.",

@@ -11,6 +11,7 @@ from wtforms.validators import Optional
 
 from ..datamodel import Interface
 from ..extensions import db
+from ..labels import ADDRESS_LABELS, ADDRESS_TITLES
 from ..models import Address, AddressType, AuditEntry, Language, RegistrationSource, Salutation
 from ..rules import countries
 from ..services.privacy import refuse_hard_delete
@@ -25,35 +26,6 @@ from .mixins import (
     own_id,
     yes_no,
 )
-
-ADDRESS_LABELS = {
-    "id": _l("No."),
-    "type": _l("Type"),
-    "salutation": _l("Salutation"),
-    "first_name": _l("First name"),
-    "last_name": _l("Last name"),
-    "name": _l("Name"),
-    "company": _l("Company"),
-    "email": _l("E-mail"),
-    "phone": _l("Phone"),
-    "street": _l("Street"),
-    "postal_code": _l("Postal code"),
-    "city": _l("City"),
-    "country": _l("Country"),
-    "language": _l("Language"),
-    "registration_source": _l("Registered via"),
-    "registered_at": _l("Registered at"),
-    "first_order_at": _l("First order at"),
-    "sponsor": _l("Sponsor"),
-    "sponsor_id": _l("Sponsor (address no.)"),
-    "consent_contact_by_sponsor": _l("Sponsor may contact"),
-    "consent_marketing": _l("Marketing consent"),
-    "external_key": _l("External key"),
-    "contact_email": _l("E-mail"),
-    "contact_phone": _l("Phone"),
-    "created_at": _l("Created at"),
-    "updated_at": _l("Updated at"),
-}
 
 FORM_COLUMNS = [
     "type", "salutation", "first_name", "last_name", "company", "email", "phone", "street",
@@ -176,10 +148,7 @@ def sponsor_reason_required(form_cls):
 
 class AddressView(RecordLinksMixin, RulesMixin, ExportMixin, ModelView):
     datamodel = Interface(Address)
-    list_title = _l("Addresses")
-    show_title = _l("Address")
-    add_title = _l("New address")
-    edit_title = _l("Edit address")
+    list_title, show_title, add_title, edit_title = ADDRESS_TITLES
     label_columns = ADDRESS_LABELS
     list_columns = ["id", "last_name", "first_name", "company", "type", "postal_code", "city",
                     "email", "sponsor", "registered_at", "first_order_at"]

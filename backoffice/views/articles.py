@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import SelectField
 
 from ..datamodel import Interface
+from ..labels import ARTICLE_LABELS, ARTICLE_TITLES
 from ..models import VAT_RATES, Article
 from .localized import rate_choice
 from .mixins import ExportMixin, RulesMixin, local_datetime, money, percent, yes_no
@@ -14,20 +15,8 @@ from .mixins import ExportMixin, RulesMixin, local_datetime, money, percent, yes
 
 class ArticleView(RulesMixin, ExportMixin, ModelView):
     datamodel = Interface(Article)
-    list_title = _l("Articles")
-    show_title = _l("Article")
-    add_title = _l("New article")
-    edit_title = _l("Edit article")
-    label_columns = {
-        "article_no": _l("Article no."),
-        "name": _l("Name"),
-        "gross_price": _l("Gross price"),
-        "vat_rate": _l("VAT rate"),
-        "discountable_by_absolute_vouchers": _l("May be discounted by absolute vouchers"),
-        "active": _l("Active"),
-        "created_at": _l("Created at"),
-        "updated_at": _l("Updated at"),
-    }
+    list_title, show_title, add_title, edit_title = ARTICLE_TITLES
+    label_columns = ARTICLE_LABELS
     list_columns = ["article_no", "name", "gross_price", "vat_rate",
                     "discountable_by_absolute_vouchers", "active"]
     money_columns = ("gross_price",)

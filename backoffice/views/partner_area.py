@@ -12,10 +12,11 @@ from flask_appbuilder.models.sqla.filters import FilterEqualFunction
 from flask_babel import lazy_gettext as _l
 
 from ..datamodel import Interface
+from ..labels import PARTNER_LABELS
 from ..models import Partner
 from ..security import NO_PARTNER, current_partner_address_id, current_partner_id
 from .mixins import RulesMixin, yes_no
-from .partners import PARTNER_LABELS, PUBLIC_PROFILE_COLUMNS
+from .partners import PUBLIC_PROFILE_COLUMNS
 
 
 class MyProfileView(RulesMixin, ModelView):

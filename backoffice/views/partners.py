@@ -6,28 +6,9 @@ from wtforms import IntegerField
 from wtforms.validators import Optional
 
 from ..datamodel import Interface
+from ..labels import PARTNER_LABELS, PARTNER_TITLES
 from ..models import Partner
 from .mixins import ExportMixin, RulesMixin, local_datetime, yes_no
-
-PARTNER_LABELS = {
-    "id": _l("Partner no."),
-    "address": _l("Address"),
-    "address_id": _l("Address no."),
-    "user": _l("User login"),
-    "subdomain": _l("Subdomain"),
-    "profile_text": _l("Public profile"),
-    "picture": _l("Picture"),
-    "notification_email": _l("Notification e-mail"),
-    "time_zone": _l("Time zone"),
-    "available": _l("Available"),
-    "iban": _l("IBAN"),
-    "bic": _l("BIC"),
-    "mandate_reference": _l("Mandate reference"),
-    "mandate_date": _l("Mandate date"),
-    "has_mandate": _l("SEPA mandate"),
-    "created_at": _l("Created at"),
-    "updated_at": _l("Updated at"),
-}
 
 # The payment profile is the owner's: team members see and edit the public profile only.
 PUBLIC_PROFILE_COLUMNS = ["profile_text", "picture", "notification_email", "time_zone", "available"]
@@ -37,10 +18,7 @@ PROFILE_COLUMNS = PUBLIC_PROFILE_COLUMNS + PAYMENT_COLUMNS
 
 class PartnerView(RulesMixin, ExportMixin, ModelView):
     datamodel = Interface(Partner)
-    list_title = _l("Partners")
-    show_title = _l("Partner")
-    add_title = _l("New partner")
-    edit_title = _l("Edit partner")
+    list_title, show_title, add_title, edit_title = PARTNER_TITLES
     label_columns = PARTNER_LABELS
     list_columns = ["id", "address", "subdomain", "notification_email", "time_zone", "available",
                     "has_mandate"]

@@ -16,6 +16,7 @@ from ..datamodel import Interface
 from ..downloads import pdf_response
 from ..errors import DomainError, InvalidInput
 from ..extensions import db
+from ..labels import VOUCHER_LABELS, VOUCHER_TITLES
 from ..models import (
     VAT_RATES,
     InvoiceKind,
@@ -43,18 +44,6 @@ from .mixins import (
     yes_no,
 )
 
-VOUCHER_LABELS = {
-    "name": _l("Name"), "kind": _l("Kind"), "amount": _l("Amount"), "vat_mode": _l("VAT handling"),
-    "fixed_vat_rate": _l("Fixed VAT rate"), "new_customers_only": _l("New customers only"),
-    "min_order_value": _l("Minimum order value (gross, discountable articles)"),
-    "valid_from": _l("Valid from"), "valid_until": _l("Valid until"), "valid_on": _l("Valid on"),
-    "window_weekdays": _l("Weekdays (1 = Mon … 7 = Sun)"), "window_start": _l("Window start"),
-    "window_end": _l("Window end (before start: wraps midnight)"), "max_total": _l("Maximum in total"),
-    "max_per_customer": _l("Maximum per customer"),
-    "released_for_partner_codes": _l("Released for partner codes"),
-    "for_customer_id": _l("Only for customer (address no.)"), "active": _l("Active"),
-    "redeemed_count": _l("Redeemed"), "created_at": _l("Created at"),
-}
 VOUCHER_FIELDS = ["name", "kind", "amount", "vat_mode", "fixed_vat_rate", "new_customers_only",
                   "min_order_value", "valid_from", "valid_until", "valid_on", "window_weekdays",
                   "window_start", "window_end", "max_total", "max_per_customer",
@@ -69,10 +58,7 @@ def _whole_number(raw) -> int:
 
 class VoucherView(RecordLinksMixin, CheckboxesMixin, ExportMixin, ModelView):
     datamodel = Interface(Voucher)
-    list_title = _l("Vouchers")
-    show_title = _l("Voucher")
-    add_title = _l("New voucher")
-    edit_title = _l("Edit voucher")
+    list_title, show_title, add_title, edit_title = VOUCHER_TITLES
     label_columns = VOUCHER_LABELS
     list_columns = ["name", "kind", "amount", "new_customers_only", "min_order_value", "valid_from",
                     "valid_until", "max_total", "redeemed_count", "released_for_partner_codes", "active"]

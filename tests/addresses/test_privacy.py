@@ -10,12 +10,24 @@ from decimal import Decimal
 import openpyxl
 import pytest
 import sqlalchemy as sa
+from flask_appbuilder import Model
 
 from backoffice import transaction
 from backoffice.errors import Conflict, RuleViolations
 from backoffice.extensions import db
-from backoffice.models import Address, AuditEntry, CustomerAccount, Invoice, Order
+from backoffice.models import (
+    Address,
+    AuditEntry,
+    Conversation,
+    CustomerAccount,
+    ExpertJob,
+    Invoice,
+    JobKind,
+    Order,
+    Party,
+)
 from backoffice.services import customer_portal, privacy
+from tests.support.directory import category
 from tests.support.http import api_token, csrf_token, login
 from tests.support.vouchers import ordered, permanent_voucher
 
@@ -163,3 +175,57 @@ def test_the_customer_accounts_store_is_exported_and_erased(ctx, erika):
     ctx.expire_all()
     assert "erika-tee" not in json.dumps(privacy.personal_data(ctx, pk))
     assert ctx.scalar(sa.select(CustomerAccount.store_name).where(CustomerAccount.address_id == pk)) is None
+
+
+def _customer_with(what: str, make):
+    """A customer held by nothing but one conversation with a partner, or one expert job."""
+    customer = make.address(last_name="Nurkunde", email=f"{what}@example.org")
+    with transaction.unit_of_work() as session:
+        if what == "conversation":
+            partner = make.partner("gespraech")
+            session.add(Conversation(partner_id=partner.id, customer_id=customer.id, requirements="Logo",
+                                     contact_name="Nurkunde", last_message_by=Party.customer))
+        else:
+            design = category("Design", "Design")
+            session.add(ExpertJob(kind=JobKind.match, customer_id=customer.id, category_id=design.id,
+                                  requirements="Logo", merchant_name="Nurkunde"))
+    return customer.id
+
+
+@pytest.mark.parametrize(("what", "german", "english"), [
+    ("conversation", "Unterhaltungen", "conversations"),
+    ("expert_job", "Expertenaufträge", "expert jobs"),
+])
+def test_delete_refusal_names_conversations_and_expert_jobs(app, client, make, what, german, english):
+    """Both keep the address by a foreign key: staff get the reason, not a database error."""
+    pk = _customer_with(what, make)
+    make.user("staff", "Staff")
+    headers = api_token(client, "staff")
+    answers = {language: client.delete(f"/api/v1/address/{pk}",
+                                       headers={**headers, "Accept-Language": language})
+               for language in ("de", "en")}
+    for language, name in (("de", german), ("en", english)):
+        answer = answers[language]
+        assert (answer.status_code, answer.json.get("error")) == (409, "address_in_use"), answer.json
+        assert name in answer.json["message"]
+    login(client, "staff")
+    token = csrf_token(client, "/addressview/list/")
+    page = client.post(f"/addressview/delete/{pk}", data={"csrf_token": token}, follow_redirects=True)
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "kann nicht gelöscht werden" in text and german in text
+    db.session.expire_all()
+    assert db.session.get(Address, pk) is not None
+
+
+def test_every_foreign_key_that_keeps_an_address_is_named(app):
+    """A new table pointing at addresses without a cascade must be named in the refusal,
+    or deleting such an address fails with a database error (PostgreSQL) or leaves rows
+    pointing at nothing (SQLite)."""
+    keeping = {f"{fk.parent.table.name}.{fk.parent.name}"
+               for table in Model.metadata.sorted_tables for fk in table.foreign_keys
+               if fk.column.table.name == "address" and (fk.ondelete or "RESTRICT").upper() in
+               ("RESTRICT", "NO ACTION")}
+    named = {f"{column.table.name}.{column.name}"
+             for columns, _what in privacy.HARD_DELETE_HOLDERS for column in columns}
+    assert keeping - named == {"partner.address_id"}  # refused apart: end the partnership first

@@ -1,5 +1,6 @@
 """Alembic owns the schema: migrations build exactly what the models describe."""
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_appbuilder import Model
@@ -16,6 +17,10 @@ def _modelled(obj, name, type_, reflected, compare_to):
     return not (type_ == "index" and reflected and name in SEARCH_INDEXES)
 
 
+# SQLite cannot reflect expression indexes (the outbox's lower-cased recipient): alembic skips
+# comparing them there; the PostgreSQL run compares them.
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
+@pytest.mark.filterwarnings("ignore:autogenerate skipping metadata-specified expression-based index")
 def test_migrated_schema_matches_the_models(ctx):
     with db.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True,
