@@ -121,6 +121,8 @@ class Config:
     TASKS_QUEUE_NAME = os.environ.get("TASKS_QUEUE_NAME", "partnerdesk")  # apps sharing one Redis
     TASKS_FILES_DIR = os.environ.get("TASKS_FILES_DIR", str(BASE_DIR / "instance" / "tasks"))
     TASKS_KEEP_DAYS = int(os.environ.get("TASKS_KEEP_DAYS", "30"))
+    # Sent and failed mails keep their texts this long, then only the record of the sending.
+    MAIL_KEEP_DAYS = int(os.environ.get("MAIL_KEEP_DAYS", "180"))
     TASKS_MAX_ATTEMPTS = int(os.environ.get("TASKS_MAX_ATTEMPTS", "3"))
     TASKS_HEARTBEAT_SECONDS = int(os.environ.get("TASKS_HEARTBEAT_SECONDS", "30"))
     TASKS_STALE_SECONDS = int(os.environ.get("TASKS_STALE_SECONDS", "180"))

@@ -15,6 +15,9 @@ A person's mails are erased with the person (`erase_mails_to`): the rows stay wi
 dates and status, the recipient and the bodies go, and a waiting mail is cancelled: the
 sender claims waiting rows only and records a sending only for a row still waiting.
 
+Mails are not kept for ever: `forget_old_mails` (nightly, `MAIL_KEEP_DAYS`) blanks the texts
+of sent and failed mails and deletes their `.eml` copies, keeping the record of the sending.
+
 A mail can carry files (`attachments`: file name and a `StoredFile`): they are stored in the
 database with the row, so any worker on any machine attaches the same bytes, and a resend
 after a crash is still the same message.
@@ -253,9 +256,9 @@ def mark_failed(session, mail_id: int, worker: str, error: str, *, permanent: bo
 
 def retry_now(session, mail_id: int) -> None:
     """Staff: send a waiting or failed mail at the next run, without waiting for the backoff
-    (a sent or cancelled one stays as it is)."""
+    (a sent or cancelled one stays as it is, so does one whose text was forgotten)."""
     mail = session.get(OutboxMail, mail_id)
-    if mail is None or mail.status in (MailStatus.sent, MailStatus.cancelled):
+    if mail is None or mail.status in (MailStatus.sent, MailStatus.cancelled) or mail.body_text == FORGOTTEN:
         return
     mail.status, mail.next_attempt_at, mail.claimed_until = MailStatus.pending, utcnow(), None
 
@@ -279,6 +282,24 @@ def erase_mails_to(session, recipients: Iterable[str], placeholder: str) -> int:
         .values(status=MailStatus.cancelled, claimed_by=None, claimed_until=None))
     return run(sa.update(OutboxMail).where(addressed).values(
         recipient=placeholder, body_text=placeholder, body_html=None, eml_path=None))
+
+
+FORGOTTEN = "—"  # the text of a mail kept past MAIL_KEEP_DAYS
+
+
+def forget_old_mails(session, before: datetime) -> int:
+    """Data minimisation: mails created before `before` that are sent or failed lose their
+    texts (`FORGOTTEN`) and their `.eml` copies (deleted once the caller commits). The row
+    stays as the record of the sending: kind, recipient, subject, dates, status,
+    attachments (documents such as invoices, kept as long as their own records). A waiting
+    mail is never touched. The number of mails."""
+    old = sa.and_(OutboxMail.status.in_([MailStatus.sent, MailStatus.failed]), OutboxMail.created_at < before,
+                  OutboxMail.body_text != FORGOTTEN)
+    copies = session.scalars(sa.select(OutboxMail.eml_path).where(old, OutboxMail.eml_path.is_not(None)))
+    remove_after_commit(session, [Path(path) for path in copies])
+    return session.execute(sa.update(OutboxMail).where(old)
+                           .values(body_text=FORGOTTEN, body_html=None, eml_path=None)
+                           .execution_options(synchronize_session=False)).rowcount
 
 
 def pending_count(session) -> int:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import smtplib
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -30,6 +31,7 @@ from backoffice import transaction
 from backoffice.extensions import db
 from backoffice.models import Task, TaskStatus
 from backoffice.models.mail import OutboxMail
+from backoffice.models.types import utcnow
 from backoffice.services import mail as outbox
 from backoffice.services.driver import DriverStatement
 
@@ -197,3 +199,12 @@ def _rolled_back(session, *_args) -> None:
 if not event.contains(Session, "after_commit", _queued_mail):
     event.listen(Session, "after_commit", _queued_mail)
     event.listen(Session, "after_soft_rollback", _rolled_back)
+
+
+@task("mail.forget", schedule=crontab(minute="45", hour="3"), title=_l("Forget the texts of old e-mails"))
+def forget_task(session, ctx, keep_days: int | None = None) -> dict:
+    """The texts of mails older than MAIL_KEEP_DAYS go (`outbox.forget_old_mails`)."""
+    days = current_app.config["MAIL_KEEP_DAYS"] if keep_days is None else keep_days
+    with transaction.unit_of_work(session):
+        forgotten = outbox.forget_old_mails(session, utcnow() - timedelta(days=days))
+    return {"forgotten": forgotten, "keep_days": days}
