@@ -37,6 +37,16 @@ def market(ctx, make, elektro):
     return schulz, meier
 
 
+def open_and_send(ctx, elektro, partner, description: str, *, name="Karla Kunde", email="karla@example.org"):
+    """A customer's confirmed request in Leipzig, sent to `partner`: (the request, the `Sent`)."""
+    with transaction.unit_of_work(ctx):
+        request = marketplace.submit_request(
+            ctx, category_id=elektro.id, description=description, postal_code=LEIPZIG,
+            name=name, email=email, confirm_url="x")
+        request.status = marketplace.RequestStatus.open
+    return request, transaction.run(lambda s: marketplace.send_direct_request(s, request.id, partner.id))
+
+
 def token(page) -> str:
     return CSRF_RE.search(page.get_data(as_text=True)).group(1)
 
@@ -140,12 +150,7 @@ def test_the_shop_submits_lists_and_sends_over_the_api(app, ctx, make, elektro, 
 
 def test_a_done_job_asks_for_one_review_that_lifts_the_ranking(app, ctx, elektro, market):
     schulz, meier = market
-    with transaction.unit_of_work(ctx):
-        request = marketplace.submit_request(
-            ctx, category_id=elektro.id, description="Sicherungskasten tauschen", postal_code=LEIPZIG,
-            name="Karla Kunde", email="karla@example.org", confirm_url="x")
-        request.status = marketplace.RequestStatus.open
-    sent = transaction.run(lambda s: marketplace.send_direct_request(s, request.id, meier.id))
+    request, sent = open_and_send(ctx, elektro, meier, "Sicherungskasten tauschen")
     partner = login(app.test_client(), "meier")
     page = partner.get("/my/requests/")
     for step in ("contacted", "done"):
@@ -169,12 +174,7 @@ def test_a_done_job_asks_for_one_review_that_lifts_the_ranking(app, ctx, elektro
 
 def test_staff_see_requests_and_charges_and_hide_a_review_only_with_a_reason(app, ctx, make, elektro, market):
     schulz = market[0]
-    with transaction.unit_of_work(ctx):
-        request = marketplace.submit_request(
-            ctx, category_id=elektro.id, description="Zähler umbauen lassen", postal_code=LEIPZIG,
-            name="Karla Kunde", email="karla@example.org", confirm_url="x")
-        request.status = marketplace.RequestStatus.open
-    sent = transaction.run(lambda s: marketplace.send_direct_request(s, request.id, schulz.id))
+    request, sent = open_and_send(ctx, elektro, schulz, "Zähler umbauen lassen")
     with transaction.unit_of_work(ctx):
         for step in (marketplace.DirectStatus.contacted, marketplace.DirectStatus.done):
             marketplace.move_direct_request(ctx, schulz.id, sent.direct_request_id, step, review_url="x/")
@@ -206,12 +206,8 @@ def test_a_partner_contests_a_charge_and_staff_accept_it(app, ctx, make, elektro
     from backoffice.models import ChargeDispute
 
     schulz = market[0]
-    with transaction.unit_of_work(ctx):
-        request = marketplace.submit_request(
-            ctx, category_id=elektro.id, description="Fake Anfrage hier", postal_code=LEIPZIG,
-            name="Niemand", email="fake@example.org", confirm_url="x")
-        request.status = marketplace.RequestStatus.open
-    sent = transaction.run(lambda s: marketplace.send_direct_request(s, request.id, schulz.id))
+    _, sent = open_and_send(ctx, elektro, schulz, "Fake Anfrage hier", name="Niemand",
+                            email="fake@example.org")
     partner = login(app.test_client(), "schulz")
     receipt = partner.get(f"/my/requests/receipt/{sent.charge_id}")
     partner.post(f"/my/requests/receipt/{sent.charge_id}/dispute",
@@ -235,12 +231,7 @@ def test_a_partner_contests_a_charge_and_staff_accept_it(app, ctx, make, elektro
 
 def reviewed(ctx, elektro, partner, email: str, stars: int, text: str):
     """A request of `email` sent to `partner`, done, and reviewed through the mailed link."""
-    with transaction.unit_of_work(ctx):
-        request = marketplace.submit_request(
-            ctx, category_id=elektro.id, description="Lampe im Flur anschließen", postal_code=LEIPZIG,
-            name="Karla Kunde", email=email, confirm_url="x")
-        request.status = marketplace.RequestStatus.open
-    sent = transaction.run(lambda s: marketplace.send_direct_request(s, request.id, partner.id))
+    _, sent = open_and_send(ctx, elektro, partner, "Lampe im Flur anschließen", email=email)
     with transaction.unit_of_work(ctx):
         for step in (marketplace.DirectStatus.contacted, marketplace.DirectStatus.done):
             marketplace.move_direct_request(ctx, partner.id, sent.direct_request_id, step, review_url="x/")
@@ -449,12 +440,7 @@ def _facts(page: str) -> dict[str, str]:
 
 def test_staff_read_a_charges_receipt_as_facts_in_the_ui_language(app, ctx, make, elektro, market):
     schulz = market[0]
-    with transaction.unit_of_work(ctx):
-        request = marketplace.submit_request(
-            ctx, category_id=elektro.id, description="Herd anschließen bitte", postal_code=LEIPZIG,
-            name="Karla Kunde", email="karla@example.org", confirm_url="x")
-        request.status = marketplace.RequestStatus.open
-    sent = transaction.run(lambda s: marketplace.send_direct_request(s, request.id, schulz.id))
+    request, sent = open_and_send(ctx, elektro, schulz, "Herd anschließen bitte")
     receipt = marketplace.receipt_of(ctx.get(LeadCharge, sent.charge_id))
     make.user("fiona", "Finance")
     finance = login(app.test_client(), "fiona")
@@ -487,12 +473,7 @@ def test_staff_read_a_charges_receipt_as_facts_in_the_ui_language(app, ctx, make
 
 def test_the_partner_reads_the_same_facts_on_its_receipt_page(app, ctx, elektro, market):
     schulz = market[0]
-    with transaction.unit_of_work(ctx):
-        request = marketplace.submit_request(
-            ctx, category_id=elektro.id, description="Herd anschließen bitte", postal_code=LEIPZIG,
-            name="Karla Kunde", email="karla@example.org", confirm_url="x")
-        request.status = marketplace.RequestStatus.open
-    sent = transaction.run(lambda s: marketplace.send_direct_request(s, request.id, schulz.id))
+    request, sent = open_and_send(ctx, elektro, schulz, "Herd anschließen bitte")
     partner = login(app.test_client(), "schulz")
     facts = _facts(partner.get(f"/my/requests/receipt/{sent.charge_id}").get_data(as_text=True))
     assert (facts["Ihre Position"], facts["Ihr Gebot"], facts["Bewertung"]) == ("1", "12,00\xa0€",
