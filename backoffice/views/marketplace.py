@@ -18,7 +18,7 @@ from ..security import current_partner_id, is_partner_owner, logged_in_user
 from ..services import billing_overview, marketplace
 from ..services.vouchers import company_today
 from .localized import date_text, form_amount, form_date
-from .mixins import ExportMixin, label_of, local_datetime, money
+from .mixins import ExportMixin, label_of, local_datetime, money, percent
 from .receipts import receipt_facts, receipt_table
 from .reviews import ReviewHidingView
 
@@ -169,7 +169,8 @@ class LeadChargeView(ExportMixin, ModelView):
     search_columns = ["charged_at", "request_id"]
     order_columns = ["id", "charged_at", "net"]
     money_columns = ("net",)
-    formatters_columns = {"charged_at": local_datetime, "net": money, "receipt": receipt_table}
+    formatters_columns = {"charged_at": local_datetime, "net": money, "vat_rate": percent,
+                          "receipt": receipt_table}
     base_order = ("id", "desc")
 
 

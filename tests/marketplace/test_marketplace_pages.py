@@ -499,3 +499,21 @@ def test_the_partner_reads_the_same_facts_on_its_receipt_page(app, ctx, elektro,
                                                                                  "4,0000 (Gewicht 0,25)")
     assert facts["Preisregel"] == "Ihr Gebot im Moment der Direktanfrage."
     assert facts["MwSt."] == "2,28\xa0€ (19 %)"
+
+
+def test_staff_see_which_partner_a_charge_was_made_to_and_its_vat_rate_as_percent(app, ctx, make, elektro, market):
+    schulz = market[0]
+    with transaction.unit_of_work(ctx):
+        request = marketplace.submit_request(
+            ctx, category_id=elektro.id, description="Licht im Flur", postal_code=LEIPZIG,
+            name="Karla Kunde", email="karla@example.org", confirm_url="x")
+        request.status = marketplace.RequestStatus.open
+    sent = transaction.run(lambda s: marketplace.send_direct_request(s, request.id, schulz.id))
+    make.user("fiona", "Finance")
+    finance = login(app.test_client(), "fiona")
+    charged = html.escape(str(ctx.get(LeadCharge, sent.charge_id).partner), quote=False)
+    assert "Schulz" in charged
+    listed = finance.get("/leadchargeview/list/").get_data(as_text=True)
+    assert charged in listed
+    shown = finance.get(f"/leadchargeview/show/{sent.charge_id}").get_data(as_text=True)
+    assert charged in shown and re.search(r"MwSt.-Satz</th>\s*<td>\s*<span[^>]*>19\s%</span>", shown)
