@@ -5,6 +5,7 @@ every job route stays with its owners (partner A with B's ids, customer A with B
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 import sqlalchemy as sa
 
@@ -206,3 +207,11 @@ def test_no_job_route_shows_another_partners_or_customers_job(app, ctx, make, ma
     ctx.expire_all()
     b = ctx.get(JobAssignment, assignment_id)
     assert b.status is JobStatus.replied and len(b.notes) == 1
+
+
+def test_the_partners_expired_share_and_quality_read_as_german_numbers(app, market, monkeypatch):
+    monkeypatch.setattr(jobs, "signals_of", lambda session, partner_id: jobs.Signals(
+        Decimal("0.111"), Decimal("0.7897")))
+    partner = login(app.test_client(), "schulz")
+    shown = re.search(r'data-test="quality">([^<]+)<', partner.get("/my/jobs/").get_data(as_text=True)).group(1)
+    assert "11,1 %" in shown and "0,7897" in shown
