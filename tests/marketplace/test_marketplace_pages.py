@@ -404,7 +404,7 @@ def test_staff_hide_a_job_review_with_a_reason_and_it_leaves_the_profile_and_the
     make.user("stefan", "Staff")
     staff = login(app.test_client(), "stefan")
     listed = staff.get("/jobreviewview/list/").get_data(as_text=True)
-    assert "Auftragsbewertungen" in listed and "Lea Lampe" in listed
+    assert "Job-Bewertungen" in listed and "Lea Lampe" in listed
     form = staff.get(f"/jobreviewview/edit/{review.id}")
     staff.post(f"/jobreviewview/edit/{review.id}", data={"csrf_token": token(form), "hidden": "y",
                                                           "hidden_reason": " "})
