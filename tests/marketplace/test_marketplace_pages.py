@@ -517,3 +517,16 @@ def test_staff_see_which_partner_a_charge_was_made_to_and_its_vat_rate_as_percen
     assert charged in listed
     shown = finance.get(f"/leadchargeview/show/{sent.charge_id}").get_data(as_text=True)
     assert charged in shown and re.search(r"MwSt.-Satz</th>\s*<td>\s*<span[^>]*>19\s%</span>", shown)
+
+
+def test_an_open_request_reads_as_offen_not_as_the_verb(app, ctx, make, elektro, market):
+    with transaction.unit_of_work(ctx):
+        request = marketplace.submit_request(
+            ctx, category_id=elektro.id, description="Steckdose setzen", postal_code=LEIPZIG,
+            name="Karla Kunde", email="karla@example.org", confirm_url="x")
+        request.status = marketplace.RequestStatus.open
+    make.user("stefan", "Staff")
+    staff = login(app.test_client(), "stefan")
+    shown = staff.get(f"/leadrequestview/show/{request.id}").get_data(as_text=True)
+    assert re.search(r">\s*Offen\s*<", shown) and "Öffnen" not in shown
+    assert "Öffnen" not in staff.get("/desk/downline/").get_data(as_text=True)
