@@ -165,7 +165,8 @@ def test_the_customer_pages_speak_english(app, make):
 def test_a_files_size_reads_as_a_german_number(app, make, ctx):
     design = category("Design", "Design")
     schulz = published_partner(make, "schulz", design, display_name="Schulz Design")
-    anna = make.address(type=AddressType.customer, first_name="Anna", last_name="Becker", email="anna@example.org")
+    anna = make.address(type=AddressType.customer, first_name="Anna", last_name="Becker",
+                        email="anna@example.org")
     customer = signed_in(app, anna)
     form = f"/c/conversations/new/{schulz.id}"
     briefing = PDF + b"\n" * (1536 - len(PDF))  # 1.5 KB

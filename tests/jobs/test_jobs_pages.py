@@ -213,7 +213,8 @@ def test_the_partners_expired_share_and_quality_read_as_german_numbers(app, mark
     monkeypatch.setattr(jobs, "signals_of", lambda session, partner_id: jobs.Signals(
         Decimal("0.111"), Decimal("0.7897")))
     partner = login(app.test_client(), "schulz")
-    shown = re.search(r'data-test="quality">([^<]+)<', partner.get("/my/jobs/").get_data(as_text=True)).group(1)
+    page = partner.get("/my/jobs/").get_data(as_text=True)
+    shown = re.search(r'data-test="quality">([^<]+)<', page).group(1)
     assert "11,1 %" in shown and "0,7897" in shown
 
 

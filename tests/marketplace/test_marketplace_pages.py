@@ -302,7 +302,7 @@ def test_staff_set_a_categorys_minimum_bid_in_german_and_lower_bids_are_refused(
     assert ctx.get(Category, elektro.id).min_bid == D("12.50")
     with pytest.raises(RuleViolations) as low, transaction.unit_of_work(ctx):
         marketplace.set_bid(ctx, market[0].id, elektro.id, D("12.00"))
-    assert low.value.errors == {"amount": ["Das Gebot muss mindestens 12.50 € betragen."]}
+    assert low.value.errors == {"amount": ["Das Gebot muss mindestens 12,50 € betragen."]}
 
 
 def test_a_partner_answers_a_review_once_and_only_its_own(app, ctx, elektro, market):
@@ -501,7 +501,8 @@ def test_the_partner_reads_the_same_facts_on_its_receipt_page(app, ctx, elektro,
     assert facts["MwSt."] == "2,28\xa0€ (19 %)"
 
 
-def test_staff_see_which_partner_a_charge_was_made_to_and_its_vat_rate_as_percent(app, ctx, make, elektro, market):
+def test_staff_see_which_partner_a_charge_was_made_to_and_its_vat_rate_as_percent(
+        app, ctx, make, elektro, market):
     schulz = market[0]
     with transaction.unit_of_work(ctx):
         request = marketplace.submit_request(
@@ -530,3 +531,22 @@ def test_an_open_request_reads_as_offen_not_as_the_verb(app, ctx, make, elektro,
     shown = staff.get(f"/leadrequestview/show/{request.id}").get_data(as_text=True)
     assert re.search(r">\s*Offen\s*<", shown) and "Öffnen" not in shown
     assert "Öffnen" not in staff.get("/desk/downline/").get_data(as_text=True)
+
+
+def test_a_refused_bid_keeps_what_was_typed_and_says_at_each_field_what_is_wrong(app, ctx, elektro, market):
+    partner = login(app.test_client(), "schulz")
+    page = partner.get("/my/requests/")
+    refused = partner.post(f"/my/requests/bid/{elektro.id}", data={
+        "csrf_token": token(page), "amount": "14,50", "monthly_budget": "viel"})
+    assert refused.status_code == 422
+    text = refused.get_data(as_text=True)
+    assert re.search(r'id="monthly_budget-\d+"[^>]*value="viel"[^>]*aria-invalid="true"', text)
+    wrong = re.search(r'id="monthly_budget-\d+-error"[^>]*>([^<]+)<', text).group(1)
+    assert wrong == "Schreiben Sie den Betrag als 1.234,56 oder 1234.56."
+    assert 'value="14,50"' in text
+    low = partner.post(f"/my/requests/bid/{elektro.id}", data={"csrf_token": token(page), "amount": "0,50"})
+    assert low.status_code == 422
+    message = re.search(r'id="amount-\d+-error"[^>]*>([^<]+)<', low.get_data(as_text=True)).group(1)
+    assert message.startswith("Das Gebot muss mindestens ") and "amount:" not in message
+    assert re.search(r"\d,\d\d", message), message
+    assert marketplace.bids_of(ctx, market[0].id, "de")[0].amount == D("12.00")
