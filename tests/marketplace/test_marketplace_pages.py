@@ -550,3 +550,12 @@ def test_a_refused_bid_keeps_what_was_typed_and_says_at_each_field_what_is_wrong
     assert message.startswith("Das Gebot muss mindestens ") and "amount:" not in message
     assert re.search(r"\d,\d\d", message), message
     assert marketplace.bids_of(ctx, market[0].id, "de")[0].amount == D("12.00")
+
+
+def test_a_refusal_flashed_on_a_page_names_no_field_keys(app, market):
+    partner = login(app.test_client(), "schulz")
+    page = partner.get("/my/requests/")
+    answered = partner.post("/my/requests/review/1/answer", data={"csrf_token": token(page), "answer": " "},
+                            headers={"Referer": "/my/requests/"}, follow_redirects=True)
+    text = answered.get_data(as_text=True)
+    assert "Schreiben Sie eine Antwort." in text and "answer:" not in text
