@@ -9,9 +9,18 @@ import random
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from flask_appbuilder.security.sqla.models import User
 from sqlalchemy import select
 
-from .models import CategoryBid, DirectStatus, PartnerProfile, PostalCodeLocation, RequestStatus, Service
+from .models import (
+    CategoryBid,
+    DirectStatus,
+    Partner,
+    PartnerProfile,
+    PostalCodeLocation,
+    RequestStatus,
+    Service,
+)
 from .services import marketplace
 
 DESCRIPTIONS = [
@@ -83,4 +92,35 @@ def seed_marketplace(
                 DirectStatus.contacted,
                 when + timedelta(hours=rnd.randint(1, 30)),
             )
-    return bids, charges
+    return bids, charges + _requests_for_the_demo_login(session, offers, now)
+
+
+def _requests_for_the_demo_login(session, offers, now: datetime, login: str = "meier") -> int:
+    """One charged direct request per category of the demo partner login, from its own postal
+    code, so that this login finds requests, charges and receipts under My requests (the
+    random requests above go to whoever ranks first)."""
+    row = session.execute(
+        select(Partner.id, PartnerProfile.postal_code)
+        .join(User, User.id == Partner.user_id)
+        .join(PartnerProfile, PartnerProfile.partner_id == Partner.id)
+        .where(User.username == login)
+    ).first()
+    if row is None:
+        return 0
+    partner_id, postal_code = row
+    charges = 0
+    for n, category_id in enumerate(sorted({cid for pid, cid in offers if pid == partner_id})):
+        when = now - timedelta(days=2 + 3 * n, hours=2)
+        request = marketplace.submit_request(
+            session, category_id=category_id, description=DESCRIPTIONS[n % len(DESCRIPTIONS)],
+            postal_code=postal_code, name=NAMES[n % len(NAMES)], email=f"demo.anfrage{n}@example.org",
+            phone="0341 555 01 24", confirm_url="", now=when)
+        request.status, request.confirmed_at = RequestStatus.open, when
+        if partner_id not in {r.partner_id for r in marketplace.rank(session, request, when)}:
+            continue
+        sent = marketplace.send_direct_request(session, request.id, partner_id, now=when)
+        charges += 1
+        if n == 0:
+            marketplace.move_direct_request(session, partner_id, sent.direct_request_id,
+                                            DirectStatus.contacted, when + timedelta(hours=3))
+    return charges

@@ -78,8 +78,9 @@ class RuleViolations(DomainError):
 
     def __init__(self, errors: Mapping[str, list[str]], message=None):
         errors = {name: [str(m) for m in messages] for name, messages in errors.items()}
-        text = message if message is not None else "; ".join(
-            f"{name}: {' '.join(messages)}" for name, messages in errors.items())
+        # The message is read by people (the Desk flashes it): the messages, not the field keys.
+        text = message if message is not None else " ".join(
+            dict.fromkeys(m for messages in errors.values() for m in messages))
         super().__init__(message=text, fields=errors)
 
     @property

@@ -13,10 +13,12 @@ from flask_appbuilder.security.forms import ResetPasswordForm
 from flask_appbuilder.security.sqla.manager import SecurityManager as FabSecurityManager
 from flask_appbuilder.security.sqla.models import Group, Role, User
 from flask_appbuilder.security.views import ResetMyPasswordView as FabResetMyPasswordView
+from flask_appbuilder.security.views import UserDBModelView as FabUserDBModelView
 from flask_appbuilder.security.views import UserModelView
 from flask_appbuilder.security.views import UserStatsChartView as FabUserStatsChartView
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 from sqlalchemy import bindparam, event, select
 from sqlalchemy.orm import Session, joinedload
 from werkzeug.security import check_password_hash
@@ -131,6 +133,16 @@ class UserStatsChartView(FabUserStatsChartView):
         self.label_columns = {**self.label_columns, **_CHARTED}
 
 
+class UserDBModelView(FabUserDBModelView):
+    """FAB's users (admin menu) and *Your user information* (every login): FAB printed the
+    active flag as True/False and the roles as a Python list ([Admin])."""
+
+    formatters_columns = {
+        "active": lambda active: Markup('<i class="fa fa-check"></i>') if active else "",
+        "roles": lambda roles: ", ".join(r.name for r in roles or []),
+    }
+
+
 DESK_LOGIN_ROLES = {STAFF, FINANCE, PARTNER_ROLE}
 
 
@@ -148,6 +160,7 @@ class SecurityManager(FabSecurityManager):
     password change raise it."""
 
     resetmypasswordview = ResetMyPasswordView
+    userdbmodelview = UserDBModelView
     userstatschartview = UserStatsChartView
 
     def create_jwt_manager(self, app):

@@ -208,6 +208,7 @@ class LeadCharge(Model):
     receipt = Column(Text, nullable=False)  # JSON
 
     direct_request = relationship("DirectRequest", back_populates="charge")
+    partner = relationship("Partner")  # the charged partner, named in the Desk's list of charges
     category = relationship("Category")
 
 

@@ -31,6 +31,7 @@ from decimal import Decimal
 
 from flask import current_app, has_app_context
 from flask_appbuilder.security.sqla.models import User
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import (
@@ -163,7 +164,8 @@ def set_bid(
         if not offers:
             errors["category_id"] = [_("Offer an active service in this category first.")]
         if amount is None or cents(amount) < category.min_bid:
-            errors["amount"] = [_("The bid must be at least %(min)s €.", min=category.min_bid)]
+            errors["amount"] = [_("The bid must be at least %(min)s €.",
+                                   min=format_decimal(category.min_bid, "#,##0.00"))]
     if monthly_budget is not None and monthly_budget <= 0:
         errors["monthly_budget"] = [_("A budget must be positive (or empty for none).")]
     if errors:

@@ -11,14 +11,14 @@ from flask_babel import lazy_gettext as _l
 
 from .. import transaction
 from ..datamodel import Interface
-from ..errors import Forbidden, InvalidInput
+from ..errors import Forbidden, InvalidInput, RuleViolations
 from ..extensions import db
 from ..models import DirectStatus, DisputeReason, LeadCharge, LeadRequest, RequestStatus, Review
 from ..security import current_partner_id, is_partner_owner, logged_in_user
 from ..services import billing_overview, marketplace
 from ..services.vouchers import company_today
 from .localized import date_text, form_amount, form_date
-from .mixins import ExportMixin, label_of, local_datetime, money
+from .mixins import ExportMixin, label_of, local_datetime, money, percent
 from .receipts import receipt_facts, receipt_table
 from .reviews import ReviewHidingView
 
@@ -30,6 +30,11 @@ class MyRequestsView(BaseView):
     @expose("/")
     @has_access
     def index(self):
+        return self._page()
+
+    def _page(self, refused_bid: dict | None = None, status_code: int = 200):
+        """The page; `refused_bid` (category_id, the typed values, errors per field) shows a
+        refused bid as typed, with each message at its field."""
         partner_id = current_partner_id()
         wanted = request.args.get("status")
         status = DirectStatus(wanted) if wanted in DirectStatus._value2member_map_ else None
@@ -42,7 +47,8 @@ class MyRequestsView(BaseView):
                                     charges=billing.month_charges, month_net=billing.month_net, bids=bids,
                                     owner=is_partner_owner(), reviews=reviews,
                                     statuses=list(DirectStatus), current=status, steps=marketplace.NEXT,
-                                    search=search, money=money, when=local_datetime, day=date_text)
+                                    search=search, money=money, when=local_datetime, day=date_text,
+                                    refused_bid=refused_bid or {}), status_code
 
     @expose("/<int:pk>/status", methods=["POST"])
     @has_access
@@ -65,12 +71,26 @@ class MyRequestsView(BaseView):
     def bid(self, category_id):
         if not is_partner_owner():
             raise Forbidden("owner_only", _("Only the team's owner places bids."))
-        amount = form_amount(request.form.get("amount"), "amount")
-        budget = form_amount(request.form.get("monthly_budget"), "monthly_budget", required=False)
-        user = logged_in_user()
-        with transaction.unit_of_work():
-            marketplace.set_bid(db.session, current_partner_id(), category_id, amount, budget,
-                                paused=request.form.get("paused") == "1", user_id=getattr(user, "id", None))
+        typed = {name: request.form.get(name, "") for name in ("amount", "monthly_budget", "paused")}
+        errors: dict[str, list[str]] = {}
+        try:
+            amount = form_amount(typed["amount"], "amount")
+        except InvalidInput as exc:
+            errors.update(exc.fields)
+        try:
+            budget = form_amount(typed["monthly_budget"], "monthly_budget", required=False)
+        except InvalidInput as exc:
+            errors.update(exc.fields)
+        if not errors:
+            user = logged_in_user()
+            try:
+                with transaction.unit_of_work():
+                    marketplace.set_bid(db.session, current_partner_id(), category_id, amount, budget,
+                                        paused=typed["paused"] == "1", user_id=getattr(user, "id", None))
+            except RuleViolations as exc:
+                errors = exc.fields
+        if errors:
+            return self._page({"category_id": category_id, "typed": typed, "errors": errors}, 422)
         flash(_("Your bid of %(amount)s is saved.", amount=format_currency(amount, "EUR")), "success")
         return redirect(url_for(".index"))
 
@@ -169,7 +189,8 @@ class LeadChargeView(ExportMixin, ModelView):
     search_columns = ["charged_at", "request_id"]
     order_columns = ["id", "charged_at", "net"]
     money_columns = ("net",)
-    formatters_columns = {"charged_at": local_datetime, "net": money, "receipt": receipt_table}
+    formatters_columns = {"charged_at": local_datetime, "net": money, "vat_rate": percent,
+                          "receipt": receipt_table}
     base_order = ("id", "desc")
 
 

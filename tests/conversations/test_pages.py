@@ -160,3 +160,20 @@ def test_the_customer_pages_speak_english(app, make):
     assert "You have not written to a partner yet." in customer.get("/c/conversations/").get_data(
         as_text=True
     )
+
+
+def test_a_files_size_reads_as_a_german_number(app, make, ctx):
+    design = category("Design", "Design")
+    schulz = published_partner(make, "schulz", design, display_name="Schulz Design")
+    anna = make.address(type=AddressType.customer, first_name="Anna", last_name="Becker",
+                        email="anna@example.org")
+    customer = signed_in(app, anna)
+    form = f"/c/conversations/new/{schulz.id}"
+    briefing = PDF + b"\n" * (1536 - len(PDF))  # 1.5 KB
+    sent = _post(customer, form, {"requirements": "Ein Logo", "body": "Anbei das Briefing.",
+                                  "files": (io.BytesIO(briefing), "briefing.pdf")},
+                 content_type="multipart/form-data")
+    assert sent.status_code == 302
+    partner = login(app.test_client(), "schulz")
+    conversation_id = sent.headers["Location"].rstrip("/").split("/")[-1]
+    assert "(1,5 KB)" in partner.get(f"/my/conversations/{conversation_id}").get_data(as_text=True)

@@ -150,3 +150,16 @@ def test_staff_reads_partner_invoices_without_finance_actions_it_may_not_use(app
     finance = login(app.test_client(), "buchhaltung")
     html = finance.get("/billing/").get_data(as_text=True)
     assert [a for a in FINANCE_ACTIONS if f'data-test="{a}"' in html] == list(FINANCE_ACTIONS)
+
+
+def test_your_user_information_shows_the_active_flag_and_roles_as_people_read_them(client, make):
+    make.user("stefan", "Staff")
+    login(client, "stefan")
+    page = client.get("/users/userinfo/").get_data(as_text=True)
+    assert "True" not in page and "[Staff]" not in page
+    assert re.search(r'>\s*<i class="fa fa-check"></i>\s*<', page)
+    assert re.search(r">\s*Staff\s*<", page)
+    make.user("ada", "Admin")
+    admin = login(client.application.test_client(), "ada")
+    listed = admin.get("/users/list/").get_data(as_text=True)
+    assert not re.search(r">\s*(True|False)\s*<", listed)

@@ -172,7 +172,7 @@ def test_illegal_transitions_are_refused_with_a_clear_message(ctx, market, desig
     a = assignment(ctx, posted.job_id, schulz.id)
     with pytest.raises(Conflict) as refused:
         jobs.mark(ctx, schulz.id, a.id, S.completed)
-    assert refused.value.message == "Ein Auftrag mit dem Status „Neu“ kann nicht „Abgeschlossen“ werden."
+    assert refused.value.message == "Ein Job mit dem Status „Neu“ kann nicht „Abgeschlossen“ werden."
     with pytest.raises(RuleViolations) as no_reason:
         jobs.decline_by_partner(ctx, schulz.id, a.id, " ")
     assert no_reason.value.errors == {"reason": ["Geben Sie einen Grund an."]}
@@ -180,7 +180,7 @@ def test_illegal_transitions_are_refused_with_a_clear_message(ctx, market, desig
         jobs.decline_by_partner(ctx, schulz.id, a.id, "Keine Kapazität", now=NOW)
     with pytest.raises(Conflict) as again:
         jobs.reply(ctx, schulz.id, a.id, "Doch noch?")
-    assert again.value.message == "Ein Auftrag mit dem Status „Abgelehnt“ kann nicht „Beantwortet“ werden."
+    assert again.value.message == "Ein Job mit dem Status „Abgelehnt“ kann nicht „Beantwortet“ werden."
     with pytest.raises(NotFound):  # another partner's job does not exist for them
         jobs.open_job(ctx, market[1].id, a.id)
 
@@ -206,7 +206,7 @@ def test_expiry_after_72_hours_once_with_a_reminder_24_hours_before(ctx, market,
     assert log(ctx, assignment(ctx, posted.job_id, meier.id).id)[-1] == (S.new, S.expired, Actor.system)
     with pytest.raises(Conflict) as refused:
         jobs.reply(ctx, schulz.id, a.id, "Zu spät?")
-    assert refused.value.message == "Dieser Auftrag ist abgelaufen; es ist keine Aktion mehr möglich."
+    assert refused.value.message == "Dieser Job ist abgelaufen; es ist keine Aktion mehr möglich."
     with pytest.raises(Conflict):
         jobs.decline_by_partner(ctx, schulz.id, a.id, "Zu spät")
 
@@ -386,7 +386,7 @@ def test_an_inactive_job_keeps_its_status_while_messages_go_on(ctx, market, desi
     a = assignment(ctx, posted.job_id, schulz.id)
     with pytest.raises(Conflict) as early:
         jobs.mark(ctx, schulz.id, a.id, S.inactive)
-    assert early.value.message == "Ein Auftrag mit dem Status „Neu“ kann nicht „Inaktiv“ werden."
+    assert early.value.message == "Ein Job mit dem Status „Neu“ kann nicht „Inaktiv“ werden."
     with transaction.unit_of_work(ctx):
         jobs.reply(ctx, schulz.id, a.id, "Hallo!", now=NOW)
     with transaction.unit_of_work(ctx):

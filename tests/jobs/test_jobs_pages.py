@@ -5,6 +5,7 @@ every job route stays with its owners (partner A with B's ids, customer A with B
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 import sqlalchemy as sa
 
@@ -26,7 +27,7 @@ def test_a_customer_posts_a_job_and_the_partner_team_works_on_it(app, ctx, make,
     schulz, meier, _, customer = market
     portal = signed_in(app, customer)
     form = portal.get("/c/jobs/new")
-    assert form.status_code == 200 and "Auftrag einstellen" in form.get_data(as_text=True)
+    assert form.status_code == 200 and "Job einstellen" in form.get_data(as_text=True)
     bad = portal.post(
         "/c/jobs/new",
         data={
@@ -111,7 +112,7 @@ def test_a_direct_job_from_the_profile(app, ctx, market):
     )
     portal = signed_in(app, customer)
     form = portal.get(f"/c/jobs/direct/{meier.id}")
-    assert "Auftrag an Meier Studio senden" in form.get_data(as_text=True)
+    assert "Job an Meier Studio senden" in form.get_data(as_text=True)
     service_id = re.search(
         r'name="service_id"[^>]*>\s*<option value="(\d+)"', form.get_data(as_text=True)
     ).group(1)
@@ -120,7 +121,7 @@ def test_a_direct_job_from_the_profile(app, ctx, market):
         data=dict(JOB, postal_code="", service_id=service_id, csrf_token=token(form)),
         follow_redirects=True,
     )
-    assert "Ihr Auftrag wurde an Meier Studio gesendet." in sent.get_data(as_text=True)
+    assert "Ihr Job wurde an Meier Studio gesendet." in sent.get_data(as_text=True)
     assert portal.get("/c/jobs/direct/999999").status_code == 404
 
 
@@ -206,3 +207,28 @@ def test_no_job_route_shows_another_partners_or_customers_job(app, ctx, make, ma
     ctx.expire_all()
     b = ctx.get(JobAssignment, assignment_id)
     assert b.status is JobStatus.replied and len(b.notes) == 1
+
+
+def test_the_partners_expired_share_and_quality_read_as_german_numbers(app, market, monkeypatch):
+    monkeypatch.setattr(jobs, "signals_of", lambda session, partner_id: jobs.Signals(
+        Decimal("0.111"), Decimal("0.7897")))
+    partner = login(app.test_client(), "schulz")
+    page = partner.get("/my/jobs/").get_data(as_text=True)
+    shown = re.search(r'data-test="quality">([^<]+)<', page).group(1)
+    assert "11,1 %" in shown and "0,7897" in shown
+
+
+def test_jobs_and_service_orders_have_different_names_in_the_german_menus(app, market):
+    """Jobs are *Jobs*, service orders *Aufträge*: one label each in the partner's and the
+    customer's menu, never two entries both called *Meine Aufträge*."""
+    customer = market[3]
+    partner = login(app.test_client(), "schulz")
+    menu = [label.replace("&nbsp;", "").strip() for label in re.findall(
+        r'<a[^>]*href="/my/[^"]*"[^>]*>\s*(?:<i[^>]*></i>)?([^<]+)</a>',
+        partner.get("/").get_data(as_text=True).split('class="navbar-collapse')[1].split("navbar-right")[0])]
+    assert "Meine Jobs" in menu and "Meine Aufträge" in menu
+    assert len(menu) == len(set(menu)), menu
+    portal = signed_in(app, customer)
+    shown = portal.get("/c/").get_data(as_text=True)
+    nav = re.findall(r'<li><a href="/c/[^"]*">([^<]+)</a></li>', shown)
+    assert "Meine Jobs" in nav and len(nav) == len(set(nav)), nav

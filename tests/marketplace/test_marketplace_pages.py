@@ -293,7 +293,7 @@ def test_staff_set_a_categorys_minimum_bid_in_german_and_lower_bids_are_refused(
     assert ctx.get(Category, elektro.id).min_bid == D("12.50")
     with pytest.raises(RuleViolations) as low, transaction.unit_of_work(ctx):
         marketplace.set_bid(ctx, market[0].id, elektro.id, D("12.00"))
-    assert low.value.errors == {"amount": ["Das Gebot muss mindestens 12.50 € betragen."]}
+    assert low.value.errors == {"amount": ["Das Gebot muss mindestens 12,50 € betragen."]}
 
 
 def test_a_partner_answers_a_review_once_and_only_its_own(app, ctx, elektro, market):
@@ -395,7 +395,7 @@ def test_staff_hide_a_job_review_with_a_reason_and_it_leaves_the_profile_and_the
     make.user("stefan", "Staff")
     staff = login(app.test_client(), "stefan")
     listed = staff.get("/jobreviewview/list/").get_data(as_text=True)
-    assert "Auftragsbewertungen" in listed and "Lea Lampe" in listed
+    assert "Job-Bewertungen" in listed and "Lea Lampe" in listed
     form = staff.get(f"/jobreviewview/edit/{review.id}")
     staff.post(f"/jobreviewview/edit/{review.id}", data={"csrf_token": token(form), "hidden": "y",
                                                           "hidden_reason": " "})
@@ -480,3 +480,63 @@ def test_the_partner_reads_the_same_facts_on_its_receipt_page(app, ctx, elektro,
                                                                                  "4,0000 (Gewicht 0,25)")
     assert facts["Preisregel"] == "Ihr Gebot im Moment der Direktanfrage."
     assert facts["MwSt."] == "2,28\xa0€ (19 %)"
+
+
+def test_staff_see_which_partner_a_charge_was_made_to_and_its_vat_rate_as_percent(
+        app, ctx, make, elektro, market):
+    schulz = market[0]
+    with transaction.unit_of_work(ctx):
+        request = marketplace.submit_request(
+            ctx, category_id=elektro.id, description="Licht im Flur", postal_code=LEIPZIG,
+            name="Karla Kunde", email="karla@example.org", confirm_url="x")
+        request.status = marketplace.RequestStatus.open
+    sent = transaction.run(lambda s: marketplace.send_direct_request(s, request.id, schulz.id))
+    make.user("fiona", "Finance")
+    finance = login(app.test_client(), "fiona")
+    charged = html.escape(str(ctx.get(LeadCharge, sent.charge_id).partner), quote=False)
+    assert "Schulz" in charged
+    listed = finance.get("/leadchargeview/list/").get_data(as_text=True)
+    assert charged in listed
+    shown = finance.get(f"/leadchargeview/show/{sent.charge_id}").get_data(as_text=True)
+    assert charged in shown and re.search(r"MwSt.-Satz</th>\s*<td>\s*<span[^>]*>19\s%</span>", shown)
+
+
+def test_an_open_request_reads_as_offen_not_as_the_verb(app, ctx, make, elektro, market):
+    with transaction.unit_of_work(ctx):
+        request = marketplace.submit_request(
+            ctx, category_id=elektro.id, description="Steckdose setzen", postal_code=LEIPZIG,
+            name="Karla Kunde", email="karla@example.org", confirm_url="x")
+        request.status = marketplace.RequestStatus.open
+    make.user("stefan", "Staff")
+    staff = login(app.test_client(), "stefan")
+    shown = staff.get(f"/leadrequestview/show/{request.id}").get_data(as_text=True)
+    assert re.search(r">\s*Offen\s*<", shown) and "Öffnen" not in shown
+    assert "Öffnen" not in staff.get("/desk/downline/").get_data(as_text=True)
+
+
+def test_a_refused_bid_keeps_what_was_typed_and_says_at_each_field_what_is_wrong(app, ctx, elektro, market):
+    partner = login(app.test_client(), "schulz")
+    page = partner.get("/my/requests/")
+    refused = partner.post(f"/my/requests/bid/{elektro.id}", data={
+        "csrf_token": token(page), "amount": "14,50", "monthly_budget": "viel"})
+    assert refused.status_code == 422
+    text = refused.get_data(as_text=True)
+    assert re.search(r'id="monthly_budget-\d+"[^>]*value="viel"[^>]*aria-invalid="true"', text)
+    wrong = re.search(r'id="monthly_budget-\d+-error"[^>]*>([^<]+)<', text).group(1)
+    assert wrong == "Schreiben Sie den Betrag als 1.234,56 oder 1234.56."
+    assert 'value="14,50"' in text
+    low = partner.post(f"/my/requests/bid/{elektro.id}", data={"csrf_token": token(page), "amount": "0,50"})
+    assert low.status_code == 422
+    message = re.search(r'id="amount-\d+-error"[^>]*>([^<]+)<', low.get_data(as_text=True)).group(1)
+    assert message.startswith("Das Gebot muss mindestens ") and "amount:" not in message
+    assert re.search(r"\d,\d\d", message), message
+    assert marketplace.bids_of(ctx, market[0].id, "de")[0].amount == D("12.00")
+
+
+def test_a_refusal_flashed_on_a_page_names_no_field_keys(app, market):
+    partner = login(app.test_client(), "schulz")
+    page = partner.get("/my/requests/")
+    answered = partner.post("/my/requests/review/1/answer", data={"csrf_token": token(page), "answer": " "},
+                            headers={"Referer": "/my/requests/"}, follow_redirects=True)
+    text = answered.get_data(as_text=True)
+    assert "Schreiben Sie eine Antwort." in text and "answer:" not in text

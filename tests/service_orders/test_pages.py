@@ -294,3 +294,11 @@ def test_the_shop_api(client, ctx, make, shop, night):
         headers=headers,
     )
     assert nobody.status_code == 404 and nobody.json["error"] == "customer_not_found"
+
+
+def test_the_partners_response_time_reads_as_a_german_number(client, shop, monkeypatch):
+    monkeypatch.setattr(so, "metrics", lambda session, partner_id: so.Metrics(
+        Decimal("66.7"), Decimal("26.3"), Decimal("0"), 3, 2, 0))
+    login(client, "schulz")
+    page = client.get("/my/service-orders/").get_data(as_text=True)
+    assert "26,3 Stunden" in page and "26.3" not in page

@@ -127,3 +127,22 @@ def test_demo_has_an_import_history_with_an_imported_file_and_a_refused_one(app,
     assert imported["IMP-3"].type == AddressType.customer
     assert max(a.registered_at for a in imported.values()) < datetime.now(UTC)
     assert seed_imports(ctx) == 0  # once only
+
+
+def test_the_demo_partner_login_has_charged_requests_with_receipts(app, ctx, ids_high_again):
+    from backoffice.demo_marketplace import seed_marketplace
+    from backoffice.models import DirectRequest, DirectStatus, LeadCharge
+
+    bulk_insert(ctx, 600)
+    seed_logins(ctx, app.appbuilder.sm)
+    with unit_of_work() as session:
+        seed_public_profiles(session, limit=50)
+    with unit_of_work() as session:
+        seed_marketplace(session)
+    demo = ctx.scalar(select(Partner).join(User, User.id == Partner.user_id).where(User.username == "meier"))
+    charges = ctx.scalars(select(LeadCharge).where(LeadCharge.partner_id == demo.id)).all()
+    assert len(charges) >= 2
+    assert all(c.charged_at < datetime.now(UTC) for c in charges)
+    assert ctx.scalar(select(func.count()).select_from(DirectRequest).where(
+        DirectRequest.partner_id == demo.id, DirectRequest.status != DirectStatus.new)) >= 1
+    ctx.rollback()
