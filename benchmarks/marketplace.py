@@ -409,12 +409,12 @@ def _raw_send(raw_conn, backend: str, request_id: int, partner_id: int) -> None:
     category_id, postal_code, description, customer, email = cursor.fetchone()
     cursor.execute(
         f"SELECT b.amount, a.first_name, a.last_name, COALESCE(NULLIF(p.notification_email, ''), a.email), "
-        f"c.name_de FROM category_bid b JOIN partner p ON p.id = b.partner_id "
+        f"c.name_de, c.name_en, a.language FROM category_bid b JOIN partner p ON p.id = b.partner_id "
         f"JOIN address a ON a.id = p.address_id JOIN category c ON c.id = b.category_id "
         f"WHERE b.partner_id = {mark} AND b.category_id = {mark}",
         (partner_id, category_id),
     )
-    amount, first, last, recipient, category = cursor.fetchone()
+    amount, first, last, recipient, category, _category_en, _language = cursor.fetchone()
     amount = Decimal(str(amount))
     cursor.execute(
         f"INSERT INTO direct_request (request_id, partner_id, status, created_at) "

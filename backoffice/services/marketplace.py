@@ -802,8 +802,11 @@ def _send_statements():
             Address.first_name,
             Address.last_name,
             Address.company,
-            Category.name_de.label("category_name"),
-            parent.name_de.label("parent_name"),
+            Address.language,
+            Category.name_de.label("category_de"),
+            Category.name_en.label("category_en"),
+            parent.name_de.label("parent_de"),
+            parent.name_en.label("parent_en"),
             select(func.count()).select_from(DirectRequest)
             .where(DirectRequest.request_id == bindparam("request_id")).scalar_subquery().label("sent"),
             select(DirectRequest.id)
@@ -1006,13 +1009,15 @@ def send_direct_request(
          "category_id": request.category_id, "net": price, "vat_rate": VAT_RATE, "charged_at": now,
          "receipt": _receipt(request, place, price, vat, row.repeat)},
     )
-    if row.recipient:
-        category = row.category_name
-        if row.parent_name is not None:
-            category = f"{row.parent_name} › {category}"
+    if row.recipient:  # in the partner's language, with the category's name in it
+        language = mail.language_of(row.language)
+        category, parent = ((row.category_en, row.parent_en) if language == "en"
+                            else (row.category_de, row.parent_de))
+        if parent is not None:
+            category = f"{parent} › {category}"
         context = {"name": display_name(row.first_name, row.last_name, row.company), "request": request,
-                   "price": price, "link": partner_url, "category": category}
-        mail.queue_mails(session, "direct_request", [(row.recipient, "de", context, None)])
+                   "price": mail.money_text(price, language), "link": partner_url, "category": category}
+        mail.queue_mails(session, "direct_request", [(row.recipient, language, context, None)])
     return Sent(direct_id, charge_id, price)
 
 

@@ -416,3 +416,22 @@ def test_a_partner_that_blocked_the_customer_cannot_be_sent_its_request(ctx, mak
     assert send(ctx, request_id, meier.id).net == D("9.00")
     assert ctx.execute(sa.select(LeadCharge.partner_id).where(LeadCharge.request_id == request_id)).all() == [
         (meier.id,)]
+
+
+def test_the_partner_is_mailed_in_its_language_with_category_and_price_written_so(ctx, elektro, market):
+    from backoffice.models import Address, Partner
+
+    schulz, meier, _ = market
+    with transaction.unit_of_work(ctx):
+        english = ctx.get(Address, ctx.get(Partner, schulz.id).address_id)
+        english.language = "en"
+        ctx.execute(sa.update(marketplace.CategoryBid).where(marketplace.CategoryBid.partner_id == meier.id)
+                    .values(amount=D("1234.50")))
+    send(ctx, open_request(ctx, elektro, "a@example.org"), schulz.id)
+    send(ctx, open_request(ctx, elektro, "b@example.org"), meier.id)
+    mails = ctx.execute(sa.select(OutboxMail).where(OutboxMail.kind == "direct_request")
+                        .order_by(OutboxMail.id)).scalars().all()
+    assert [m.language for m in mails] == ["en", "de"]
+    assert mails[0].subject == "New direct request: Crafts › Electrical"
+    assert "€12.00 net" in mails[0].body_text
+    assert mails[1].subject.endswith("Handwerk › Elektro") and "1.234,50\xa0€ netto" in mails[1].body_text
