@@ -26,10 +26,13 @@ _lock = threading.Lock()
 
 
 def configure(connection: sqlite3.Connection) -> None:
-    """WAL (readers never wait for the import or billing writer), NORMAL sync (in WAL mode a
-    crash cannot corrupt the file; a power cut may lose the last commits), a page cache and a
-    memory map big enough for the address indexes of a million-row tree."""
+    """Foreign keys enforced as on PostgreSQL (SQLite leaves them off unless every connection
+    asks; the migrations turn them off for their own connection, see migrations/env.py), WAL
+    (readers never wait for the import or billing writer), NORMAL sync (in WAL mode a crash
+    cannot corrupt the file; a power cut may lose the last commits), a page cache and a memory
+    map big enough for the address indexes of a million-row tree."""
     cursor = connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA cache_size=-131072")  # KiB: 128 MiB

@@ -97,14 +97,42 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
-        context.configure(
-            connection=connection,
-            target_metadata=get_metadata(),
-            **conf_args
-        )
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            _sqlite_foreign_keys(connection, "OFF")
+        try:
+            context.configure(
+                connection=connection,
+                target_metadata=get_metadata(),
+                **conf_args
+            )
 
-        with context.begin_transaction():
-            context.run_migrations()
+            with context.begin_transaction():
+                context.run_migrations()
+            if sqlite:
+                _check_sqlite_foreign_keys(connection)
+        finally:
+            if sqlite:
+                _sqlite_foreign_keys(connection, "ON")
+
+
+def _sqlite_foreign_keys(connection, state):
+    """SQLite recreates a table to alter it (batch mode: copy, DROP, rename); with foreign keys
+    on, the DROP of a parent deletes its rows first and cascades into (or is refused by) the
+    children. Migrations therefore run with them off. The pragma is ignored inside a
+    transaction: it is set, and committed, before alembic begins one."""
+    connection.exec_driver_sql(f"PRAGMA foreign_keys={state}")
+    connection.commit()
+
+
+def _check_sqlite_foreign_keys(connection):
+    """What the migrations did unchecked must leave every reference intact: fail loudly
+    (naming table, row and parent) rather than hand the application an inconsistent file."""
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+    connection.commit()
+    if broken:
+        listed = "; ".join(f"{table} row {rowid} -> {parent}" for table, rowid, parent, _ in broken[:20])
+        raise RuntimeError(f"migrated SQLite database has {len(broken)} broken foreign key(s): {listed}")
 
 
 if context.is_offline_mode():

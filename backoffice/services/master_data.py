@@ -1,8 +1,8 @@
 """Master data that orders point at is deactivated, never deleted.
 
 An ordered article, a redeemed voucher or code is part of what an order, its invoice and
-the voucher reports say happened; deleting it would break them (PostgreSQL refuses with a
-foreign-key error, SQLite would leave the lines pointing nowhere). The Desk's and the
+the voucher reports say happened; deleting it would break them (both databases refuse
+with a foreign-key error). The Desk's and the
 APIs' deletes (through `backoffice.datamodel`) ask here first and answer with a message
 that says what to do instead.
 """

@@ -397,8 +397,8 @@ def _cell(value):
 
 
 # What keeps an address from a hard delete, as the refusal names it: the columns whose
-# foreign key on the address restricts deleting it (SQLite here does not enforce them,
-# PostgreSQL would answer with a database error). A partner's address is refused apart.
+# foreign key on the address restricts deleting it (the database would refuse with an
+# error that names no reason). A partner's address is refused apart.
 HARD_DELETE_HOLDERS = (
     ((Order.address_id,), _l("orders")),
     ((Redemption.address_id, Redemption.new_customer_address_id), _l("voucher redemptions")),

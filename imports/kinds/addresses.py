@@ -522,6 +522,11 @@ def _rows_by_id(session, ids):
 
 
 def _insert_chunk(conn, rows: list, tree_rows: list) -> None:
-    """The addresses, then their places in the tree (which refer to them)."""
+    """The addresses, then their places in the tree (which refer to them). A file may name a
+    sponsor further down: PostgreSQL's COPY checks the sponsor keys at its end, SQLite at each
+    row, so there the chunk goes in by depth (a sponsor in the same chunk sits higher)."""
+    if conn.dialect.name == "sqlite":
+        order = sorted(range(len(rows)), key=lambda k: tree_rows[k][2])
+        rows, tree_rows = [rows[k] for k in order], [tree_rows[k] for k in order]
     insert_rows_on(conn, "address", COLUMNS, rows)
     insert_rows_on(conn, "address_tree", TREE_COLUMNS, tree_rows)

@@ -220,8 +220,7 @@ def test_delete_refusal_names_conversations_and_expert_jobs(app, client, make, w
 
 def test_every_foreign_key_that_keeps_an_address_is_named(app):
     """A new table pointing at addresses without a cascade must be named in the refusal,
-    or deleting such an address fails with a database error (PostgreSQL) or leaves rows
-    pointing at nothing (SQLite)."""
+    or deleting such an address fails with a database error that names no reason."""
     keeping = {f"{fk.parent.table.name}.{fk.parent.name}"
                for table in Model.metadata.sorted_tables for fk in table.foreign_keys
                if fk.column.table.name == "address" and (fk.ondelete or "RESTRICT").upper() in

@@ -15,7 +15,20 @@ def test_invoices_before_the_migration_are_stamped_without_a_file(app, tmp_path)
     with other.app_context():
         upgrade(revision="0027_profiles_more")
         with db.engine.begin() as conn:
-            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            # The partner and the order the two invoices belong to (the migrations check references).
+            conn.exec_driver_sql(
+                "INSERT INTO address (id, type, last_name, country, language, registration_source, "
+                "registered_at, consent_contact_by_sponsor, consent_marketing, created_at, updated_at) "
+                "VALUES (3, 'partner', 'Alt', 'DE', 'de', 'desk', '2026-11-01 08:00:00', 0, 0, "
+                "'2026-11-01 08:00:00', '2026-11-01 08:00:00')")
+            conn.exec_driver_sql(
+                "INSERT INTO partner (id, address_id, subdomain, time_zone, available, created_at, "
+                "updated_at) VALUES (3, 3, 'alt', 'Europe/Berlin', 1, '2026-11-01 08:00:00', "
+                "'2026-11-01 08:00:00')")
+            conn.exec_driver_sql(
+                "INSERT INTO shop_order (id, external_order_id, address_id, status, subtotal_gross, "
+                "discount, total_gross, total_net, total_vat, placed_at) "
+                "VALUES (3, 'A-3', 3, 'completed', 1.19, 0, 1.19, 1, 0.19, '2026-11-30 10:00:00')")
             for invoice_id, owner in ((7, "partner_id"), (8, "order_id")):
                 conn.exec_driver_sql(
                     f"INSERT INTO invoice (id, series, number, kind, {owner}, issued_at, delivery_date, "
