@@ -216,6 +216,8 @@ def test_the_partners_expired_share_and_quality_read_as_german_numbers(app, mark
     page = partner.get("/my/jobs/").get_data(as_text=True)
     shown = re.search(r'data-test="quality">([^<]+)<', page).group(1)
     assert "11,1 %" in shown and "0,7897" in shown
+    # the job matching's quality, not the marketplace's ranking of requests
+    assert "Qualität bei der Vergabe von Jobs" in shown and "Ranking" not in shown
 
 
 def test_jobs_and_service_orders_have_different_names_in_the_german_menus(app, market):
