@@ -72,14 +72,17 @@ def require_owner(partner: Partner | None, user_id: int | None) -> Partner:
 
 
 def members(session, partner: Partner) -> list[Member]:
-    """The owner first, then the members by name."""
+    """The owner first (joined with the partner account's creation), then the members by
+    name."""
     rows = session.execute(
         sa.select(User, TeamMember.joined_at).outerjoin(
             TeamMember, sa.and_(TeamMember.user_id == User.id, TeamMember.partner_id == partner.id))
         .where(sa.or_(User.id == partner.user_id, TeamMember.id.is_not(None)))
     ).all()
     found = [Member(user.id, user.username, f"{user.first_name} {user.last_name}".strip(), user.email,
-                    user.id == partner.user_id, joined) for user, joined in rows]
+                    user.id == partner.user_id,
+                    partner.created_at if joined is None and user.id == partner.user_id else joined)
+             for user, joined in rows]
     return sorted(found, key=lambda m: (not m.owner, m.name.lower()))
 
 

@@ -214,3 +214,16 @@ def test_staff_make_a_member_the_owner(client, make, meier):
     db.session.expire_all()
     assert db.session.get(Partner, meier.id).user_id == kollegin.id
     assert [m.user_id for m in db.session.scalars(sa.select(TeamMember))] == [old_owner]
+
+
+def test_the_owner_is_listed_as_joined_when_the_partner_account_was_created(client, make, meier):
+    from backoffice.services import teams
+
+    with db.session.begin_nested():
+        meier = db.session.get(Partner, meier.id)
+        meier.created_at = meier.created_at.replace(year=2025, month=3, day=14, hour=12)
+    [owner] = teams.members(db.session, meier)
+    assert owner.owner and owner.joined_at == meier.created_at
+    login(client, "meier")
+    page = client.get("/my/team/").get_data(as_text=True)
+    assert "14.03.2025" in page
