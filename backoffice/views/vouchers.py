@@ -187,6 +187,21 @@ def invoice_links(refs):
         for order_id, kind, number in refs or [])
 
 
+def order_lines(lines) -> Markup:
+    """Show formatter: the order's lines as a table (articles, the voucher's discount lines)."""
+    head = (_("Pos."), _("Article no."), _("Name"), _("Quantity"), _("Unit price (gross)"), _("VAT rate"),
+            _("Line total (gross)"))
+    header = Markup("").join(Markup('<th scope="col">{}</th>').format(text) for text in head)
+    rows = Markup("").join(
+        Markup('<tr data-test="order-line"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>'
+               '<td>{}</td><td>{}</td></tr>').format(
+            line.position, line.article_no, line.name, line.quantity, money(line.unit_gross),
+            percent(line.vat_rate), money(line.line_gross))
+        for line in lines or [])
+    return Markup('<table class="table table-condensed"><thead><tr>{}</tr></thead><tbody>{}</tbody></table>'
+                  ).format(header, rows)
+
+
 class OrderView(ExportMixin, ModelView):
     datamodel = Interface(Order)
     list_title = _l("Orders")
@@ -197,19 +212,19 @@ class OrderView(ExportMixin, ModelView):
                      "subtotal_gross": _l("Subtotal"), "discount": _l("Discount"),
                      "total_gross": _l("Total (gross)"), "total_net": _l("Total (net)"),
                      "total_vat": _l("VAT"), "placed_at": _l("Placed at"), "cancelled_at": _l("Cancelled at"),
-                     "invoice_refs": _l("Invoices")}
+                     "invoice_refs": _l("Invoices"), "lines": _l("Lines")}
     list_columns = ["id", "external_order_id", "placed_at", "address", "status", "voucher_code",
                     "discount", "total_gross", "invoice_refs"]
     export_columns = ["id", "external_order_id", "placed_at", "address", "status", "voucher_code",
                       "subtotal_gross", "discount", "total_net", "total_vat", "total_gross", "cancelled_at"]
     money_columns = ("subtotal_gross", "discount", "total_gross", "total_net", "total_vat")
-    show_columns = [c for c in export_columns if c != "id"] + ["invoice_refs"]
+    show_columns = [c for c in export_columns if c != "id"] + ["invoice_refs", "lines"]
     search_columns = ["external_order_id", "status", "placed_at", "voucher_code"]
     order_columns = ["id", "external_order_id", "placed_at", "total_gross", "discount"]
     formatters_columns = {"status": label_of(OrderStatus), "placed_at": local_datetime,
                           "cancelled_at": local_datetime, "subtotal_gross": money, "discount": money,
                           "total_gross": money, "total_net": money, "total_vat": money,
-                          "invoice_refs": invoice_links}
+                          "invoice_refs": invoice_links, "lines": order_lines}
     base_order = ("id", "desc")
 
     @expose("/invoice/<int:pk>/<kind>.pdf")

@@ -99,6 +99,12 @@ def test_staff_sees_redemptions_orders_reports_and_the_pdf(client, make, two_cod
     order_id = db.session.execute(sa.text("SELECT id FROM shop_order")).scalar()
     pdf = client.get(f"/orderview/invoice/{order_id}/invoice.pdf")
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    # The order's page lists its lines, the voucher's discount among them, in German money.
+    shown = client.get(f"/orderview/show/{order_id}").get_data(as_text=True)
+    lines = re.findall(r'<tr data-test="order-line">(.*?)</tr>', shown)
+    assert len(lines) == len(db.session.execute(sa.text(
+        "SELECT id FROM order_line WHERE order_id = :o"), {"o": order_id}).all()) >= 2
+    assert "Einzelpreis (brutto)" in shown and "-5,00\xa0€" in shown and "19 %" in shown
 
 
 def test_partner_creates_and_lists_only_own_codes(client, two_code_owners):
