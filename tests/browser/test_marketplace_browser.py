@@ -163,7 +163,7 @@ def _story(page, browser, live_server, smtp_server, elektro_id, schulz_id, meier
         subject, text = mail_to(smtp_server, "schulz@partnerdesk.test", 2)
         assert subject == "Neue Direktanfrage: Handwerk › Elektro"
         assert "Karla Kunde, karla@example.org, 0341 1234567" in text
-        assert "Preis dieser Anfrage: 12,00 € netto" in text
+        assert "Preis dieser Anfrage: 12,00\xa0€ netto" in text
         log_in(page, "schulz")
         bid(page, elektro_id, "15,00")
         assert committed(sa.select(sa.func.count(LeadCharge.id))) == 1
