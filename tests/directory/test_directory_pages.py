@@ -132,3 +132,23 @@ def test_partner_login_cannot_open_the_desk_category_pages(client, make):
     response = client.get("/desk/categories/list/")
     assert response.status_code == 403
     assert not re.search(r"Handwerk", response.get_data(as_text=True))
+
+
+def test_a_category_in_use_is_not_deleted_and_staff_read_why(client, make):
+    make.user("stefan", "Staff")
+    login(client, "stefan")
+    handwerk = category("Handwerk", "Crafts")
+    elektro = category("Elektro", "Electrical", parent=handwerk)
+    empty = category("Leer", "Empty")
+    published_partner(make, "schulz", elektro)
+    token = csrf_token(client, "/desk/categories/list/")
+    for held, why in ((handwerk.id, "Unterbranchen"), (elektro.id, "Leistungen")):
+        page = client.post(f"/desk/categories/delete/{held}", data={"csrf_token": token},
+                           follow_redirects=True).get_data(as_text=True)
+        assert f"Diese Branche hat {why}" in page, page[:3000]
+        assert db.session.get(Category, held) is not None
+    db.session.expire_all()
+    assert db.session.get(Category, elektro.id).parent_id == handwerk.id  # the subcategory stays below
+    client.post(f"/desk/categories/delete/{empty.id}", data={"csrf_token": token})
+    db.session.expire_all()
+    assert db.session.get(Category, empty.id) is None
