@@ -12,11 +12,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, and_, literal, or_, select
+from sqlalchemy import Select, and_, or_, select
 
-from ..errors import Conflict
-from ..models import BudgetMonth, Category, CategoryBid, ExpertJob, LeadCharge, LeadRequest, Service
+from ..models import Category
 from ..rules import CLEANERS, _Checker
 
 
@@ -100,24 +98,3 @@ def usable_category(session, category_id) -> Category | None:
         return None
     return category
 
-
-# What keeps a category (every foreign key to it refuses the delete), as staff read it.
-DELETE_HOLDERS = (
-    (Category.parent_id, _l("subcategories")),
-    (Service.category_id, _l("services")),
-    (CategoryBid.category_id, _l("bids")),
-    (BudgetMonth.category_id, _l("budgets")),
-    (LeadRequest.category_id, _l("customer requests")),
-    (LeadCharge.category_id, _l("charges")),
-    (ExpertJob.category_id, _l("expert jobs")),
-)
-
-
-def refuse_delete(session, category_id: int) -> None:
-    """Raise a `Conflict` naming what the category still has (deactivate it instead): the
-    database would refuse the delete anyway, with a message nobody can act on."""
-    held = [str(what) for column, what in DELETE_HOLDERS
-            if session.execute(select(literal(True)).where(column == category_id).limit(1)).first()]
-    if held:
-        raise Conflict("category_in_use", _(
-            "This category has %(what)s and cannot be deleted; deactivate it instead.", what=", ".join(held)))

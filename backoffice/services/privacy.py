@@ -53,7 +53,7 @@ from flask_appbuilder.security.sqla.models import User
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook
-from sqlalchemy import delete, func, literal, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..errors import Conflict, NotFound, RuleViolations
@@ -93,6 +93,7 @@ from ..models import (
 )
 from ..models.types import utcnow
 from . import mail, message_files
+from .master_data import held_by, points_at
 from .sessions import end_sessions
 
 MASTER_FIELDS = ["id", "type", "salutation", "first_name", "last_name", "company", "email", "phone",
@@ -413,14 +414,11 @@ HARD_DELETE_HOLDERS = (
 
 def refuse_hard_delete(session: Session, address_id: int) -> None:
     """Raise a `Conflict` saying why the address must stay (erase it instead)."""
-    def holds(column) -> bool:
-        return session.execute(select(literal(True)).where(column == address_id).limit(1)).first() is not None
-
-    if holds(Partner.address_id):
+    if points_at(session, Partner.address_id, address_id):
         raise Conflict("address_is_partner", _(
             "This address belongs to a partner and cannot be deleted. End the partnership first, "
             "or erase the personal data (GDPR)."))
-    reasons = [str(what) for columns, what in HARD_DELETE_HOLDERS if any(holds(c) for c in columns)]
+    reasons = held_by(session, HARD_DELETE_HOLDERS, address_id)
     if reasons:
         raise Conflict("address_in_use", _(
             "This address has %(what)s and cannot be deleted; erase its personal data (GDPR) instead.",

@@ -21,7 +21,7 @@ from ..errors import DomainError, RuleViolations
 from ..extensions import db
 from ..models import Category, PartnerProfile
 from ..security import NO_PARTNER, current_partner_id
-from ..services import categories, profiles
+from ..services import profiles
 from ..services.categories import category_choices
 from .mixins import RulesMixin, local_datetime, yes_no
 
@@ -60,10 +60,6 @@ class CategoryView(RulesMixin, ModelView):
     add_form_query_rel_fields = {"parent": [["parent_id", _TopCategories, None]]}
     edit_form_query_rel_fields = add_form_query_rel_fields
     base_order = ("name_de", "asc")
-
-    def pre_delete(self, item):
-        """FAB flashes the refusal's message (subcategories, services, bids, requests …)."""
-        categories.refuse_delete(db.session, item.id)
 
 
 class PublicProfileView(ModelView):
