@@ -263,6 +263,13 @@ def retry_now(session, mail_id: int) -> None:
     mail.status, mail.next_attempt_at, mail.claimed_until = MailStatus.pending, utcnow(), None
 
 
+def _copies_go(session, which) -> None:
+    """The `.eml` copies of the mails `which` (a condition) are deleted once the caller's
+    transaction commits (kept if it rolls back)."""
+    copies = session.scalars(sa.select(OutboxMail.eml_path).where(which, OutboxMail.eml_path.is_not(None)))
+    remove_after_commit(session, [Path(path) for path in copies])
+
+
 def erase_mails_to(session, recipients: Iterable[str], placeholder: str) -> int:
     """The mails to these addresses (any case) lose recipient and bodies (`placeholder`
     instead of the required ones) in the caller's transaction; waiting ones are cancelled,
@@ -271,9 +278,7 @@ def erase_mails_to(session, recipients: Iterable[str], placeholder: str) -> int:
     if not wanted:
         return 0
     addressed = sa.func.lower(OutboxMail.recipient).in_(wanted)
-    copies = session.scalars(sa.select(OutboxMail.eml_path)
-                             .where(addressed, OutboxMail.eml_path.is_not(None)))
-    remove_after_commit(session, [Path(path) for path in copies])
+    _copies_go(session, addressed)
 
     def run(statement) -> int:
         return session.execute(statement.execution_options(synchronize_session="fetch")).rowcount
@@ -295,8 +300,7 @@ def forget_old_mails(session, before: datetime) -> int:
     mail is never touched. The number of mails."""
     old = sa.and_(OutboxMail.status.in_([MailStatus.sent, MailStatus.failed]), OutboxMail.created_at < before,
                   OutboxMail.body_text != FORGOTTEN)
-    copies = session.scalars(sa.select(OutboxMail.eml_path).where(old, OutboxMail.eml_path.is_not(None)))
-    remove_after_commit(session, [Path(path) for path in copies])
+    _copies_go(session, old)
     return session.execute(sa.update(OutboxMail).where(old)
                            .values(body_text=FORGOTTEN, body_html=None, eml_path=None)
                            .execution_options(synchronize_session=False)).rowcount
