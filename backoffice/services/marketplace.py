@@ -134,8 +134,10 @@ def _setting(name: str, default):
     return current_app.config.get(name, default) if has_app_context() else default
 
 
-def month_of(moment: datetime) -> date:
-    return moment.astimezone(company_zone()).date().replace(day=1)
+def month_of(moment: datetime, zone=None) -> date:
+    """The first day of `moment`'s month in the company's time zone (`zone`: that zone,
+    looked up once by a caller with many moments)."""
+    return moment.astimezone(zone or company_zone()).date().replace(day=1)
 
 
 # --- bids --------------------------------------------------------------------------------
@@ -584,7 +586,7 @@ def _request_values(request, now: datetime) -> dict:
     }
 
 
-def _reaches(row, request: LeadRequest, blocked: set[int]) -> tuple[float, Decimal | None] | None:
+def _reaches(row, request: LeadRequest, blocked) -> tuple[float, Decimal | None] | None:
     """(distance, budget left) when the bidder's area covers the request and its budget
     takes one more request; None otherwise."""
     if row.partner_id in blocked:
@@ -623,22 +625,8 @@ def rank(
                   lat_rad=math.radians(request.latitude), lon_rad=math.radians(request.longitude),
                   cos_lat=math.cos(math.radians(request.latitude)))
     rows = (_RANK_NARROWED if prefilter else _RANK_EVERYBODY).all(session.connection(), values)
-    lat, lon = request.latitude, request.longitude
-    candidates = []
-    for row in rows:
-        _pid, amount, budget, _name, latitude, longitude, radius, germany_wide, spent, *_counts = row
-        if germany_wide:
-            distance = 0.0
-        elif latitude is None:
-            continue
-        else:
-            distance = haversine_km(latitude, longitude, lat, lon)
-            if distance > radius:
-                continue
-        left = None if budget is None else budget - (spent or 0)
-        if left is not None and left < amount:
-            continue
-        candidates.append((row, distance, left))
+    # The customer's blocks are in the query; `_reaches` decides distance and budget.
+    candidates = [(row, *reach) for row in rows if (reach := _reaches(row, request, ())) is not None]
     ordered = [row.partner_id for row, *_ in candidates if row.order_items]
     orders = service_orders.metrics_of(session, ordered, now, since=values["since"]) if ordered else {}
     ranked = []
@@ -1129,7 +1117,7 @@ def recount_lead_months(session, progress=None) -> Recount:
     rows = select(DirectRequest.partner_id, DirectRequest.created_at, DirectRequest.answered_in_time)
     for read, (partner_id, created_at, in_time) in enumerate(
             session.execute(rows.execution_options(yield_per=RECOUNT_CHUNK)), 1):
-        counts = counted.setdefault((partner_id, created_at.astimezone(zone).date().replace(day=1)), [0, 0])
+        counts = counted.setdefault((partner_id, month_of(created_at, zone)), [0, 0])
         counts[0] += 1
         counts[1] += bool(in_time)
         if progress is not None and read % RECOUNT_CHUNK == 0:
